@@ -1,0 +1,63 @@
+"""Check-worthiness of sentences, in the ClaimBuster scheme (Hassan et al., 2017):
+
+- ``check-worthy``: a check-worthy factual claim (CFS), a fact the public would want verified;
+- ``unimportant``: an unimportant factual sentence (UFS), true or false but not worth checking;
+- ``non-factual``: a non-factual sentence (NFS): opinion, prediction, question, heading.
+
+The pre-labeler reads surface cues: figures, money and percentages make a sentence checkable;
+attributions ("said", "according to") mark reported facts; hedges ("reportedly", "could"),
+predictions and questions mark non-facts; short lines without a verb are headings.
+"""
+
+from __future__ import annotations
+
+import re
+
+from workbench import hookimpl
+from workbench.models import LabelKind, LabelSchema, PreLabel, Unit
+from workbench.tasktype import TaskType
+
+__version__ = "0.1.0"
+
+FIGURE = re.compile(r"\d")
+MONEY = re.compile(r"[$€£¥]\s?\d|\b\d[\d,.]*\s?(?:billion|million|trillion|bn)\b", re.I)
+PERCENT = re.compile(r"\d\s?%|\bper ?cent\b", re.I)
+ATTRIBUTION = re.compile(r"\b(?:said|says|according to|reported|announced|confirmed|stated|told)\b", re.I)
+HEDGE = re.compile(r"\b(?:reportedly|allegedly|may|might|could|would|likely|perhaps|possibly|rumou?red|"
+                   r"expected to|aims? to|will|should|believe[sd]?|suggests?)\b", re.I)
+OPINION = re.compile(r"\b(?:bold|groundbreaking|monumental|crucial|pivotal|game-changer|remarkable|"
+                     r"clearly|undoubtedly|arguably|essential|significant)\b", re.I)
+VERBISH = re.compile(r"\b(?:is|are|was|were|has|have|had|be|been|\w+ed|\w+s)\b")
+
+
+class Claims(TaskType):
+    name = "claims"
+    description = "check-worthiness of each sentence: check-worthy / unimportant / non-factual (ClaimBuster)"
+    schema = LabelSchema(LabelKind.SINGLE, ("check-worthy", "unimportant", "non-factual"))
+    from_name = "claim"
+    instructions = "Is this sentence a factual claim worth checking?"
+
+    def prelabel(self, unit: Unit) -> PreLabel:
+        text = unit.text
+        words = text.split()
+        if text.rstrip().endswith("?"):
+            return PreLabel("non-factual", 0.9)
+        if len(words) <= 12 and not text.rstrip().endswith((".", "!")) and not FIGURE.search(text):
+            return PreLabel("non-factual", 0.8)  # a heading
+        hard = bool(MONEY.search(text)) + bool(PERCENT.search(text)) + bool(FIGURE.search(text))
+        attributed = bool(ATTRIBUTION.search(text))
+        hedges = len(HEDGE.findall(text)) + len(OPINION.findall(text))
+        if hard and hedges <= 1:
+            return PreLabel("check-worthy", round(min(0.95, 0.6 + 0.1 * hard + 0.05 * attributed), 2))
+        if hedges >= 2 or (hedges and not hard and not attributed):
+            return PreLabel("non-factual", round(min(0.9, 0.5 + 0.1 * hedges), 2))
+        if attributed or hard:
+            return PreLabel("check-worthy" if hard else "unimportant", 0.55)
+        if VERBISH.search(text):
+            return PreLabel("unimportant", 0.5)
+        return PreLabel("non-factual", 0.5)
+
+
+@hookimpl
+def register_task_types(register):
+    register(Claims())

@@ -1,0 +1,97 @@
+"""The aggregate step: pick the method, run it on the campaign's table, store one label per unit."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from ..errors import WorkbenchError
+from ..models import LabelKind, label_key
+from . import AggregateResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..campaign import Campaign
+
+#: ``auto`` uses Dawid-Skene when every annotator has at least this many labels
+AUTO_MIN_LABELS = 20
+
+
+def choose_method(registry, schema, table, requested: str) -> tuple[str, str | None]:
+    """The method to run and, for ``auto``, a note saying what it picked and why."""
+    if requested != "auto":
+        return requested, None
+    names = registry.names("aggregators")
+    if schema.kind is LabelKind.SPANS:
+        pick = "spans" if "spans" in names else "majority"
+        return pick, f"auto: picked {pick} (span task)"
+    per = table.groupby("annotator").size() if len(table) else None
+    if "dawid_skene" in names and per is not None and per.min() >= AUTO_MIN_LABELS:
+        return "dawid_skene", f"auto: picked dawid_skene (every annotator has >= {AUTO_MIN_LABELS} labels)"
+    why = "not installed" if "dawid_skene" not in names else f"some annotator has < {AUTO_MIN_LABELS} labels"
+    return "majority", f"auto: picked majority (dawid_skene: {why})"
+
+
+def aggregate_table(registry, schema, table, method: str, gold=None, units=None, **options) -> AggregateResult:
+    if table.empty:
+        raise WorkbenchError("nothing to aggregate: the label table is empty")
+    method, note = choose_method(registry, schema, table, method)
+    agg = registry.get("aggregators", method)
+    if schema.kind not in agg.kinds:
+        kinds = ", ".join(sorted(k.value for k in agg.kinds))
+        raise WorkbenchError(f"aggregator {method!r} works on {kinds} labels, not {schema.kind.value}")
+    result = agg.func(table, schema, gold=gold, units=units, **options)
+    if note:
+        result.notes.insert(0, note)
+    return result
+
+
+def gold_accuracy(labels: dict, gold: dict, spans: bool) -> dict[str, Any] | None:
+    """How often the consensus matches gold (exact for choices; span micro-F1 for spans)."""
+    from ..agreement.quality import _score
+    import pandas as pd
+
+    common = [u for u in gold if u in labels]
+    if not common:
+        return None
+    got = pd.Series([labels[u] for u in common])
+    ref = pd.Series([gold[u] for u in common])
+    return {"n": len(common), "accuracy": _score(got, ref, spans)}
+
+
+def run_aggregation(campaign: "Campaign", method: str, options: dict) -> dict[str, Any]:
+    from ..agreement.basic import percent_agreement
+
+    schema = campaign.task_type.schema
+    table = campaign.table()
+    if table.empty:
+        raise WorkbenchError(f"campaign {campaign.name!r}: no annotations to aggregate yet (run `pull`)")
+    units = {u.id: u for u in campaign.units()}
+    honeypots = {u: x.gold_label for u, x in units.items() if x.is_gold and x.gold_label is not None}
+    result = aggregate_table(campaign.registry, schema, table, method, gold=honeypots, units=units, **options)
+    per_unit = percent_agreement(table, schema).detail
+    per_unit = {} if per_unit is None else per_unit.to_dict()
+    labels = dict(zip(result.labels["unit"], result.labels["label"]))
+    spans = schema.kind is LabelKind.SPANS
+    held_out = {u: x.gold_label for u, x in units.items() if x.gold_label is not None and not x.is_gold}
+    all_gold = {u: x.gold_label for u, x in units.items() if x.gold_label is not None}
+    posteriors = result.posteriors
+    ties = set(result.ties)
+    db = campaign.store.conn
+    with campaign.store.transaction():
+        db.execute("DELETE FROM aggregates WHERE campaign=?", (campaign.name,))
+        db.executemany("INSERT INTO aggregates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            (campaign.name, u, label_key(lab), float(conf), int(n), per_unit.get(u), result.method,
+             json.dumps({str(k): float(v) for k, v in posteriors.loc[u].items()})
+             if posteriors is not None and u in posteriors.index else None,
+             int(u in ties))
+            for u, lab, conf, n in result.labels[["unit", "label", "confidence", "n_annotations"]].itertuples(
+                index=False)
+        ])
+        summary = {
+            "method": result.method, "units": len(labels), "annotations": int(len(table)),
+            "ties": len(ties), "notes": result.notes,
+            "accuracy_held_out_gold": gold_accuracy(labels, held_out, spans),
+            "accuracy_all_gold": gold_accuracy(labels, all_gold, spans),
+        }
+        campaign.store.record_step(campaign.name, "aggregate", summary)
+    return summary

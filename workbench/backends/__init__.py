@@ -1,0 +1,80 @@
+"""Backends: where annotators work. Registered through ``register_backends``.
+
+A backend receives units (push), lets annotators label them (people in a UI, or the simulated
+crowd through :meth:`Backend.simulate`) and hands back raw results in Label Studio's result format
+(pull). The engine validates every result against the task type and keeps the store.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..models import Label, PreLabel, Unit
+    from ..registry import Registry
+    from ..simulate import SimulatedAnnotator
+    from ..spec import CampaignSpec
+    from ..store import Store
+    from ..tasktype import TaskType
+
+
+@dataclass
+class BackendContext:
+    spec: "CampaignSpec"
+    store: "Store"
+    task_type: "TaskType"
+    registry: "Registry"
+    #: ``progress(description, total)`` returns a callable to advance by n; no-op when quiet
+    progress: Callable[[str, int], Callable[[int], None]] = lambda desc, total: (lambda n=1: None)
+
+
+@dataclass(frozen=True)
+class RawAnnotation:
+    """One annotation as the backend has it, before validation.
+
+    ``key`` identifies it in the backend for its whole life (an edit keeps the key).
+    """
+
+    key: str
+    unit_id: str
+    annotator_id: str
+    result: list[dict] | None
+    was_cancelled: bool = False
+    lead_time: float | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    backend_ids: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PullBatch:
+    """What changed since the cursor. With ``complete=True`` ``annotations`` is everything, so any
+    stored key not in it was deleted in the backend."""
+
+    annotations: list[RawAnnotation]
+    deleted: list[str] = field(default_factory=list)
+    complete: bool = False
+    cursor: str | None = None
+
+
+class Backend(abc.ABC):
+    name = ""
+
+    @abc.abstractmethod
+    def push(self, units: list["Unit"], prelabels: dict[str, "PreLabel"]) -> dict[str, str]:
+        """Send units not yet sent; return ``{unit_id: backend task id}`` for the new ones."""
+
+    @abc.abstractmethod
+    def simulate(self, crowd: list["SimulatedAnnotator"], queues: dict[str, list["Unit"]],
+                 references: dict[str, "Label"], seed: int) -> int:
+        """Let the simulated annotators work through their queues; return how many labels were made."""
+
+    @abc.abstractmethod
+    def pull(self, cursor: str | None) -> PullBatch:
+        """Annotations changed since ``cursor`` (None: all)."""
+
+    def describe(self) -> dict[str, Any]:
+        """What a user needs to know to reach the backend (URLs, how to log in)."""
+        return {"backend": self.name}

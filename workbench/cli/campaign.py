@@ -1,0 +1,215 @@
+"""Campaign commands: init, run, the steps one by one, status and the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import WorkbenchError
+from .common import emit_json, fmt, pass_state, table
+
+CAMPAIGN = click.argument("campaign", metavar="CAMPAIGN")
+JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+TEMPLATE = '''# A workbench campaign. Reference: docs/campaigns.md
+name = "{name}"
+task_type = "{task_type}"          # `workbench plugins` lists the task types
+documents = "{documents}"          # glob, relative to this file
+overlap = 3                        # annotators per unit
+seed = 1
+
+[gold]
+# file = "gold.jsonl"              # {{"unit_id": ..., "label": ...}} per line
+# rate = 0.15                      # share of each annotator's queue that is gold (honeypots)
+
+# Simulated annotators (a dry-run crowd) and/or people (email) who work in Label Studio.
+[[annotators]]
+persona = "expert"
+[[annotators]]
+persona = "careful"
+[[annotators]]
+persona = "hasty"
+
+[backend]
+name = "local"                     # in-process dry run
+
+[aggregate]
+method = "majority"
+
+[export]
+formats = ["jsonl", "csv"]
+'''
+
+
+def _print_summary(step: str, summary: dict, as_json: bool) -> None:
+    if as_json:
+        emit_json(summary)
+        return
+    click.echo(f"{step}: " + ", ".join(f"{k}={fmt(v)}" for k, v in summary.items()
+                                       if not isinstance(v, (dict, list))))
+    for note in summary.get("notes", []) or []:
+        click.echo(f"  note: {note}")
+
+
+def _step_command(main: click.Group, step: str, help_text: str):
+    @main.command(name=step, help=help_text)
+    @CAMPAIGN
+    @JSON
+    @pass_state
+    def command(state, campaign, as_json):
+        c = state.open(campaign)
+        _print_summary(step, getattr(c, step)(), as_json)
+
+    return command
+
+
+def attach(main: click.Group) -> None:
+    for step, help_text in [
+        ("plan", "Cut the documents into units and attach gold labels and pre-labels."),
+        ("assign", "Give each unit to `overlap` annotators (honeypots to all)."),
+        ("push", "Send the units not yet sent to the campaign's backend."),
+        ("simulate", "Let the simulated annotators label their queues (a dry-run crowd)."),
+        ("pull", "Collect annotations from the backend (validated; edits and deletions applied)."),
+        ("agreement", "Measure agreement and per-annotator quality."),
+    ]:
+        _step_command(main, step, help_text)
+
+    @main.command()
+    @CAMPAIGN
+    @click.option("--method", help="Aggregation method (default: the spec's; `auto` picks one).")
+    @JSON
+    @pass_state
+    def aggregate(state, campaign, method, as_json):
+        """Aggregate the annotations into one label per unit."""
+        _print_summary("aggregate", state.open(campaign).aggregate(method), as_json)
+
+    @main.command()
+    @CAMPAIGN
+    @click.option("--format", "formats", multiple=True, help="Export format (repeatable; default: the spec's).")
+    @click.option("--out", type=click.Path(file_okay=False), help="Output folder.")
+    @click.option("--min-confidence", type=float, help="Keep units whose consensus confidence is at least this.")
+    @click.option("--min-agreement", type=float, help="Keep units whose pairwise agreement is at least this.")
+    @click.option("--include-gold/--exclude-gold", default=None, help="Keep or drop gold (honeypot) units.")
+    @JSON
+    @pass_state
+    def export(state, campaign, formats, out, min_confidence, min_agreement, include_gold, as_json):
+        """Write the curated dataset."""
+        summary = state.open(campaign).export(tuple(formats) or None, out, min_confidence=min_confidence,
+                                              min_agreement=min_agreement, include_gold=include_gold)
+        if as_json:
+            emit_json(summary)
+        else:
+            click.echo(f"export: {summary['records']} records")
+            for f in summary["files"]:
+                click.echo(f"  {f}")
+
+    @main.command()
+    @click.argument("spec", type=click.Path(dir_okay=False))
+    @click.option("--until", type=click.Choice(["plan", "assign", "push", "simulate", "pull", "aggregate",
+                                                "agreement", "export"]), default="export",
+                  help="Stop after this step.")
+    @JSON
+    @pass_state
+    def run(state, spec, until, as_json):
+        """Run every step of a campaign (each is idempotent: a re-run resumes)."""
+        c = state.open(spec)
+        results = c.run(until)
+        if as_json:
+            emit_json(results)
+        else:
+            print_campaign_report(c)
+
+    @main.command()
+    @CAMPAIGN
+    @JSON
+    @pass_state
+    def status(state, campaign, as_json):
+        """Progress per step and per annotator, and quarantined annotations."""
+        st = state.open(campaign).status()
+        if as_json:
+            emit_json(st)
+            return
+        click.echo(f"campaign {st['campaign']} ({st['task_type']}, backend {st['backend']}): {st['units']} units")
+        table("steps", ["step", "done", "finished", "summary"], [
+            [s, "yes" if v["done"] else "no", v["finished_at"] or "",
+             ", ".join(f"{k}={fmt(x)}" for k, x in (v["summary"] or {}).items() if not isinstance(x, (dict, list)))]
+            for s, v in st["steps"].items()])
+        table("annotators", ["annotator", "kind", "persona", "assigned", "done", "skipped", "invalid", "extra"], [
+            [a, v["kind"], v["persona"] or "", v["assigned"], v["ok"], v["skipped"], v["invalid"], v["extra"]]
+            for a, v in st["annotators"].items()])
+        if st["quarantined"]:
+            table("quarantined (invalid, not aggregated)", ["unit", "annotator", "reason"],
+                  [[q["unit"], q["annotator"], q["reason"]] for q in st["quarantined"]])
+
+    @main.command()
+    @click.argument("name")
+    @click.option("--task-type", default="sentiment", show_default=True)
+    @click.option("--documents", default="documents/*.txt", show_default=True)
+    @click.option("--dir", "folder", type=click.Path(file_okay=False), default=".", show_default=True)
+    def init(name, task_type, documents, folder):
+        """Scaffold a campaign file NAME.toml."""
+        from ..spec import NAME_RE
+
+        if not NAME_RE.match(name):
+            raise WorkbenchError(f"campaign name {name!r}: expected letters, digits, '-', '_' or '.'")
+        path = Path(folder) / f"{name}.toml"
+        if path.exists():
+            raise WorkbenchError(f"{path} already exists; not overwriting it")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(TEMPLATE.format(name=name, task_type=task_type, documents=documents), "utf-8")
+        click.echo(f"wrote {path}; edit it, then `workbench run {path}`")
+
+    @main.command()
+    @click.option("--campaigns", "folder", type=click.Path(file_okay=False), default="tasks/campaigns",
+                  show_default=True, help="Folder of the sample campaign files.")
+    @JSON
+    @pass_state
+    def demo(state, folder, as_json):
+        """Run the sample campaigns (text, claims, sentiment) over the sample articles."""
+        specs = sorted(Path(folder).glob("*.toml"))
+        if not specs:
+            raise WorkbenchError(f"{folder}: no campaign files (*.toml); run the demo from the repository root")
+        results = {}
+        for spec in specs:
+            c = state.open(str(spec))
+            results[c.name] = c.run()
+            if not as_json:
+                print_campaign_report(c)
+        if as_json:
+            emit_json(results)
+
+
+def print_campaign_report(c) -> None:
+    """What a campaign run produced, for people."""
+    store, name = c.store, c.name
+    plan = store.step_summary(name, "plan") or {}
+    pull = store.step_summary(name, "pull") or {}
+    agg = store.step_summary(name, "aggregate") or {}
+    agr = store.step_summary(name, "agreement") or {}
+    exp = store.step_summary(name, "export") or {}
+    push = store.step_summary(name, "push") or {}
+    click.echo("")
+    click.secho(f"== {name} ({c.spec.task_type}, backend {c.spec.backend})", bold=True)
+    click.echo(f"units: {plan.get('units')} from {plan.get('documents')} documents; gold units: "
+               f"{plan.get('gold_units')} ({plan.get('honeypots')} used as honeypots)")
+    click.echo(f"annotations: {pull.get('total_ok')} counted, {pull.get('invalid', 0)} quarantined, "
+               f"{pull.get('skipped', 0)} skipped, {pull.get('extra', 0)} extra")
+    for key in ("url", "login"):
+        if push.get(key):
+            click.echo(f"{key}: {push[key]}")
+    if agg:
+        held = agg.get("accuracy_held_out_gold") or {}
+        click.echo(f"aggregation: {agg.get('method')}; accuracy vs held-out gold: {fmt(held.get('accuracy'))} "
+                   f"on {held.get('n', 0)} units; ties: {agg.get('ties')}")
+        for note in agg.get("notes") or []:
+            click.echo(f"  note: {note}")
+    if agr:
+        click.echo("agreement: " + ", ".join(
+            f"{m}={fmt(v['value'])}" + (f" ({v['note']})" if v.get("note") else "")
+            for m, v in agr.get("metrics", {}).items()))
+        table(None, ["annotator", "labels", "gold n", "gold accuracy", "agrees w/ consensus"], [
+            [a["annotator"], a["n_annotations"], a["gold_n"], fmt(a["gold_accuracy"]), fmt(a["consensus_agreement"])]
+            for a in agr.get("annotators", [])])
+    for f in exp.get("files", []):
+        click.echo(f"exported: {f}")

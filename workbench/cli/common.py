@@ -1,0 +1,93 @@
+"""What every command shares: the state object, opening campaigns, printing tables or JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from ..errors import WorkbenchError
+
+
+@dataclass
+class State:
+    home: str | None = None
+    quiet: bool = False
+    _store: Any = field(default=None, repr=False)
+
+    @property
+    def store(self):
+        from ..store import Store
+
+        if self._store is None:
+            self._store = Store(self.home)
+        return self._store
+
+    def progress(self) -> Callable[[str, int], Callable[[int], None]]:
+        """A rich progress bar per call, or nothing when quiet or not on a terminal."""
+        if self.quiet or not sys.stderr.isatty():
+            return lambda desc, total: (lambda n=1: None)
+        from rich.progress import Progress
+
+        def factory(desc: str, total: int):
+            bar = Progress(transient=True)
+            task = bar.add_task(desc, total=total)
+            bar.start()
+            done = [0]
+
+            def advance(n: int = 1):
+                bar.advance(task, n)
+                done[0] += n
+                if done[0] >= total:
+                    bar.stop()
+
+            if total == 0:
+                bar.stop()
+            return advance
+
+        return factory
+
+    def open(self, ref: str):
+        """A campaign from a ``.toml`` path or the name of one in the store."""
+        from ..campaign import Campaign
+        from ..spec import load_spec
+
+        if ref.endswith(".toml") or Path(ref).is_file():
+            return Campaign(load_spec(ref), self.store, progress=self.progress())
+        return Campaign.open(ref, self.store, progress=self.progress())
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
+def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
+    """Print a table with rich (plain text when not on a terminal)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left", show_edge=False)
+    for c in columns:
+        t.add_column(c, overflow="fold")
+    for r in rows:
+        t.add_row(*["" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v)) for v in r])
+    Console(width=max(100, click.get_terminal_size()[0]) if sys.stdout.isatty() else 120).print(t)
+
+
+def fmt(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def fail(msg: str):
+    raise WorkbenchError(msg)

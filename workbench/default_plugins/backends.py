@@ -1,0 +1,11 @@
+"""The built-in backends."""
+
+from workbench import hookimpl
+from workbench.registry import BackendType
+
+
+@hookimpl(trylast=True)
+def register_backends(register):
+    from workbench.backends.local import LocalBackend
+
+    register(BackendType("local", LocalBackend, "in-process dry run with the simulated crowd, no server"))

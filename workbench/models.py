@@ -1,0 +1,205 @@
+"""The data model every stage shares: documents, units, annotations and label schemas.
+
+These small frozen dataclasses are the contract between the core, plugins and backends.
+Aggregation and metrics work on the long table ``(unit, annotator, label)`` built by
+:func:`long_table`, the convention crowd-kit users already know (``task, worker, label``).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import pandas as pd
+
+Label = Any  # str (single/ordinal), tuple[str, ...] (multi), tuple[Span, ...] (spans)
+
+
+class LabelKind(str, enum.Enum):
+    SINGLE = "single"
+    MULTI = "multi"
+    SPANS = "spans"
+    ORDINAL = "ordinal"
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A labeled character span, offsets relative to the unit's text (end exclusive)."""
+
+    start: int
+    end: int
+    label: str
+
+    def to_dict(self) -> dict:
+        return {"start": self.start, "end": self.end, "label": self.label}
+
+
+class LabelError(ValueError):
+    """A label that does not fit a schema."""
+
+
+@dataclass(frozen=True)
+class LabelSchema:
+    """What a task type's labels look like.
+
+    ``labels`` are the allowed values; for ordinal schemas their order is the scale order.
+    """
+
+    kind: LabelKind
+    labels: tuple[str, ...]
+
+    def __post_init__(self):
+        if not self.labels:
+            raise ValueError("a label schema needs at least one label")
+        if len(set(self.labels)) != len(self.labels):
+            raise ValueError(f"duplicate labels in schema: {self.labels}")
+
+    @property
+    def categorical(self) -> bool:
+        return self.kind in (LabelKind.SINGLE, LabelKind.ORDINAL)
+
+    def normalize(self, value: Any, text_length: int | None = None) -> Label:
+        """Return the canonical, hashable form of ``value`` or raise :class:`LabelError`.
+
+        single/ordinal -> str; multi -> sorted tuple of str; spans -> sorted tuple of :class:`Span`.
+        Accepts the JSON forms too (lists and ``{start, end, label}`` dicts).
+        """
+        if self.categorical:
+            if not isinstance(value, str):
+                raise LabelError(f"expected one of {list(self.labels)}, got {value!r}")
+            if value not in self.labels:
+                raise LabelError(f"label {value!r} is not one of {list(self.labels)}")
+            return value
+        if self.kind is LabelKind.MULTI:
+            if isinstance(value, str) or not isinstance(value, Iterable):
+                raise LabelError(f"expected a list of labels from {list(self.labels)}, got {value!r}")
+            values = tuple(sorted(set(value)))
+            bad = [v for v in values if v not in self.labels]
+            if bad:
+                raise LabelError(f"labels {bad} are not in {list(self.labels)}")
+            return values
+        # spans
+        if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+            raise LabelError(f"expected a list of spans, got {value!r}")
+        spans = []
+        for item in value:
+            span = item if isinstance(item, Span) else _span_from(item)
+            if span.label not in self.labels:
+                raise LabelError(f"span label {span.label!r} is not one of {list(self.labels)}")
+            if span.start < 0 or span.end <= span.start:
+                raise LabelError(f"span offsets {span.start}..{span.end} are not a non-empty range")
+            if text_length is not None and span.end > text_length:
+                raise LabelError(f"span end {span.end} is past the unit's text ({text_length} chars)")
+            spans.append(span)
+        return tuple(sorted(set(spans)))
+
+
+def _span_from(item: Any) -> Span:
+    try:
+        return Span(int(item["start"]), int(item["end"]), str(item["label"]))
+    except (TypeError, KeyError, ValueError):
+        raise LabelError(f"expected a span {{start, end, label}}, got {item!r}") from None
+
+
+def label_to_json(label: Label) -> Any:
+    """The JSON form of a normalized label (spans become dicts, tuples lists)."""
+    if isinstance(label, tuple):
+        return [x.to_dict() if isinstance(x, Span) else x for x in label]
+    return label
+
+
+def label_key(label: Label) -> str:
+    """A stable string for a label, for storage and hashing."""
+    return json.dumps(label_to_json(label), sort_keys=True, ensure_ascii=False)
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    title: str
+    source: str
+    text: str
+    sha256: str
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+def unit_id(task_type: str, document_sha256: str, start: int, end: int) -> str:
+    """Stable unit id: the same task type, document content and span always give the same id."""
+    digest = hashlib.sha256(f"{task_type}\0{document_sha256}\0{start}\0{end}".encode()).hexdigest()
+    return f"{task_type}-{digest[:16]}"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One item to label: a slice ``text == document.text[start:end]`` of a document."""
+
+    id: str
+    task_type: str
+    document_id: str
+    start: int
+    end: int
+    text: str
+    context: str | None = None
+    is_gold: bool = False
+    gold_label: Label | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PreLabel:
+    """A plugin's guess for a unit, sent to Label Studio as a prediction."""
+
+    label: Label
+    score: float
+
+
+class AnnotationStatus(str, enum.Enum):
+    OK = "ok"
+    SKIPPED = "skipped"  # the annotator skipped the task: no label
+    EXTRA = "extra"  # beyond the campaign's overlap: kept, flagged, never aggregated
+    INVALID = "invalid"  # failed validation: quarantined with a reason, never aggregated
+
+
+@dataclass(frozen=True)
+class Annotation:
+    unit_id: str
+    annotator_id: str
+    label: Label | None
+    lead_time: float | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    backend: str = "local"
+    backend_ids: Mapping[str, Any] = field(default_factory=dict)
+    status: AnnotationStatus = AnnotationStatus.OK
+    reason: str | None = None
+
+
+def long_table(annotations: Iterable[Annotation]) -> pd.DataFrame:
+    """The ``(unit, annotator, label)`` table of the annotations that count (status ok)."""
+    rows = [
+        (a.unit_id, a.annotator_id, a.label)
+        for a in annotations
+        if a.status is AnnotationStatus.OK and a.label is not None
+    ]
+    return pd.DataFrame(rows, columns=["unit", "annotator", "label"])
+
+
+CROWDKIT_COLUMNS = {"task": "unit", "worker": "annotator"}
+
+
+def as_long_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Accept a workbench ``(unit, annotator, label)`` or crowd-kit ``(task, worker, label)`` table."""
+    df = df.rename(columns=CROWDKIT_COLUMNS)
+    missing = {"unit", "annotator", "label"} - set(df.columns)
+    if missing:
+        raise ValueError(
+            f"label table needs columns unit, annotator, label (or task, worker, label); missing {sorted(missing)}"
+        )
+    return df[["unit", "annotator", "label"]]

@@ -1,0 +1,98 @@
+"""Planning: documents -> units, with gold labels and pre-labels attached.
+
+Gold lines (JSONL) name a unit by ``unit_id``, or by ``document`` and the unit's exact ``text``, and
+give its ``label`` in the task's normalized form. Gold units are the yardstick for aggregation
+accuracy; a share of them (the spec's ``gold.rate``) are honeypots, shown to every annotator and
+used to score them.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import replace
+from pathlib import Path
+
+from .errors import WorkbenchError
+from .models import Document, Label, LabelError, Unit
+from .tasktype import TaskType
+
+
+def cut_units(task_type: TaskType, documents: list[Document]) -> list[Unit]:
+    units: list[Unit] = []
+    for doc in documents:
+        for u in task_type.units(doc):
+            if doc.text[u.start:u.end] != u.text:
+                raise WorkbenchError(
+                    f"task type {task_type.name!r} made unit {u.id} whose text is not {doc.id}[{u.start}:{u.end}]")
+            units.append(u)
+    ids = [u.id for u in units]
+    if len(set(ids)) != len(ids):
+        raise WorkbenchError(f"task type {task_type.name!r} made two units with the same id (same span twice?)")
+    return units
+
+
+def load_gold(path: Path, task_type: TaskType, units: list[Unit]) -> dict[str, Label]:
+    """``{unit_id: normalized label}`` from a gold JSONL file; every line is checked."""
+    if not path.is_file():
+        raise WorkbenchError(f"{path}: gold file not found")
+    by_id = {u.id: u for u in units}
+    by_text = {(u.document_id, u.text): u for u in units}
+    gold: dict[str, Label] = {}
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise WorkbenchError(f"{path}: not UTF-8 text") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{n}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise WorkbenchError(f"{where}: not valid JSON ({exc.msg})") from None
+        if not isinstance(row, dict) or "label" not in row:
+            raise WorkbenchError(f"{where}: expected an object with 'label' and 'unit_id' (or 'document' and 'text')")
+        unit = None
+        if "unit_id" in row:
+            unit = by_id.get(row["unit_id"])
+            if unit is None:
+                raise WorkbenchError(f"{where}: unit_id {row['unit_id']!r} is not a unit of this campaign")
+            if "text" in row and row["text"] != unit.text:
+                raise WorkbenchError(f"{where}: text does not match unit {unit.id} (the document changed?)")
+        elif "document" in row and "text" in row:
+            unit = by_text.get((row["document"], row["text"]))
+            if unit is None:
+                raise WorkbenchError(f"{where}: no unit in document {row['document']!r} has that text")
+        else:
+            raise WorkbenchError(f"{where}: expected 'unit_id', or 'document' and 'text'")
+        try:
+            label = task_type.schema.normalize(row["label"], text_length=len(unit.text))
+        except LabelError as exc:
+            raise WorkbenchError(f"{where}: label: {exc}") from None
+        if unit.id in gold and gold[unit.id] != label:
+            raise WorkbenchError(f"{where}: unit {unit.id} already has a different gold label")
+        gold[unit.id] = label
+    return gold
+
+
+def honeypot_count(n_units: int, n_gold: int, rate: float, overlap: int, pool: int) -> int:
+    """How many honeypots make ``rate`` of each annotator's queue gold.
+
+    Honeypots go to every annotator; other units to ``overlap`` of ``pool``. With G honeypots an
+    annotator sees G + (N - G) * k / n units, so G = r N k/n / (1 - r + r k/n).
+    """
+    if rate <= 0 or n_gold == 0:
+        return 0
+    share = overlap / pool
+    g = round(rate * n_units * share / (1 - rate + rate * share))
+    return max(1, min(g, n_gold, n_units - 1 if n_units > 1 else n_units))
+
+
+def mark_gold(units: list[Unit], gold: dict[str, Label], rate: float, overlap: int, pool: int,
+              seed: int) -> list[Unit]:
+    """Attach gold labels; flag a seeded sample of gold units as honeypots (``is_gold``)."""
+    gold_ids = sorted(gold)
+    g = honeypot_count(len(units), len(gold_ids), rate, overlap, pool)
+    honeypots = set(random.Random(seed).sample(gold_ids, g)) if g else set()
+    return [replace(u, gold_label=gold.get(u.id), is_gold=u.id in honeypots) for u in units]

@@ -1,0 +1,201 @@
+"""Campaign specs: a TOML file that says what to label, by whom, where, and how to ship it.
+
+Every field is checked when the spec is read; a mistake gives one line naming the file, the field
+and what was expected. See ``docs/campaigns.md`` for the full reference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import WorkbenchError
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class AnnotatorSpec:
+    id: str
+    persona: str | None = None  # simulated when set
+    lean: str | None = None  # favourite label of a biased or constant persona
+    email: str | None = None  # a person, who annotates in Label Studio
+
+    @property
+    def simulated(self) -> bool:
+        return self.persona is not None
+
+
+@dataclass(frozen=True)
+class CampaignSpec:
+    name: str
+    task_type: str
+    documents: str
+    path: Path
+    overlap: int = 3
+    seed: int = 0
+    description: str = ""
+    gold_file: str | None = None
+    gold_rate: float = 0.0
+    annotators: tuple[AnnotatorSpec, ...] = ()
+    backend: str = "local"
+    backend_options: dict = field(default_factory=dict)
+    aggregate_method: str = "majority"
+    aggregate_options: dict = field(default_factory=dict)
+    metrics: tuple[str, ...] = ()
+    export_formats: tuple[str, ...] = ("jsonl",)
+    export_dir: str | None = None
+    export_options: dict = field(default_factory=dict)
+    raw: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def base(self) -> Path:
+        return self.path.parent
+
+    def resolve(self, relative: str) -> Path:
+        p = Path(relative)
+        return p if p.is_absolute() else self.base / p
+
+    @property
+    def fingerprint(self) -> str:
+        """Hash of the spec's content; the same campaign name with another fingerprint is a clash."""
+        return hashlib.sha256(json.dumps(self.raw, sort_keys=True).encode()).hexdigest()[:16]
+
+
+TOP = {"name", "task_type", "documents", "overlap", "seed", "description",
+       "gold", "annotators", "backend", "aggregate", "metrics", "export"}
+
+
+class _Checker:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def fail(self, where: str, msg: str):
+        raise WorkbenchError(f"{self.path}: {where}: {msg}")
+
+    def get(self, table: dict, key: str, types, where: str, default=..., required=False):
+        if key not in table:
+            if required:
+                self.fail(where, "is required")
+            return default
+        value = table[key]
+        if types is int and isinstance(value, bool) or not isinstance(value, types):
+            names = types.__name__ if isinstance(types, type) else " or ".join(t.__name__ for t in types)
+            self.fail(where, f"expected {names}, got {value!r}")
+        return value
+
+    def only(self, table: dict, allowed: set, where: str):
+        extra = sorted(set(table) - allowed)
+        if extra:
+            self.fail(f"{where}{extra[0]}" if where else extra[0],
+                      f"unknown field (expected one of {', '.join(sorted(allowed))})")
+
+
+def load_spec(path: str | Path) -> CampaignSpec:
+    path = Path(path)
+    if not path.is_file():
+        raise WorkbenchError(f"{path}: no such campaign file")
+    try:
+        raw = tomllib.loads(path.read_text("utf-8"))
+    except UnicodeDecodeError:
+        raise WorkbenchError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise WorkbenchError(f"{path}: malformed TOML: {exc}") from None
+    return parse_spec(raw, path)
+
+
+def parse_spec(raw: dict, path: Path) -> CampaignSpec:
+    c = _Checker(path)
+    c.only(raw, TOP, "")
+    name = c.get(raw, "name", str, "name", required=True)
+    if not NAME_RE.match(name):
+        c.fail("name", f"expected letters, digits, '-', '_' or '.' (at most 64), got {name!r}")
+    task_type = c.get(raw, "task_type", str, "task_type", required=True)
+    documents = c.get(raw, "documents", str, "documents", required=True)
+    overlap = c.get(raw, "overlap", int, "overlap", 3)
+    if overlap < 1:
+        c.fail("overlap", f"expected at least 1 annotator per unit, got {overlap}")
+    seed = c.get(raw, "seed", int, "seed", 0)
+
+    gold = c.get(raw, "gold", dict, "gold", {})
+    c.only(gold, {"file", "rate"}, "gold.")
+    gold_file = c.get(gold, "file", str, "gold.file", None)
+    gold_rate = float(c.get(gold, "rate", (int, float), "gold.rate", 0.1 if gold_file else 0.0))
+    if not 0 <= gold_rate < 1:
+        c.fail("gold.rate", f"expected a share of each annotator's work in [0, 1), got {gold_rate}")
+    if gold_rate > 0 and not gold_file:
+        c.fail("gold.rate", "needs gold.file (where the gold labels are)")
+
+    annotators = []
+    for i, a in enumerate(c.get(raw, "annotators", list, "annotators", [])):
+        where = f"annotators[{i}]"
+        if isinstance(a, str):
+            a = {"persona": a}
+        if not isinstance(a, dict):
+            c.fail(where, f"expected a table {{id, persona}} or a persona name, got {a!r}")
+        c.only(a, {"id", "persona", "lean", "email"}, where + ".")
+        persona = c.get(a, "persona", str, where + ".persona", None)
+        email = c.get(a, "email", str, where + ".email", None)
+        if (persona is None) == (email is None):
+            c.fail(where, "expected either persona (a simulated annotator) or email (a person)")
+        aid = c.get(a, "id", str, where + ".id", None) or (f"{persona}-{i + 1}" if persona else email)
+        if not NAME_RE.match(aid) and not email:
+            c.fail(where + ".id", f"expected letters, digits, '-', '_' or '.', got {aid!r}")
+        annotators.append(AnnotatorSpec(aid, persona, c.get(a, "lean", str, where + ".lean", None), email))
+    ids = [a.id for a in annotators]
+    dupes = sorted({x for x in ids if ids.count(x) > 1})
+    if dupes:
+        c.fail("annotators", f"annotator id {dupes[0]!r} appears twice")
+    if not annotators:
+        c.fail("annotators", "expected at least one annotator")
+    if overlap > len(annotators):
+        c.fail("overlap", f"{overlap} annotators per unit, but the pool has only {len(annotators)}")
+
+    backend = c.get(raw, "backend", dict, "backend", {})
+    backend_name = c.get(backend, "name", str, "backend.name", "local")
+    aggregate = c.get(raw, "aggregate", dict, "aggregate", {})
+    method = c.get(aggregate, "method", str, "aggregate.method", "majority")
+    metrics = c.get(raw, "metrics", list, "metrics", [])
+    if not all(isinstance(m, str) for m in metrics):
+        c.fail("metrics", f"expected a list of metric names, got {metrics!r}")
+    export = c.get(raw, "export", dict, "export", {})
+    formats = c.get(export, "formats", list, "export.formats", ["jsonl"])
+    if not formats or not all(isinstance(f, str) for f in formats):
+        c.fail("export.formats", f"expected a non-empty list of format names, got {formats!r}")
+    export_dir = c.get(export, "dir", str, "export.dir", None)
+    return CampaignSpec(
+        name=name, task_type=task_type, documents=documents, path=path.resolve(), overlap=overlap, seed=seed,
+        description=c.get(raw, "description", str, "description", ""),
+        gold_file=gold_file, gold_rate=gold_rate, annotators=tuple(annotators),
+        backend=backend_name, backend_options={k: v for k, v in backend.items() if k != "name"},
+        aggregate_method=method, aggregate_options={k: v for k, v in aggregate.items() if k != "method"},
+        metrics=tuple(metrics), export_formats=tuple(formats), export_dir=export_dir,
+        export_options={k: v for k, v in export.items() if k not in ("formats", "dir")},
+        raw=raw,
+    )
+
+
+def check_against_registry(spec: CampaignSpec, registry) -> None:
+    """Names in the spec must be registered: unknown ones list the known ones."""
+    def check(kind, name, field_name):
+        try:
+            registry.get(kind, name)
+        except WorkbenchError as exc:
+            raise WorkbenchError(f"{spec.path}: {field_name}: {exc}") from None
+
+    check("task_types", spec.task_type, "task_type")
+    check("backends", spec.backend, "backend.name")
+    if spec.aggregate_method != "auto":
+        check("aggregators", spec.aggregate_method, "aggregate.method")
+    for m in spec.metrics:
+        check("metrics", m, "metrics")
+    for f in spec.export_formats:
+        check("exporters", f, "export.formats")
+    for i, a in enumerate(spec.annotators):
+        if a.persona:
+            check("annotators", a.persona, f"annotators[{i}].persona")
