@@ -1,0 +1,49 @@
+"""Shared fixtures. Installed third-party plugins never leak into a test: the registry here holds the
+core defaults plus the built-in plugins only, unless a test adds its own."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from workbench import registry as registry_mod
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILTIN = ("text", "claims", "sentiment")
+
+
+@pytest.fixture(autouse=True)
+def clean_registry(monkeypatch):
+    """Each test starts from the built-in plugins only, and leaves no registry behind."""
+    monkeypatch.setenv("WORKBENCH_LOAD_PLUGINS", ",".join(BUILTIN))
+    monkeypatch.delenv("WORKBENCH_HOME", raising=False)
+    registry_mod.reset_registry()
+    yield
+    registry_mod.reset_registry()
+
+
+@pytest.fixture
+def with_plugin():
+    """Register a plugin (module or object with hookimpls) for one test: ``with_plugin(obj)``."""
+
+    def add(plugin):
+        reg = registry_mod.make_registry(extra_plugins=[plugin])
+        registry_mod.reset_registry(reg)
+        return reg
+
+    return add
+
+
+@pytest.fixture
+def home(tmp_path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    """A copy of the sample articles and campaigns, so tests can edit them freely."""
+    dst = tmp_path / "tasks"
+    shutil.copytree(ROOT / "tasks", dst)
+    return dst
