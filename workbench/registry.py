@@ -6,7 +6,7 @@ the core's own default plugin modules. Each ``register_*`` hook gets a callback 
 
 Environment:
 - ``WORKBENCH_LOAD_PLUGINS``: comma-separated entry-point names to load (empty: none); unset: all.
-- ``WORKBENCH_TRACE_PLUGINS=1``: print every hook call and its result to stderr.
+- ``WORKBENCH_TRACE_PLUGINS=1``: print every hook call and what it registered to stderr.
 """
 
 from __future__ import annotations
@@ -119,6 +119,7 @@ class Registry:
     pm: pluggy.PluginManager
     entries: dict[str, dict[str, Entry]] = field(default_factory=dict)
     default_plugin_names: frozenset = frozenset()
+    trace: bool = False
 
     def get(self, kind: str, name: str) -> Any:
         table = self._table(kind)
@@ -158,8 +159,13 @@ class Registry:
                         f"duplicate {SINGULAR[kind]} {name!r}: registered by {prior.plugin!r} and {_plugin!r}"
                     )
                 table[name] = Entry(obj, _plugin)
+                if self.trace:
+                    sys.stderr.write(f"workbench: {_plugin} registered {SINGULAR[kind]} {name!r}\n")
 
-            impl.function(register=register)
+            if self.trace:
+                sys.stderr.write(f"workbench: calling {KINDS[kind]} of {plugin}\n")
+            offered = {"register": register}  # hooks only gain arguments; an impl takes what it names
+            impl.function(**{arg: offered[arg] for arg in impl.argnames})
         return table
 
     def plugins(self) -> list[dict]:
@@ -225,10 +231,9 @@ def make_registry(
             raise WorkbenchError(f"a workbench plugin failed to load: {exc}") from exc
     for plugin in extra_plugins:
         pm.register(plugin, name=getattr(plugin, "__name__", None))
-    if os.environ.get("WORKBENCH_TRACE_PLUGINS"):
-        pm.trace.root.setwriter(lambda msg: sys.stderr.write(msg))
-        pm.enable_tracing()
-    return Registry(pm=pm, default_plugin_names=frozenset(DEFAULT_PLUGINS))
+    # the core calls each implementation itself (to know who registered what), so it traces too
+    trace = bool(os.environ.get("WORKBENCH_TRACE_PLUGINS"))
+    return Registry(pm=pm, default_plugin_names=frozenset(DEFAULT_PLUGINS), trace=trace)
 
 
 _registry: Registry | None = None
