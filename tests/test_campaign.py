@@ -1,0 +1,145 @@
+"""The campaign engine on the local backend: steps, idempotency, gold, validation on pull."""
+
+import json
+from collections import Counter
+
+import pytest
+
+from workbench.campaign import Campaign
+from workbench.models import AnnotationStatus
+from workbench.plan import honeypot_count
+from workbench.registry import get_registry
+from workbench.spec import load_spec
+from workbench.store import Store
+from helpers import write_spec
+
+
+def gold_from_prelabels(tmp_path, task_type="sentiment", documents=None):
+    """A gold file for the mechanics tests: the labels themselves do not matter here."""
+    spec = write_spec(tmp_path / "g", name="g", task_type=task_type, documents=documents)
+    c = Campaign(load_spec(spec), Store(tmp_path / "ghome"))
+    c.plan()
+    path = tmp_path / "gold.jsonl"
+    with open(path, "w") as fh:
+        for uid, pre in c.prelabels().items():
+            fh.write(json.dumps({"unit_id": uid, "label": pre.label}) + "\n")
+    return path
+
+
+@pytest.fixture
+def campaign(tmp_path, home):
+    gold = gold_from_prelabels(tmp_path)
+    spec = write_spec(tmp_path, gold=f'[gold]\nfile = "{gold}"\nrate = 0.2')
+    return Campaign(load_spec(spec), Store(home))
+
+
+def test_full_run_gives_k_distinct_annotators_per_unit(campaign):
+    results = campaign.run()
+    units = campaign.units()
+    plan = results["plan"]
+    assert plan["units"] == len(units) > 50 and plan["gold_units"] == len(units)
+    per_unit = Counter(a.unit_id for a in campaign.annotations())
+    pairs = Counter((a.unit_id, a.annotator_id) for a in campaign.annotations())
+    assert max(pairs.values()) == 1
+    for u in units:
+        assert per_unit[u.id] == (4 if u.is_gold else 3), u
+    loads = Counter(a.annotator_id for a in campaign.annotations() if not next(x for x in units if x.id == a.unit_id).is_gold)
+    assert max(loads.values()) - min(loads.values()) <= 1
+    assert results["aggregate"]["units"] == len(units)
+    assert results["export"]["records"] == len(units)
+
+
+def test_gold_share_matches_the_rate(campaign):
+    campaign.run(until="assign")
+    shares = campaign.store.step_summary(campaign.name, "assign")["gold_share"]
+    for share in shares.values():
+        assert share == pytest.approx(0.2, abs=0.03)
+
+
+def test_honeypot_count_formula():
+    # G / (G + (N - G) k / n) == r
+    g = honeypot_count(n_units=200, n_gold=200, rate=0.2, overlap=3, pool=5)
+    assert g / (g + (200 - g) * 3 / 5) == pytest.approx(0.2, abs=0.01)
+    assert honeypot_count(200, 5, 0.5, 3, 5) == 5  # never more than the gold there is
+    assert honeypot_count(200, 100, 0.0, 3, 5) == 0
+
+
+def test_every_step_is_idempotent(campaign):
+    campaign.run()
+    rows = lambda t: sorted(map(tuple, campaign.store.all(f"SELECT * FROM {t} WHERE campaign=?", campaign.name)))
+    before = {t: rows(t) for t in ("units", "assignments", "local_results", "annotations", "aggregates")}
+    campaign.run()
+    assert {t: rows(t) for t in before} == before
+
+
+def test_same_seed_same_labels_in_another_home(tmp_path, campaign):
+    campaign.run()
+    other = Campaign(campaign.spec, Store(tmp_path / "home2"))
+    other.run()
+    key = lambda c: sorted((a.unit_id, a.annotator_id, str(a.label)) for a in c.annotations())
+    assert key(campaign) == key(other)
+
+
+def test_personas_score_in_order_on_gold(campaign):
+    campaign.run()
+    quality = {r["annotator"]: r for r in campaign.store.step_summary(campaign.name, "agreement")["annotators"]}
+    assert quality["ana"]["gold_accuracy"] > quality["dev"]["gold_accuracy"] > quality["sam"]["gold_accuracy"]
+    assert quality["ana"]["gold_accuracy"] > 0.85
+
+
+def test_pull_quarantines_invalid_flags_extra_records_skips_and_deletes(campaign):
+    campaign.run(until="pull")
+    db = campaign.store.conn
+    units = [u for u in campaign.units() if not u.is_gold]
+    bad, extra, skip = units[0].id, units[1].id, units[2].id
+    db.execute("UPDATE local_results SET result_json=?, updated_at='9999' WHERE campaign=? AND unit_id=? AND annotator_id="
+               "(SELECT MIN(annotator_id) FROM local_results WHERE unit_id=?)",
+               (json.dumps([{"from_name": "sentiment", "to_name": "text", "type": "choices",
+                             "value": {"choices": ["ecstatic"]}}]), campaign.name, bad, bad))
+    done = {r[0] for r in db.execute("SELECT annotator_id FROM local_results WHERE unit_id=?", (extra,))}
+    outsider = next(a.id for a in campaign.spec.annotators if a.id not in done)
+    db.execute("INSERT INTO local_results VALUES (?, ?, ?, ?, 1.0, '9999', '9999', 0)",
+               (campaign.name, extra, outsider, json.dumps(
+                   [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["neutral"]}}])))
+    db.execute("UPDATE local_results SET was_cancelled=1, updated_at='9999' WHERE campaign=? AND unit_id=? "
+               "AND annotator_id=(SELECT MIN(annotator_id) FROM local_results WHERE unit_id=?)",
+               (campaign.name, skip, skip))
+    gone = db.execute("SELECT unit_id, annotator_id FROM local_results WHERE campaign=? AND unit_id=?",
+                      (campaign.name, units[3].id)).fetchone()
+    db.execute("DELETE FROM local_results WHERE campaign=? AND unit_id=? AND annotator_id=?",
+               (campaign.name, gone[0], gone[1]))
+    summary = campaign.pull()
+    assert summary["invalid"] == 1 and summary["skipped"] == 1 and summary["deleted"] == 1 and summary["extra"] == 1
+    by_status = Counter(a.status for a in campaign.annotations())
+    assert by_status[AnnotationStatus.INVALID] == 1 and by_status[AnnotationStatus.EXTRA] == 1
+    status = campaign.status()
+    assert status["quarantined"][0]["unit"] == bad and "ecstatic" in status["quarantined"][0]["reason"]
+    table = campaign.table()
+    assert not ((table["unit"] == extra) & (table["annotator"] == outsider)).any()
+    assert len(table[table["unit"] == bad]) == len(table[table["unit"] == units[5].id]) - 1
+    # pulling again changes nothing
+    again = campaign.pull()
+    assert again["new"] == 0 and again["updated"] == 0 and again["deleted"] == 0
+
+
+def test_span_campaign_runs_end_to_end(tmp_path, home):
+    spec = write_spec(tmp_path, task_type="text")
+    c = Campaign(load_spec(spec), Store(home))
+    results = c.run()
+    assert results["aggregate"]["units"] == results["plan"]["units"]
+    labels = [a.label for a in c.annotations()]
+    assert all(isinstance(lab, tuple) for lab in labels)
+    assert any(len(lab) for lab in labels)
+
+
+def test_status_counts_per_annotator(campaign):
+    campaign.run()
+    st = campaign.status()
+    assert set(st["annotators"]) == {"ana", "ben", "dev", "sam"}
+    for row in st["annotators"].values():
+        assert row["assigned"] == row["ok"] > 0
+    assert all(v["done"] for v in st["steps"].values())
+
+
+def test_registry_is_used_for_the_task_type(campaign):
+    assert campaign.task_type is get_registry().get("task_types", "sentiment")
