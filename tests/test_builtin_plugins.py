@@ -1,0 +1,118 @@
+"""The three built-in task types: Label Studio configs, result round trips, pre-labelers."""
+
+import json
+from pathlib import Path
+
+import pytest
+from label_studio_sdk.label_interface import LabelInterface
+
+from workbench.documents import load_documents
+from workbench.models import Document, LabelKind, LabelSchema, Span, sha256_text
+from workbench.plan import cut_units, load_gold
+from workbench.registry import get_registry
+from workbench.tasktype import TaskType
+
+ROOT = Path(__file__).resolve().parent.parent
+TASKS = ("text", "claims", "sentiment")
+
+
+def tt(name):
+    return get_registry().get("task_types", name)
+
+
+def doc(text, id="d1"):
+    return Document(id, "t", "s", text, sha256_text(text))
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_label_config_is_valid_label_studio(name):
+    li = LabelInterface(tt(name).label_config())
+    assert [c.name for c in li.controls] == [tt(name).from_name]
+    assert set(list(li.controls)[0].labels) == set(tt(name).schema.labels)
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_every_gold_label_round_trips_through_label_studio_results(name):
+    task = tt(name)
+    units = cut_units(task, load_documents("tasks/articles/*.txt", ROOT))
+    gold = load_gold(ROOT / "tasks" / "gold" / f"{name}.jsonl", task, units)
+    li = LabelInterface(task.label_config())
+    by_id = {u.id: u for u in units}
+    assert len(gold) >= (40 if name == "text" else len(units))
+    for uid, label in gold.items():
+        result = task.to_ls_result(label, by_id[uid])
+        if result:
+            assert li.validate_annotation({"result": result}), (uid, result)
+        assert task.from_ls_result(result, by_id[uid]) == label
+
+
+def test_label_values_are_escaped_in_the_config():
+    class Odd(TaskType):
+        name = "odd"
+        schema = LabelSchema(LabelKind.SINGLE, ('a "quoted" <tag> & co', "plain"))
+
+    li = LabelInterface(Odd().label_config())
+    assert set(list(li.controls)[0].labels) == {'a "quoted" <tag> & co', "plain"}
+
+
+def test_results_for_other_controls_and_bad_values_are_rejected():
+    from workbench.models import LabelError
+
+    task = tt("claims")
+    unit = task.units(doc("Meta paid $14.3 billion for 49% of Scale AI."))[0]
+    with pytest.raises(LabelError):
+        task.from_ls_result([{"from_name": "claim", "value": {"choices": ["maybe"]}}], unit)
+    with pytest.raises(LabelError, match="exactly one"):
+        task.from_ls_result([{"from_name": "other", "value": {"choices": ["check-worthy"]}}], unit)
+    spans = tt("text")
+    unit = spans.units(doc("Meta paid $14.3 billion."))[0]
+    with pytest.raises(LabelError, match="past the unit"):
+        spans.from_ls_result([{"from_name": "entities", "value": {"start": 0, "end": 99, "labels": ["ORG"]}}], unit)
+
+
+def test_units_are_sentences_with_context_and_stable_ids():
+    text = "Meta invested. Scale AI grew fast.\nA heading\nLast one here."
+    units = tt("sentiment").units(doc(text))
+    assert [u.text for u in units] == ["Meta invested.", "Scale AI grew fast.", "A heading", "Last one here."]
+    assert units[0].context == "Scale AI grew fast." and units[2].context is None
+    assert [u.id for u in units] == [u.id for u in tt("sentiment").units(doc(text))]
+    assert units[0].id != tt("claims").units(doc(text))[0].id
+
+
+def test_sentiment_prelabels_with_vader():
+    task = tt("sentiment")
+    pos, neg, neu = task.units(doc("This is a wonderful, brilliant success. It was a terrible, painful failure. "
+                                   "The meeting is on Tuesday."))
+    assert task.prelabel(pos).label == "positive"
+    assert task.prelabel(neg).label == "negative"
+    assert task.prelabel(neu).label == "neutral"
+    assert all(0 <= task.prelabel(u).score <= 1 for u in (pos, neg, neu))
+
+
+def test_claims_prelabels_from_cues():
+    task = tt("claims")
+    units = task.units(doc("Meta paid $14.3 billion for a 49% stake, according to Reuters.\n"
+                           "Why Does It Matter?\nThis bold move could reshape the industry."))
+    assert [task.prelabel(u).label for u in units] == ["check-worthy", "non-factual", "non-factual"]
+
+
+def test_text_prelabels_pattern_entities():
+    task = tt("text")
+    unit = task.units(doc("Meta Platforms paid $14.3 billion for 49% of Scale AI in June 2025 in San Francisco."))[0]
+    got = {(unit.text[s.start:s.end], s.label) for s in task.prelabel(unit).label}
+    assert {("$14.3 billion", "MONEY"), ("49%", "PERCENT"), ("June 2025", "DATE"), ("San Francisco", "GPE"),
+            ("Meta Platforms", "ORG"), ("Scale AI", "ORG")} <= got
+
+
+def test_text_prelabels_agree_with_gold_somewhat():
+    """The pre-labeler is a start for annotators: it must find a fair share of the gold entities."""
+    task = tt("text")
+    units = cut_units(task, load_documents("tasks/articles/*.txt", ROOT))
+    gold = load_gold(ROOT / "tasks" / "gold" / "text.jsonl", task, units)
+    by_id = {u.id: u for u in units}
+    tp = fn = 0
+    for uid, spans in gold.items():
+        pred = set(task.prelabel(by_id[uid]).label)
+        tp += len(set(spans) & pred)
+        fn += len(set(spans) - pred)
+    assert tp / (tp + fn) > 0.5
