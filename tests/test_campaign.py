@@ -143,3 +143,16 @@ def test_status_counts_per_annotator(campaign):
 
 def test_registry_is_used_for_the_task_type(campaign):
     assert campaign.task_type is get_registry().get("task_types", "sentiment")
+
+
+def test_changed_gold_after_assignment_is_refused(campaign):
+    from workbench.errors import WorkbenchError
+
+    campaign.run(until="assign")
+    gold = campaign.spec.resolve(campaign.spec.gold_file)
+    lines = gold.read_text().splitlines()
+    gold.write_text("\n".join(lines[: len(lines) // 3]) + "\n")
+    with pytest.raises(WorkbenchError, match="honeypots after campaign 'c1' was assigned"):
+        campaign.plan()
+    # and the store still holds the old plan
+    assert sum(u.is_gold for u in campaign.units()) == campaign.store.step_summary("c1", "plan")["honeypots"]

@@ -159,6 +159,12 @@ class Campaign:
                 raise WorkbenchError(
                     f"{spec.path}: the documents changed after campaign {self.name!r} was pushed; "
                     "start a new campaign (another name) for the new documents")
+            old_pots = {r[0] for r in store.all("SELECT id FROM units WHERE campaign=? AND is_gold=1", self.name)}
+            if old_pots != {u.id for u in units if u.is_gold} and store.step_summary(self.name, "assign"):
+                raise WorkbenchError(
+                    f"{spec.resolve(spec.gold_file) if spec.gold_file else spec.path}: the gold labels changed "
+                    f"which units are honeypots after campaign {self.name!r} was assigned; "
+                    "start a new campaign (another name) to use the new gold")
         with store.transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO campaigns VALUES (?, ?, ?, ?, ?, ?, COALESCE("
