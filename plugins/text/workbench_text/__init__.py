@@ -96,13 +96,14 @@ def find_entities(text: str) -> list[tuple[Span, float]]:
         words = [t[2] for t in run]
         start, end = run[0][0], run[-1][1]
         surface = text[start:end]
+        possessive = surface.endswith(("’s", "'s"))  # "Meta's" opening a sentence is still a name
         for suffix in ("’s", "'s", "."):
             if surface.endswith(suffix):
                 surface = surface[: -len(suffix)]
         end = start + len(surface)
         if end <= start or not _free(taken, start, end) or re.fullmatch(MONTHS, surface):
             continue
-        label, score = _classify(surface, words, at_start=start == 0)
+        label, score = _classify(surface, words, at_start=start == 0 and not possessive)
         if label:
             found.append((Span(start, end, label), score))
             taken.append((start, end))
