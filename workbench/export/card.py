@@ -1,0 +1,227 @@
+"""The data card: a ``README.md`` in the export folder saying what the dataset is and how far to trust it.
+
+Rendered from the facts :mod:`workbench.export.facts` gathers, so it is as reproducible as the
+records: the same state gives the same card, byte for byte.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .records import REVIEW_REASONS
+
+#: what each record field means (the card's field table; docs/export.md is checked against it)
+FIELD_DOCS = {
+    "unit_id": "stable id of the unit (task type + document hash + offsets)",
+    "split": "train, dev or test (whole documents per split); null when no split was asked for",
+    "text": "the unit's text (one sentence by default)",
+    "context": "neighbouring sentences of the same paragraph, as annotators saw them (may be null)",
+    "document_id": "the source document's id (its file name without extension)",
+    "document_title": "the document's title",
+    "document_source": "where the document came from",
+    "start": "character offset of the unit in the document",
+    "end": "end offset (exclusive) of the unit in the document",
+    "label": "the consensus label (spans: `{start, end, label}` with offsets in the unit's text)",
+    "confidence": "how sure the aggregation method is of the consensus (vote share or posterior)",
+    "agreement": "share of annotator pairs who gave this unit the same label (null with one annotation)",
+    "n_annotations": "number of counted annotations of the unit",
+    "votes": "every counted vote: `{annotator, label}`, annotators under pseudonymous ids",
+    "tie": "the top labels were tied and the tie rule picked the consensus",
+    "review": "true when the unit is flagged for review (see `review_reasons`)",
+    "review_reasons": "why it is flagged: " + ", ".join(f"`{k}`" for k in REVIEW_REASONS),
+    "is_gold": "the unit is a honeypot: a gold unit shown to every annotator to score them",
+    "gold_label": "the hand-written gold label, where the unit has one",
+    "method": "the aggregation method",
+    "task_type": "the task type (plugin) that defined the label schema",
+    "campaign": "the campaign's name",
+    "plugin": "the plugin that provided the task type",
+    "plugin_version": "its version",
+    "exported_at": "time of the exported state (its newest annotation), not of the export run: "
+                   "exporting the same state again gives identical files",
+}
+
+KRIPPENDORFF_TENTATIVE = 0.667
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(columns: list[str], rows: list[list[Any]]) -> list[str]:
+    out = ["| " + " | ".join(columns) + " |", "|" + "|".join(" --- " for _ in columns) + "|"]
+    out += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return out + [""]
+
+
+def _size_category(n: int) -> str:
+    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
+                        (1_000_000, "100K<n<1M")):
+        if n < limit:
+            return name
+    return "1M<n<10M"
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def limitations(f: dict[str, Any]) -> list[str]:
+    out = []
+    simulated = [a for a in f["annotators"] if a["kind"].startswith("simulated") and a["labels"]]
+    if simulated and len(simulated) == len([a for a in f["annotators"] if a["labels"]]):
+        out.append("Every label comes from **simulated annotators** (seeded personas), not from people: this is "
+                   "a dry run of the pipeline. A simulated annotator answers around a reference label (the gold "
+                   "label where one exists, else the plugin's pre-label), so agreement and accuracy here describe "
+                   "the simulation, not how hard the task is for people.")
+    elif simulated:
+        out.append(f"{len(simulated)} of the annotators are simulated (seeded personas), not people.")
+    held = (f["aggregate"].get("accuracy_held_out_gold") or {})
+    if held.get("n"):
+        out.append(f"On {held['n']} held-out gold units the consensus matched gold {_pct(held.get('accuracy'))} "
+                   "of the time: expect label errors at about that rate.")
+    elif not f["plan"].get("gold_units"):
+        out.append("There are no gold labels, so the accuracy of the consensus is unknown.")
+    alpha = (f["metrics_all"].get("krippendorff_alpha") or {}).get("value")
+    if alpha is not None and alpha < KRIPPENDORFF_TENTATIVE:
+        out.append(f"Krippendorff's alpha is {alpha:.3f}, below {KRIPPENDORFF_TENTATIVE}, the lowest value "
+                   "Krippendorff advises even for tentative conclusions: annotators often disagreed.")
+    if f["flagged"] and not f["settings"]["drop_flagged"]:
+        out.append(f"{f['flagged']} exported units are flagged for review (`review` is true); drop them with "
+                   "`--drop-flagged` for a cleaner, smaller set.")
+    n_docs = len([d for d in f["documents"] if d["units"]])
+    if f["settings"]["split"] and n_docs < 20:
+        out.append(f"Only {n_docs} documents: splits keep whole documents together, so dev and test hold few "
+                   "articles and scores on them are noisy.")
+    if f["spans"]:
+        out.append("Span consensus needs annotators to agree on exact offsets; a span placed one character "
+                   "differently counts as a different span.")
+    if f["backend"] != "local" and f["plan"].get("prelabeled"):
+        out.append("Annotators saw the plugin's pre-labels as suggestions; labels may lean toward them.")
+    out += [note[0].upper() + note[1:] + "." for note in f["split_notes"]]
+    return out
+
+
+def render_card(f: dict[str, Any]) -> str:
+    n, agg = f["exported"], f["aggregate"]
+    lines = [
+        "---",
+        f"pretty_name: {f['campaign']}",
+        "task_categories:",
+        f"- {'token-classification' if f['spans'] else 'text-classification'}",
+        "size_categories:",
+        f"- {_size_category(n)}",
+        "tags:",
+        "- workbench",
+        "- crowdsourced",
+        "---",
+        "",
+        f"# {f['campaign']}",
+        "",
+    ]
+    if f["description"]:
+        lines += [f["description"], ""]
+    pool = f"{f['simulated']} simulated" + (f" and {f['people']} people" if f["people"] else "")
+    lines += [
+        f"{n} units from {len([d for d in f['documents'] if d['units']])} documents, each labeled by "
+        f"{f['overlap']} annotators from a pool of {len(f['annotators'])} ({pool}), aggregated by "
+        f"`{agg.get('method', 'n/a')}`. State as of {f['as_of'] or 'n/a'}.",
+        "",
+        "## What was labeled",
+        "",
+        f"- Task type: `{f['task_type']}` from plugin `{f['plugin']}` {f['plugin_version'] or ''}: "
+        f"{f['task_description']}",
+        f"- Question shown to annotators: {f['instructions'] or 'n/a'}",
+        f"- Label kind: {f['kind']}; labels: " + ", ".join(f"`{x}`" for x in f["labels"]),
+        "- Units: one sentence each, shown with its neighbouring sentences; `start`/`end` are character "
+        "offsets in the document" + ("; span offsets are relative to the unit's text" if f["spans"] else "") + ".",
+        "",
+        *_table(["document", "title", "source", "units exported"],
+                [[d["id"], d["title"], d["source"], d["units"]] for d in f["documents"]]),
+        "## How it was labeled",
+        "",
+        f"- Backend: `{f['backend']}`; every unit went to {f['overlap']} distinct annotators.",
+        f"- Gold: {f['plan'].get('gold_units', 0)} units have a hand-written gold label; "
+        f"{f['plan'].get('honeypots', 0)} of them were honeypots, mixed unmarked into every annotator's queue "
+        f"(gold rate {f['gold_rate']:g}).",
+        f"- Pre-labels: the plugin pre-labeled {f['plan'].get('prelabeled', 0)} units.",
+        f"- Aggregation: `{agg.get('method', 'n/a')}`; {agg.get('ties', 0)} ties.",
+    ]
+    lines += [f"  - {note}" for note in agg.get("notes") or []]
+    held = agg.get("accuracy_held_out_gold") or {}
+    if held.get("n"):
+        lines.append(f"- Consensus accuracy on {held['n']} held-out gold units (not honeypots): "
+                     f"{_pct(held.get('accuracy'))}" + (" (span micro-F1)" if f["spans"] else "") + ".")
+    lines += ["", "## Annotator pool", "",
+              "Annotators appear under pseudonymous ids (a keyed hash; names and emails are never exported).", ""]
+    lines += _table(["annotator", "kind", "labels", "labels exported", "honeypots", "honeypot accuracy",
+                     "agrees with consensus"],
+                    [[a["annotator"], a["kind"], a["labels"], a["labels_exported"], a["gold_n"], a["gold_accuracy"],
+                      a["consensus_agreement"]] for a in f["annotators"]])
+    lines += ["## Agreement", ""]
+    lines += _table(["metric", "all units", "exported units", "note"], [
+        [m, v["value"], (f["metrics_exported"].get(m) or {}).get("value"), v["note"] or ""]
+        for m, v in f["metrics_all"].items()])
+    lines += ["## Curation", "", f"{f['aggregated']} aggregated units; {n} exported."]
+    if f["filters"]:
+        lines += ["", *_table(["filter", "units removed"], [[x["filter"], x["removed"]] for x in f["filters"]])]
+    else:
+        lines += ["", "No filter was applied.", ""]
+    lines += ["A unit is **flagged for review** when any of these holds (counts in this export):", ""]
+    lines += [f"- `{k}`: {why} ({f['review'][k]})" for k, why in REVIEW_REASONS.items()]
+    lines += [""]
+    lines += _splits(f)
+    lines += ["## Files", ""]
+    lines += _table(["file", "format", "bytes", "sha256"],
+                    [[x["name"], x["format"], x["bytes"], x["sha256"]] for x in f["files"]])
+    lines += _loading(f)
+    lines += ["## Record fields", ""]
+    lines += _table(["field", "meaning"], [[k, v] for k, v in FIELD_DOCS.items()])
+    lines += ["## Known limitations", ""]
+    lines += [f"- {x}" for x in limitations(f)] + [""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _splits(f: dict[str, Any]) -> list[str]:
+    s = f["settings"]
+    out = ["## Splits", ""]
+    if s["split"]:
+        ratios = ", ".join(f"{k} {v:g}" for k, v in s["split"].items())
+        out += [f"Ratios {ratios}; seed {s['split_seed']}. Whole documents go to one split (no article is in "
+                "two), and documents are placed to keep each label's share close to the ratios.", ""]
+    else:
+        out += ["No split was asked for (`split` is null): every record is in one set.", ""]
+    names = list(f["splits"])
+    labels = sorted({label for v in f["splits"].values() for label in v["labels"]})
+    rows = [["documents", *[f["splits"][x]["documents"] for x in names]],
+            ["units", *[f["splits"][x]["units"] for x in names]]]
+    rows += [[f"`{label}`", *[f["splits"][x]["labels"].get(label, 0) for x in names]] for label in labels]
+    out += _table(["", *names], rows)
+    if f["spans"]:
+        out += ["Label rows count spans; `(none)` counts units with no span.", ""]
+    return out
+
+
+def _loading(f: dict[str, Any]) -> list[str]:
+    names = {x["format"]: x["name"] for x in f["files"]}
+    split = bool(f["settings"]["split"])
+    imports, code = [], []
+    if "parquet" in names or "jsonl" in names:
+        imports.append("import pandas as pd")
+        code.append(f"df = pd.read_parquet({names['parquet']!r})" if "parquet" in names
+                    else f"df = pd.read_json({names['jsonl']!r}, lines=True)")
+        if split:
+            code.append("train = df[df['split'] == 'train']")
+    if "hf" in names:
+        imports.append("from datasets import load_from_disk")
+        code.append(f"ds = load_from_disk({names['hf']!r})" + ("  # a DatasetDict: ds['train'], ..." if split else ""))
+    if "spacy" in names:
+        imports.append("import srsly  # spaCy's JSONL reader")
+        code.append(f"examples = list(srsly.read_jsonl({names['spacy']!r}))")
+    if not code:
+        imports.append("import csv")
+        code.append(f"rows = list(csv.DictReader(open({next(iter(names.values()))!r}, encoding='utf-8')))")
+    return ["How to load:", "", "```python", *imports, "", *code, "```", ""]

@@ -1,0 +1,125 @@
+"""What the data card says, gathered from the campaign's stored state (pure reads, no clock).
+
+Agreement figures come from the registered metrics (every one that applies to the label kind), for
+the whole campaign and for the exported units only; per-annotator figures from the quality table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from ..models import LabelKind
+
+from .records import REVIEW_REASONS, annotator_pseudonyms
+from .settings import SPLITS, ExportSettings
+from .split import strata
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..campaign import Campaign
+
+
+def metric_figures(campaign: "Campaign", table, unit_ids: set[str] | None = None) -> dict[str, dict]:
+    """``{metric: {value, note}}`` for every registered metric that applies, on all or some units."""
+    schema = campaign.task_type.schema
+    if unit_ids is not None:
+        table = table[table["unit"].isin(unit_ids)]
+    units = {u.id: u for u in campaign.units()}
+    consensus = consensus_labels(campaign)
+    honeypots = campaign.honeypot_gold()
+    out = {}
+    for name, metric in campaign.registry.all("metrics").items():
+        if schema.kind not in metric.kinds or (campaign.spec.metrics and name not in campaign.spec.metrics):
+            continue
+        try:
+            res = metric.func(table, schema, units=units, consensus=consensus, gold=honeypots)
+        except Exception as exc:  # an outside metric's bug should not stop the export; the card says so
+            out[name] = {"value": None, "note": f"not computed: {type(exc).__name__}: {exc}"}
+            continue
+        value = None if res.value is None or res.value != res.value else round(float(res.value), 4)
+        out[name] = {"value": value, "note": res.note}
+    return out
+
+
+def consensus_labels(campaign: "Campaign") -> dict[str, Any]:
+    schema = campaign.task_type.schema
+    return {r[0]: schema.normalize(json.loads(r[1])) for r in campaign.store.all(
+        "SELECT unit_id, label_json FROM aggregates WHERE campaign=?", campaign.name)}
+
+
+def annotator_rows(campaign: "Campaign", table, records: list[dict]) -> list[dict[str, Any]]:
+    """Per annotator, under their pseudonym: kind, labels made, labels exported, quality."""
+    from ..agreement.quality import annotator_quality
+
+    names = annotator_pseudonyms(campaign)
+    spec = {a.id: a for a in campaign.spec.annotators}
+    quality = annotator_quality(table, campaign.task_type.schema, campaign.honeypot_gold(), consensus_labels(campaign))
+    by_id = {row["annotator"]: row for row in quality.to_dict("records")}
+    exported = Counter(v["annotator"] for r in records for v in r["votes"])
+    rows = []
+    for aid, pseudo in names.items():
+        a = spec.get(aid)
+        q = by_id.get(aid, {})
+        kind = "unknown (not in the spec)" if a is None else (f"simulated: {a.persona}" if a.simulated else "person")
+        rows.append({
+            "annotator": pseudo, "kind": kind, "labels": int(q.get("n_annotations", 0) or 0),
+            "labels_exported": exported.get(pseudo, 0),
+            "gold_n": int(q.get("gold_n", 0) or 0), "gold_accuracy": _num(q.get("gold_accuracy")),
+            "consensus_agreement": _num(q.get("consensus_agreement")),
+        })
+    return sorted(rows, key=lambda r: r["annotator"])
+
+
+def _num(v) -> float | None:
+    if v is None or v != v:
+        return None
+    return round(float(v), 4)
+
+
+def split_counts(records: list[dict]) -> dict[str, dict[str, Any]]:
+    """Per split (or ``all``): documents, units and counts per label (spans: per span label)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in [*SPLITS, None]:
+        rows = [r for r in records if r["split"] == name]
+        if not rows:
+            continue
+        out[name or "all"] = {
+            "documents": len({r["document_id"] for r in rows}), "units": len(rows),
+            "labels": dict(sorted(Counter(k for r in rows for k in strata(r["label"])).items())),
+        }
+    return out
+
+
+def gather(campaign: "Campaign", settings: ExportSettings, all_records: list[dict], records: list[dict],
+           filter_log: list[dict], split_notes: list[str], files: list[dict]) -> dict[str, Any]:
+    from ..campaign import plugin_info
+
+    store, name, spec = campaign.store, campaign.name, campaign.spec
+    tt = campaign.task_type
+    table = campaign.table()
+    exported_ids = {r["unit_id"] for r in records}
+    docs = campaign.documents()
+    plugin, version = plugin_info(campaign)
+    per_doc = Counter(r["document_id"] for r in records)
+    annotators = annotator_rows(campaign, table, records)
+    return {
+        "campaign": name, "description": spec.description, "as_of": records[0]["exported_at"] if records else None,
+        "task_type": spec.task_type, "task_description": tt.description, "instructions": tt.instructions,
+        "kind": tt.schema.kind.value, "spans": tt.schema.kind is LabelKind.SPANS, "labels": list(tt.schema.labels),
+        "plugin": plugin, "plugin_version": version, "backend": spec.backend, "overlap": spec.overlap,
+        "gold_rate": spec.gold_rate,
+        "documents": [{"id": d.id, "title": d.title, "source": d.source, "units": per_doc.get(d.id, 0)}
+                      for d in sorted(docs.values(), key=lambda d: d.id)],
+        "plan": store.step_summary(name, "plan") or {}, "aggregate": store.step_summary(name, "aggregate") or {},
+        "annotators": annotators,
+        "simulated": sum(1 for a in spec.annotators if a.simulated), "people": sum(1 for a in spec.annotators
+                                                                                   if not a.simulated),
+        "metrics_all": metric_figures(campaign, table), "metrics_exported": metric_figures(campaign, table,
+                                                                                          exported_ids),
+        "settings": settings.as_dict(), "aggregated": len(all_records), "exported": len(records),
+        "filters": filter_log,
+        "review": {reason: sum(reason in r["review_reasons"] for r in records) for reason in REVIEW_REASONS},
+        "flagged": sum(r["review"] for r in records),
+        "splits": split_counts(records), "split_notes": split_notes, "files": files,
+    }
