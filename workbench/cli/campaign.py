@@ -59,7 +59,9 @@ def _step_command(main: click.Group, step: str, help_text: str):
     @pass_state
     def command(state, campaign, as_json):
         c = state.open(campaign)
-        _print_summary(step, getattr(c, step)(), as_json)
+        with state.step(f"{c.name}: {step}"):
+            summary = getattr(c, step)()
+        _print_summary(step, summary, as_json)
 
     return command
 
@@ -91,17 +93,25 @@ def attach(main: click.Group) -> None:
     @click.option("--min-confidence", type=float, help="Keep units whose consensus confidence is at least this.")
     @click.option("--min-agreement", type=float, help="Keep units whose pairwise agreement is at least this.")
     @click.option("--include-gold/--exclude-gold", default=None, help="Keep or drop gold (honeypot) units.")
+    @click.option("--drop-flagged/--keep-flagged", default=None,
+                  help="Drop units flagged for review (ties, no majority, one annotation, gold mismatch).")
+    @click.option("--split", help="train,dev,test ratios summing to 1 (e.g. 0.8,0.1,0.1), or 'none'.")
+    @click.option("--seed", "split_seed", type=int, help="Seed of the split (default: the spec's seed).")
     @JSON
     @pass_state
-    def export(state, campaign, formats, out, min_confidence, min_agreement, include_gold, as_json):
-        """Write the curated dataset."""
-        summary = state.open(campaign).export(tuple(formats) or None, out, min_confidence=min_confidence,
-                                              min_agreement=min_agreement, include_gold=include_gold)
+    def export(state, campaign, formats, out, min_confidence, min_agreement, include_gold, drop_flagged, split,
+               split_seed, as_json):
+        """Write the curated dataset and its data card (README.md)."""
+        c = state.open(campaign)
+        with state.step(f"{c.name}: export"):
+            summary = c.export(tuple(formats) or None, out, min_confidence=min_confidence,
+                               min_agreement=min_agreement, include_gold=include_gold, drop_flagged=drop_flagged,
+                               split=split, split_seed=split_seed)
         if as_json:
             emit_json(summary)
         else:
             click.echo(f"export: {summary['records']} records")
-            for f in summary["files"]:
+            for f in [*summary["files"], summary["card"]]:
                 click.echo(f"  {f}")
 
     @main.command()
@@ -114,7 +124,7 @@ def attach(main: click.Group) -> None:
     def run(state, spec, until, as_json):
         """Run every step of a campaign (each is idempotent: a re-run resumes)."""
         c = state.open(spec)
-        results = c.run(until)
+        results = state.run_steps(c, until)
         if as_json:
             emit_json(results)
         else:
@@ -173,7 +183,7 @@ def attach(main: click.Group) -> None:
         results = {}
         for spec in specs:
             c = state.open(str(spec))
-            results[c.name] = c.run()
+            results[c.name] = state.run_steps(c)
             if not as_json:
                 print_campaign_report(c)
         if as_json:

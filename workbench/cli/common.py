@@ -18,6 +18,7 @@ class State:
     home: str | None = None
     quiet: bool = False
     _store: Any = field(default=None, repr=False)
+    _bars: Any = field(default=None, repr=False)
 
     @property
     def store(self):
@@ -28,28 +29,28 @@ class State:
         return self._store
 
     def progress(self) -> Callable[[str, int], Callable[[int], None]]:
-        """A rich progress bar per call, or nothing when quiet or not on a terminal."""
-        if self.quiet or not sys.stderr.isatty():
-            return lambda desc, total: (lambda n=1: None)
-        from rich.progress import Progress
+        """``factory(desc, total) -> advance(n=1)``: bars on stderr, nothing when quiet or not on a terminal."""
+        if self._bars is None:
+            from .progress import Bars, NoBars
 
-        def factory(desc: str, total: int):
-            bar = Progress(transient=True)
-            task = bar.add_task(desc, total=total)
-            bar.start()
-            done = [0]
+            self._bars = NoBars() if self.quiet or not sys.stderr.isatty() else Bars()
+        return self._bars
 
-            def advance(n: int = 1):
-                bar.advance(task, n)
-                done[0] += n
-                if done[0] >= total:
-                    bar.stop()
+    def step(self, desc: str):
+        """``with state.step(desc):`` a spinner for a step with no count of its own (bars inside it nest)."""
+        return self.progress().step(desc)
 
-            if total == 0:
-                bar.stop()
-            return advance
+    def run_steps(self, campaign, until: str = "export") -> dict[str, Any]:
+        """Every step of ``campaign`` up to ``until``, each under its own spinner."""
+        from ..campaign import STEPS
 
-        return factory
+        results = {}
+        for step in STEPS:
+            with self.step(f"{campaign.name}: {step}"):
+                results[step] = getattr(campaign, step)()
+            if step == until:
+                break
+        return results
 
     def open(self, ref: str):
         """A campaign from a ``.toml`` path or the name of one in the store."""

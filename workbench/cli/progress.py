@@ -1,0 +1,99 @@
+"""Progress bars for the command line: one rich display on stderr that every step shares.
+
+``bars(desc, total)`` adds a bar and returns ``advance(n=1)`` (the engine's progress callback);
+``with bars.step(desc):`` shows a spinner with the elapsed time for a step with no count of its own,
+and removes every bar opened inside it when it ends, even on an error. One display serves them all:
+rich allows one live display per console, and stdout stays clean for ``--json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Callable, Iterator
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+
+def _noop(n: int = 1) -> None:
+    return None
+
+
+class Bars:
+    def __init__(self, console: Console | None = None):
+        self.console = console or Console(stderr=True)
+        self._progress: Progress | None = None
+        self._open: list[TaskID] = []
+
+    def _display(self) -> Progress:
+        if self._progress is None:
+            self._progress = Progress(
+                SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
+                MofNCompleteColumn(), TimeElapsedColumn(), console=self.console, transient=True)
+            self._progress.start()
+        return self._progress
+
+    def _done(self, task: TaskID) -> None:
+        if task in self._open:
+            self._open.remove(task)
+            if self._progress is not None:
+                self._progress.remove_task(task)
+        if not self._open:
+            self.close()
+
+    def __call__(self, desc: str, total: int) -> Callable[[int], None]:
+        if total <= 0:
+            return _noop
+        progress = self._display()
+        task = progress.add_task(desc, total=total)
+        self._open.append(task)
+        done = [0]
+
+        def advance(n: int = 1) -> None:
+            if task not in self._open:
+                return
+            done[0] += n
+            progress.update(task, completed=min(done[0], total))
+            if done[0] >= total:
+                self._done(task)
+
+        return advance
+
+    @contextlib.contextmanager
+    def step(self, desc: str) -> Iterator[None]:
+        progress = self._display()
+        mark = len(self._open)
+        task = progress.add_task(desc, total=None)
+        self._open.append(task)
+        try:
+            yield
+        finally:
+            for t in self._open[mark:]:  # the step's own spinner and any bar left open inside it
+                self._done(t)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+        self._open.clear()
+
+
+class NoBars:
+    """Quiet, or not on a terminal: nothing is drawn."""
+
+    def __call__(self, desc: str, total: int) -> Callable[[int], None]:
+        return _noop
+
+    def step(self, desc: str) -> contextlib.AbstractContextManager:
+        return contextlib.nullcontext()
+
+    def close(self) -> None:
+        return None
