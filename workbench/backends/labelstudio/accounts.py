@@ -1,0 +1,133 @@
+"""Label Studio accounts: a real user for every simulated persona, and invitations for people.
+
+A persona signs up through Label Studio's own sign-up form, exactly as a person would, then takes
+an API token of its own (a legacy token where the organization allows them, else a personal access
+token), so everything it does on the server is done as itself. Passwords and tokens go to
+``<home>/labelstudio/credentials.json`` (0600), never to the store, a log or the screen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ...errors import WorkbenchError
+from ...server import write_secret
+from .client import LabelStudioAPI
+
+PERSONA_DOMAIN = "simulated.workbench.local"
+
+
+def persona_email(campaign: str, annotator_id: str) -> str:
+    """A persona's account: one per campaign and annotator id (the hash keeps ``Ana`` and ``ana`` apart)."""
+    digest = hashlib.sha256(f"{campaign}\0{annotator_id}".encode()).hexdigest()[:6]
+    slug = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in f"{annotator_id}.{campaign}").lower()
+    return f"{slug}.{digest}@{PERSONA_DOMAIN}"
+
+
+class Credentials:
+    """``{server url: {email: {password, token}}}`` in a file only the user can read."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.path.read_text("utf-8"))
+        except FileNotFoundError:
+            return {}
+        except ValueError:
+            raise WorkbenchError(f"{self.path}: not valid JSON; delete it to make new persona tokens") from None
+
+    def get(self, url: str, email: str) -> dict[str, str] | None:
+        return self._load().get(url, {}).get(email)
+
+    def put(self, url: str, email: str, **fields: str) -> None:
+        data = self._load()
+        data.setdefault(url, {}).setdefault(email, {}).update(fields)
+        write_secret(self.path, json.dumps(data, indent=1))
+
+
+def browser(url: str, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    """A cookie-keeping client that talks to Label Studio as the web app does (session + CSRF)."""
+    return httpx.Client(base_url=url.rstrip("/"), timeout=60, transport=transport, follow_redirects=False)
+
+
+def csrf_headers(session: httpx.Client) -> dict[str, str]:
+    return {"X-CSRFToken": session.cookies.get("csrftoken") or "", "Referer": f"{session.base_url}"}
+
+
+def _form(session: httpx.Client, path: str, fields: dict[str, str]) -> httpx.Response:
+    try:
+        session.get(path)
+        return session.post(path, data={**fields, "csrfmiddlewaretoken": session.cookies.get("csrftoken") or ""},
+                            headers={"Referer": f"{session.base_url}{path}"})
+    except httpx.ConnectError as exc:
+        raise WorkbenchError(f"cannot reach Label Studio at {session.base_url} ({exc})") from None
+
+
+def _logged_in(session: httpx.Client) -> bool:
+    return session.get("/api/current-user/whoami").status_code == 200
+
+
+def sign_up(session: httpx.Client, email: str, password: str, invite_token: str | None = None) -> bool:
+    """Sign up through the form; True when the session is then logged in as the new user."""
+    path = "/user/signup/" + (f"?token={invite_token}" if invite_token else "")
+    r = _form(session, path, {"email": email, "password": password})
+    return r.status_code in (302, 303) and _logged_in(session)
+
+
+def log_in(session: httpx.Client, email: str, password: str) -> bool:
+    r = _form(session, "/user/login/", {"email": email, "password": password})
+    return r.status_code in (302, 303) and _logged_in(session)
+
+
+def session_token(session: httpx.Client) -> str:
+    """The logged-in user's API token: the legacy one if allowed, else a new personal access token."""
+    r = session.get("/api/current-user/token")
+    if r.status_code == 200 and r.json().get("token"):
+        token = r.json()["token"]
+        if session.get("/api/current-user/whoami", headers={"Authorization": f"Token {token}"},
+                       cookies={}).status_code == 200:
+            return token
+    r = session.post("/api/token/", headers=csrf_headers(session))
+    if r.status_code == 201 and r.json().get("token"):
+        return r.json()["token"]
+    raise WorkbenchError(f"Label Studio at {session.base_url} gave no API token to a new annotator account "
+                         f"(HTTP {r.status_code}); enable legacy tokens or personal access tokens for the organization")
+
+
+def persona_api(url: str, email: str, name: str, creds: Credentials,
+                transport: httpx.BaseTransport | None = None) -> LabelStudioAPI:
+    """An API client acting as the persona's own account, creating the account on first use."""
+    known = creds.get(url, email) or {}
+    if known.get("token"):
+        api = LabelStudioAPI(url, known["token"], key_source=f"the token of {email}", transport=transport)
+        if api._works():
+            return api
+        api.close()
+    password = known.get("password") or secrets.token_urlsafe(16)
+    with browser(url, transport) as session:
+        if not known.get("password"):
+            creds.put(url, email, password=password)  # before signing up: never an account we cannot enter
+        if not (sign_up(session, email, password) or log_in(session, email, password)):
+            raise WorkbenchError(
+                f"Label Studio at {url}: cannot sign up or log in as simulated annotator {email}; if the account "
+                f"exists from another workbench home, use that home (its password is in {creds.path})")
+        token = session_token(session)
+        user = session.get("/api/current-user/whoami").json()
+        session.patch(f"/api/users/{user['id']}/", json={"first_name": name, "last_name": "(simulated)"},
+                      headers=csrf_headers(session))
+    creds.put(url, email, password=password, token=token)
+    return LabelStudioAPI(url, token, key_source=f"the token of {email}", transport=transport)
+
+
+def invite_link(api: LabelStudioAPI) -> str:
+    """Label Studio's own invitation link to its organization (the sign-up page with the invite token)."""
+    invite = api.get("/api/invite", what="asking for an invitation link")
+    return f"{api.url}{invite['invite_url']}"

@@ -1,0 +1,114 @@
+"""The simulated crowd in Label Studio: each persona a real user asking the server's queue for work.
+
+Every persona has its own account and token (``accounts.py``) and calls
+``GET /api/projects/{id}/next/`` as itself, so Label Studio's own distribution (overlap, locks,
+what each user has already done) decides who labels what, exactly as for people. A persona stops
+after as many tasks as the campaign's assignment planned for it, or when the server has nothing
+left for it. Rounds go through the personas in a seeded order, so with ``workers = 1`` a run is
+reproducible; ``workers > 1`` lets personas work at the same time, as people do, and then Label
+Studio may hand a task to more annotators than its overlap (those are flagged ``extra`` on pull).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from ...errors import WorkbenchError
+from ...models import Label, Unit
+from ...simulate import SimulatedAnnotator
+from .accounts import Credentials, persona_api, persona_email
+from .client import AmbiguousWrite, LabelStudioAPI
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import LabelStudioBackend, Project
+
+
+class Member:
+    """One persona at work: its annotator, its own API client, its user id, what it may still do."""
+
+    def __init__(self, annotator: SimulatedAnnotator, api: LabelStudioAPI, user_id: int, quota: int):
+        self.annotator = annotator
+        self.api = api
+        self.user_id = user_id
+        self.quota = quota
+
+
+def run_crowd(backend: "LabelStudioBackend", crowd: list[SimulatedAnnotator], queues: dict[str, list[Unit]],
+              references: dict[str, Label], seed: int) -> int:
+    project = backend.project()
+    units = {u.id: u for q in queues.values() for u in q}
+    members = enlist(backend, project, crowd, queues)
+    advance = backend.ctx.progress(f"{backend.campaign}: simulated crowd in Label Studio",
+                                   sum(m.quota for m in members))
+    rng = random.Random(f"{seed}:{backend.campaign}:rounds")
+    active = [m for m in members if m.quota > 0]
+    made = 0
+    with ThreadPoolExecutor(max_workers=backend.workers) as pool:
+        while active:
+            rng.shuffle(active)
+            if backend.workers == 1:
+                outcomes = [work_one(backend, project, m, units, references, seed) for m in active]
+            else:
+                outcomes = list(pool.map(lambda m: work_one(backend, project, m, units, references, seed), active))
+            for m, did in zip(active, outcomes):
+                if did:
+                    m.quota -= 1
+                    made += 1
+                    advance(1)
+            active = [m for m, did in zip(active, outcomes) if did and m.quota > 0]
+    for m in members:
+        m.api.close()
+    return made
+
+
+def enlist(backend: "LabelStudioBackend", project: "Project", crowd: list[SimulatedAnnotator],
+           queues: dict[str, list[Unit]]) -> list[Member]:
+    """Accounts for the personas, and how much each may still do (planned minus already done here)."""
+    creds = Credentials(backend.home_dir / "credentials.json")
+    url = backend.api.url
+    members = []
+    for a in crowd:
+        api = persona_api(url, persona_email(backend.campaign, a.id), a.id, creds, backend.transport)
+        api.retries = backend.retries
+        members.append(Member(a, api, api.whoami()["id"], len(queues.get(a.id, []))))
+    done: Counter = Counter()
+    for task in backend.api.tasks(project.id, include="id,annotators"):
+        for user in task.get("annotators") or []:
+            done[user["id"] if isinstance(user, dict) else user] += 1
+    for m in members:
+        m.quota = max(0, m.quota - done[m.user_id])
+    return members
+
+
+def work_one(backend: "LabelStudioBackend", project: "Project", m: Member, units: dict[str, Unit],
+             references: dict[str, Label], seed: int) -> bool:
+    """Ask the queue for one task as the persona and answer it; False when the queue is empty."""
+    r = m.api.request("GET", f"/api/projects/{project.id}/next/", ok=(200, 404),
+                      what=f"the next task for {m.annotator.id}")
+    if r.status_code == 404:
+        return False
+    task = r.json()
+    unit = units.get((task.get("data") or {}).get("unit_id"))
+    if unit is None:
+        # a task this campaign did not push: the persona skips it, as a person would
+        body = {"result": [], "was_cancelled": True, "lead_time": 1.0, "project": project.id}
+    else:
+        label, lead = m.annotator.label(unit, references.get(unit.id), backend.ctx.task_type.schema, seed)
+        body = {"result": backend.ctx.task_type.to_ls_result(label, unit), "lead_time": lead,
+                "project": project.id}
+    for _ in range(backend.retries + 1):
+        try:
+            m.api.request("POST", f"/api/tasks/{task['id']}/annotations/", json=body, idempotent=False,
+                          params={"project": project.id}, what=f"saving {m.annotator.id}'s annotation")
+            return True
+        except AmbiguousWrite:
+            mine = [a for a in m.api.get(f"/api/tasks/{task['id']}/annotations/")
+                    if (a.get("completed_by") if not isinstance(a.get("completed_by"), dict)
+                        else a["completed_by"].get("id")) == m.user_id]
+            if mine:
+                return True
+    raise WorkbenchError(f"Label Studio at {m.api.url} kept failing to save {m.annotator.id}'s annotation on "
+                         f"task {task['id']}; annotations saved so far are kept: run `simulate` again")

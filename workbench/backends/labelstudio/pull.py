@@ -1,0 +1,150 @@
+"""Pull: annotations from Label Studio, only what changed since the last pull.
+
+Label Studio bumps a task's ``updated_at`` whenever one of its annotations is created, edited or
+deleted. An incremental pull lists the tasks changed since the cursor (the Data Manager listing,
+ids only, page by page until the 404 after the last page), exports just those tasks, and reports
+the stored annotations of those tasks that are gone as deleted. It then checks the project's own
+totals against what the store will hold; a mismatch (say, annotations deleted in bulk, which skips
+that bump) turns it into a full pull (one export of every annotated task) that repairs the store.
+
+Every result is checked against the label config with the SDK's ``LabelInterface``; a result that
+does not fit carries the reason in ``RawAnnotation.error`` and is quarantined by the engine.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any, Iterable
+
+from ...errors import WorkbenchError
+from .. import PullBatch, RawAnnotation
+from .accounts import persona_email
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import LabelStudioBackend, Project
+
+#: how far before the server's clock at the start of a pull the next one looks back: a change
+#: committed while this pull was listing is seen again next time (harmless: unchanged is skipped)
+MARGIN = timedelta(seconds=60)
+EXPORT_CHUNK = 300  # task ids per export request (they go in the query string)
+
+
+def pull_annotations(backend: "LabelStudioBackend", cursor: str | None) -> PullBatch:
+    api = backend.api
+    project = backend.project()
+    state = _parse_cursor(cursor)
+    head = api.request("GET", f"/api/projects/{project.id}/", what=f"project {project.id}")
+    since = _server_time(head.headers.get("date")) - MARGIN
+    prefix = f"ls:{project.id}:"
+    stored = {r[0]: json.loads(r[1]).get("task") for r in backend.ctx.store.all(
+        "SELECT key, backend_ids_json FROM annotations WHERE campaign=? AND key LIKE ?",
+        backend.campaign, prefix + "%")}
+    who = annotator_ids(backend)
+    check = validator(backend)
+    if state and state.get("project") == project.id:
+        changed = [t["id"] for t in api.tasks(project.id, include="id", filters=[{
+            "filter": "filter:tasks:updated_at", "operator": "greater_or_equal", "type": "Datetime",
+            "value": state["since"]}])]
+        annotations = convert(project, export(backend, project, changed), who, check) if changed else []
+        seen = {a.key for a in annotations}
+        touched = set(changed)
+        deleted = [k for k, task in stored.items() if task in touched and k not in seen]
+        totals = head.json()
+        on_server = int(totals.get("total_annotations_number") or 0) + int(totals.get("skipped_annotations_number") or 0)
+        if len((set(stored) - set(deleted)) | seen) == on_server:
+            return PullBatch(annotations, deleted=deleted, cursor=_cursor(project, since))
+    annotations = convert(project, export(backend, project, None), who, check)
+    seen = {a.key for a in annotations}
+    # only this project's keys: annotations from a project the campaign was moved away from stay
+    return PullBatch(annotations, deleted=[k for k in stored if k not in seen], cursor=_cursor(project, since))
+
+
+def _parse_cursor(cursor: str | None) -> dict | None:
+    if not cursor:
+        return None
+    try:
+        state = json.loads(cursor)
+        return state if isinstance(state, dict) and "since" in state else None
+    except ValueError:
+        return None
+
+
+def _cursor(project: "Project", since: datetime) -> str:
+    return json.dumps({"project": project.id, "since": since.isoformat().replace("+00:00", "Z")})
+
+
+def _server_time(date_header: str | None) -> datetime:
+    try:
+        return parsedate_to_datetime(date_header).astimezone(timezone.utc)
+    except (TypeError, ValueError):
+        return datetime.now(timezone.utc)
+
+
+def export(backend: "LabelStudioBackend", project: "Project", task_ids: list[int] | None) -> Iterable[dict]:
+    """Label Studio's JSON export of the annotated tasks (all, or the given ids, a chunk at a time)."""
+    api = backend.api
+    path = f"/api/projects/{project.id}/export"
+    if task_ids is None:
+        yield from ensure_list(api.get(path, params={"exportType": "JSON", "download_all_tasks": "false"},
+                                       what=f"exporting project {project.id}"), "an export")
+        return
+    for start in range(0, len(task_ids), EXPORT_CHUNK):
+        chunk = task_ids[start:start + EXPORT_CHUNK]
+        params: list[tuple[str, Any]] = [("exportType", "JSON"), ("download_all_tasks", "true")]
+        params += [("ids[]", t) for t in chunk]
+        yield from ensure_list(api.get(path, params=params, what=f"exporting {len(chunk)} tasks of project {project.id}"),
+                               "an export")
+
+
+def annotator_ids(backend: "LabelStudioBackend") -> dict[int, str]:
+    """Label Studio user id -> annotator id: personas by their account, people by their email."""
+    by_email = {persona_email(backend.campaign, a.id): a.id for a in backend.ctx.spec.annotators if a.simulated}
+    by_email.update({a.email.lower(): a.id for a in backend.ctx.spec.annotators if a.email})
+    return {u["id"]: by_email.get(u["email"].lower(), u["email"]) for u in backend.users()}
+
+
+def validator(backend: "LabelStudioBackend"):
+    """``check(result) -> reason or None``: the result against the project's label config."""
+    from label_studio_sdk.label_interface import LabelInterface
+
+    interface = LabelInterface(backend.ctx.task_type.label_config())
+
+    def check(result: Any) -> str | None:
+        if not isinstance(result, list):
+            return f"result is not a list: {str(result)[:80]}"
+        errors = interface.validate_prediction({"result": result}, return_errors=True)
+        return "does not fit the label config: " + "; ".join(errors)[:300] if errors else None
+
+    return check
+
+
+def convert(project: "Project", tasks: Iterable[dict], who: dict[int, str], check) -> list[RawAnnotation]:
+    out = []
+    for task in tasks:
+        unit_id = (task.get("data") or {}).get("unit_id")
+        for a in task.get("annotations") or []:
+            user = a.get("completed_by")
+            user_id = user.get("id") if isinstance(user, dict) else user
+            annotator = who.get(user_id) or (user.get("email") if isinstance(user, dict) else None) or f"ls-user-{user_id}"
+            cancelled = bool(a.get("was_cancelled"))
+            error = None
+            if unit_id is None:
+                error = f"task {task['id']} has no unit_id in its data (not pushed by this campaign)"
+            elif not cancelled:
+                error = check(a.get("result"))
+            out.append(RawAnnotation(
+                key=f"ls:{project.id}:{a['id']}", annotator_id=annotator,
+                unit_id=str(unit_id) if unit_id is not None else f"(task {task['id']})",
+                result=a.get("result") if isinstance(a.get("result"), list) else None, was_cancelled=cancelled,
+                lead_time=a.get("lead_time"), created_at=a.get("created_at"), updated_at=a.get("updated_at"),
+                backend_ids={"project": project.id, "task": task["id"], "annotation": a["id"], "user": user_id},
+                error=error))
+    return out
+
+
+def ensure_list(body: Any, what: str) -> list:
+    if not isinstance(body, list):
+        raise WorkbenchError(f"Label Studio answered {what} with something other than a list")
+    return body
