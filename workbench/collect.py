@@ -36,6 +36,8 @@ def apply_pull(campaign: "Campaign", batch: PullBatch) -> dict[str, Any]:
         if unit is None:
             status, reason = AnnotationStatus.INVALID, f"unit {raw.unit_id!r} is not in this campaign"
             counts["unknown_unit"] += 1
+        elif raw.error:
+            status, reason = AnnotationStatus.INVALID, raw.error
         elif raw.was_cancelled:
             status = AnnotationStatus.SKIPPED
         else:

@@ -34,7 +34,9 @@ class BackendContext:
 class RawAnnotation:
     """One annotation as the backend has it, before validation.
 
-    ``key`` identifies it in the backend for its whole life (an edit keeps the key).
+    ``key`` identifies it in the backend for its whole life (an edit keeps the key). ``error`` is
+    set by a backend that already found the result invalid (say, against the server's label config):
+    the engine quarantines it with that reason.
     """
 
     key: str
@@ -46,6 +48,7 @@ class RawAnnotation:
     created_at: str | None = None
     updated_at: str | None = None
     backend_ids: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
 
 
 @dataclass
