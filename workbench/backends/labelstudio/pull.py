@@ -72,7 +72,8 @@ def _parse_cursor(cursor: str | None) -> dict | None:
 
 
 def _cursor(project: "Project", since: datetime) -> str:
-    return json.dumps({"project": project.id, "since": since.isoformat().replace("+00:00", "Z")})
+    # the Data Manager's Datetime filter wants exactly this format
+    return json.dumps({"project": project.id, "since": since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")})
 
 
 def _server_time(date_header: str | None) -> datetime:
