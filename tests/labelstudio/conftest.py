@@ -1,0 +1,105 @@
+"""A real Label Studio for the integration tests: started once per session on a free loopback port
+in a temp data dir, through the workbench's own managed-server code, and stopped at the end."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pytest
+
+from workbench.server import ManagedServer, free_port
+
+KEY_ENV = "WORKBENCH_TEST_LS_KEY"
+
+
+@pytest.fixture(scope="session")
+def ls_home(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("ls-home")
+
+
+@pytest.fixture(scope="session")
+def ls_server(ls_home):
+    """``(url, admin token)`` of the session's Label Studio."""
+    server = ManagedServer(ls_home)
+    server.start()
+    yield server.status()["url"], server.token()
+    server.stop()
+
+
+@pytest.fixture
+def admin(ls_server):
+    url, token = ls_server
+    with httpx.Client(base_url=url, headers={"Authorization": f"Token {token}"}, timeout=120) as c:
+        yield c
+
+
+@pytest.fixture
+def ls_env(ls_server, monkeypatch):
+    """The admin key in the environment, as a user with an existing server would have it."""
+    monkeypatch.setenv(KEY_ENV, ls_server[1])
+    return ls_server[0]
+
+
+@pytest.fixture
+def name() -> str:
+    """A campaign name of its own: persona accounts are per campaign, and the server is shared."""
+    return f"t-{uuid.uuid4().hex[:10]}"
+
+
+def _initdb() -> Path | None:
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).parent
+    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), reverse=True):
+        return candidate.parent
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn(postgres_server):
+    """A fresh, empty database on the PostgreSQL server (Label Studio sets its admin up only once)."""
+    import psycopg
+
+    base = urlsplit(postgres_server)
+    db = f"wb_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{db}"')
+    yield urlunsplit(base._replace(path=f"/{db}"))
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """A PostgreSQL server: the one CI started ($WORKBENCH_TEST_POSTGRES_DSN), else a throwaway
+    cluster of our own on a free loopback port; skipped only when no server binary exists."""
+    dsn = os.environ.get("WORKBENCH_TEST_POSTGRES_DSN")
+    if dsn:
+        yield dsn
+        return
+    bindir = _initdb()
+    if bindir is None:
+        pytest.skip("no PostgreSQL server binary (initdb) on this machine")
+    root = tmp_path_factory.mktemp("pg")
+    data, sock = root / "data", root / "sock"
+    sock.mkdir()
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        as_user = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(root, "postgres")
+        shutil.chown(sock, "postgres")
+    port = free_port()
+    run = lambda *args: subprocess.run([*as_user, *map(str, args)], check=True, capture_output=True)  # noqa: E731
+    run(bindir / "initdb", "-D", data, "-U", "postgres", "--auth=trust")
+    run(bindir / "pg_ctl", "-D", data, "-w", "-l", root / "log", "-o", f"-h 127.0.0.1 -p {port} -k {sock}", "start")
+    try:
+        run(bindir / "createdb", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "workbench_ls")
+        yield f"postgresql://postgres@127.0.0.1:{port}/workbench_ls"
+    finally:
+        run(bindir / "pg_ctl", "-D", data, "-m", "fast", "stop")

@@ -1,0 +1,99 @@
+"""The managed server: loopback only, verified port, secrets kept secret, reuse, clear failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from lsutil import run
+from workbench.errors import WorkbenchError
+from workbench.server import Database, ManagedServer
+
+
+def listening_addresses(pid: int) -> set[str]:
+    """Local addresses of the process's listening TCP sockets, from /proc (LISTEN state is 0A)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    out = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            parts = line.split()
+            if parts[3] == "0A" and parts[9] in inodes:
+                out.add(parts[1])
+    return out
+
+
+def test_server_listens_on_loopback_only_on_the_recorded_port(ls_server, ls_home):
+    st = ManagedServer(ls_home).status()
+    assert st["running"] and st["healthy"]
+    addresses = listening_addresses(st["pid"])
+    assert addresses == {f"0100007F:{st['port']:04X}"}, addresses  # 127.0.0.1, little-endian hex
+
+
+def test_secrets_are_private_and_never_printed(ls_server, ls_home):
+    server = ManagedServer(ls_home)
+    token = server.token()
+    for path in (server.token_file, server.admin_file, server.secret_key_file):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert stat.S_IMODE(server.dir.stat().st_mode) == 0o700
+    assert token not in server.log_file.read_text()
+    assert server.admin_password() not in server.log_file.read_text()
+    for args in (["server", "status"], ["server", "status", "--json"], ["server", "start"], ["server", "logs"]):
+        result = run(*args, home=ls_home)
+        assert result.exit_code == 0, result.output
+        assert token not in result.output and server.admin_password() not in result.output
+    assert "admin.json" in run("server", "status", home=ls_home).output
+
+
+def test_start_reuses_the_running_server(ls_server, ls_home):
+    before = ManagedServer(ls_home).status()
+    result = run("server", "start", "--json", home=ls_home)
+    assert result.exit_code == 0, result.output
+    after = json.loads(result.output)
+    assert (after["pid"], after["url"]) == (before["pid"], before["url"])
+    assert "already running" in run("server", "start", home=ls_home).output
+
+
+def test_stop_when_nothing_runs_says_so(tmp_path):
+    result = run("server", "stop", home=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "was not running" in result.output
+    assert "not running" in run("server", "status", home=tmp_path).output
+
+
+def test_not_installed_names_the_extra(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_LABEL_STUDIO_BIN", str(tmp_path / "nowhere" / "label-studio"))
+    result = run("server", "start", home=tmp_path)
+    assert result.exit_code == 1
+    assert "Label Studio is not installed" in result.output and "workbench[server]" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_server_that_dies_at_start_is_reported_with_its_log(tmp_path, monkeypatch):
+    fake = tmp_path / "label-studio"
+    fake.write_text("#!/bin/sh\necho 'django.db.utils.OperationalError: no such table: boom' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("WORKBENCH_LABEL_STUDIO_BIN", str(fake))
+    result = run("server", "start", "--timeout", "60", home=tmp_path)
+    assert result.exit_code == 1
+    assert "exited with code 3" in result.output and "no such table: boom" in result.output
+
+
+def test_database_dsn_is_parsed_and_masked():
+    db = Database.parse("postgresql://ls:s3cret@127.0.0.1:5544/labels")
+    assert db.env() == {"DJANGO_DB": "default", "POSTGRE_NAME": "labels", "POSTGRE_USER": "ls",
+                        "POSTGRE_PASSWORD": "s3cret", "POSTGRE_HOST": "127.0.0.1", "POSTGRE_PORT": "5544"}
+    assert "s3cret" not in db.masked and db.masked == "postgresql://ls:***@127.0.0.1:5544/labels"
+    assert Database.parse(None).env() == {"DJANGO_DB": "sqlite"}
+    with pytest.raises(WorkbenchError, match="expected sqlite or postgresql://"):
+        Database.parse("mysql://root@localhost/x")
