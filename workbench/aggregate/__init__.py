@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 RESULT_COLUMNS = ["unit", "label", "confidence", "n_annotations"]
@@ -32,3 +33,55 @@ class AggregateResult:
         missing = set(RESULT_COLUMNS) - set(self.labels.columns)
         if missing:
             raise ValueError(f"aggregate result lacks columns {sorted(missing)}")
+
+
+def empty_result(method: str, note: str = "the label table is empty") -> AggregateResult:
+    return AggregateResult(method, pd.DataFrame(columns=RESULT_COLUMNS), notes=[note])
+
+
+def check_options(method: str, options: dict, known: tuple[str, ...]) -> None:
+    """Unknown options are a mistake in the campaign file or the command line, not something to ignore."""
+    from ..errors import WorkbenchError
+
+    extra = sorted(set(options) - set(known))
+    if extra:
+        allowed = ", ".join(known) if known else "none"
+        raise WorkbenchError(f"aggregate option {extra[0]!r} is not known to {method} (known: {allowed})")
+
+
+def column_names(classes: list) -> list[str]:
+    """Posterior column names: the label itself, or its JSON key for label sets."""
+    from ..models import label_key
+
+    return [c if isinstance(c, str) else label_key(c) for c in classes]
+
+
+def posterior_result(method: str, enc, post: np.ndarray, notes: list[str] | None = None,
+                     annotators: pd.DataFrame | None = None, tie_rtol: float = 1e-9) -> AggregateResult:
+    """One label per unit from a units x classes posterior (rows sum to 1).
+
+    The label is the most probable class; among equally probable ones the first in class order
+    (schema order) wins, and those units are reported as ties.
+    """
+    notes = list(notes or [])
+    best = post.argmax(axis=1)
+    confidence = post[np.arange(len(post)), best]
+    if post.shape[1] > 1:
+        runner_up = np.partition(post, -2, axis=1)[:, -2]
+        tied = runner_up >= confidence * (1 - tie_rtol)
+    else:
+        tied = np.zeros(len(post), dtype=bool)
+    classes = np.empty(len(enc.classes), dtype=object)
+    classes[:] = enc.classes  # element-wise: label sets are tuples and must stay whole
+    labels = pd.DataFrame({
+        "unit": enc.unit_names.array,
+        "label": classes[best],
+        "confidence": confidence,
+        "n_annotations": enc.per_unit(),
+    })
+    posteriors = pd.DataFrame(post, index=pd.Index(enc.unit_names.array, name="unit"),
+                              columns=column_names(enc.classes))
+    ties = enc.unit_names[tied].tolist()
+    if ties:
+        notes.append(f"{len(ties)} unit(s) tied; broken by schema label order")
+    return AggregateResult(method, labels, posteriors, annotators, notes, ties)

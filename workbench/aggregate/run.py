@@ -17,17 +17,28 @@ AUTO_MIN_LABELS = 20
 
 
 def choose_method(registry, schema, table, requested: str) -> tuple[str, str | None]:
-    """The method to run and, for ``auto``, a note saying what it picked and why."""
+    """The method to run and, for ``auto``, a note saying what it picked and why.
+
+    ``auto``: span tasks use the token-level ``spans`` vote; other tasks use ``dawid_skene`` when
+    there are two or more annotators and each has at least :data:`AUTO_MIN_LABELS` labels (enough
+    to estimate a confusion matrix), else ``majority``.
+    """
     if requested != "auto":
         return requested, None
     names = registry.names("aggregators")
     if schema.kind is LabelKind.SPANS:
         pick = "spans" if "spans" in names else "majority"
         return pick, f"auto: picked {pick} (span task)"
-    per = table.groupby("annotator").size() if len(table) else None
-    if "dawid_skene" in names and per is not None and per.min() >= AUTO_MIN_LABELS:
-        return "dawid_skene", f"auto: picked dawid_skene (every annotator has >= {AUTO_MIN_LABELS} labels)"
-    why = "not installed" if "dawid_skene" not in names else f"some annotator has < {AUTO_MIN_LABELS} labels"
+    per = table.groupby("annotator", sort=False).size() if len(table) else None
+    if "dawid_skene" not in names:
+        why = "not installed"
+    elif per is None or len(per) < 2:
+        why = "needs two or more annotators"
+    elif per.min() < AUTO_MIN_LABELS:
+        why = f"annotator {per.idxmin()!r} has {int(per.min())} label(s), fewer than {AUTO_MIN_LABELS}"
+    else:
+        return "dawid_skene", (f"auto: picked dawid_skene ({len(per)} annotators, each with >= "
+                               f"{AUTO_MIN_LABELS} labels)")
     return "majority", f"auto: picked majority (dawid_skene: {why})"
 
 

@@ -24,16 +24,53 @@ class MetricResult:
     detail: Any = None
 
 
-def count_matrix(table: pd.DataFrame, schema: LabelSchema) -> tuple[np.ndarray, list, list]:
-    """Units x categories counts of votes (categories: schema labels, or label keys for sets/spans)."""
-    if schema.categorical:
-        cats = list(schema.labels)
-        codes = pd.Categorical(table["label"], categories=cats).codes
-    else:
-        keys = table["label"].map(label_key)
-        codes, uniques = pd.factorize(keys)
-        cats = list(uniques)
-    units, ucodes = np.unique(table["unit"].to_numpy(dtype=object), return_inverse=True)
-    counts = np.zeros((len(units), max(len(cats), 1)), dtype=np.int64)
-    np.add.at(counts, (ucodes, codes), 1)
-    return counts, list(units), cats
+def undefined(name: str, why: str, detail: Any = None) -> MetricResult:
+    """A measure that the data cannot support: value None and the reason, never a silent NaN."""
+    return MetricResult(name, None, why, detail)
+
+
+def count_matrix(table: pd.DataFrame, schema: LabelSchema) -> tuple[np.ndarray, pd.Series, list]:
+    """Units x categories vote counts, the unit names and the categories.
+
+    Categories are the schema's labels for single/ordinal tasks; label sets (multi) and span sets
+    are compared whole, as the categories that occur.
+    """
+    from ..aggregate.encode import encode, factorize_units
+
+    if schema.kind is not LabelKind.SPANS:
+        enc = encode(table, schema, what="label table", annotators=False)
+        return enc.counts().astype(np.int64), enc.unit_names, list(enc.classes)
+    keys = table["label"].map(label_key)
+    codes, uniques = pd.factorize(keys)
+    units, names = factorize_units(table["unit"])
+    counts = np.zeros((len(names), max(len(uniques), 1)), dtype=np.int64)
+    np.add.at(counts, (units, codes), 1)
+    return counts, names, list(uniques)
+
+
+def pairs_within(groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every ordered pair (i, j), i != j, of positions whose ``groups`` code is the same.
+
+    The cost is the number of pairs, sum of n_g * (n_g - 1), with no Python loop.
+    """
+    groups = np.asarray(groups)
+    if len(groups) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    order = np.argsort(groups, kind="stable")
+    g = groups[order]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    sizes = np.diff(np.r_[starts, len(g)])
+    size_of = np.repeat(sizes, sizes)  # per sorted position: its group's size
+    start_of = np.repeat(starts, sizes)
+    left = np.repeat(np.arange(len(g)), size_of)
+    offset = np.arange(len(left)) - np.repeat(np.cumsum(size_of) - size_of, size_of)
+    right = start_of[left] + offset
+    keep = left != right
+    return order[left[keep]], order[right[keep]]
+
+
+def pair_matrix(values: np.ndarray, names, fill_diagonal: float = np.nan) -> pd.DataFrame:
+    """An annotators x annotators DataFrame (NaN where a pair is undefined)."""
+    values = np.array(values, dtype=float)
+    np.fill_diagonal(values, fill_diagonal)
+    return pd.DataFrame(values, index=list(names), columns=list(names))

@@ -1,21 +1,43 @@
-"""Per-annotator quality: accuracy on gold units and agreement with the consensus.
+"""Per-annotator quality: gold accuracy, agreement with the consensus, Dawid-Skene confusion
+matrix, spammer score, and flags for annotators below a threshold.
 
-For span tasks "accuracy" is the micro F1 of the annotator's spans against the reference spans
-(exact offsets and label), the usual NER measure.
+- ``gold_accuracy``: share of right answers on gold units (span tasks: micro F1 of the annotator's
+  spans against the gold spans, exact offsets and label).
+- ``consensus_agreement``: the same against the aggregated label.
+- ``ds_accuracy`` and ``confusion``: from a Dawid-Skene fit of the whole table (gold clamped):
+  ``confusion[true][given]`` = P(annotator gives ``given`` | truth is ``true``), and the expected
+  share right under the fitted class priors (choice tasks only).
+- ``spammer_score`` (Raykar and Yu, 2011): ``1 / (K (K - 1)) * sum over pairs of true classes
+  c < c' of the squared distance between confusion rows c and c'``. 0 means the answer does not
+  depend on the truth (a spammer, however often they agree by luck); 1 a perfect annotator.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Mapping
 
+import numpy as np
 import pandas as pd
 
-from ..models import LabelKind, LabelSchema
+from ..models import LabelKind, LabelSchema, Span
 
-QUALITY_COLUMNS = ["annotator", "n_annotations", "gold_n", "gold_accuracy", "consensus_agreement"]
+QUALITY_COLUMNS = ["annotator", "n_annotations", "gold_n", "gold_accuracy", "consensus_agreement",
+                   "ds_accuracy", "spammer_score", "flags", "confusion"]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """An annotator is flagged when a measure is below its threshold (gold: with enough gold answers)."""
+
+    min_gold_accuracy: float = 0.6
+    min_consensus: float = 0.5
+    min_spammer_score: float = 0.2
+    min_gold_n: int = 3
 
 
 def _score(labels: pd.Series, refs: pd.Series, spans: bool) -> float | None:
+    """Share equal (choices) or pooled span F1 (spans) of ``labels`` against ``refs``."""
     if len(labels) == 0:
         return None
     if not spans:
@@ -31,20 +53,98 @@ def _score(labels: pd.Series, refs: pd.Series, spans: bool) -> float | None:
     return 2 * tp / (2 * tp + fp + fn)
 
 
+def spammer_score(confusion: np.ndarray) -> float:
+    """Raykar and Yu's score of one K x K confusion matrix (rows: true class)."""
+    k = confusion.shape[0]
+    if k < 2:
+        return float("nan")
+    diff = confusion[:, None, :] - confusion[None, :, :]
+    return float((diff ** 2).sum() / 2 / (k * (k - 1)))  # every pair c < c' once
+
+
+def _categorical_scores(table: pd.DataFrame, ref: Mapping, annotators: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """Per annotator: rows on units with a reference, and the share equal to it (NaN if none)."""
+    mask = table["unit"].isin(list(ref.keys())).to_numpy()
+    part = table[mask]
+    right = part["label"].to_numpy(dtype=object) == part["unit"].map(ref).to_numpy(dtype=object)
+    who = annotators.get_indexer(part["annotator"])
+    n = np.bincount(who, minlength=len(annotators))
+    ok = np.bincount(who, weights=right.astype(float), minlength=len(annotators))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return n, np.where(n > 0, ok / np.maximum(n, 1), np.nan)
+
+
+def _span_frame(units, annotators, labels) -> pd.DataFrame:
+    rows = [(u, a, s.start, s.end, s.label) for u, a, spans in zip(units, annotators, labels)
+            for s in spans if isinstance(s, Span)]
+    return pd.DataFrame(rows, columns=["unit", "annotator", "start", "end", "label"])
+
+
+def _span_scores(table: pd.DataFrame, ref: Mapping, annotators: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """Per annotator: rows on units with reference spans, and the pooled F1 against them."""
+    part = table[table["unit"].isin(list(ref.keys())).to_numpy()]
+    who = annotators.get_indexer(part["annotator"])
+    n = np.bincount(who, minlength=len(annotators))
+    mine = _span_frame(part["unit"], part["annotator"], part["label"])
+    gold_rows = _span_frame(list(ref.keys()), [None] * len(ref), list(ref.values()))
+    key = ["unit", "start", "end", "label"]
+    hits = mine.merge(gold_rows[key].drop_duplicates(), on=key, how="inner")
+    tp = np.bincount(annotators.get_indexer(hits["annotator"]), minlength=len(annotators)).astype(float)
+    marked = np.bincount(annotators.get_indexer(mine["annotator"]), minlength=len(annotators)).astype(float)
+    ref_per_unit = gold_rows.groupby("unit").size()
+    expected = np.bincount(who, weights=part["unit"].map(ref_per_unit).fillna(0).to_numpy(dtype=float),
+                           minlength=len(annotators))
+    fp, fn = marked - tp, expected - tp
+    denominator = 2 * tp + fp + fn
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f1 = np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1e-300), 1.0)
+    return n, np.where(n > 0, f1, np.nan)
+
+
+def _ds_quality(table: pd.DataFrame, schema: LabelSchema, gold: Mapping, annotators: pd.Index):
+    from ..aggregate.dawid_skene import dawid_skene
+
+    res = dawid_skene(table, schema, gold=gold)
+    info = res.annotators.set_index("annotator").reindex(annotators)
+    classes = list(res.posteriors.columns)
+    confusion = [None if not isinstance(c, np.ndarray) else
+                 {t: {g: round(float(c[i, j]), 6) for j, g in enumerate(classes)} for i, t in enumerate(classes)}
+                 for c in info["confusion"]]
+    scores = np.array([spammer_score(c) if isinstance(c, np.ndarray) else np.nan for c in info["confusion"]])
+    return info["accuracy"].to_numpy(dtype=float), scores, confusion
+
+
 def annotator_quality(table: pd.DataFrame, schema: LabelSchema, gold: Mapping[str, object] | None = None,
-                      consensus: Mapping[str, object] | None = None) -> pd.DataFrame:
+                      consensus: Mapping[str, object] | None = None,
+                      thresholds: Thresholds = Thresholds()) -> pd.DataFrame:
+    """One row per annotator (sorted by id) with the measures above and the flags they raise."""
+    if table.empty:
+        return pd.DataFrame(columns=QUALITY_COLUMNS)
     spans = schema.kind is LabelKind.SPANS
-    gold = dict(gold or {})
-    consensus = dict(consensus or {})
-    rows = []
-    for annotator, part in table.groupby("annotator", sort=True):
-        on_gold = part[part["unit"].isin(gold.keys())]
-        on_cons = part[part["unit"].isin(consensus.keys())]
-        rows.append({
-            "annotator": annotator,
-            "n_annotations": int(len(part)),
-            "gold_n": int(len(on_gold)),
-            "gold_accuracy": _score(on_gold["label"], on_gold["unit"].map(gold), spans),
-            "consensus_agreement": _score(on_cons["label"], on_cons["unit"].map(consensus), spans),
-        })
-    return pd.DataFrame(rows, columns=QUALITY_COLUMNS)
+    gold, consensus = dict(gold or {}), dict(consensus or {})
+    annotators = pd.Index(sorted(pd.unique(table["annotator"]), key=str))
+    per = table.groupby("annotator", sort=False).size().reindex(annotators).to_numpy()
+    score = _span_scores if spans else _categorical_scores
+    gold_n, gold_acc = score(table, gold, annotators)
+    _, cons = score(table, consensus, annotators) if consensus else (None, np.full(len(annotators), np.nan))
+    if not spans and len(annotators) >= 2:
+        ds_acc, spam, confusion = _ds_quality(table, schema, gold, annotators)
+    else:
+        ds_acc = spam = np.full(len(annotators), np.nan)
+        confusion = [None] * len(annotators)
+    flags = []
+    for i in range(len(annotators)):
+        f = []
+        if gold_n[i] >= thresholds.min_gold_n and gold_acc[i] < thresholds.min_gold_accuracy:
+            f.append(f"gold accuracy {gold_acc[i]:.2f} < {thresholds.min_gold_accuracy}")
+        if cons[i] < thresholds.min_consensus:
+            f.append(f"consensus agreement {cons[i]:.2f} < {thresholds.min_consensus}")
+        if spam[i] < thresholds.min_spammer_score:
+            f.append(f"spammer score {spam[i]:.2f} < {thresholds.min_spammer_score}")
+        flags.append(f)
+    out = pd.DataFrame({
+        "annotator": list(annotators), "n_annotations": per.astype(int), "gold_n": gold_n.astype(int),
+        "gold_accuracy": gold_acc, "consensus_agreement": cons, "ds_accuracy": ds_acc,
+        "spammer_score": spam, "flags": flags, "confusion": confusion,
+    })
+    return out.astype(object).where(out.notna(), None)

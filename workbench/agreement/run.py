@@ -1,4 +1,4 @@
-"""The agreement step: every applicable metric, and the per-annotator quality table."""
+"""The agreement step: every applicable metric, the per-annotator quality table, disputed units."""
 
 from __future__ import annotations
 
@@ -6,26 +6,75 @@ import json
 import math
 from typing import TYPE_CHECKING, Any
 
-from .quality import annotator_quality
+import numpy as np
+import pandas as pd
+
+from .quality import Thresholds, annotator_quality
+from .units import DISPUTED_BELOW, unit_agreement
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..campaign import Campaign
+
+#: at most this many disputed units are listed in a step summary (all are counted)
+MAX_LISTED = 200
 
 
 def _clean(value):
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
-    return round(float(value), 6)
+    if isinstance(value, (np.integer, np.floating)):
+        value = value.item()
+    return round(float(value), 6) if isinstance(value, float) else value
 
 
-def compute_metrics(registry, schema, table, names=(), **kw) -> dict[str, dict]:
+def jsonable_detail(detail: Any) -> Any:
+    """A metric's detail as plain JSON: matrices as {row: {column: value}}, NaN as None."""
+    if detail is None:
+        return None
+    if isinstance(detail, pd.DataFrame):
+        if list(detail.index) == list(detail.columns):  # an annotator pair matrix
+            return {str(r): {str(c): _clean(v) for c, v in row.items()} for r, row in detail.iterrows()}
+        return [{k: _clean(v) for k, v in rec.items()} for rec in detail.head(MAX_LISTED).to_dict("records")]
+    if isinstance(detail, pd.Series):
+        return {str(k): _clean(v) for k, v in detail.items()}
+    return detail
+
+
+def compute_metrics(registry, schema, table, names=(), details: bool = False, **kw) -> dict[str, dict]:
+    """Run the named metrics (default: every one that applies to the task's label kind)."""
     metrics = registry.all("metrics")
     chosen = names or [n for n, m in metrics.items() if schema.kind in m.kinds]
     out = {}
     for name in chosen:
         res = registry.get("metrics", name).func(table, schema, **kw)
-        out[name] = {"value": _clean(res.value), "note": res.note}
+        entry = {"value": _clean(res.value), "note": res.note}
+        if details and res.detail is not None and name not in ("percent_agreement", "disputed_units"):
+            entry["detail"] = jsonable_detail(res.detail)
+        out[name] = entry
     return out
+
+
+def quality_rows(quality: pd.DataFrame) -> list[dict]:
+    return [{k: _clean(v) for k, v in row.items()} for row in quality.to_dict("records")]
+
+
+def disputed_summary(per_unit: pd.DataFrame) -> dict[str, Any]:
+    disputed = per_unit[per_unit["disputed"]]
+    return {
+        "threshold": DISPUTED_BELOW, "units_with_pairs": int(len(per_unit)), "count": int(len(disputed)),
+        "units": [{k: _clean(v) for k, v in rec.items() if k != "disputed"}
+                  for rec in disputed.head(MAX_LISTED).to_dict("records")],
+    }
+
+
+def agreement_report(registry, schema, table, names=(), units=None, consensus=None, gold=None,
+                     thresholds: Thresholds = Thresholds()) -> dict[str, Any]:
+    """Metrics (with their matrices), the annotator quality table and the disputed units."""
+    metrics = compute_metrics(registry, schema, table, names, details=True, units=units, consensus=consensus,
+                              gold=gold)
+    quality = annotator_quality(table, schema, gold, consensus, thresholds)
+    return {"metrics": metrics, "annotators": quality_rows(quality),
+            "disputed": disputed_summary(unit_agreement(table, schema, consensus))}
 
 
 def run_agreement(campaign: "Campaign") -> dict[str, Any]:
@@ -37,12 +86,8 @@ def run_agreement(campaign: "Campaign") -> dict[str, Any]:
     }
     units = {u.id: u for u in campaign.units()}
     honeypots = campaign.honeypot_gold()
-    metrics = compute_metrics(campaign.registry, schema, table, campaign.spec.metrics,
-                              units=units, consensus=consensus, gold=honeypots)
-    quality = annotator_quality(table, schema, honeypots, consensus)
-    quality_rows = [{k: (_clean(v) if isinstance(v, float) else v) for k, v in row.items()}
-                    for row in quality.to_dict("records")]
+    summary = agreement_report(campaign.registry, schema, table, campaign.spec.metrics, units=units,
+                               consensus=consensus, gold=honeypots)
     with campaign.store.transaction():
-        summary = {"metrics": metrics, "annotators": quality_rows}
         campaign.store.record_step(campaign.name, "agreement", summary)
     return summary

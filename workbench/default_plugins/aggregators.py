@@ -1,11 +1,30 @@
-"""The built-in aggregation methods."""
+"""The built-in aggregation methods (registered last, so a plugin can replace any of them)."""
 
 from workbench import hookimpl
+from workbench.models import LabelKind
 from workbench.registry import Aggregator
+
+#: methods over categories: single and ordinal labels, and label sets (multi) taken whole
+CATEGORICAL = frozenset({LabelKind.SINGLE, LabelKind.ORDINAL, LabelKind.MULTI})
 
 
 @hookimpl(trylast=True)
 def register_aggregators(register):
-    from workbench.aggregate.majority import majority_vote
+    from workbench.aggregate.dawid_skene import dawid_skene, one_coin_dawid_skene
+    from workbench.aggregate.mace import mace
+    from workbench.aggregate.majority import majority_vote, wawa, weighted_majority
+    from workbench.aggregate.tokenvote import span_vote
 
-    register(Aggregator("majority", majority_vote, "majority vote; ties go to the first label in schema order"))
+    register(Aggregator("majority", majority_vote,
+                        "majority vote; ties go to the first label in schema order (spans: exact-span vote)"))
+    register(Aggregator("weighted_majority", weighted_majority,
+                        "votes weighted by each annotator's accuracy on gold units (log-odds)", CATEGORICAL))
+    register(Aggregator("wawa", wawa, "votes weighted by each annotator's agreement with the majority",
+                        CATEGORICAL))
+    register(Aggregator("dawid_skene", dawid_skene,
+                        "Dawid-Skene EM: a confusion matrix per annotator; gold units clamped", CATEGORICAL))
+    register(Aggregator("one_coin_dawid_skene", one_coin_dawid_skene,
+                        "one-coin Dawid-Skene EM: one accuracy per annotator", CATEGORICAL))
+    register(Aggregator("mace", mace, "MACE: competence and spamming strategy per annotator (spammer-aware)",
+                        CATEGORICAL))
+    register(Aggregator("spans", span_vote, "token-level vote turned back into spans", frozenset({LabelKind.SPANS})))

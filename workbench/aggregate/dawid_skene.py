@@ -1,0 +1,173 @@
+"""Dawid-Skene (full confusion matrices) and one-coin Dawid-Skene (one accuracy per annotator).
+
+Both fit the model by EM on integer codes, starting from majority-vote shares, the same start
+as crowd-kit. Each iteration is two sparse products with the units x (annotator, label) design
+matrix (see :meth:`Encoded.design`):
+
+- M step: ``counts = D.T @ posteriors`` gives, for every annotator and given label, the expected
+  number of units of each true class; normalized, those are the confusion matrices.
+- E step: ``D @ log(confusion)`` sums, per unit, the log-probability of its labels under each
+  true class; adding the log prior and normalizing gives the new posteriors.
+
+EM stops when the log-likelihood per annotation improves by less than ``tol`` (it never goes
+down), or after ``max_iter`` iterations, which the notes then say. Units with a known gold label
+(honeypots) have their posterior clamped to that label at every step, so they anchor the
+confusion matrices.
+
+Reference: A. P. Dawid and A. M. Skene (1979), Maximum likelihood estimation of observer
+error-rates using the EM algorithm, JRSS C 28(1). One-coin: Zhang, Chen, Zhou and Jordan (2016).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from ..errors import WorkbenchError
+from ..models import LabelSchema
+from . import AggregateResult, check_options, empty_result, posterior_result
+from .encode import Encoded, encode
+
+EPS = 1e-10  # floor of every probability, as crowd-kit, so one unseen (annotator, label) is not log(0)
+OPTIONS = ("max_iter", "tol")
+
+
+@dataclass
+class Fit:
+    """What an EM run found: posteriors, class priors, confusion matrices and how it stopped."""
+
+    posteriors: np.ndarray  # units x K
+    priors: np.ndarray  # K
+    confusion: np.ndarray  # annotators x K (true) x K (given): P(given | true)
+    iterations: int
+    converged: bool
+    log_likelihood: float  # per annotation, at the last E step
+    history: list[float]
+
+
+def _options(method: str, options: dict) -> tuple[int, float]:
+    check_options(method, options, OPTIONS)
+    max_iter, tol = options.get("max_iter", 100), options.get("tol", 1e-5)
+    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
+        raise WorkbenchError(f"{method}: max_iter: expected a whole number >= 1, got {max_iter!r}")
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
+        raise WorkbenchError(f"{method}: tol: expected a number >= 0, got {tol!r}")
+    return max_iter, float(tol)
+
+
+def _clamp(post: np.ndarray, gold_units: np.ndarray, gold_labels: np.ndarray) -> np.ndarray:
+    if len(gold_units):
+        post[gold_units] = 0.0
+        post[gold_units, gold_labels] = 1.0
+    return post
+
+
+def _full_confusion(expected: np.ndarray, n_annotators: int, k: int) -> np.ndarray:
+    """M step of the full model: P(given | true) from expected counts [annotator, given, true]."""
+    counts = np.maximum(expected.reshape(n_annotators, k, k), EPS)
+    counts /= counts.sum(axis=1, keepdims=True)
+    return counts.transpose(0, 2, 1)  # -> [annotator, true, given]
+
+
+def _one_coin_confusion(expected: np.ndarray, n_annotators: int, k: int, per_annotator: np.ndarray) -> np.ndarray:
+    """M step of the one-coin model: accuracy = expected share of right answers; errors spread evenly."""
+    e = expected.reshape(n_annotators, k, k)
+    skill = np.trace(e, axis1=1, axis2=2) / np.maximum(per_annotator, 1)
+    skill = np.clip(skill, EPS, 1 - EPS)
+    off = (1 - skill) / (k - 1) if k > 1 else np.zeros_like(skill)
+    conf = np.repeat(off[:, None, None], k, axis=1).repeat(k, axis=2)
+    idx = np.arange(k)
+    conf[:, idx, idx] = skill[:, None]
+    return conf
+
+
+def fit_em(enc: Encoded, m_step: Callable[[np.ndarray], np.ndarray], max_iter: int = 100, tol: float = 1e-5,
+           gold: tuple[np.ndarray, np.ndarray] | None = None) -> Fit:
+    """EM for a per-annotator confusion model; ``m_step(expected_counts) -> confusion``."""
+    k, n_ann = enc.n_classes, enc.n_annotators
+    design = enc.design()
+    gu, gl = gold if gold is not None else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    counts = enc.counts()
+    post = _clamp(counts / counts.sum(axis=1, keepdims=True), gu, gl)
+    history: list[float] = []
+    previous = -np.inf
+    converged = False
+    iterations = 0
+    n = max(enc.n_rows, 1)
+    for iterations in range(1, max_iter + 1):
+        priors = post.mean(axis=0)
+        confusion = m_step(np.asarray(design.T @ post))
+        # rows of log_conf are indexed by annotator * K + given label: the design matrix's columns
+        log_conf = np.log(confusion).transpose(0, 2, 1).reshape(n_ann * k, k)
+        scores = np.asarray(design @ log_conf) + np.log(np.maximum(priors, EPS))
+        top = scores.max(axis=1, keepdims=True)
+        post = np.exp(scores - top)
+        total = post.sum(axis=1, keepdims=True)
+        post /= total
+        per_unit = np.log(total[:, 0]) + top[:, 0]
+        if len(gu):  # a clamped unit contributes the likelihood of its known class only
+            per_unit[gu] = scores[gu, gl]
+            _clamp(post, gu, gl)
+        loglik = float(per_unit.sum()) / n
+        history.append(loglik)
+        if loglik - previous < tol:
+            converged = True
+            break
+        previous = loglik
+    return Fit(post, post.mean(axis=0), confusion, iterations, converged, history[-1], history)
+
+
+def _notes(method: str, fit: Fit, max_iter: int, tol: float, n_gold: int) -> list[str]:
+    if fit.converged:
+        notes = [f"{method}: converged after {fit.iterations} EM iteration(s) "
+                 f"(log-likelihood per annotation {fit.log_likelihood:.6f}, tol {tol:g})"]
+    else:
+        change = fit.history[-1] - fit.history[-2] if len(fit.history) > 1 else float("nan")
+        notes = [f"{method}: did not converge: stopped at max_iter={max_iter} with the log-likelihood "
+                 f"still changing by {change:.3g} per annotation (tol {tol:g}); labels are from the last iteration"]
+    if n_gold:
+        notes.append(f"{method}: {n_gold} gold unit(s) clamped to their gold label")
+    return notes
+
+
+def _annotator_frame(enc: Encoded, fit: Fit) -> pd.DataFrame:
+    k = enc.n_classes
+    idx = np.arange(k)
+    accuracy = (fit.confusion[:, idx, idx] * fit.priors[None, :]).sum(axis=1)
+    return pd.DataFrame({
+        "annotator": enc.annotator_names.to_numpy(),
+        "n_annotations": enc.per_annotator(),
+        "accuracy": accuracy,  # expected share right under the fitted model and class priors
+        "confusion": list(fit.confusion),  # K x K: rows true class, columns given label
+    })
+
+
+def _run(method: str, table: pd.DataFrame, schema: LabelSchema, gold, options: dict, one_coin: bool):
+    max_iter, tol = _options(method, options)
+    if table.empty:
+        return empty_result(method)
+    enc = encode(table, schema)
+    gu, gl = enc.gold_codes(gold)
+    k, n_ann = enc.n_classes, enc.n_annotators
+    if one_coin:
+        per = enc.per_annotator()
+        fit = fit_em(enc, lambda e: _one_coin_confusion(e, n_ann, k, per), max_iter, tol, (gu, gl))
+    else:
+        fit = fit_em(enc, lambda e: _full_confusion(e, n_ann, k), max_iter, tol, (gu, gl))
+    result = posterior_result(method, enc, fit.posteriors, _notes(method, fit, max_iter, tol, len(gu)),
+                              _annotator_frame(enc, fit))
+    return result
+
+
+def dawid_skene(table: pd.DataFrame, schema: LabelSchema, *, gold=None, units=None, **options) -> AggregateResult:
+    """Dawid-Skene with a full confusion matrix per annotator. Options: ``max_iter`` (100), ``tol`` (1e-5)."""
+    return _run("dawid_skene", table, schema, gold, options, one_coin=False)
+
+
+def one_coin_dawid_skene(table: pd.DataFrame, schema: LabelSchema, *, gold=None, units=None,
+                         **options) -> AggregateResult:
+    """One-coin Dawid-Skene: one accuracy per annotator, errors spread evenly over the other labels."""
+    return _run("one_coin_dawid_skene", table, schema, gold, options, one_coin=True)

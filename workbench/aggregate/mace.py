@@ -1,0 +1,140 @@
+"""MACE: Multi-Annotator Competence Estimation (Hovy, Berg-Kirkpatrick, Vaswani and Hovy, 2013).
+
+Each annotator either knows the answer (probability ``competence``) and gives the true label, or
+spams: picks a label from their own ``strategy`` distribution, whatever the truth. So
+``P(given = y | true = t) = competence * [y == t] + (1 - competence) * strategy[y]``. A spammer
+has competence near 0, however often they happen to agree with others; the true label has a
+uniform prior, as in the paper.
+
+Fitted by EM (``method = "em"``, with additive smoothing) or variational Bayes (``"vb"``, the
+default, with Beta(``alpha``, ``beta``) on competence and a symmetric Dirichlet(``strategy_prior``)
+on strategies, the paper's recommended setting), from ``restarts`` random starts; the run with the
+best log-likelihood is kept. Like Dawid-Skene, every iteration is two sparse products with the
+units x (annotator, label) design matrix; gold units are clamped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import WorkbenchError
+from ..models import LabelSchema
+from . import AggregateResult, check_options, empty_result, posterior_result
+from .encode import Encoded, encode
+
+OPTIONS = ("restarts", "max_iter", "tol", "method", "alpha", "beta", "strategy_prior", "smoothing", "seed")
+DEFAULTS = {"restarts": 10, "max_iter": 50, "tol": 1e-5, "method": "vb", "alpha": 0.5, "beta": 0.5,
+            "strategy_prior": 10.0, "smoothing": None, "seed": 0}
+
+
+def digamma(x: np.ndarray) -> np.ndarray:
+    """The digamma function for x > 0: recurrence up to x >= 6, then the asymptotic series (|err| < 1e-12)."""
+    x = np.asarray(x, dtype=float).copy()
+    shift = np.zeros_like(x)
+    for _ in range(6):  # psi(x) = psi(x + 1) - 1/x
+        small = x < 6
+        if not small.any():
+            break
+        shift[small] -= 1 / x[small]
+        x[small] += 1
+    inv = 1 / x
+    inv2 = inv * inv
+    series = inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 / 132))))
+    return shift + np.log(x) - 0.5 * inv - series
+
+
+def _options(options: dict) -> dict:
+    check_options("mace", options, OPTIONS)
+    opts = {**DEFAULTS, **options}
+    if opts["method"] not in ("em", "vb"):
+        raise WorkbenchError(f"mace: method: expected 'em' or 'vb', got {opts['method']!r}")
+    for name in ("restarts", "max_iter"):
+        v = opts[name]
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise WorkbenchError(f"mace: {name}: expected a whole number >= 1, got {v!r}")
+    for name in ("alpha", "beta", "strategy_prior"):
+        v = opts[name]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+            raise WorkbenchError(f"mace: {name}: expected a number > 0, got {v!r}")
+    return opts
+
+
+def _fit_once(enc: Encoded, rng: np.random.Generator, opts: dict, gold: tuple[np.ndarray, np.ndarray]):
+    k, n_ann = enc.n_classes, enc.n_annotators
+    design = enc.design()
+    gu, gl = gold
+    per_ann = enc.per_annotator().astype(float)
+    # how often each annotator gave each label: the ceiling of their spamming counts
+    given = np.bincount(enc.annotator * k + enc.label, minlength=n_ann * k).reshape(n_ann, k).astype(float)
+    # random start, as the reference implementation; ``know`` and ``spam`` weigh the two ways to answer
+    know = rng.uniform(1, 1.5, n_ann)
+    spam = rng.uniform(1, 1.5, n_ann)
+    know, spam = know / (know + spam), spam / (know + spam)
+    strategy = rng.uniform(1, 1.5, (n_ann, k))
+    strategy /= strategy.sum(axis=1, keepdims=True)
+    smoothing = opts["smoothing"] if opts["smoothing"] is not None else 0.01 / k
+    previous, loglik, post = -np.inf, -np.inf, None
+    idx = np.arange(k)
+    n = max(enc.n_rows, 1)
+    for _ in range(opts["max_iter"]):
+        # E step: per (annotator, given label), log P(given | true) for every true class
+        spam_part = spam[:, None] * strategy  # annotators x given
+        table = np.repeat(np.log(spam_part)[:, :, None], k, axis=2)  # [annotator, given, true]
+        table[:, idx, idx] = np.log(spam_part + know[:, None])
+        scores = np.asarray(design @ table.reshape(n_ann * k, k)) - np.log(k)
+        top = scores.max(axis=1, keepdims=True)
+        post = np.exp(scores - top)
+        total = post.sum(axis=1, keepdims=True)
+        post /= total
+        per_unit = np.log(total[:, 0]) + top[:, 0]
+        if len(gu):
+            per_unit[gu] = scores[gu, gl]
+            post[gu] = 0.0
+            post[gu, gl] = 1.0
+        loglik = float(per_unit.sum()) / n
+        if loglik - previous < opts["tol"]:
+            break
+        previous = loglik
+        # expected counts: a label equal to the truth was "known" with P = know / (know + spam * s[y])
+        right = np.asarray(design.T @ post).reshape(n_ann, k, k)[:, idx, idx]  # [annotator, given == true]
+        knew_given = right * know[:, None] / (know[:, None] + spam_part)
+        knew = knew_given.sum(axis=1)
+        spammed = given - knew_given  # [annotator, label]: expected spam answers per label
+        if opts["method"] == "em":
+            know = (knew + smoothing) / (per_ann + 2 * smoothing)
+            spam = 1 - know
+            strategy = (spammed + smoothing) / (spammed.sum(axis=1, keepdims=True) + k * smoothing)
+        else:  # mean-field VB: geometric means of the Beta and Dirichlet posteriors (not normalized)
+            a_post, b_post = knew + opts["alpha"], (per_ann - knew) + opts["beta"]
+            norm = digamma(a_post + b_post)
+            know, spam = np.exp(digamma(a_post) - norm), np.exp(digamma(b_post) - norm)
+            s_post = spammed + opts["strategy_prior"]
+            strategy = np.exp(digamma(s_post) - digamma(s_post.sum(axis=1, keepdims=True)))
+        know, spam = np.maximum(know, 1e-10), np.maximum(spam, 1e-10)
+    competence = know / (know + spam)
+    return loglik, post, competence, strategy
+
+
+def mace(table: pd.DataFrame, schema: LabelSchema, *, gold=None, units=None, **options) -> AggregateResult:
+    """MACE. Options: restarts (10), max_iter (50), tol (1e-5), method ("vb" or "em"), alpha, beta
+    (0.5, 0.5: Beta prior on competence), strategy_prior (10), smoothing (EM; 0.01 / K), seed (0)."""
+    opts = _options(options)
+    if table.empty:
+        return empty_result("mace")
+    enc = encode(table, schema)
+    gold_codes = enc.gold_codes(gold)
+    rng = np.random.default_rng(opts["seed"])
+    best = None
+    for _ in range(opts["restarts"]):
+        run = _fit_once(enc, rng, opts, gold_codes)
+        if best is None or run[0] > best[0]:
+            best = run
+    loglik, post, competence, strategy = best
+    notes = [f"mace ({opts['method']}): best of {opts['restarts']} restart(s), log-likelihood per annotation "
+             f"{loglik:.6f}"]
+    if len(gold_codes[0]):
+        notes.append(f"mace: {len(gold_codes[0])} gold unit(s) clamped to their gold label")
+    info = pd.DataFrame({"annotator": enc.annotator_names.to_numpy(), "n_annotations": enc.per_annotator(),
+                         "competence": competence, "strategy": list(strategy)})
+    return posterior_result("mace", enc, post, notes, info)
