@@ -180,12 +180,17 @@ def attach(main: click.Group) -> None:
         specs = sorted(Path(folder).glob("*.toml"))
         if not specs:
             raise WorkbenchError(f"{folder}: no campaign files (*.toml); run the demo from the repository root")
+        from ..report import write_report
+
         results = {}
         for spec in specs:
             c = state.open(str(spec))
             results[c.name] = state.run_steps(c)
+            with state.step(f"{c.name}: report"):
+                results[c.name]["report"] = write_report(c)
             if not as_json:
                 print_campaign_report(c)
+                click.echo(f"report: {results[c.name]['report']['path']}")
         if as_json:
             emit_json(results)
 
@@ -223,3 +228,8 @@ def print_campaign_report(c) -> None:
             for a in agr.get("annotators", [])])
     for f in exp.get("files", []):
         click.echo(f"exported: {f}")
+    if exp.get("card"):
+        click.echo(f"data card: {exp['card']} ({exp.get('records')} records"
+                   + (", split " + ", ".join(f"{k} {v}" for k, v in exp["splits"].items())
+                      if "all" not in (exp.get("splits") or {"all": 0}) else "")
+                   + ")")
