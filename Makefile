@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
 
 $(STAMP): $(BIN)/python
-	$(BIN)/python -m pip install -q -e ".[test]" $(addprefix -e ,$(PLUGINS))
+	$(BIN)/python -m pip install -q -e ".[test,parquet,hf,report]" $(addprefix -e ,$(PLUGINS))
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP)
