@@ -29,11 +29,11 @@ DEFAULTS = {"restarts": 10, "max_iter": 50, "tol": 1e-5, "method": "vb", "alpha"
 
 
 def digamma(x: np.ndarray) -> np.ndarray:
-    """The digamma function for x > 0: recurrence up to x >= 6, then the asymptotic series (|err| < 1e-12)."""
+    """The digamma function for x > 0: recurrence up to x >= 10, then the asymptotic series (|err| < 1e-13)."""
     x = np.asarray(x, dtype=float).copy()
     shift = np.zeros_like(x)
-    for _ in range(6):  # psi(x) = psi(x + 1) - 1/x
-        small = x < 6
+    for _ in range(10):  # psi(x) = psi(x + 1) - 1/x
+        small = x < 10
         if not small.any():
             break
         shift[small] -= 1 / x[small]

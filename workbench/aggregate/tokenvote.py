@@ -51,7 +51,7 @@ def span_vote(table: pd.DataFrame, schema: LabelSchema, *, gold=None, units=None
         voters = votes[labelled[1:], w[1:]]
         new[1:] = ~same_run | gap_breaks | (2 * begins > voters)
     first = np.flatnonzero(new)
-    last = np.r_[first[1:], len(labelled)] - 1
+    last = np.append(first[1:], len(labelled))[:len(first)] - 1
     spans = spans_by_unit(st.n_units, u[first], s[first], e[last], w[first] - 1, schema.labels)
     share_sum = np.bincount(tv.unit, weights=win_votes / np.maximum(n_ann[tv.unit], 1), minlength=st.n_units)
     tokens = np.bincount(tv.unit, minlength=st.n_units)

@@ -1,0 +1,99 @@
+"""Bad input for the aggregation engine: one clear error, or a defined answer with a note."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.aggregate.run import aggregate_table, choose_method
+from workbench.errors import WorkbenchError
+from workbench.models import LabelKind, LabelSchema
+from workbench.registry import get_registry
+
+SCHEMA = LabelSchema(LabelKind.SINGLE, ("a", "b", "c"))
+METHODS = ["majority", "weighted_majority", "wawa", "dawid_skene", "one_coin_dawid_skene", "mace"]
+
+
+def t(units, annotators, labels) -> pd.DataFrame:
+    return pd.DataFrame({"unit": units, "annotator": annotators, "label": labels})
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_empty_table(method):
+    empty = t([], [], [])
+    with pytest.raises(WorkbenchError, match="nothing to aggregate: the label table is empty"):
+        aggregate_table(get_registry(), SCHEMA, empty, method)
+    res = get_registry().get("aggregators", method).func(empty, SCHEMA, gold={"u1": "a"})
+    assert res.labels.empty and res.notes == ["the label table is empty"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("bad, message", [
+    ("z", "row 3 (unit 'u2', annotator 'y'): label 'z' is not one of ['a', 'b', 'c']"),
+    (np.nan, "row 3 (unit 'u2', annotator 'y'): label is missing (NaN)"),
+    (None, "row 3 (unit 'u2', annotator 'y'): label is missing (NaN)"),
+])
+def test_labels_outside_the_schema_and_nan_labels(method, bad, message):
+    table = t(["u1", "u1", "u2", "u2"], ["x", "y", "y", "x"], ["a", "b", bad, "a"])
+    with pytest.raises(WorkbenchError) as err:
+        aggregate_table(get_registry(), SCHEMA, table, method, gold={"u1": "a"})
+    assert str(err.value) == f"label table: {message}"
+
+
+def test_missing_columns():
+    with pytest.raises(WorkbenchError, match="missing column.*annotator"):
+        aggregate_table(get_registry(), SCHEMA, pd.DataFrame({"unit": ["u1"], "label": ["a"]}), "dawid_skene")
+
+
+@pytest.mark.parametrize("method", ["dawid_skene", "mace", "wawa"])
+def test_one_annotator_twice_on_a_unit(method):
+    table = t(["u1", "u1", "u2", "u1"], ["x", "y", "x", "x"], ["a", "b", "a", "c"])
+    with pytest.raises(WorkbenchError, match="row 4: annotator 'x' labeled unit 'u1' more than once"):
+        aggregate_table(get_registry(), SCHEMA, table, method)
+
+
+@pytest.mark.parametrize("method", ["majority", "wawa", "dawid_skene", "one_coin_dawid_skene", "mace"])
+def test_single_annotator_gets_their_own_labels(method):
+    table = t(["u1", "u2", "u3"], ["x"] * 3, ["a", "c", "b"])
+    res = aggregate_table(get_registry(), SCHEMA, table, method)
+    assert res.labels.set_index("unit")["label"].to_dict() == {"u1": "a", "u2": "c", "u3": "b"}
+    assert (res.labels["n_annotations"] == 1).all()
+
+
+@pytest.mark.parametrize("method", ["majority", "dawid_skene", "mace"])
+def test_a_unit_with_one_label(method):
+    table = t(["u1", "u1", "u1", "u2"], ["x", "y", "z", "x"], ["a", "a", "b", "c"])
+    res = aggregate_table(get_registry(), SCHEMA, table, method)
+    row = res.labels.set_index("unit").loc["u2"]
+    assert row["label"] == "c" and row["n_annotations"] == 1
+
+
+def test_auto_picks_dawid_skene_only_with_enough_labels_and_says_so():
+    reg = get_registry()
+    few = t(["u1", "u1", "u2"], ["x", "y", "x"], ["a", "b", "a"])
+    assert choose_method(reg, SCHEMA, few, "auto") == (
+        "majority", "auto: picked majority (dawid_skene: annotator 'y' has 1 label(s), fewer than 20)")
+    many = t([f"u{i}" for i in range(25) for _ in range(2)], ["x", "y"] * 25, ["a"] * 50)
+    method, note = choose_method(reg, SCHEMA, many, "auto")
+    assert method == "dawid_skene" and note.startswith("auto: picked dawid_skene (2 annotators")
+    res = aggregate_table(reg, SCHEMA, many, "auto")
+    assert res.method == "dawid_skene" and res.notes[0] == note
+    single = t(["u1", "u2"], ["x", "x"], ["a", "b"])
+    assert choose_method(reg, SCHEMA, single, "auto")[1].endswith("needs two or more annotators)")
+    spans = LabelSchema(LabelKind.SPANS, ("ORG",))
+    assert choose_method(reg, spans, single, "auto") == ("spans", "auto: picked spans (span task)")
+
+
+def test_span_only_method_refuses_choice_labels():
+    with pytest.raises(WorkbenchError, match="aggregator 'spans' works on spans labels, not single"):
+        aggregate_table(get_registry(), SCHEMA, t(["u1"], ["x"], ["a"]), "spans")
+    spans = LabelSchema(LabelKind.SPANS, ("ORG",))
+    with pytest.raises(WorkbenchError, match="aggregator 'dawid_skene' works on .* labels, not spans"):
+        aggregate_table(get_registry(), spans, t(["u1"], ["x"], [()]), "dawid_skene")
+
+
+def test_span_labels_that_are_not_spans():
+    spans = LabelSchema(LabelKind.SPANS, ("ORG",))
+    with pytest.raises(WorkbenchError, match=r"row 2 \(unit 'u2'\): label is missing \(NaN\)"):
+        aggregate_table(get_registry(), spans, t(["u1", "u2"], ["x", "x"], [(), np.nan]), "spans")

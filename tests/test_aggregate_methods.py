@@ -1,0 +1,208 @@
+"""Aggregators on simulated crowds with known truth, against plain reference implementations, and
+the tie rule, gold clamping and convergence notes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks.crowd import make_crowd
+from workbench.aggregate.dawid_skene import dawid_skene, one_coin_dawid_skene
+from workbench.aggregate.mace import digamma, mace
+from workbench.aggregate.majority import majority_vote, wawa, weighted_majority
+from workbench.errors import WorkbenchError
+from workbench.models import LabelKind, LabelSchema
+
+
+def accuracy(result, truth: pd.Series) -> float:
+    labels = result.labels.set_index("unit")["label"]
+    return float((labels.astype(object) == truth.reindex(labels.index).astype(object)).mean())
+
+
+def schema_for(crowd) -> LabelSchema:
+    return LabelSchema(LabelKind.SINGLE, crowd.classes)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_dawid_skene_and_mace_beat_majority_with_spammers_and_biased_annotators(seed):
+    crowd = make_crowd(n_tasks=2000, n_workers=25, n_classes=3, overlap=5, accuracy=(0.6, 0.9),
+                       spammers=0.3, biased=0.2, seed=seed)
+    table, schema = crowd.long_table(), schema_for(crowd)
+    mv = accuracy(majority_vote(table, schema), crowd.truth)
+    ds = accuracy(dawid_skene(table, schema), crowd.truth)
+    mc = accuracy(mace(table, schema), crowd.truth)
+    oc = accuracy(one_coin_dawid_skene(table, schema), crowd.truth)
+    assert ds > mv + 0.03, (mv, ds)
+    assert mc > mv + 0.03, (mv, mc)
+    assert oc > mv, (mv, oc)
+
+
+def test_mace_finds_the_spammers():
+    crowd = make_crowd(n_tasks=1500, n_workers=12, n_classes=4, overlap=5, accuracy=(0.7, 0.9),
+                       spammers=0.25, seed=7)
+    res = mace(crowd.long_table(), schema_for(crowd))
+    comp = res.annotators.set_index("annotator")["competence"]
+    kind = pd.Series(crowd.kind, index=[f"w{i}" for i in range(len(crowd.kind))])
+    assert comp[kind[kind == "spammer"].index].max() < comp[kind[kind == "honest"].index].min()
+
+
+def reference_dawid_skene(table: pd.DataFrame, classes: tuple, iterations: int, gold: dict | None = None):
+    """Dawid-Skene EM written out with loops over units and annotators, for a small table."""
+    units = list(dict.fromkeys(table["unit"]))
+    workers = list(dict.fromkeys(table["annotator"]))
+    k = len(classes)
+    ci = {c: i for i, c in enumerate(classes)}
+    rows = [(units.index(u), workers.index(a), ci[lab]) for u, a, lab in table.itertuples(index=False)]
+    post = np.zeros((len(units), k))
+    for u, _, y in rows:
+        post[u, y] += 1
+    post /= post.sum(axis=1, keepdims=True)
+
+    def clamp(p):
+        for name, lab in (gold or {}).items():
+            if name in units:
+                p[units.index(name)] = np.eye(k)[ci[lab]]
+        return p
+
+    post = clamp(post)
+    for _ in range(iterations):
+        prior = post.mean(axis=0)
+        conf = np.zeros((len(workers), k, k))  # [worker, true, given]
+        for u, w, y in rows:
+            conf[w, :, y] += post[u]
+        conf = np.maximum(conf, 1e-10)
+        conf /= conf.sum(axis=2, keepdims=True)
+        logp = np.tile(np.log(np.maximum(prior, 1e-10)), (len(units), 1))
+        for u, w, y in rows:
+            logp[u] += np.log(conf[w, :, y])
+        post = np.exp(logp - logp.max(axis=1, keepdims=True))
+        post /= post.sum(axis=1, keepdims=True)
+        post = clamp(post)
+    return units, post
+
+
+@pytest.mark.parametrize("with_gold", [False, True])
+def test_dawid_skene_matches_a_loop_reference(with_gold):
+    crowd = make_crowd(n_tasks=120, n_workers=8, n_classes=3, overlap=4, spammers=0.25, seed=11, shuffle=True)
+    table = crowd.long_table()
+    gold = dict(list(crowd.truth.items())[:10]) if with_gold else None
+    res = dawid_skene(table, schema_for(crowd), gold=gold, max_iter=7, tol=0.0)
+    assert "did not converge" in res.notes[0]
+    units, post = reference_dawid_skene(table, crowd.classes, 7, gold)
+    got = res.posteriors.loc[units, list(crowd.classes)].to_numpy()
+    np.testing.assert_allclose(got, post, atol=1e-9)
+
+
+def test_gold_is_clamped():
+    crowd = make_crowd(n_tasks=300, n_workers=10, n_classes=3, overlap=3, spammers=0.5, seed=5)
+    table = crowd.long_table()
+    # claim the opposite of the crowd on a few units: the output must follow gold there
+    mv = majority_vote(table, schema_for(crowd)).labels.set_index("unit")["label"]
+    gold = {u: next(c for c in crowd.classes if c != mv[u]) for u in list(mv.index)[:15]}
+    for fn in (dawid_skene, mace):
+        res = fn(table, schema_for(crowd), gold=gold)
+        labels = res.labels.set_index("unit")
+        assert all(labels.loc[u, "label"] == g and labels.loc[u, "confidence"] == 1.0 for u, g in gold.items())
+        assert any("15 gold unit(s) clamped" in n for n in res.notes)
+
+
+def test_em_stops_at_max_iter_and_says_so():
+    crowd = make_crowd(n_tasks=400, n_workers=10, n_classes=3, overlap=3, seed=3)
+    res = dawid_skene(crowd.long_table(), schema_for(crowd), max_iter=2)
+    assert res.notes[0].startswith("dawid_skene: did not converge: stopped at max_iter=2")
+    res = dawid_skene(crowd.long_table(), schema_for(crowd))
+    assert "converged after" in res.notes[0]
+
+
+def test_bad_options_are_one_clear_error():
+    crowd = make_crowd(n_tasks=20, n_workers=5, overlap=3)
+    with pytest.raises(WorkbenchError, match="max_iter: expected a whole number >= 1"):
+        dawid_skene(crowd.long_table(), schema_for(crowd), max_iter=0)
+    with pytest.raises(WorkbenchError, match="aggregate option 'iterations' is not known to dawid_skene"):
+        dawid_skene(crowd.long_table(), schema_for(crowd), iterations=5)
+    with pytest.raises(WorkbenchError, match="mace: method: expected 'em' or 'vb'"):
+        mace(crowd.long_table(), schema_for(crowd), method="gibbs")
+
+
+def test_majority_tie_rule_and_ties_reported():
+    schema = LabelSchema(LabelKind.SINGLE, ("pos", "neg", "neu"))
+    table = pd.DataFrame({
+        "unit": ["u1", "u1", "u2", "u2", "u2", "u3", "u3"],
+        "annotator": ["a", "b", "a", "b", "c", "a", "b"],
+        "label": ["neg", "pos", "neu", "neu", "neg", "neu", "neg"],
+    })
+    res = majority_vote(table, schema)
+    labels = res.labels.set_index("unit")
+    assert labels.loc["u1", "label"] == "pos"  # pos comes first in the schema
+    assert labels.loc["u3", "label"] == "neg"
+    assert labels.loc["u2", "label"] == "neu" and labels.loc["u2", "confidence"] == pytest.approx(2 / 3)
+    assert sorted(res.ties) == ["u1", "u3"]
+    assert list(labels["n_annotations"]) == [2, 3, 2]
+    assert res.posteriors.loc["u2"].to_dict() == pytest.approx({"pos": 0, "neg": 1 / 3, "neu": 2 / 3})
+
+
+def test_multi_labels_are_voted_as_whole_sets():
+    schema = LabelSchema(LabelKind.MULTI, ("x", "y", "z"))
+    table = pd.DataFrame({"unit": ["u1"] * 3 + ["u2"] * 2, "annotator": ["a", "b", "c", "a", "b"],
+                          "label": [("x", "y"), ("x", "y"), ("z",), (), ("y",)]})
+    res = majority_vote(table, schema)
+    labels = res.labels.set_index("unit")["label"]
+    assert labels["u1"] == ("x", "y")
+    assert labels["u2"] == ()  # tie: the empty set comes first
+    ds = dawid_skene(table, schema)
+    assert ds.labels.set_index("unit")["label"]["u1"] == ("x", "y")
+
+
+def test_weighted_majority_uses_gold_accuracy():
+    crowd = make_crowd(n_tasks=1500, n_workers=15, n_classes=3, overlap=5, accuracy=(0.75, 0.95),
+                       spammers=0.4, seed=9)
+    table, schema = crowd.long_table(), schema_for(crowd)
+    gold = dict(list(crowd.truth.items())[:300])
+    res = weighted_majority(table, schema, gold=gold)
+    weights = res.annotators.set_index("annotator")["weight"]
+    kind = pd.Series(crowd.kind, index=[f"w{i}" for i in range(len(crowd.kind))])
+    assert weights[kind[kind == "spammer"].index].max() < weights[kind[kind == "honest"].index].min()
+    rest = crowd.truth.iloc[300:]
+    held = res.labels[res.labels["unit"].isin(rest.index)]
+    mv = majority_vote(table, schema).labels
+    assert accuracy(type(res)("w", held), rest) > accuracy(type(res)("m", mv[mv["unit"].isin(rest.index)]), rest)
+    with pytest.raises(WorkbenchError, match="weighted_majority needs gold labels"):
+        weighted_majority(table, schema, gold={})
+
+
+def test_wawa_weights_by_agreement_with_majority():
+    schema = LabelSchema(LabelKind.SINGLE, ("a", "b"))
+    # u1-u3: c disagrees with the majority; u4 is a 1-1 tie that majority gives to "a" (schema order),
+    # so b agrees 3 times out of 4 and c once out of 4: weighted by those skills, u4 goes to b
+    table = pd.DataFrame({
+        "unit": ["u1"] * 3 + ["u2"] * 3 + ["u3"] * 3 + ["u4"] * 2,
+        "annotator": ["a", "b", "c"] * 3 + ["b", "c"],
+        "label": ["a", "a", "b", "b", "b", "a", "a", "a", "b", "b", "a"],
+    })
+    res = wawa(table, schema)
+    skill = res.annotators.set_index("annotator")["skill"]
+    assert skill.to_dict() == pytest.approx({"a": 1.0, "b": 0.75, "c": 0.25})
+    assert majority_vote(table, schema).labels.set_index("unit").loc["u4", "label"] == "a"
+    assert res.labels.set_index("unit").loc["u4", "label"] == "b"
+
+
+def test_crowdkit_column_names_and_shuffled_rows_give_the_same_result():
+    crowd = make_crowd(n_tasks=500, n_workers=12, overlap=4, spammers=0.2, seed=4)
+    shuffled = make_crowd(n_tasks=500, n_workers=12, overlap=4, spammers=0.2, seed=4, shuffle=True)
+    from workbench.models import as_long_table
+
+    schema = schema_for(crowd)
+    a = dawid_skene(as_long_table(crowd.table), schema).labels.set_index("unit").sort_index()
+    b = dawid_skene(as_long_table(shuffled.table), schema).labels.set_index("unit").sort_index()
+    assert (a["label"] == b["label"]).mean() > 0.99  # same data, other row order
+
+
+def test_digamma_matches_known_values():
+    # psi(1) = -gamma, psi(1/2) = -gamma - 2 ln 2, psi(n + 1) = psi(n) + 1/n
+    gamma = 0.5772156649015329
+    got = digamma(np.array([1.0, 0.5, 10.0, 123.4]))
+    assert got[0] == pytest.approx(-gamma, abs=1e-12)
+    assert got[1] == pytest.approx(-gamma - 2 * np.log(2), abs=1e-12)
+    assert got[2] == pytest.approx(-gamma + sum(1 / n for n in range(1, 10)), abs=1e-12)
+    assert digamma(np.array([124.4]))[0] - got[3] == pytest.approx(1 / 123.4, abs=1e-12)

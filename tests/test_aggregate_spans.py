@@ -1,0 +1,158 @@
+"""Span aggregation (exact-span majority, token-level vote) and span agreement, on hand-made cases."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pandas as pd
+import pytest
+
+from workbench.aggregate.majority import majority_vote
+from workbench.aggregate.tokenvote import span_vote
+from workbench.agreement.quality import _score
+from workbench.agreement.spans import span_f1_exact, span_f1_overlap, token_alpha
+from workbench.agreement.units import unit_agreement
+from workbench.models import LabelKind, LabelSchema, Span, Unit
+
+SCHEMA = LabelSchema(LabelKind.SPANS, ("ORG", "PERSON"))
+TEXT = "Acme Corp hired Jane Doe and Bob Roe today."
+#       0    5    10   15   20   25   30   35   40
+ACME, JANE, BOB = Span(0, 9, "ORG"), Span(16, 24, "PERSON"), Span(29, 36, "PERSON")
+UNITS = {"u1": Unit("u1", "text", "d", 0, len(TEXT), TEXT)}
+
+
+def table(*labels, unit="u1") -> pd.DataFrame:
+    return pd.DataFrame({"unit": [unit] * len(labels), "annotator": [f"a{i}" for i in range(len(labels))],
+                         "label": [tuple(sorted(x)) for x in labels]})
+
+
+def consensus(res, unit="u1"):
+    return res.labels.set_index("unit").loc[unit, "label"]
+
+
+def test_token_vote_fixes_boundary_disagreements_that_exact_vote_drops():
+    # three annotators, three different boundaries for the same organisation
+    t = table([Span(0, 9, "ORG")], [Span(0, 4, "ORG")], [Span(0, 9, "ORG"), JANE])
+    assert consensus(majority_vote(t, SCHEMA)) == (ACME,)  # exact: 2 of 3 marked 0..9
+    t = table([Span(0, 9, "ORG")], [Span(0, 4, "ORG")], [Span(0, 15, "ORG"), JANE])
+    assert consensus(majority_vote(t, SCHEMA)) == ()  # no exact span has a majority
+    res = span_vote(t, SCHEMA, units=UNITS)
+    assert consensus(res) == (ACME,)  # tokens "Acme" (3 votes) and "Corp" (2 of 3) win; "hired" 1 of 3 loses
+
+
+def test_token_vote_keeps_adjacent_entities_apart_when_most_annotators_split_them():
+    two = [Span(16, 24, "PERSON"), Span(29, 36, "PERSON")]
+    glued = [Span(16, 36, "PERSON")]  # "Jane Doe and Bob Roe" as one name
+    res = span_vote(table(two, two, glued), SCHEMA, units=UNITS)
+    assert consensus(res) == (JANE, BOB)  # "and" is O for 2 of 3
+    # touching spans: most annotators start a new span at "Doe", so it stays two spans
+    split = [Span(16, 20, "PERSON"), Span(21, 24, "PERSON")]
+    res = span_vote(table(split, split, [JANE]), SCHEMA, units=UNITS)
+    assert consensus(res) == tuple(split)
+    res = span_vote(table(split, [JANE], [JANE]), SCHEMA, units=UNITS)
+    assert consensus(res) == (JANE,)
+
+
+def test_token_vote_ties_go_to_no_span_and_schema_order():
+    res = span_vote(table([ACME], []), SCHEMA, units=UNITS)  # 1 ORG vs 1 O on every token
+    assert consensus(res) == () and res.ties == ["u1"]
+    res = span_vote(table([Span(0, 9, "PERSON")], [ACME], [ACME], [Span(0, 9, "PERSON")]), SCHEMA, units=UNITS)
+    assert consensus(res) == (ACME,)  # ORG and PERSON tie at 2, O has 0: ORG comes first
+
+
+def test_token_vote_without_text_uses_span_boundaries():
+    t = table([Span(0, 9, "ORG")], [Span(0, 4, "ORG")], [Span(0, 15, "ORG")])
+    res = span_vote(t, SCHEMA)  # no units: pieces 0..4 (3 votes), 4..9 (2), 9..15 (1)
+    assert consensus(res) == (ACME,)
+
+
+def test_empty_span_sets_and_confidence():
+    res = span_vote(table([], [], []), SCHEMA, units=UNITS)
+    row = res.labels.iloc[0]
+    assert row["label"] == () and row["confidence"] == 1.0 and row["n_annotations"] == 3
+    res = span_vote(table([ACME], [ACME], []), SCHEMA, units=UNITS)
+    # tokens: Acme, Corp (2/3 ORG), hired..today. (7 tokens, 3/3 O) -> (2 * 2/3 + 7) / 9
+    assert consensus(res) == (ACME,)
+    assert res.labels.iloc[0]["confidence"] == pytest.approx((2 * 2 / 3 + 7) / 9)
+
+
+def random_spans(rng: random.Random) -> tuple[Span, ...]:
+    spans = set()
+    for _ in range(rng.randint(0, 3)):
+        s = rng.randint(0, 30)
+        spans.add(Span(s, s + rng.randint(1, 8), rng.choice(SCHEMA.labels)))
+    return tuple(sorted(spans))
+
+
+def reference_pair_f1(a: list, b: list, overlap: bool) -> float:
+    """Pooled F1 of two annotators' span sets over their shared units, with sets and loops."""
+    matched_a = matched_b = n_a = n_b = 0
+    for x, y in zip(a, b):
+        n_a, n_b = n_a + len(x), n_b + len(y)
+        if overlap:
+            matched_a += sum(any(s.label == t.label and s.start < t.end and t.start < s.end for t in y) for s in x)
+            matched_b += sum(any(s.label == t.label and s.start < t.end and t.start < s.end for t in x) for s in y)
+        else:
+            matched_a += len(set(x) & set(y))
+            matched_b += len(set(x) & set(y))
+    if n_a == n_b == 0:
+        return 1.0
+    p = matched_a / n_a if n_a else 0.0
+    r = matched_b / n_b if n_b else 0.0
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pairwise_span_f1_matches_a_set_based_reference(seed):
+    rng = random.Random(seed)
+    rows = []
+    for u in range(25):
+        for a in range(4):
+            if rng.random() < 0.75:
+                rows.append((f"u{u}", f"a{a}", random_spans(rng)))
+    t = pd.DataFrame(rows, columns=["unit", "annotator", "label"])
+    for fn, overlap in ((span_f1_exact, False), (span_f1_overlap, True)):
+        res = fn(t, SCHEMA)
+        values = []
+        for a, b in itertools.combinations(sorted(t["annotator"].unique()), 2):
+            both = t[t["annotator"] == a].merge(t[t["annotator"] == b], on="unit")
+            if both.empty:
+                continue
+            expected = reference_pair_f1(list(both["label_x"]), list(both["label_y"]), overlap)
+            assert res.detail.loc[a, b] == pytest.approx(expected, abs=1e-12), (a, b, overlap)
+            values.append(expected)
+        assert res.value == pytest.approx(sum(values) / len(values), abs=1e-12)
+
+
+def test_unit_agreement_for_spans_is_pooled_pairwise_f1():
+    t = table([ACME, JANE], [ACME], [JANE, BOB])
+    per_unit = unit_agreement(t, SCHEMA)
+    # pairs: (0,1) 2*1/(2+1); (0,2) 2*1/(2+2); (1,2) 0 -> pooled 2 * (1 + 1 + 0) / (2 * 5)
+    assert per_unit.loc[0, "agreement"] == pytest.approx(0.4)
+    assert bool(per_unit.loc[0, "disputed"])
+
+
+def test_token_alpha_counts_o_tags():
+    res = token_alpha(table([ACME], [ACME], [ACME]), SCHEMA, units=UNITS)
+    assert res.value == pytest.approx(1.0)  # ORG on 2 tokens, O on 7: all three agree everywhere
+    res = token_alpha(table([], [], []), SCHEMA, units=UNITS)
+    assert res.value is None and "no variation" in res.note  # every token O for everyone
+    res = token_alpha(table([ACME, JANE], [ACME], [JANE]), SCHEMA, units=UNITS)
+    assert res.value is not None and "tokens cut from the unit text" in res.note
+    res = token_alpha(table([], [], []), SCHEMA)
+    assert res.value is None and "no tokens" in res.note
+
+
+def test_consensus_span_score_matches_reference_loop():
+    from workbench.agreement.quality import annotator_quality
+
+    rng = random.Random(3)
+    rows = [(f"u{u}", f"a{a}", random_spans(rng)) for u in range(30) for a in range(3)]
+    t = pd.DataFrame(rows, columns=["unit", "annotator", "label"])
+    gold = {f"u{u}": random_spans(rng) for u in range(0, 30, 2)}
+    q = annotator_quality(t, SCHEMA, gold=gold).set_index("annotator")
+    for a, part in t.groupby("annotator"):
+        on = part[part["unit"].isin(gold.keys())]
+        assert q.loc[a, "gold_accuracy"] == pytest.approx(_score(on["label"], on["unit"].map(gold), True))
+        assert q.loc[a, "gold_n"] == len(on)
