@@ -176,6 +176,7 @@ def gather(campaign: "Campaign", top: int = 12) -> ReportData:
             "kind": "unknown" if a is None else (f"simulated ({a.persona})" if a.simulated else "person"),
             "labels": int(q["n_annotations"]), "gold_n": int(q["gold_n"]),
             "gold_accuracy": _num(q.get("gold_accuracy")), "consensus_agreement": _num(q.get("consensus_agreement")),
+            "flags": [str(f) for f in q.get("flags") or []] if isinstance(q.get("flags"), (list, tuple)) else [],
         })
 
     pw = pairwise(campaign.registry, table, schema, units=units, consensus=consensus, gold=honeypots)

@@ -132,7 +132,10 @@ def checks(d) -> list[str]:
                    "tentative conclusions: look at the guidelines and the disputed units below.")
     for a in d.annotators:
         acc, cons = a["gold_accuracy"], a["consensus_agreement"]
-        if (acc is not None and acc < 0.5) or (cons is not None and cons < 0.5):
+        if a["flags"]:  # the quality table's own thresholds, where it sets them
+            out.append(f"<b>{escape(a['annotator'])}</b> is flagged: {escape('; '.join(a['flags']))}. Check their "
+                       "work, or drop them and re-aggregate.")
+        elif (acc is not None and acc < 0.5) or (cons is not None and cons < 0.5):
             out.append(f"<b>{escape(a['annotator'])}</b> scores {_pct(acc)} on honeypots and agrees with the "
                        f"consensus on {_pct(cons)} of units: check their work, or drop them and re-aggregate.")
     flagged = int(d.unit_stats["flagged"].sum()) if not d.unit_stats.empty else 0
@@ -227,7 +230,8 @@ def render(d, figures: dict[str, tuple[str, str]]) -> str:
     check_items = "".join(f"<li>{c}</li>" for c in checks(d)) or "<li>Nothing stands out.</li>"
     metric_rows = [[escape(m), _num(v["value"]), escape(v["note"] or "")] for m, v in d.metrics.items()]
     ann_rows = [[escape(a["annotator"]), escape(a["kind"]), a["labels"], a["gold_n"], _pct(a["gold_accuracy"], 1),
-                 _pct(a["consensus_agreement"], 1)] for a in d.annotators]
+                 _pct(a["consensus_agreement"], 1), "".join(f'<span class="flag">{escape(f)}</span>' for f in a["flags"])]
+                for a in d.annotators]
     step_rows = [[escape(s["step"]), '<span class="ok">done</span>' if s["done"] else "not yet",
                   escape(s["finished_at"] or "")] for s in p["steps"]]
     notes = "".join(f"<li>{escape(n)}</li>" for n in d.aggregate.get("notes") or [])
@@ -267,7 +271,7 @@ common in the votes than in the consensus is one annotators reach for when unsur
 <p class="how">Accuracy on honeypots (gold units mixed into every queue) and agreement with the consensus. Both low:
 a careless or adversarial annotator. Accuracy high but agreement low: the crowd may be the one that is wrong.</p>
 {_figure(figures, "annotators", "Sorted by honeypot accuracy.")}
-{_table(["annotator", "kind", "labels", "honeypots", "honeypot accuracy", "agrees with consensus"], ann_rows,
+{_table(["annotator", "kind", "labels", "honeypots", "honeypot accuracy", "agrees with consensus", "flags"], ann_rows,
         {2, 3, 4, 5})}</section>
 
 <section id="pairwise"><h2>Pairwise agreement</h2>

@@ -1,9 +1,10 @@
 """Agreement between each pair of annotators, for the report's heatmap.
 
-Choice tasks: Cohen's kappa on the units both annotators labeled. When a ``cohen_kappa`` metric is
-registered (the agreement engine) and its ``detail`` is an annotator x annotator table, that table
-is used; otherwise kappa is computed here. Span tasks: exact-span F1 between the two annotators
-(kappa has no sensible chance model for free-form spans). The shared-unit counts are always ours.
+Choice tasks: Cohen's kappa on the units both annotators labeled; span tasks: exact-span F1 between
+the two (kappa has no sensible chance model for free-form spans). When the agreement engine's
+``cohen_kappa`` / ``span_f1_exact`` metric is registered and its ``detail`` is an annotator x
+annotator table, that table is used; otherwise the value is computed here. The shared-unit counts
+are always ours.
 """
 
 from __future__ import annotations
@@ -50,11 +51,11 @@ def span_f1(a: pd.Series, b: pd.Series) -> float | None:
     return 2 * tp / (2 * tp + fp + fn)
 
 
-def _registered_kappa(registry, table: pd.DataFrame, schema: LabelSchema, annotators: list[str], **kw):
-    names = registry.names("metrics")
-    if "cohen_kappa" not in names:
+def _registered(registry, name: str, table: pd.DataFrame, schema: LabelSchema, annotators: list[str], **kw):
+    """The annotator x annotator ``detail`` of metric ``name``, if it is registered and gives one."""
+    if name not in registry.names("metrics"):
         return None
-    metric = registry.get("metrics", "cohen_kappa")
+    metric = registry.get("metrics", name)
     if schema.kind not in metric.kinds:
         return None
     detail = metric.func(table, schema, **kw).detail
@@ -64,7 +65,10 @@ def _registered_kappa(registry, table: pd.DataFrame, schema: LabelSchema, annota
     detail = detail.copy()
     detail.index = detail.index.map(str)
     detail.columns = detail.columns.map(str)
-    return detail.loc[annotators, annotators].astype(float)
+    detail = detail.loc[annotators, annotators].astype(float)
+    for a in annotators:
+        detail.loc[a, a] = 1.0
+    return detail
 
 
 def pairwise(registry, table: pd.DataFrame, schema: LabelSchema, **kw) -> Pairwise:
@@ -91,11 +95,8 @@ def pairwise(registry, table: pd.DataFrame, schema: LabelSchema, **kw) -> Pairwi
             v = cohen_kappa(both[a], both[b])
         if v is not None:
             values.loc[a, b] = values.loc[b, a] = v
-    if spans:
-        return Pairwise("exact-span F1", values, shared, "computed in the report")
-    registered = _registered_kappa(registry, table, schema, annotators, **kw) if n > 1 else None
+    measure, metric = ("exact-span F1", "span_f1_exact") if spans else ("Cohen's kappa", "cohen_kappa")
+    registered = _registered(registry, metric, table, schema, annotators, **kw) if n > 1 else None
     if registered is not None:
-        for a in annotators:
-            registered.loc[a, a] = 1.0
-        return Pairwise("Cohen's kappa", registered, shared, "metric cohen_kappa")
-    return Pairwise("Cohen's kappa", values, shared, "computed in the report")
+        return Pairwise(measure, registered, shared, f"metric {metric}")
+    return Pairwise(measure, values, shared, "computed in the report")
