@@ -32,9 +32,9 @@ def main(ctx, home, quiet):
 
 def cli():
     """Entry point: attach every command module, then run."""
-    from . import campaign, plugins, report, server  # noqa: F401  (modules add their commands to ``main``)
+    from . import campaign, plugins, quality, report, server  # noqa: F401  (modules add their commands to ``main``)
 
-    for module in (plugins, campaign, report, server):
+    for module in (plugins, campaign, report, server, quality):
         module.attach(main)
     return main
 

@@ -8,6 +8,7 @@ import click
 
 from ..errors import WorkbenchError
 from .common import emit_json, fmt, pass_state, table
+from .quality import agreement_command, aggregate_file, is_label_file, label_file_options
 
 CAMPAIGN = click.argument("campaign", metavar="CAMPAIGN")
 JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -73,18 +74,32 @@ def attach(main: click.Group) -> None:
         ("push", "Send the units not yet sent to the campaign's backend."),
         ("simulate", "Let the simulated annotators label their queues (a dry-run crowd)."),
         ("pull", "Collect annotations from the backend (validated; edits and deletions applied)."),
-        ("agreement", "Measure agreement and per-annotator quality."),
     ]:
         _step_command(main, step, help_text)
 
     @main.command()
     @CAMPAIGN
-    @click.option("--method", help="Aggregation method (default: the spec's; `auto` picks one).")
+    @click.option("--method", help="Aggregation method (default: the spec's, `auto` for a label file).")
+    @label_file_options
+    @click.option("--out", type=click.Path(dir_okay=False), help="Label file only: write the labels here.")
     @JSON
     @pass_state
-    def aggregate(state, campaign, method, as_json):
-        """Aggregate the annotations into one label per unit."""
+    def aggregate(state, campaign, method, kind, labels, gold_path, out, as_json):
+        """Aggregate the annotations into one label per unit. CAMPAIGN is a campaign or a
+        CSV/Parquet file of (unit, annotator, label) rows."""
+        if is_label_file(campaign):
+            return aggregate_file(state, campaign, method, kind, labels, gold_path, out, as_json)
         _print_summary("aggregate", state.open(campaign).aggregate(method), as_json)
+
+    @main.command()
+    @CAMPAIGN
+    @label_file_options
+    @JSON
+    @pass_state
+    def agreement(state, campaign, kind, labels, gold_path, as_json):
+        """Measure agreement, per-annotator quality and disputed units. CAMPAIGN is a campaign or a
+        CSV/Parquet file of (unit, annotator, label) rows."""
+        agreement_command(state, campaign, kind, labels, gold_path, as_json)
 
     @main.command()
     @CAMPAIGN

@@ -1,0 +1,291 @@
+"""Quality commands: ``workbench annotators``, and aggregation / agreement of outside label files.
+
+``aggregate``, ``agreement`` and ``annotators`` take a campaign, or a CSV / TSV / Parquet file of
+``(unit, annotator, label)`` rows (crowd-kit's ``task, worker, label`` too), so labels collected
+elsewhere can be aggregated and measured. Labels are read as text; ``--kind`` and ``--labels`` say
+what they are (default: single choice over the labels found, sorted).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ..errors import WorkbenchError
+from ..models import LabelKind, LabelSchema
+from .common import emit_json, fmt, pass_state, table
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
+PREVIEW = 20
+
+
+def is_label_file(ref: str) -> bool:
+    return Path(ref).suffix.lower() in SUFFIXES
+
+
+def label_file_options(command):
+    """``--kind``, ``--labels`` and ``--gold``: how to read a label file (ignored for campaigns)."""
+    command = click.option("--gold", "gold_path", type=click.Path(dir_okay=False),
+                           help="Label file only: known labels, a CSV/Parquet of (unit, label) rows.")(command)
+    command = click.option("--labels", help="Label file only: the allowed labels, comma-separated "
+                                            "(ordinal: in scale order). Default: the labels found.")(command)
+    command = click.option("--kind", type=click.Choice(["single", "ordinal"]), default=None,
+                           help="Label file only: single choice (default) or an ordinal scale.")(command)
+    return command
+
+
+def _read(path: Path) -> "pd.DataFrame":
+    import pandas as pd
+
+    if not path.is_file():
+        raise WorkbenchError(f"{path}: no such file")
+    fmt_ = SUFFIXES.get(path.suffix.lower())
+    try:
+        if fmt_ == "parquet":
+            df = pd.read_parquet(path)
+        else:  # only empty cells are missing: "NA", "null" ... are labels like any other text
+            df = pd.read_csv(path, sep="\t" if fmt_ == "tsv" else ",", dtype=str, keep_default_na=False,
+                             na_values=[""])
+    except Exception as exc:  # pandas and pyarrow raise many kinds; the user needs one line
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WorkbenchError(f"{path}: cannot read as {fmt_}: {first}") from None
+    return df
+
+
+def _text(col: "pd.Series") -> "pd.Series":
+    return col if col.dtype == "str" else col.astype("str")  # NaN stays missing
+
+
+def _schema(path: Path, labels_found: "pd.Series", kind: str | None,
+            labels: str | None) -> tuple[LabelSchema, str | None]:
+    import pandas as pd
+
+    kind_ = LabelKind(kind or "single")
+    note = None
+    if labels:
+        allowed = tuple(x.strip() for x in labels.split(",") if x.strip())
+        if len(set(allowed)) != len(allowed):
+            raise WorkbenchError(f"--labels: a label appears twice in {labels!r}")
+    else:
+        found = [x for x in pd.unique(labels_found.dropna())]
+        if not found:
+            raise WorkbenchError(f"{path}: no labels in column 'label'")
+        numeric = all(_is_number(x) for x in found)
+        if kind_ is LabelKind.ORDINAL and not numeric:
+            raise WorkbenchError(f"{path}: --kind ordinal needs --labels in scale order (e.g. --labels low,mid,high); "
+                                 "only numeric labels can be ordered without it")
+        allowed = tuple(sorted(found, key=float) if numeric else sorted(found))
+        note = f"labels from the file: {', '.join(allowed)}" + (" (numeric order)" if numeric else "")
+    try:
+        return LabelSchema(kind_, allowed), note
+    except ValueError as exc:
+        raise WorkbenchError(f"--labels: {exc}") from None
+
+
+def _is_number(x: str) -> bool:
+    try:
+        float(x)
+    except ValueError:
+        return False
+    return True
+
+
+def load_label_file(ref: str, kind: str | None, labels: str | None) -> tuple["pd.DataFrame", LabelSchema, str | None]:
+    """The long table and schema of a label file; one clear error for the first bad row."""
+    import pandas as pd
+
+    from ..aggregate.encode import encode
+
+    path = Path(ref)
+    df = _read(path)
+    df = df.rename(columns={"task": "unit", "worker": "annotator"})
+    missing = [c for c in ("unit", "annotator", "label") if c not in df.columns]
+    if missing:
+        raise WorkbenchError(f"{path}: missing column(s) {', '.join(missing)}: expected unit, annotator, label "
+                             f"(or task, worker, label); found {', '.join(map(str, df.columns)) or 'none'}")
+    if df.empty:
+        raise WorkbenchError(f"{path}: no rows")
+    tbl = pd.DataFrame({c: _text(df[c]) for c in ("unit", "annotator", "label")})
+    schema, note = _schema(path, tbl["label"], kind, labels)
+    encode(tbl, schema, what=str(path))  # every check at once: NaN, unknown labels, duplicates
+    return tbl, schema, note
+
+
+def load_gold(ref: str | None, schema: LabelSchema) -> dict[str, str]:
+    import numpy as np
+
+    if not ref:
+        return {}
+    path = Path(ref)
+    df = _read(path).rename(columns={"task": "unit", "true_label": "label"})
+    missing = [c for c in ("unit", "label") if c not in df.columns]
+    if missing:
+        raise WorkbenchError(f"{path}: missing column(s) {', '.join(missing)}: expected unit, label")
+    units, labels = _text(df["unit"]), _text(df["label"])
+    bad = np.flatnonzero(~labels.isin(schema.labels).to_numpy())
+    if len(bad):
+        i = int(bad[0])
+        raise WorkbenchError(f"{path}: row {i + 1}: gold label {labels.iloc[i]!r} is not one of {list(schema.labels)}")
+    return dict(zip(units, labels))
+
+
+def _write_atomic(result, path: Path) -> None:
+    """The labels (and per-class posteriors) to CSV or Parquet: a temp file renamed into place."""
+    import pandas as pd
+
+    out = result.labels.copy()
+    out["label"] = out["label"].astype(object)
+    if result.posteriors is not None:
+        post = result.posteriors.add_prefix("p_").reset_index(drop=True)
+        out = pd.concat([out.reset_index(drop=True), post], axis=1)
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise WorkbenchError(f"--out {path}: expected a .csv, .tsv or .parquet file name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        if kind == "parquet":
+            out.to_parquet(tmp, index=False)
+        else:
+            out.to_csv(tmp, index=False, sep="\t" if kind == "tsv" else ",")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _consensus(registry, schema, tbl, gold) -> tuple[dict, Any]:
+    from ..aggregate.run import aggregate_table
+
+    res = aggregate_table(registry, schema, tbl, "auto", gold=gold)
+    return dict(zip(res.labels["unit"], res.labels["label"])), res
+
+
+def aggregate_file(state, ref: str, method: str | None, kind, labels, gold_path, out: str | None,
+                   as_json: bool) -> None:
+    from ..aggregate.run import aggregate_table, gold_accuracy
+    from ..registry import get_registry
+
+    tbl, schema, note = load_label_file(ref, kind, labels)
+    gold = load_gold(gold_path, schema)
+    with state.step(f"{Path(ref).name}: aggregate"):
+        result = aggregate_table(get_registry(), schema, tbl, method or "auto", gold=gold)
+    if out:
+        _write_atomic(result, Path(out))
+    consensus = dict(zip(result.labels["unit"], result.labels["label"]))
+    summary = {"file": ref, "method": result.method, "units": int(len(result.labels)),
+               "annotations": int(len(tbl)), "annotators": int(tbl["annotator"].nunique()),
+               "ties": len(result.ties), "notes": ([note] if note else []) + result.notes,
+               "accuracy_gold": gold_accuracy(consensus, gold, False), "out": out}
+    if as_json:
+        emit_json(summary)
+        return
+    click.echo("aggregate: " + ", ".join(f"{k}={fmt(v)}" for k, v in summary.items()
+                                         if not isinstance(v, (dict, list)) and v is not None))
+    if summary["accuracy_gold"]:
+        clamped = any("clamped" in n for n in result.notes)
+        click.echo(f"  accuracy vs gold: {summary['accuracy_gold']['accuracy']:.3f} on "
+                   f"{summary['accuracy_gold']['n']} units"
+                   + (" (the method clamps gold units: this is not a held-out measure)" if clamped else ""))
+    for n in summary["notes"]:
+        click.echo(f"  note: {n}")
+    if not out:
+        rows = result.labels.head(PREVIEW)
+        table(None, ["unit", "label", "confidence", "n"], rows[["unit", "label", "confidence", "n_annotations"]]
+              .astype(object).values.tolist())
+        click.echo(f"first {len(rows)} of {len(result.labels)} units (--out FILE writes them all)")
+
+
+def _metrics_table(metrics: dict) -> None:
+    table("agreement", ["metric", "value", "note"],
+          [[name, fmt(m["value"]), m.get("note") or ""] for name, m in metrics.items()])
+
+
+def _quality_table(rows: list[dict]) -> None:
+    table("annotators", ["annotator", "labels", "gold n", "gold acc", "w/ consensus", "DS acc", "spammer",
+                         "flags"],
+          [[r["annotator"], r["n_annotations"], r["gold_n"], fmt(r["gold_accuracy"]), fmt(r["consensus_agreement"]),
+            fmt(r["ds_accuracy"]), fmt(r["spammer_score"]), "; ".join(r["flags"] or [])] for r in rows])
+
+
+def _print_report(report: dict) -> None:
+    click.echo("agreement: " + ", ".join(f"{k}={fmt(m['value'])}" for k, m in report["metrics"].items()))
+    _metrics_table(report["metrics"])
+    _quality_table(report["annotators"])
+    d = report["disputed"]
+    click.echo(f"disputed units (agreement < {d['threshold']}): {d['count']} of {d['units_with_pairs']}")
+    for u in d["units"][:10]:
+        click.echo(f"  {u['unit']}: agreement {fmt(u['agreement'])}, {u['n_annotations']} labels")
+
+
+def agreement_command(state, ref: str, kind, labels, gold_path, as_json: bool) -> None:
+    """``workbench agreement``: a campaign's agreement step, or the same report for a label file."""
+    from ..agreement.run import agreement_report
+    from ..registry import get_registry
+
+    if is_label_file(ref):
+        tbl, schema, _ = load_label_file(ref, kind, labels)
+        gold = load_gold(gold_path, schema)
+        with state.step(f"{Path(ref).name}: agreement"):
+            consensus, _ = _consensus(get_registry(), schema, tbl, gold)
+            report = agreement_report(get_registry(), schema, tbl, consensus=consensus, gold=gold)
+        report = {"file": ref, **report}
+    else:
+        c = state.open(ref)
+        with state.step(f"{c.name}: agreement"):
+            report = c.agreement()
+    if as_json:
+        emit_json(report)
+    else:
+        _print_report(report)
+
+
+def attach(main: click.Group) -> None:
+    @main.command()
+    @click.argument("campaign", metavar="CAMPAIGN")
+    @label_file_options
+    @click.option("--min-gold-accuracy", type=float, default=0.6, show_default=True,
+                  help="Flag annotators whose accuracy on gold units is below this.")
+    @click.option("--min-consensus", type=float, default=0.5, show_default=True,
+                  help="Flag annotators who agree with the consensus less often than this.")
+    @click.option("--min-spammer-score", type=float, default=0.2, show_default=True,
+                  help="Flag annotators whose spammer score (0 = answers ignore the truth) is below this.")
+    @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (with confusion matrices).")
+    @pass_state
+    def annotators(state, campaign, kind, labels, gold_path, min_gold_accuracy, min_consensus, min_spammer_score,
+                   as_json):
+        """Per-annotator quality: gold accuracy, agreement with the consensus, Dawid-Skene accuracy and
+        confusion matrix, spammer score, flags. CAMPAIGN is a campaign or a CSV/Parquet label file."""
+        import json as json_
+
+        from ..agreement.quality import Thresholds, annotator_quality
+        from ..agreement.run import quality_rows
+        from ..registry import get_registry
+
+        thresholds = Thresholds(min_gold_accuracy, min_consensus, min_spammer_score)
+        if is_label_file(campaign):
+            tbl, schema, _ = load_label_file(campaign, kind, labels)
+            gold = load_gold(gold_path, schema)
+            consensus, _ = _consensus(get_registry(), schema, tbl, gold)
+        else:
+            c = state.open(campaign)
+            if state.store.step_summary(c.name, "aggregate") is None:
+                raise WorkbenchError(f"campaign {c.name!r}: run `aggregate` before `annotators`")
+            tbl, schema, gold = c.table(), c.task_type.schema, c.honeypot_gold()
+            consensus = {r[0]: schema.normalize(json_.loads(r[1])) for r in state.store.all(
+                "SELECT unit_id, label_json FROM aggregates WHERE campaign=?", c.name)}
+        rows = quality_rows(annotator_quality(tbl, schema, gold, consensus, thresholds))
+        if as_json:
+            emit_json(rows)
+        else:
+            _quality_table(rows)
+            flagged = [r["annotator"] for r in rows if r["flags"]]
+            click.echo(f"flagged: {', '.join(flagged) if flagged else 'none'}")
