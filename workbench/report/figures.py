@@ -87,7 +87,7 @@ def progress_figure(data) -> tuple[str, str] | None:
     skipped = np.array([r["skipped"] for r in rows][::-1])
     invalid = np.array([r["invalid"] for r in rows][::-1])
     left = np.maximum(np.array([r["assigned"] for r in rows][::-1]) - done - skipped - invalid, 0)
-    fig, ax = _figure(7.5, 0.42 * len(rows) + 1.3)
+    fig, ax = _figure(5.6, 0.36 * len(rows) + 1.3)
     y = np.arange(len(rows))
     base = np.zeros(len(rows))
     for values, colour, name in ((done, GOOD, "labeled"), (skipped, WARN, "skipped"), (invalid, BAD, "quarantined"),
@@ -162,8 +162,7 @@ def annotators_figure(data) -> tuple[str, str] | None:
 
 def _heatmap(ax, values: np.ndarray, text: list[list[str]], cmap, vmin: float, vmax: float, rows, cols):
     masked = np.ma.masked_invalid(values.astype(float))
-    cmap = cmap.copy()
-    cmap.set_bad("#F3F4F6")
+    cmap = cmap.with_extremes(bad="#F3F4F6")
     im = ax.imshow(masked, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
     norm = im.norm
     for i in range(values.shape[0]):

@@ -111,7 +111,7 @@ def show_label(label: Any, colours: dict[str, str], text: str | None = None) -> 
     return "".join(chip(x, colours) for x in label) or '<span class="flag">none</span>'
 
 
-def _figure(figures: dict, key: str, caption: str, scale: float = 1.25) -> str:
+def _figure(figures: dict, key: str, caption: str, scale: float = 1.1) -> str:
     if key not in figures:
         return ""
     svg, alt = figures[key]
