@@ -362,3 +362,19 @@ def test_run_writes_the_card_next_to_the_spec_formats(tmp_path):
         docs.setdefault(r["document_id"], set()).add(r["split"])
     assert all(len(s) == 1 for s in docs.values()) and {s for v in docs.values() for s in v} == {"train", "dev", "test"}
     assert "seed 3" in (folder / "README.md").read_text("utf-8")
+
+
+def test_docs_describe_every_field_format_and_review_reason():
+    from pathlib import Path
+
+    from workbench.export.card import FIELD_DOCS
+    from workbench.registry import get_registry
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "export.md").read_text("utf-8")
+    assert list(FIELD_DOCS) == list(FIELDS)
+    for field in FIELDS:
+        assert f"| `{field}` |" in doc, field
+    for fmt in get_registry().names("exporters"):
+        assert f"| `{fmt}`" in doc, fmt
+    for reason in REVIEW_REASONS:
+        assert f"- `{reason}`:" in doc, reason
