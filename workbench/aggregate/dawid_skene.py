@@ -28,7 +28,7 @@ import pandas as pd
 
 from ..errors import WorkbenchError
 from ..models import LabelSchema
-from . import AggregateResult, check_options, empty_result, posterior_result
+from . import AggregateResult, check_options, empty_result, posterior_result, row_max, row_sum
 from .encode import Encoded, encode
 
 EPS = 1e-10  # floor of every probability, as crowd-kit, so one unseen (annotator, label) is not log(0)
@@ -90,8 +90,7 @@ def fit_em(enc: Encoded, m_step: Callable[[np.ndarray], np.ndarray], max_iter: i
     k, n_ann = enc.n_classes, enc.n_annotators
     design = enc.design()
     gu, gl = gold if gold is not None else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-    counts = enc.counts()
-    post = _clamp(counts / counts.sum(axis=1, keepdims=True), gu, gl)
+    post = _clamp(enc.counts() / enc.per_unit()[:, None], gu, gl)
     history: list[float] = []
     previous = -np.inf
     converged = False
@@ -103,11 +102,11 @@ def fit_em(enc: Encoded, m_step: Callable[[np.ndarray], np.ndarray], max_iter: i
         # rows of log_conf are indexed by annotator * K + given label: the design matrix's columns
         log_conf = np.log(confusion).transpose(0, 2, 1).reshape(n_ann * k, k)
         scores = np.asarray(design @ log_conf) + np.log(np.maximum(priors, EPS))
-        top = scores.max(axis=1, keepdims=True)
-        post = np.exp(scores - top)
-        total = post.sum(axis=1, keepdims=True)
-        post /= total
-        per_unit = np.log(total[:, 0]) + top[:, 0]
+        top = row_max(scores)
+        post = np.exp(scores - top[:, None])
+        total = row_sum(post)
+        post /= total[:, None]
+        per_unit = np.log(total) + top
         if len(gu):  # a clamped unit contributes the likelihood of its known class only
             per_unit[gu] = scores[gu, gl]
             _clamp(post, gu, gl)

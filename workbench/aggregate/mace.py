@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..errors import WorkbenchError
 from ..models import LabelSchema
-from . import AggregateResult, check_options, empty_result, posterior_result
+from . import AggregateResult, check_options, empty_result, posterior_result, row_max, row_sum
 from .encode import Encoded, encode
 
 OPTIONS = ("restarts", "max_iter", "tol", "method", "alpha", "beta", "strategy_prior", "smoothing", "seed")
@@ -83,11 +83,11 @@ def _fit_once(enc: Encoded, rng: np.random.Generator, opts: dict, gold: tuple[np
         table = np.repeat(np.log(spam_part)[:, :, None], k, axis=2)  # [annotator, given, true]
         table[:, idx, idx] = np.log(spam_part + know[:, None])
         scores = np.asarray(design @ table.reshape(n_ann * k, k)) - np.log(k)
-        top = scores.max(axis=1, keepdims=True)
-        post = np.exp(scores - top)
-        total = post.sum(axis=1, keepdims=True)
-        post /= total
-        per_unit = np.log(total[:, 0]) + top[:, 0]
+        top = row_max(scores)
+        post = np.exp(scores - top[:, None])
+        total = row_sum(post)
+        post /= total[:, None]
+        per_unit = np.log(total) + top
         if len(gu):
             per_unit[gu] = scores[gu, gl]
             post[gu] = 0.0

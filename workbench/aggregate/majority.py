@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..errors import WorkbenchError
 from ..models import LabelKind, LabelSchema
-from . import AggregateResult, check_options, empty_result, posterior_result
+from . import AggregateResult, check_options, empty_result, posterior_result, row_argmax
 from .encode import encode
 from .spans import explode_spans, group_starts, spans_by_unit
 
@@ -30,8 +30,7 @@ def majority_vote(table: pd.DataFrame, schema: LabelSchema, *, gold=None, units=
         return span_majority(table, schema)
     # counting votes needs no annotator codes (see encode(): the table has one row per annotator and unit)
     enc = encode(table, schema, annotators=False)
-    counts = enc.counts()
-    return posterior_result("majority", enc, counts / counts.sum(axis=1, keepdims=True))
+    return posterior_result("majority", enc, enc.counts() / enc.per_unit()[:, None])
 
 
 def weighted_majority(table: pd.DataFrame, schema: LabelSchema, *, gold=None, units=None,
@@ -83,7 +82,7 @@ def wawa(table: pd.DataFrame, schema: LabelSchema, *, gold=None, units=None, **o
         return empty_result("wawa")
     enc = encode(table, schema)
     counts = enc.counts()
-    mv = counts.argmax(axis=1)
+    mv, _ = row_argmax(counts)
     agree = np.bincount(enc.annotator, weights=(enc.label == mv[enc.unit]).astype(float),
                         minlength=enc.n_annotators)
     skill = agree / np.maximum(enc.per_annotator(), 1)
