@@ -92,9 +92,9 @@ def session_token(session: httpx.Client) -> str:
     r = session.get("/api/current-user/token")
     if r.status_code == 200 and r.json().get("token"):
         token = r.json()["token"]
-        if session.get("/api/current-user/whoami", headers={"Authorization": f"Token {token}"},
-                       cookies={}).status_code == 200:
-            return token
+        with httpx.Client(base_url=session.base_url, timeout=60) as plain:  # no session cookie: the token alone
+            if plain.get("/api/current-user/whoami", headers={"Authorization": f"Token {token}"}).status_code == 200:
+                return token
     r = session.post("/api/token/", headers=csrf_headers(session))
     if r.status_code == 201 and r.json().get("token"):
         return r.json()["token"]

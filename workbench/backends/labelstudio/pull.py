@@ -25,9 +25,10 @@ from .accounts import persona_email
 if TYPE_CHECKING:  # pragma: no cover
     from . import LabelStudioBackend, Project
 
-#: how far before the server's clock at the start of a pull the next one looks back: a change
-#: committed while this pull was listing is seen again next time (harmless: unchanged is skipped)
-MARGIN = timedelta(seconds=60)
+#: how far before the server's clock at the start of a pull the next one looks back, for a change
+#: whose ``updated_at`` was stamped before that moment but committed after it; what is seen twice
+#: is skipped as unchanged
+MARGIN = timedelta(seconds=5)
 EXPORT_CHUNK = 300  # task ids per export request (they go in the query string)
 
 
