@@ -62,3 +62,13 @@ def test_zero_total_needs_no_bar():
     bars, _ = terminal()
     bars("nothing to do", 0)(1)
     assert bars._progress is None
+
+
+def test_tables_print_on_a_terminal(monkeypatch, capsys):
+    import sys
+
+    from workbench.cli.common import table
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)  # `make demo` on a terminal takes this path
+    table("annotators", ["annotator", "labels"], [["ana", 3]])
+    assert "ana" in capsys.readouterr().out

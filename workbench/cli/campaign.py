@@ -89,7 +89,10 @@ def attach(main: click.Group) -> None:
         CSV/Parquet file of (unit, annotator, label) rows."""
         if is_label_file(campaign):
             return aggregate_file(state, campaign, method, kind, labels, gold_path, out, as_json)
-        _print_summary("aggregate", state.open(campaign).aggregate(method), as_json)
+        c = state.open(campaign)
+        with state.step(f"{c.name}: aggregate"):
+            summary = c.aggregate(method)
+        _print_summary("aggregate", summary, as_json)
 
     @main.command()
     @CAMPAIGN

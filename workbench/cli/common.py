@@ -79,7 +79,9 @@ def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
         t.add_column(c, overflow="fold")
     for r in rows:
         t.add_row(*["" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v)) for v in r])
-    Console(width=max(100, click.get_terminal_size()[0]) if sys.stdout.isatty() else 120).print(t)
+    import shutil  # click 8.1 dropped click.get_terminal_size
+
+    Console(width=max(100, shutil.get_terminal_size()[0]) if sys.stdout.isatty() else 120).print(t)
 
 
 def fmt(value: Any) -> str:

@@ -14,17 +14,27 @@ from typing import Callable, Iterator
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.text import Text
 
 
 def _noop(n: int = 1) -> None:
     return None
+
+
+class _Count(ProgressColumn):
+    """``done/total`` for counted bars; nothing for a step's spinner (rich would print ``0/?``)."""
+
+    def render(self, task) -> Text:
+        if task.total is None:
+            return Text("")
+        return Text(f"{int(task.completed)}/{int(task.total)}", style="progress.download")
 
 
 class Bars:
@@ -37,7 +47,7 @@ class Bars:
         if self._progress is None:
             self._progress = Progress(
                 SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
-                MofNCompleteColumn(), TimeElapsedColumn(), console=self.console, transient=True)
+                _Count(), TimeElapsedColumn(), console=self.console, transient=True)
             self._progress.start()
         return self._progress
 

@@ -67,7 +67,7 @@ def draw_all(data, progress=None) -> dict[str, tuple[str, str]]:
 
     makers = [("progress", progress_figure), ("labels", labels_figure), ("annotators", annotators_figure),
               ("pairwise", pairwise_figure), ("confusion", confusion_figure), ("confidence", confidence_figure)]
-    advance = progress("report: figures", len(makers)) if progress else (lambda n=1: None)
+    advance = progress(f"{data.campaign}: figures", len(makers)) if progress else (lambda n=1: None)
     out = {}
     with plt.rc_context(STYLE):
         for key, make in makers:
