@@ -12,6 +12,7 @@ neighbouring rows instead of hashing every row, which is most of the encoding ti
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -195,7 +196,25 @@ def encode(table: pd.DataFrame, schema: LabelSchema, what: str = "label table",
     check_table(table)
     labels = table["label"]
     classes = class_order(schema, labels)
-    y = label_codes(labels, classes)
+    for column in ("unit", "annotator") if annotators else ("unit",):
+        if table[column].isna().any():
+            i = int(np.flatnonzero(table[column].isna().to_numpy())[0])
+            raise WorkbenchError(f"{what}: row {i + 1}: {column} is missing (NaN)")
+
+    def other_columns():
+        y = label_codes(labels, classes)
+        if not annotators:
+            return y, None, None
+        a, names = pd.factorize(table["annotator"], sort=False)
+        return y, a.astype(np.int64, copy=False), pd.Series(names)
+
+    # the columns are independent and Arrow's kernels release the GIL: on a big table the labels
+    # and annotators are coded in a second thread while this one codes the units
+    pending = _pool().submit(other_columns) if len(table) >= PARALLEL_ROWS else None
+    y, a, annotator_names = other_columns() if pending is None else (None, None, None)
+    u, unit_names = factorize_units(table["unit"])
+    if pending is not None:
+        y, a, annotator_names = pending.result()
     bad = np.flatnonzero(y < 0)
     if len(bad):
         i = int(bad[0])
@@ -206,17 +225,23 @@ def encode(table: pd.DataFrame, schema: LabelSchema, what: str = "label table",
             raise WorkbenchError(f"{where}: label is missing (NaN){more}")
         expected = f"one of {list(schema.labels)}" if schema.categorical else f"a set of {list(schema.labels)}"
         raise WorkbenchError(f"{where}: label {_show(value)} is not {expected}{more}")
-    for column in ("unit", "annotator") if annotators else ("unit",):
-        if table[column].isna().any():
-            i = int(np.flatnonzero(table[column].isna().to_numpy())[0])
-            raise WorkbenchError(f"{what}: row {i + 1}: {column} is missing (NaN)")
-    u, unit_names = factorize_units(table["unit"])
     if not annotators:
         return Encoded(u, np.zeros(0, dtype=np.int64), y, unit_names, pd.Series([], dtype=object), classes)
-    a, annotator_names = pd.factorize(table["annotator"], sort=False)
-    enc = Encoded(u, a.astype(np.int64, copy=False), y, unit_names, pd.Series(annotator_names), classes)
+    enc = Encoded(u, a, y, unit_names, annotator_names, classes)
     _reject_duplicates(enc, what)
     return enc
+
+
+#: tables at least this long code their columns in two threads
+PARALLEL_ROWS = 100_000
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-encode")
+    return _POOL
 
 
 def _show(value: Any) -> str:

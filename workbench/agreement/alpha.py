@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..aggregate import row_sum
+from ..aggregate.encode import encode
 from ..models import LabelKind, LabelSchema
 from . import MetricResult, count_matrix, undefined
 
@@ -24,11 +26,11 @@ from . import MetricResult, count_matrix, undefined
 def coincidences(counts: np.ndarray) -> np.ndarray:
     """The values x values coincidence matrix of a units x values count matrix."""
     counts = np.asarray(counts, dtype=float)
-    m = counts.sum(axis=1)
-    pairable = m >= 2
-    c = counts[pairable]
-    w = c / (m[pairable] - 1)[:, None]
-    return w.T @ c - np.diag(w.sum(axis=0))
+    m = row_sum(counts)
+    # units with fewer than two labels get weight 0 instead of being copied out
+    weight = np.divide(1.0, m - 1, out=np.zeros_like(m), where=m >= 2)
+    w = counts * weight[:, None]
+    return w.T @ counts - np.diag(w.sum(axis=0))
 
 
 def nominal_distance(k: int, marginals: np.ndarray | None = None) -> np.ndarray:
@@ -50,12 +52,12 @@ def interval_distance(values: np.ndarray) -> np.ndarray:
 def alpha_from_counts(counts: np.ndarray, level: str = "nominal", values: np.ndarray | None = None,
                       name: str = "krippendorff_alpha") -> MetricResult:
     """Alpha from a units x values count matrix (values in scale order for ordinal/interval)."""
-    counts = np.asarray(counts)
+    counts = np.asarray(counts, dtype=float)
     if counts.size == 0 or counts.sum() == 0:
         return undefined(name, "no annotations")
-    if not (counts.sum(axis=1) >= 2).any():
-        return undefined(name, "undefined: no unit has two or more labels, so no pair of labels to compare")
     o = coincidences(counts)
+    if o.sum() == 0:
+        return undefined(name, "undefined: no unit has two or more labels, so no pair of labels to compare")
     n_c = o.sum(axis=1)
     n = n_c.sum()
     k = len(n_c)
@@ -83,12 +85,17 @@ def scale_values(schema: LabelSchema) -> tuple[np.ndarray, str]:
         return np.arange(len(schema.labels), dtype=float), "scale positions 0, 1, 2, ... (labels are not numbers)"
 
 
+def _counts(table: pd.DataFrame, schema: LabelSchema) -> np.ndarray:
+    if schema.kind is LabelKind.SPANS:
+        return count_matrix(table, schema)[0]
+    return encode(table, schema, annotators=False).counts()  # floats straight from the codes
+
+
 def krippendorff_alpha_nominal(table: pd.DataFrame, schema: LabelSchema, **_kw) -> MetricResult:
     """Nominal alpha; label sets and span sets are compared whole."""
     if table.empty:
         return undefined("krippendorff_alpha", "no annotations")
-    counts, _, _ = count_matrix(table, schema)
-    return alpha_from_counts(counts, "nominal")
+    return alpha_from_counts(_counts(table, schema), "nominal")
 
 
 def krippendorff_alpha_ordinal(table: pd.DataFrame, schema: LabelSchema, **_kw) -> MetricResult:
@@ -97,8 +104,7 @@ def krippendorff_alpha_ordinal(table: pd.DataFrame, schema: LabelSchema, **_kw) 
         return undefined(name, f"needs an ordinal scale; this task's labels are {schema.kind.value}")
     if table.empty:
         return undefined(name, "no annotations")
-    counts, _, _ = count_matrix(table, schema)
-    return alpha_from_counts(counts, "ordinal", name=name)
+    return alpha_from_counts(_counts(table, schema), "ordinal", name=name)
 
 
 def krippendorff_alpha_interval(table: pd.DataFrame, schema: LabelSchema, **_kw) -> MetricResult:
@@ -107,9 +113,8 @@ def krippendorff_alpha_interval(table: pd.DataFrame, schema: LabelSchema, **_kw)
         return undefined(name, f"needs an ordinal (numeric) scale; this task's labels are {schema.kind.value}")
     if table.empty:
         return undefined(name, "no annotations")
-    counts, _, _ = count_matrix(table, schema)
     values, how = scale_values(schema)
-    res = alpha_from_counts(counts, "interval", values, name=name)
+    res = alpha_from_counts(_counts(table, schema), "interval", values, name=name)
     if res.value is not None:
         res.note = f"interval distances between {how}"
     return res
