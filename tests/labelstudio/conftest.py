@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -76,7 +77,7 @@ def postgres_dsn(postgres_server):
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory):
+def postgres_server():
     """A PostgreSQL server: the one CI started ($WORKBENCH_TEST_POSTGRES_DSN), else a throwaway
     cluster of our own on a free loopback port; skipped only when no server binary exists."""
     dsn = os.environ.get("WORKBENCH_TEST_POSTGRES_DSN")
@@ -86,7 +87,8 @@ def postgres_server(tmp_path_factory):
     bindir = _initdb()
     if bindir is None:
         pytest.skip("no PostgreSQL server binary (initdb) on this machine")
-    root = tmp_path_factory.mktemp("pg")
+    # not under pytest's tmp dirs: they are 0700 root, and the server runs as the postgres user
+    root = Path(tempfile.mkdtemp(prefix="workbench-pg-"))
     data, sock = root / "data", root / "sock"
     sock.mkdir()
     as_user: list[str] = []
@@ -99,7 +101,7 @@ def postgres_server(tmp_path_factory):
     run(bindir / "initdb", "-D", data, "-U", "postgres", "--auth=trust")
     run(bindir / "pg_ctl", "-D", data, "-w", "-l", root / "log", "-o", f"-h 127.0.0.1 -p {port} -k {sock}", "start")
     try:
-        run(bindir / "createdb", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "workbench_ls")
-        yield f"postgresql://postgres@127.0.0.1:{port}/workbench_ls"
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
         run(bindir / "pg_ctl", "-D", data, "-m", "fast", "stop")
+        shutil.rmtree(root, ignore_errors=True)
