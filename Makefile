@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PLUGINS := plugins/text plugins/claims plugins/sentiment
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS)) | sha256sum | cut -c1-12)
 
-.PHONY: demo test install clean
+.PHONY: demo test install clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,17 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo 'pytest ran no tests' >&2; exit 1; fi; exit $$rc
+
+# crowd-kit in its own venv (it would pull transformers and pin scikit-learn into .venv); the
+# benchmark runs it as a subprocess on the same data. BENCH_ARGS passes options, e.g. --repeats 5.
+CROWDKIT := .venv-crowdkit
+$(CROWDKIT)/.installed:
+	$(PYTHON) -m venv $(CROWDKIT)
+	$(CROWDKIT)/bin/python -m pip install -q "crowd-kit==1.4.2" "scikit-learn<1.6"
+	touch $@
+
+bench: install $(CROWDKIT)/.installed
+	$(BIN)/python -m benchmarks.bench_aggregate --crowdkit $(CROWDKIT)/bin/python $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .workbench
