@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
 
 $(STAMP): $(BIN)/python
-	$(BIN)/python -m pip install -q -e ".[test,parquet,hf,report]" $(addprefix -e ,$(PLUGINS))
+	$(BIN)/python -m pip install -q -e ".[test,parquet,hf,report,server]" $(addprefix -e ,$(PLUGINS))
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP)
@@ -33,6 +33,7 @@ $(CROWDKIT)/.installed:
 
 bench: install $(CROWDKIT)/.installed
 	$(BIN)/python -m benchmarks.bench_aggregate --crowdkit $(CROWDKIT)/bin/python $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.bench_labelstudio $(BENCH_LS_ARGS)
 
 clean:
 	rm -rf $(VENV) .workbench

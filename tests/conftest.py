@@ -43,7 +43,10 @@ def home(tmp_path) -> Path:
 
 @pytest.fixture
 def corpus(tmp_path) -> Path:
-    """A copy of the sample articles and campaigns, so tests can edit them freely."""
+    """A copy of the sample articles and campaigns, so tests can edit them freely. The copies run on
+    the local backend: the Label Studio tests (tests/labelstudio/) share one real server instead."""
     dst = tmp_path / "tasks"
     shutil.copytree(ROOT / "tasks", dst)
+    for spec in (dst / "campaigns").glob("*.toml"):
+        spec.write_text(spec.read_text("utf-8").replace('name = "labelstudio"', 'name = "local"'), "utf-8")
     return dst

@@ -191,18 +191,22 @@ def attach(main: click.Group) -> None:
     @main.command()
     @click.option("--campaigns", "folder", type=click.Path(file_okay=False), default="tasks/campaigns",
                   show_default=True, help="Folder of the sample campaign files.")
+    @click.option("--backend", type=click.Choice(["labelstudio", "local"]),
+                  help="Run the samples on this backend instead of the one their files name (local: no server).")
     @JSON
     @pass_state
-    def demo(state, folder, as_json):
+    def demo(state, folder, backend, as_json):
         """Run the sample campaigns (text, claims, sentiment) over the sample articles."""
         specs = sorted(Path(folder).glob("*.toml"))
         if not specs:
             raise WorkbenchError(f"{folder}: no campaign files (*.toml); run the demo from the repository root")
         from ..report import write_report
+        from .server import demo_server_note, demo_server_start, open_demo_campaign
 
+        campaigns = [open_demo_campaign(state, str(spec), backend) for spec in specs]
+        server = demo_server_start(state, campaigns)
         results = {}
-        for spec in specs:
-            c = state.open(str(spec))
+        for c in campaigns:
             results[c.name] = state.run_steps(c)
             with state.step(f"{c.name}: report"):
                 results[c.name]["report"] = write_report(c)
@@ -211,6 +215,8 @@ def attach(main: click.Group) -> None:
                 click.echo(f"report: {results[c.name]['report']['path']}")
         if as_json:
             emit_json(results)
+        else:
+            demo_server_note(server)
 
 
 def print_campaign_report(c) -> None:

@@ -119,3 +119,35 @@ def _labelstudio(state, campaign: str):
     if c.spec.backend != "labelstudio":
         raise WorkbenchError(f"campaign {c.name!r} uses backend {c.spec.backend!r}, not labelstudio")
     return c.backend
+
+
+def open_demo_campaign(state, spec_path: str, backend: str | None):
+    """A sample campaign, its backend replaced when the demo is asked for another one (``--backend``)."""
+    from ..campaign import Campaign
+    from ..spec import load_spec, parse_spec
+
+    spec = load_spec(spec_path)
+    if backend and backend != spec.backend:
+        spec = parse_spec({**spec.raw, "backend": {"name": backend}}, spec.path)
+    return Campaign(spec, state.store, progress=state.progress())
+
+
+def demo_server_start(state, campaigns) -> dict | None:
+    """Start the managed Label Studio when a demo campaign needs it; its status, for the closing note."""
+    if not any(c.spec.backend == "labelstudio" and "url" not in c.spec.backend_options for c in campaigns):
+        return None
+    srv = _server(state)
+    if not srv.status()["running"]:
+        click.echo("starting the managed Label Studio (a first start takes about a minute)...", err=True)
+        srv.start()
+    return srv.status()
+
+
+def demo_server_note(info: dict | None) -> None:
+    if info is None:
+        return
+    click.echo("")
+    click.secho(f"Label Studio is running at {info['url']}", bold=True)
+    _print_login(info)
+    click.echo("the projects above hold the simulated crowd's work; label alongside it in the browser, then "
+               "`workbench pull CAMPAIGN`. `workbench server stop` stops the server.")
