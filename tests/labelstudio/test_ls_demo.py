@@ -1,0 +1,56 @@
+"""`workbench demo`: on the managed Label Studio by default (project URLs and how to log in printed,
+`workbench server stop` stops it), and in-process with `--backend local`."""
+
+from __future__ import annotations
+
+import re
+
+from helpers import ROOT
+from lsutil import run
+from workbench.server import ManagedServer
+
+
+def small_samples(folder, names=("claims",)):
+    """The sample campaign files on one article and without gold (the gold files cover all five)."""
+    folder.mkdir()
+    for name in names:
+        text = (ROOT / "tasks" / "campaigns" / f"{name}.toml").read_text("utf-8")
+        text = text.replace('"../articles/*.txt"', f'"{ROOT}/tasks/articles/000_*.txt"')
+        text = re.sub(r"\[gold\]\nfile = [^\n]*\nrate = [^\n]*\n", "", text)
+        (folder / f"{name}.toml").write_text(text, "utf-8")
+    return folder
+
+
+def test_sample_campaigns_name_the_managed_label_studio():
+    for name in ("claims", "sentiment", "text"):
+        text = (ROOT / "tasks" / "campaigns" / f"{name}.toml").read_text("utf-8")
+        assert re.search(r'\[backend\]\nname = "labelstudio"\n', text), name
+        assert "url" not in text.split("[backend]")[1].split("[")[0]  # the managed server, no url
+
+
+def test_demo_runs_through_label_studio(tmp_path):
+    home = tmp_path / "home"
+    samples = small_samples(tmp_path / "samples")
+    try:
+        result = run("demo", "--campaigns", str(samples), home=home)
+        assert result.exit_code == 0, result.output
+        status = ManagedServer(home).status()
+        assert status["running"]
+        assert f"url: {status['url']}/projects/" in result.output
+        assert "login: admin@workbench.local with the password in" in result.output
+        assert f"Label Studio is running at {status['url']}" in result.output
+        assert re.search(r"annotations: \d+ counted", result.output)
+        assert ManagedServer(home).token() not in result.output
+    finally:
+        stopped = run("server", "stop", home=home)
+    assert stopped.exit_code == 0 and "Label Studio stopped" in stopped.output
+    assert not ManagedServer(home).status()["running"]
+
+
+def test_demo_local_backend_needs_no_server(tmp_path):
+    home = tmp_path / "home"
+    result = run("demo", "--backend", "local", "--campaigns", str(small_samples(tmp_path / "s", ("sentiment",))),
+                 home=home)
+    assert result.exit_code == 0, result.output
+    assert "backend local" in result.output and "Label Studio" not in result.output
+    assert not (home / "labelstudio").exists()
