@@ -156,3 +156,45 @@ def test_consensus_span_score_matches_reference_loop():
         on = part[part["unit"].isin(gold.keys())]
         assert q.loc[a, "gold_accuracy"] == pytest.approx(_score(on["label"], on["unit"].map(gold), True))
         assert q.loc[a, "gold_n"] == len(on)
+
+
+def test_token_tags_match_a_brute_force_reading():
+    from workbench.aggregate.spans import explode_spans, token_votes
+
+    rng = random.Random(5)
+    text = "Alpha Beta Gamma Delta Epsilon Zeta Eta Theta"
+    units = {f"u{u}": Unit(f"u{u}", "text", "d", 0, len(text), text) for u in range(6)}
+    rows = [(f"u{u}", f"a{a}", random_spans(rng)) for u in range(6) for a in range(3) if rng.random() < 0.8]
+    t = pd.DataFrame(rows, columns=["unit", "annotator", "label"])
+    tv = token_votes(explode_spans(t, SCHEMA), 2, units)
+    token, annotator, tag = tv.tags()
+    names = list(tv.spans.annotator_names)
+    units_of = list(tv.spans.unit_names)
+    seen = {}
+    for tok, ann, tg in zip(token, annotator, tag):
+        unit, who = units_of[tv.unit[tok]], names[ann]
+        spans = t[(t["unit"] == unit) & (t["annotator"] == who)]["label"].iloc[0]
+        covering = sorted(SCHEMA.labels.index(s.label) for s in spans
+                          if s.start <= tv.start[tok] and tv.end[tok] <= s.end)
+        assert tg == (covering[0] + 1 if covering else 0)
+        seen[(tok, who)] = True
+    per_unit = t.groupby("unit").size()
+    assert len(seen) == sum(per_unit[units_of[u]] for u in tv.unit)  # every annotator of the unit, once
+
+
+def test_span_quality_scores_a_random_marker_as_a_spammer():
+    from workbench.agreement.quality import annotator_quality
+
+    rng = random.Random(1)
+    truth = {f"u{u}": random_spans(rng) for u in range(60)}
+    text = "x" * 40
+    units = {u: Unit(u, "text", "d", 0, len(text), text) for u in truth}
+    rows = []
+    for u, spans in truth.items():
+        for a in ("a0", "a1", "a2"):
+            rows.append((u, a, spans))
+        rows.append((u, "spam", random_spans(rng)))
+    t = pd.DataFrame(rows, columns=["unit", "annotator", "label"])
+    q = annotator_quality(t, SCHEMA, units=units).set_index("annotator")
+    assert q.loc["spam", "spammer_score"] < 0.2 < q.loc["a0", "spammer_score"]
+    assert any("spammer score" in f for f in q.loc["spam", "flags"])

@@ -70,7 +70,7 @@ def gold_accuracy(labels: dict, gold: dict, spans: bool) -> dict[str, Any] | Non
 
 
 def run_aggregation(campaign: "Campaign", method: str, options: dict) -> dict[str, Any]:
-    from ..agreement.basic import percent_agreement
+    from ..agreement.units import unit_agreement
 
     schema = campaign.task_type.schema
     table = campaign.table()
@@ -79,8 +79,8 @@ def run_aggregation(campaign: "Campaign", method: str, options: dict) -> dict[st
     units = {u.id: u for u in campaign.units()}
     honeypots = {u: x.gold_label for u, x in units.items() if x.is_gold and x.gold_label is not None}
     result = aggregate_table(campaign.registry, schema, table, method, gold=honeypots, units=units, **options)
-    per_unit = percent_agreement(table, schema).detail
-    per_unit = {} if per_unit is None else per_unit.to_dict()
+    # per-unit agreement (pairwise share; span tasks: pooled pairwise span F1), for export filters
+    per_unit = dict(unit_agreement(table, schema)[["unit", "agreement"]].itertuples(index=False))
     labels = dict(zip(result.labels["unit"], result.labels["label"]))
     spans = schema.kind is LabelKind.SPANS
     held_out = {u: x.gold_label for u, x in units.items() if x.gold_label is not None and not x.is_gold}

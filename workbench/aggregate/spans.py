@@ -143,6 +143,30 @@ class TokenVotes:
     begins: np.ndarray  # tokens x (1 + L): voters whose span starts at this token
     has_text: np.ndarray  # per unit: tokens come from the unit's text
     spans: SpanTable
+    covered: tuple[np.ndarray, np.ndarray, np.ndarray]  # (token, annotator, label) of every span vote
+
+    def tags(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(token, annotator, tag) for every token and every annotator of its unit; tag 0 is O,
+        1..L the labels. The token-level table that Dawid-Skene and agreement can read."""
+        st = self.spans
+        # every (token, table row) pair of the same unit: tokens and rows grouped by unit
+        tok_order = np.argsort(self.unit, kind="stable")
+        row_order = np.argsort(st.row_unit, kind="stable")
+        rows_per_unit = np.bincount(st.row_unit, minlength=st.n_units)
+        row_start = np.concatenate(([0], np.cumsum(rows_per_unit)))[:-1]
+        t_units = self.unit[tok_order]
+        reps = rows_per_unit[t_units]
+        token = np.repeat(tok_order, reps)
+        offset = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+        annotator = st.row_annotator[row_order[np.repeat(row_start[t_units], reps) + offset]]
+        tag = np.zeros(len(token), dtype=np.int64)
+        ct, ca, cl = self.covered
+        if len(ct):
+            key = token * st.n_annotators + annotator
+            order = np.argsort(key)
+            pos = order[np.searchsorted(key, ct * st.n_annotators + ca, sorter=order)]
+            tag[pos] = cl + 1
+        return token, annotator, tag
 
 
 def token_votes(st: SpanTable, n_labels: int, units: Mapping | None = None) -> TokenVotes:
@@ -184,7 +208,8 @@ def token_votes(st: SpanTable, n_labels: int, units: Mapping | None = None) -> T
     begins = np.bincount(flat, weights=begin[ok], minlength=n_tok * cols).reshape(n_tok, cols)
     t_unit = unit_of[valid]
     votes[:, 0] = st.annotations_per_unit()[t_unit] - votes[:, 1:].sum(axis=1)
-    return TokenVotes(t_unit, lo[valid] % width, hi[valid] % width, votes, begins, has_text, st)
+    covered_triples = (token_id[interval[ok]], ann[keep][ok], lab[ok])
+    return TokenVotes(t_unit, lo[valid] % width, hi[valid] % width, votes, begins, has_text, st, covered_triples)
 
 
 def _first_of_pairs(interval: np.ndarray, ann: np.ndarray) -> np.ndarray:

@@ -6,7 +6,8 @@ matrix, spammer score, and flags for annotators below a threshold.
 - ``consensus_agreement``: the same against the aggregated label.
 - ``ds_accuracy`` and ``confusion``: from a Dawid-Skene fit of the whole table (gold clamped):
   ``confusion[true][given]`` = P(annotator gives ``given`` | truth is ``true``), and the expected
-  share right under the fitted class priors (choice tasks only).
+  share right under the fitted class priors. Span tasks: the same fit over token tags (``O`` or
+  a label for each token and annotator, see :mod:`workbench.aggregate.spans`).
 - ``spammer_score`` (Raykar and Yu, 2011): ``1 / (K (K - 1)) * sum over pairs of true classes
   c < c' of the squared distance between confusion rows c and c'``. 0 means the answer does not
   depend on the truth (a spammer, however often they agree by luck); 1 a perfect annotator.
@@ -105,8 +106,29 @@ def _ds_quality(table: pd.DataFrame, schema: LabelSchema, gold: Mapping, annotat
     from ..aggregate.dawid_skene import dawid_skene
 
     res = dawid_skene(table, schema, gold=gold)
-    info = res.annotators.set_index("annotator").reindex(annotators)
-    classes = list(res.posteriors.columns)
+    return _confusion_columns(res.annotators, list(res.posteriors.columns), annotators)
+
+
+def _span_ds_quality(table: pd.DataFrame, schema: LabelSchema, units, annotators: pd.Index):
+    """Dawid-Skene over token tags (O or a label per annotator and token) of a span table."""
+    from ..aggregate.dawid_skene import _annotator_frame, _full_confusion, fit_em
+    from ..aggregate.encode import Encoded
+    from ..aggregate.spans import explode_spans, token_votes
+
+    tv = token_votes(explode_spans(table, schema), len(schema.labels), units)
+    token, annotator, tag = tv.tags()
+    if len(token) == 0:
+        nothing = np.full(len(annotators), np.nan)
+        return nothing, nothing, [None] * len(annotators)
+    classes = ["O", *schema.labels]
+    enc = Encoded(token, annotator, tag, pd.Series(np.arange(len(tv.unit))), tv.spans.annotator_names, classes)
+    k, n_ann = enc.n_classes, enc.n_annotators
+    fit = fit_em(enc, lambda e: _full_confusion(e, n_ann, k))
+    return _confusion_columns(_annotator_frame(enc, fit), classes, annotators)
+
+
+def _confusion_columns(frame: pd.DataFrame, classes: list, annotators: pd.Index):
+    info = frame.set_index("annotator").reindex(annotators)
     confusion = [None if not isinstance(c, np.ndarray) else
                  {t: {g: round(float(c[i, j]), 6) for j, g in enumerate(classes)} for i, t in enumerate(classes)}
                  for c in info["confusion"]]
@@ -116,7 +138,7 @@ def _ds_quality(table: pd.DataFrame, schema: LabelSchema, gold: Mapping, annotat
 
 def annotator_quality(table: pd.DataFrame, schema: LabelSchema, gold: Mapping[str, object] | None = None,
                       consensus: Mapping[str, object] | None = None,
-                      thresholds: Thresholds = Thresholds()) -> pd.DataFrame:
+                      thresholds: Thresholds = Thresholds(), units: Mapping | None = None) -> pd.DataFrame:
     """One row per annotator (sorted by id) with the measures above and the flags they raise."""
     if table.empty:
         return pd.DataFrame(columns=QUALITY_COLUMNS)
@@ -127,7 +149,9 @@ def annotator_quality(table: pd.DataFrame, schema: LabelSchema, gold: Mapping[st
     score = _span_scores if spans else _categorical_scores
     gold_n, gold_acc = score(table, gold, annotators)
     _, cons = score(table, consensus, annotators) if consensus else (None, np.full(len(annotators), np.nan))
-    if not spans and len(annotators) >= 2:
+    if spans and len(annotators) >= 2:  # span tasks: the same measures over token tags
+        ds_acc, spam, confusion = _span_ds_quality(table, schema, units, annotators)
+    elif len(annotators) >= 2:
         ds_acc, spam, confusion = _ds_quality(table, schema, gold, annotators)
     else:
         ds_acc = spam = np.full(len(annotators), np.nan)

@@ -72,7 +72,7 @@ def agreement_report(registry, schema, table, names=(), units=None, consensus=No
     """Metrics (with their matrices), the annotator quality table and the disputed units."""
     metrics = compute_metrics(registry, schema, table, names, details=True, units=units, consensus=consensus,
                               gold=gold)
-    quality = annotator_quality(table, schema, gold, consensus, thresholds)
+    quality = annotator_quality(table, schema, gold, consensus, thresholds, units=units)
     return {"metrics": metrics, "annotators": quality_rows(quality),
             "disputed": disputed_summary(unit_agreement(table, schema, consensus))}
 

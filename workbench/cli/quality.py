@@ -275,14 +275,16 @@ def attach(main: click.Group) -> None:
             tbl, schema, _ = load_label_file(campaign, kind, labels)
             gold = load_gold(gold_path, schema)
             consensus, _ = _consensus(get_registry(), schema, tbl, gold)
+            units = None
         else:
             c = state.open(campaign)
             if state.store.step_summary(c.name, "aggregate") is None:
                 raise WorkbenchError(f"campaign {c.name!r}: run `aggregate` before `annotators`")
             tbl, schema, gold = c.table(), c.task_type.schema, c.honeypot_gold()
+            units = {u.id: u for u in c.units()}
             consensus = {r[0]: schema.normalize(json_.loads(r[1])) for r in state.store.all(
                 "SELECT unit_id, label_json FROM aggregates WHERE campaign=?", c.name)}
-        rows = quality_rows(annotator_quality(tbl, schema, gold, consensus, thresholds))
+        rows = quality_rows(annotator_quality(tbl, schema, gold, consensus, thresholds, units=units))
         if as_json:
             emit_json(rows)
         else:
