@@ -47,10 +47,16 @@ def test_missing_columns():
 
 
 @pytest.mark.parametrize("method", ["dawid_skene", "mace", "wawa"])
-def test_one_annotator_twice_on_a_unit(method):
-    table = t(["u1", "u1", "u2", "u1"], ["x", "y", "x", "x"], ["a", "b", "a", "c"])
-    with pytest.raises(WorkbenchError, match="row 4: annotator 'x' labeled unit 'u1' more than once"):
+@pytest.mark.parametrize("units, annotators, row", [
+    (["u1", "u1", "u2", "u1"], ["x", "y", "x", "x"], 4),  # the unit's rows apart
+    (["u1", "u1", "u1", "u2"], ["x", "y", "x", "x"], 3),  # one block per unit
+])
+def test_one_annotator_twice_on_a_unit(method, units, annotators, row):
+    table = t(units, annotators, ["a", "b", "a", "c"])
+    with pytest.raises(WorkbenchError, match=f"row {row}: annotator 'x' labeled unit 'u1' more than once"):
         aggregate_table(get_registry(), SCHEMA, table, method)
+    fine = t(units, ["x", "y", "z", "x"], ["a", "b", "a", "c"])
+    assert len(aggregate_table(get_registry(), SCHEMA, fine, method).labels) == 2
 
 
 @pytest.mark.parametrize("method", ["majority", "wawa", "dawid_skene", "one_coin_dawid_skene", "mace"])

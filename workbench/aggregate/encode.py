@@ -93,6 +93,13 @@ class Encoded:
         return pos[keep].astype(np.int64), labels[keep]
 
 
+def _block_sizes(codes: np.ndarray) -> np.ndarray | None:
+    """Rows per unit when each unit's rows are one contiguous block (codes never go down), else None."""
+    if not _is_sorted(codes):
+        return None
+    return np.bincount(codes)
+
+
 def _is_sorted(codes: np.ndarray) -> bool:
     return bool(len(codes) < 2 or (codes[1:] >= codes[:-1]).all())
 
@@ -253,9 +260,13 @@ def _reject_duplicates(enc: Encoded, what: str) -> None:
     if enc.n_rows < 2:
         return
     key = enc.unit * enc.n_annotators + enc.annotator
-    cells = enc.n_units * enc.n_annotators
-    if cells <= 100_000_000:  # a bitmap of (unit, annotator) cells: no sort, no hashing
-        seen = np.zeros(cells, dtype=bool)
+    block = _block_sizes(enc.unit)
+    if block is not None and block.max() <= 64:
+        # rows of a unit are contiguous: compare each row with the next few of its own block
+        u, a = enc.unit, enc.annotator
+        dup = any(bool(((u[d:] == u[:-d]) & (a[d:] == a[:-d])).any()) for d in range(1, int(block.max())))
+    elif enc.n_units * enc.n_annotators <= 20_000_000:  # a bitmap of (unit, annotator) cells
+        seen = np.zeros(enc.n_units * enc.n_annotators, dtype=bool)
         seen[key] = True
         dup = np.count_nonzero(seen) < enc.n_rows
     else:
