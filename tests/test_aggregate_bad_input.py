@@ -47,15 +47,15 @@ def test_missing_columns():
 
 
 @pytest.mark.parametrize("method", ["dawid_skene", "mace", "wawa"])
-@pytest.mark.parametrize("units, annotators, row", [
-    (["u1", "u1", "u2", "u1"], ["x", "y", "x", "x"], 4),  # the unit's rows apart
-    (["u1", "u1", "u1", "u2"], ["x", "y", "x", "x"], 3),  # one block per unit
+@pytest.mark.parametrize("units, annotators, row, fine_annotators", [
+    (["u1", "u1", "u2", "u1"], ["x", "y", "x", "x"], 4, ["x", "y", "x", "z"]),  # the unit's rows apart
+    (["u1", "u1", "u1", "u2"], ["x", "y", "x", "x"], 3, ["x", "y", "z", "x"]),  # one block per unit
 ])
-def test_one_annotator_twice_on_a_unit(method, units, annotators, row):
+def test_one_annotator_twice_on_a_unit(method, units, annotators, row, fine_annotators):
     table = t(units, annotators, ["a", "b", "a", "c"])
     with pytest.raises(WorkbenchError, match=f"row {row}: annotator 'x' labeled unit 'u1' more than once"):
         aggregate_table(get_registry(), SCHEMA, table, method)
-    fine = t(units, ["x", "y", "z", "x"], ["a", "b", "a", "c"])
+    fine = t(units, fine_annotators, ["a", "b", "a", "c"])
     assert len(aggregate_table(get_registry(), SCHEMA, fine, method).labels) == 2
 
 
