@@ -99,8 +99,8 @@ def limitations(f: dict[str, Any]) -> list[str]:
     if f["spans"]:
         out.append("Span consensus needs annotators to agree on exact offsets; a span placed one character "
                    "differently counts as a different span.")
-    if f["backend"] != "local" and f["plan"].get("prelabeled"):
-        out.append("Annotators saw the plugin's pre-labels as suggestions; labels may lean toward them.")
+    if f["people"] and f["backend"] != "local" and f["plan"].get("prelabeled"):
+        out.append("People saw the plugin's pre-labels as suggestions; their labels may lean toward them.")
     out += [note[0].upper() + note[1:] + "." for note in f["split_notes"]]
     return out
 
