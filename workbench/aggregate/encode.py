@@ -73,13 +73,13 @@ class Encoded:
             from scipy import sparse
 
             col = self.annotator * self.n_classes + self.label
-            order = np.argsort(self.unit, kind="stable") if not _is_sorted(self.unit) else None
-            if order is not None:
-                col = col[order]
-            indptr = np.zeros(self.n_units + 1, dtype=np.int64)
-            np.cumsum(self.per_unit(), out=indptr[1:])
-            self._design = sparse.csr_matrix(
-                (np.ones(len(col)), col, indptr), shape=(self.n_units, self.n_annotators * self.n_classes))
+            shape = (self.n_units, self.n_annotators * self.n_classes)
+            if _is_sorted(self.unit):  # rows already in unit order: the CSR arrays as they are
+                indptr = np.zeros(self.n_units + 1, dtype=np.int64)
+                np.cumsum(self.per_unit(), out=indptr[1:])
+                self._design = sparse.csr_matrix((np.ones(len(col)), col, indptr), shape=shape)
+            else:  # scipy's COO -> CSR is a counting sort: linear, unlike argsort
+                self._design = sparse.csr_matrix((np.ones(len(col)), (self.unit, col)), shape=shape)
         return self._design
 
     def gold_codes(self, gold: Mapping[str, Any] | None) -> tuple[np.ndarray, np.ndarray]:
@@ -117,7 +117,9 @@ def factorize_units(col: pd.Series) -> tuple[np.ndarray, pd.Series]:
     if len(col) == 0:
         return np.zeros(0, dtype=np.int64), pd.Series([], dtype=object)
     change = _neighbours_differ(col)
-    if change is not None:
+    # many runs means the rows are not grouped by unit: checking the run heads would cost as much
+    # as hashing every row, so go straight to that
+    if change is not None and np.count_nonzero(change) < len(col) // 2:
         starts = np.flatnonzero(np.concatenate(([True], change)))
         heads = pd.Series(col.array.take(starts))
         if heads.is_unique:  # each unit is one block of rows: its code is the block number
@@ -265,7 +267,7 @@ def _reject_duplicates(enc: Encoded, what: str) -> None:
         # rows of a unit are contiguous: compare each row with the next few of its own block
         u, a = enc.unit, enc.annotator
         dup = any(bool(((u[d:] == u[:-d]) & (a[d:] == a[:-d])).any()) for d in range(1, int(block.max())))
-    elif enc.n_units * enc.n_annotators <= 20_000_000:  # a bitmap of (unit, annotator) cells
+    elif enc.n_units * enc.n_annotators <= 64_000_000:  # a bitmap of (unit, annotator) cells
         seen = np.zeros(enc.n_units * enc.n_annotators, dtype=bool)
         seen[key] = True
         dup = np.count_nonzero(seen) < enc.n_rows
