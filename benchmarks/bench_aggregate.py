@@ -36,6 +36,7 @@ from benchmarks.crowd import make_crowd
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ["majority", "wawa", "dawid_skene", "one_coin_dawid_skene"]
+SHUFFLED = ["majority", "dawid_skene"]  # also timed with the rows in random order
 TARGETS = {"majority": 30.0, "dawid_skene": 20.0}  # speed-up asked for by the issue
 
 
@@ -101,9 +102,13 @@ def bench_aggregators(args, tmp: Path) -> list[dict]:
     crowd.table.to_parquet(data)
     table = as_long_table(pd.read_parquet(data))  # the same bytes crowd-kit reads
     shuffled = table.sample(frac=1.0, random_state=1).reset_index(drop=True)
-    ck = {"methods": {}}
+    ck, ck_shuffled = {"methods": {}}, {"methods": {}}
     if args.crowdkit:
         ck = run_crowdkit(args.crowdkit, data, tmp / "ck", METHODS, args.repeats, args.mace_restarts)
+        shuffled_file = tmp / "shuffled.parquet"
+        shuffled.rename(columns={"unit": "task", "annotator": "worker"}).to_parquet(shuffled_file)
+        ck_shuffled = run_crowdkit(args.crowdkit, shuffled_file, tmp / "ck-shuffled", SHUFFLED, args.repeats,
+                                   args.mace_restarts)
     rows = []
     for method in METHODS:
         seconds, result = workbench_run(table, crowd.classes, method, args.repeats)
@@ -119,6 +124,9 @@ def bench_aggregators(args, tmp: Path) -> list[dict]:
             row["crowdkit_iterations"] = ck["methods"][method].get("iterations")
         row["notes"] = result.notes
         row["shuffled_seconds"], _ = workbench_run(shuffled, crowd.classes, method, args.repeats)
+        if method in ck_shuffled["methods"]:
+            row["crowdkit_shuffled_seconds"] = ck_shuffled["methods"][method]["seconds"]
+            row["shuffled_speedup"] = row["crowdkit_shuffled_seconds"] / row["shuffled_seconds"]
         rows.append(row)
     if args.mace_tasks:
         rows.append(bench_mace(args, tmp))
@@ -188,7 +196,7 @@ def _pct(x) -> str:
 
 def report(results: dict) -> str:
     lines = ["| method | rows | workbench s | crowd-kit s | speed-up | target | accuracy (wb / ck) | same label |"
-             " same label, untied | shuffled rows s |", "|---|---|---|---|---|---|---|---|---|---|"]
+             " same label, untied | shuffled rows: wb s / ck s / speed-up |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results["aggregators"]:
         target = TARGETS.get(r["method"])
         sp = r.get("speedup")
@@ -197,7 +205,8 @@ def report(results: dict) -> str:
             f"| {r['method']} | {r['rows']:,} | {r['seconds']:.3f} | {r.get('crowdkit_seconds', float('nan')):.3f} | "
             f"{sp if sp is not None else float('nan'):.1f}x | {verdict} | {r['accuracy']:.4f} / "
             f"{r.get('crowdkit_accuracy', float('nan')):.4f} | {r.get('same_label_share', float('nan')):.4%} | "
-            f"{_pct(r.get('same_label_share_untied'))} | {r.get('shuffled_seconds', float('nan')):.3f} |")
+            f"{_pct(r.get('same_label_share_untied'))} | {r.get('shuffled_seconds', float('nan')):.3f} / "
+            f"{r.get('crowdkit_shuffled_seconds', float('nan')):.3f} / {r.get('shuffled_speedup', float('nan')):.1f}x |")
     a = results.get("alpha")
     if a:
         lines += ["", "| alpha (nominal) | ratings | workbench s | krippendorff s | speed-up | |difference| |",
