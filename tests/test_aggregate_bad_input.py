@@ -103,3 +103,9 @@ def test_span_labels_that_are_not_spans():
     spans = LabelSchema(LabelKind.SPANS, ("ORG",))
     with pytest.raises(WorkbenchError, match=r"row 2 \(unit 'u2'\): label is missing \(NaN\)"):
         aggregate_table(get_registry(), spans, t(["u1", "u2"], ["x", "x"], [(), np.nan]), "spans")
+
+
+def test_auto_with_options_asks_for_an_explicit_method():
+    many = t([f"u{i}" for i in range(25) for _ in range(2)], ["x", "y"] * 25, ["a"] * 50)
+    with pytest.raises(WorkbenchError, match=r"aggregate options \(max_iter\) need an explicit method"):
+        aggregate_table(get_registry(), SCHEMA, many, "auto", max_iter=10)

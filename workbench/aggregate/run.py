@@ -45,6 +45,9 @@ def choose_method(registry, schema, table, requested: str) -> tuple[str, str | N
 def aggregate_table(registry, schema, table, method: str, gold=None, units=None, **options) -> AggregateResult:
     if table.empty:
         raise WorkbenchError("nothing to aggregate: the label table is empty")
+    if method == "auto" and options:
+        raise WorkbenchError(f"aggregate options ({', '.join(sorted(options))}) need an explicit method: "
+                             "`auto` may pick one that does not know them")
     method, note = choose_method(registry, schema, table, method)
     agg = registry.get("aggregators", method)
     if schema.kind not in agg.kinds:
