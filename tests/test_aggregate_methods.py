@@ -206,3 +206,22 @@ def test_digamma_matches_known_values():
     assert got[1] == pytest.approx(-gamma - 2 * np.log(2), abs=1e-12)
     assert got[2] == pytest.approx(-gamma + sum(1 / n for n in range(1, 10)), abs=1e-12)
     assert digamma(np.array([124.4]))[0] - got[3] == pytest.approx(1 / 123.4, abs=1e-12)
+
+
+def test_every_method_and_metric_takes_crowdkit_column_names():
+    from workbench.registry import get_registry
+
+    crowd = make_crowd(n_tasks=200, n_workers=8, overlap=3, seed=12)
+    schema = schema_for(crowd)
+    reg = get_registry()
+    ours = crowd.long_table()
+    for name, agg in reg.all("aggregators").items():
+        if schema.kind not in agg.kinds:
+            continue
+        gold = dict(list(crowd.truth.items())[:20])
+        a = agg.func(crowd.table, schema, gold=gold).labels
+        b = agg.func(ours, schema, gold=gold).labels
+        assert a["label"].astype(str).tolist() == b["label"].astype(str).tolist(), name
+    for name, metric in reg.all("metrics").items():
+        if schema.kind in metric.kinds:
+            assert metric.func(crowd.table, schema).value == metric.func(ours, schema).value, name

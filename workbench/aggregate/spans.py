@@ -57,7 +57,7 @@ class SpanTable:
 
 def explode_spans(table: pd.DataFrame, schema: LabelSchema, what: str = "label table") -> SpanTable:
     """Check a span table and turn it into arrays; one clear error for the first bad row."""
-    check_table(table)
+    table = check_table(table)
     labels = table["label"]
     n_rows = len(table)
     # the labels are Python tuples of Span objects: reading them once is the only per-row work

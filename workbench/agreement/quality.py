@@ -21,6 +21,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from ..aggregate.encode import check_table
 from ..models import LabelKind, LabelSchema, Span
 
 QUALITY_COLUMNS = ["annotator", "n_annotations", "gold_n", "gold_accuracy", "consensus_agreement",
@@ -142,6 +143,7 @@ def annotator_quality(table: pd.DataFrame, schema: LabelSchema, gold: Mapping[st
     """One row per annotator (sorted by id) with the measures above and the flags they raise."""
     if table.empty:
         return pd.DataFrame(columns=QUALITY_COLUMNS)
+    table = check_table(table)
     spans = schema.kind is LabelKind.SPANS
     gold, consensus = dict(gold or {}), dict(consensus or {})
     annotators = pd.Index(sorted(pd.unique(table["annotator"]), key=str))

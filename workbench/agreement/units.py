@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..aggregate.encode import check_table
 from ..aggregate.spans import explode_spans, group_starts
 from ..models import LabelKind, LabelSchema
 from . import MetricResult, count_matrix, undefined
@@ -42,6 +43,7 @@ def unit_agreement(table: pd.DataFrame, schema: LabelSchema, consensus=None,
     """One row per unit with two or more labels, least agreement first."""
     if table.empty:
         return pd.DataFrame(columns=UNIT_COLUMNS)
+    table = check_table(table)
     if schema.kind is LabelKind.SPANS:
         agreement, m, names = _span_unit_f1(table, schema)
         ok = m >= 2
