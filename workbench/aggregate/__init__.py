@@ -111,7 +111,7 @@ def posterior_result(method: str, enc, post: np.ndarray, notes: list[str] | None
         near += post[:, j] >= floor
     tied = near > 1
     if all(isinstance(c, str) for c in enc.classes):  # codes into the classes: no per-row strings
-        label = pd.Categorical.from_codes(best, categories=pd.Index(enc.classes, dtype=object))
+        label = pd.Categorical.from_codes(best, categories=pd.Index(enc.classes, dtype=object), validate=False)
     else:
         classes = np.empty(len(enc.classes), dtype=object)
         classes[:] = enc.classes  # element-wise: label sets are tuples and must stay whole

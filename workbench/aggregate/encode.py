@@ -34,6 +34,7 @@ class Encoded:
     annotator_names: pd.Series  # first-appearance order (empty when annotators were not encoded)
     classes: list  # label values; their order is the tie-break order
     _design: Any = field(default=None, repr=False)
+    _per_unit: Any = field(default=None, repr=False)
 
     @property
     def n_rows(self) -> int:
@@ -58,7 +59,10 @@ class Encoded:
         return flat.reshape(self.n_units, k).astype(float, copy=False)
 
     def per_unit(self) -> np.ndarray:
-        return np.bincount(self.unit, minlength=self.n_units)
+        """Labels per unit (computed once)."""
+        if self._per_unit is None:
+            self._per_unit = np.bincount(self.unit, minlength=self.n_units)
+        return self._per_unit
 
     def per_annotator(self) -> np.ndarray:
         return np.bincount(self.annotator, minlength=self.n_annotators)
