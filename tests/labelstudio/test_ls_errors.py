@@ -75,3 +75,19 @@ def test_personal_access_token_works(tmp_path, ls_server, monkeypatch, name):
     result = run("run", str(spec), "--until", "push", home=tmp_path / "home")
     assert result.exit_code == 0, result.output
     assert httpx.get(f"{url}/api/projects/", headers={"Authorization": f"Bearer {pat}"}).status_code == 401
+
+
+def test_label_config_rejected_by_the_server_gives_its_reason(ls_server):
+    import pytest
+
+    from workbench.backends.labelstudio.client import LabelStudioAPI
+    from workbench.errors import WorkbenchError
+
+    url, token = ls_server
+    api = LabelStudioAPI(url, token)
+    config = '<View><Text name="text" value="$text"/><Choices name="label" toName="nowhere"><Choice value="a"/></Choices></View>'
+    with pytest.raises(WorkbenchError) as err:
+        api.post("/api/projects/", {"title": "rejected", "label_config": config}, what="creating the project")
+    message = str(err.value)
+    assert "refused creating the project: HTTP 400" in message and 'toName=\\"nowhere\\" not found' in message
+    assert "\n" not in message and token not in message
