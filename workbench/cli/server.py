@@ -11,9 +11,13 @@ JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable ou
 
 
 def _server(state):
-    from ..server import ManagedServer
+    from pathlib import Path
 
-    return ManagedServer(state.store.home)
+    from ..server import ManagedServer
+    from ..store import default_home
+
+    # the home's path only: asking about the server must not create a campaign store
+    return ManagedServer(Path(state.home) if state.home else default_home())
 
 
 def _print_login(info: dict) -> None:
