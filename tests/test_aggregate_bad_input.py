@@ -109,3 +109,17 @@ def test_auto_with_options_asks_for_an_explicit_method():
     many = t([f"u{i}" for i in range(25) for _ in range(2)], ["x", "y"] * 25, ["a"] * 50)
     with pytest.raises(WorkbenchError, match=r"aggregate options \(max_iter\) need an explicit method"):
         aggregate_table(get_registry(), SCHEMA, many, "auto", max_iter=10)
+
+
+@pytest.mark.parametrize("units, codes, names", [
+    (["t1", "t1", "t2", "t10", "t10"], [0, 0, 1, 2, 2], ["t1", "t2", "t10"]),  # blocks in (length, text) order
+    (["b", "b", "a", "c"], [0, 0, 1, 2], ["b", "a", "c"]),  # blocks, unordered names
+    (["u1", "u2", "u1", "u1"], [0, 1, 0, 0], ["u1", "u2"]),  # a unit split over two blocks
+    (["x"], [0], ["x"]),
+])
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_unit_codes_follow_first_appearance(units, codes, names, dtype):
+    from workbench.aggregate.encode import factorize_units
+
+    got, got_names = factorize_units(pd.Series(units, dtype=dtype))
+    assert got.tolist() == codes and list(got_names) == names

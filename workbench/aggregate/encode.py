@@ -132,10 +132,32 @@ def factorize_units(col: pd.Series) -> tuple[np.ndarray, pd.Series]:
     if change is not None and np.count_nonzero(change) < len(col) // 2:
         starts = np.flatnonzero(np.concatenate(([True], change)))
         heads = pd.Series(col.array.take(starts))
-        if heads.is_unique:  # each unit is one block of rows: its code is the block number
+        # each unit is one block of rows when no two blocks share a name: then a unit's code is
+        # its block number. Names in increasing order cannot repeat, which is cheaper to see
+        # than hashing them all (tables sorted by unit id, numbered ids such as t9 < t10 included)
+        if _strictly_increasing(heads) or heads.is_unique:
             return np.cumsum(np.concatenate(([0], change)), dtype=np.int64), heads
     codes, names = pd.factorize(col, sort=False)
     return codes.astype(np.int64, copy=False), pd.Series(names)
+
+
+def _strictly_increasing(values: pd.Series) -> bool:
+    """Each value sorts after the one before it: numbers by value, strings by (length, text)."""
+    if len(values) < 2:
+        return True
+    if values.dtype.kind in "iu":
+        v = values.to_numpy()
+        return bool((v[1:] > v[:-1]).all())
+    if not _arrow_backed(values):
+        return False
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    v = pa.array(values)
+    a, b = v.slice(0, len(v) - 1), v.slice(1)
+    la, lb = pc.utf8_length(a), pc.utf8_length(b)
+    after = pc.or_(pc.less(la, lb), pc.and_(pc.equal(la, lb), pc.less(a, b)))
+    return bool(pc.all(after).as_py())
 
 
 def _neighbours_differ(col: pd.Series) -> np.ndarray | None:
