@@ -106,7 +106,7 @@ def posterior_result(method: str, enc, post: np.ndarray, notes: list[str] | None
     best, confidence = row_argmax(post)
     # tied: some other class is as probable as the best (within rounding)
     floor = confidence * (1 - tie_rtol)
-    near = np.zeros(len(post), dtype=np.int8)
+    near = np.zeros(len(post), dtype=np.int32)
     for j in range(post.shape[1]):
         near += post[:, j] >= floor
     tied = near > 1
