@@ -198,3 +198,25 @@ def test_span_quality_scores_a_random_marker_as_a_spammer():
     q = annotator_quality(t, SCHEMA, units=units).set_index("annotator")
     assert q.loc["spam", "spammer_score"] < 0.2 < q.loc["a0", "spammer_score"]
     assert any("spammer score" in f for f in q.loc["spam", "flags"])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_exact_span_majority_matches_a_loop_reference(seed):
+    rng = random.Random(seed)
+    pool = [Span(s, s + 4, lab) for s in (0, 5, 10) for lab in SCHEMA.labels]
+    rows = [(f"u{u}", f"a{a}", tuple(sorted(rng.sample(pool, rng.randint(0, 3)))))
+            for u in range(40) for a in range(rng.randint(1, 4))]
+    t = pd.DataFrame(rows, columns=["unit", "annotator", "label"])
+    got = majority_vote(t, SCHEMA).labels.set_index("unit")
+    for unit, part in t.groupby("unit"):
+        n = len(part)
+        votes = {}
+        for spans in part["label"]:
+            for s in spans:
+                votes[s] = votes.get(s, 0) + 1
+        kept = sorted(s for s, v in votes.items() if v / n > 0.5)
+        share = [votes[s] / n for s in kept]
+        conf = sum(share) / len(share) if share else sum(len(x) == 0 for x in part["label"]) / n
+        assert got.loc[unit, "label"] == tuple(kept)
+        assert got.loc[unit, "confidence"] == pytest.approx(conf)
+        assert got.loc[unit, "n_annotations"] == n
