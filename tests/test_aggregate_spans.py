@@ -220,3 +220,23 @@ def test_exact_span_majority_matches_a_loop_reference(seed):
         assert got.loc[unit, "label"] == tuple(kept)
         assert got.loc[unit, "confidence"] == pytest.approx(conf)
         assert got.loc[unit, "n_annotations"] == n
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_token_alpha_matches_krippendorff_on_the_token_tags(seed):
+    import krippendorff
+    import numpy as np
+
+    from workbench.aggregate.spans import explode_spans, token_votes
+
+    rng = random.Random(seed)
+    text = "Alpha Beta Gamma Delta Epsilon Zeta Eta Theta Iota Kappa"
+    units = {f"u{u}": Unit(f"u{u}", "text", "d", 0, len(text), text) for u in range(15)}
+    rows = [(f"u{u}", f"a{a}", random_spans(rng)) for u in range(15) for a in range(4) if rng.random() < 0.8]
+    t = pd.DataFrame(rows, columns=["unit", "annotator", "label"])
+    tv = token_votes(explode_spans(t, SCHEMA), 2, units)
+    token, annotator, tag = tv.tags()
+    data = np.full((tv.spans.n_annotators, len(tv.unit)), np.nan)
+    data[annotator, token] = tag
+    expected = krippendorff.alpha(reliability_data=data, level_of_measurement="nominal", value_domain=[0, 1, 2])
+    assert token_alpha(t, SCHEMA, units=units).value == pytest.approx(expected, abs=1e-12)
