@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ARTICLES
+from helpers import ARTICLES, POOL
 from workbench import registry as registry_mod
 from workbench.campaign import Campaign
 from workbench.spec import load_spec
@@ -20,20 +20,6 @@ from workbench.store import Store
 
 PERSON = "maria.lopez@example.org"
 
-POOL = """
-[[annotators]]
-id = "ana"
-persona = "expert"
-[[annotators]]
-id = "ben"
-persona = "careful"
-[[annotators]]
-id = "dev"
-persona = "hasty"
-[[annotators]]
-id = "sam"
-persona = "spammer"
-"""
 
 
 @contextlib.contextmanager

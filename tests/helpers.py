@@ -8,20 +8,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLES = ROOT / "tasks" / "articles"
 
-POOL = """
-[[annotators]]
-id = "ana"
-persona = "expert"
-[[annotators]]
-id = "ben"
-persona = "careful"
-[[annotators]]
-id = "dev"
-persona = "hasty"
-[[annotators]]
-id = "sam"
-persona = "spammer"
-"""
+
+def pool(*members: tuple[str, str]) -> str:
+    """``[[annotators]]`` tables for (id, persona) pairs."""
+    return "".join(f'\n[[annotators]]\nid = "{i}"\npersona = "{p}"' for i, p in members) + "\n"
+
+
+POOL = pool(("ana", "expert"), ("ben", "careful"), ("dev", "hasty"), ("sam", "spammer"))
 
 
 def write_spec(folder: Path, name: str = "c1", task_type: str = "sentiment", documents: str | None = None,

@@ -11,23 +11,13 @@ import httpx
 from click.testing import CliRunner
 
 from conftest import KEY_ENV
-from helpers import ARTICLES, write_spec
+from helpers import ARTICLES, pool, write_spec
 from workbench.campaign import Campaign
 from workbench.cli import cli
 from workbench.spec import load_spec
 from workbench.store import Store
 
-CROWD = """
-[[annotators]]
-id = "ana"
-persona = "expert"
-[[annotators]]
-id = "ben"
-persona = "careful"
-[[annotators]]
-id = "sam"
-persona = "spammer"
-"""
+CROWD = pool(("ana", "expert"), ("ben", "careful"), ("sam", "spammer"))
 
 
 def ls_spec(folder: Path, name: str, url: str, *, task_type: str = "claims", extra_backend: str = "",
