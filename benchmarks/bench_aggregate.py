@@ -102,15 +102,18 @@ def bench_aggregators(args, tmp: Path) -> list[dict]:
     crowd.table.to_parquet(data)
     table = as_long_table(pd.read_parquet(data))  # the same bytes crowd-kit reads
     shuffled = table.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    methods = [m for m in METHODS if not args.only or m in args.only]
     ck, ck_shuffled = {"methods": {}}, {"methods": {}}
     if args.crowdkit:
-        ck = run_crowdkit(args.crowdkit, data, tmp / "ck", METHODS, args.repeats, args.mace_restarts)
-        shuffled_file = tmp / "shuffled.parquet"
-        shuffled.rename(columns={"unit": "task", "annotator": "worker"}).to_parquet(shuffled_file)
-        ck_shuffled = run_crowdkit(args.crowdkit, shuffled_file, tmp / "ck-shuffled", SHUFFLED, args.repeats,
-                                   args.mace_restarts)
+        ck = run_crowdkit(args.crowdkit, data, tmp / "ck", methods, args.repeats, args.mace_restarts)
+        shuffled_methods = [m for m in SHUFFLED if m in methods]
+        if shuffled_methods:
+            shuffled_file = tmp / "shuffled.parquet"
+            shuffled.rename(columns={"unit": "task", "annotator": "worker"}).to_parquet(shuffled_file)
+            ck_shuffled = run_crowdkit(args.crowdkit, shuffled_file, tmp / "ck-shuffled", shuffled_methods,
+                                       args.repeats, args.mace_restarts)
     rows = []
-    for method in METHODS:
+    for method in methods:
         seconds, result = workbench_run(table, crowd.classes, method, args.repeats)
         theirs = None
         if method in ck["methods"]:
@@ -128,7 +131,7 @@ def bench_aggregators(args, tmp: Path) -> list[dict]:
             row["crowdkit_shuffled_seconds"] = ck_shuffled["methods"][method]["seconds"]
             row["shuffled_speedup"] = row["crowdkit_shuffled_seconds"] / row["shuffled_seconds"]
         rows.append(row)
-    if args.mace_tasks:
+    if args.mace_tasks and (not args.only or "mace" in args.only):
         rows.append(bench_mace(args, tmp))
     return rows
 
@@ -233,13 +236,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--alpha-units", type=int, default=100_000)
     ap.add_argument("--crowdkit", help="python of a venv with crowd-kit (skipped when not given)")
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--only", help="comma-separated methods to run (of " + ", ".join(METHODS + ["mace"])
+                    + "; alpha too when 'alpha' is listed); all when not given")
     args = ap.parse_args(argv)
+    args.only = set(args.only.split(",")) if args.only else None
+    unknown = sorted((args.only or set()) - set(METHODS) - {"mace", "alpha"})
+    if unknown:
+        ap.error(f"--only: unknown method {unknown[0]!r}")
     results = {"machine": machine(), "command": " ".join([Path(sys.executable).name, "-m",
                                                           "benchmarks.bench_aggregate", *(argv or sys.argv[1:])]),
                "params": vars(args)}
     with tempfile.TemporaryDirectory(prefix="wb-bench-") as tmp:
         results["aggregators"] = bench_aggregators(args, Path(tmp))
-    results["alpha"] = bench_alpha(args)
+    if not args.only or "alpha" in args.only:
+        results["alpha"] = bench_alpha(args)
     print(json.dumps(results["machine"]))
     print(report(results))
     for r in results["aggregators"]:

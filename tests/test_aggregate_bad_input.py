@@ -123,3 +123,46 @@ def test_unit_codes_follow_first_appearance(units, codes, names, dtype):
 
     got, got_names = factorize_units(pd.Series(units, dtype=dtype))
     assert got.tolist() == codes and list(got_names) == names
+
+
+@pytest.mark.parametrize("labels, classes", [
+    (["a", "b", "a", "c"], ["a", "b", "c"]),  # 1-byte labels: read from Arrow's data buffer
+    (["c0", "c1", "c2", "c1"], ["c0", "c1", "c2"]),  # 2 bytes
+    (["é", "b", "é"], ["é", "b"]),  # one 2-byte letter among 1-byte ones: mixed widths
+    (["ab", "abc", "ab"], ["ab", "abc"]),  # mixed widths
+    (["yes", "no", "yes"], ["yes", "no"]),  # 3 bytes: Arrow's index_in
+    (["a", "zz", "b", "q"], ["a", "b"]),  # not classes: -2
+])
+def test_label_codes_match_a_dictionary_lookup(labels, classes):
+    import pyarrow as pa
+
+    from workbench.aggregate.encode import label_codes
+
+    want = [classes.index(x) if x in classes else -2 for x in labels]
+    assert label_codes(pd.Series(labels, dtype="str"), classes).tolist() == want
+    assert label_codes(pd.Series(labels, dtype=object), classes).tolist() == want
+    # several chunks, one of them a slice that starts inside its buffers
+    arr = pa.chunked_array([pa.array(["a"] + labels).slice(1), pa.array(labels[::-1]).slice(1)])
+    want2 = want + want[::-1][1:]
+    assert label_codes(pd.Series(pd.arrays.ArrowStringArray(arr)), classes).tolist() == want2
+
+
+def test_big_table_bad_label_and_repeated_unit_block():
+    # >= PARALLEL_ROWS rows take the two-thread path: a bad label still names its row, and a
+    # unit whose rows come in two blocks is still one unit
+    n = 150_000
+    units = np.char.add("u", (np.arange(n) // 3).astype(str)).astype(object)
+    units[-3:] = "u0"  # the last block repeats the first unit
+    labels = np.array(["a", "b", "c"], dtype=object)[np.arange(n) % 3]
+    annotators = np.char.add("w", (np.arange(n) % 3).astype(str)).astype(object)
+    annotators[-3:] = ["w3", "w4", "w5"]
+    table = t(pd.array(units, dtype="str"), pd.array(annotators, dtype="str"), pd.array(labels, dtype="str"))
+    res = get_registry().get("aggregators", "majority").func(table, SCHEMA)
+    assert len(res.labels) == n // 3 - 1
+    first = res.labels.iloc[0]
+    assert first["unit"] == "u0" and first["n_annotations"] == 6
+    assert res.posteriors.loc["u0"].tolist() == [2 / 6, 2 / 6, 2 / 6]
+    bad = table.copy()
+    bad.loc[100_000, "label"] = "zz"
+    with pytest.raises(WorkbenchError, match=r"row 100001 \(unit 'u33333', annotator 'w1'\): label 'zz' is not"):
+        get_registry().get("aggregators", "majority").func(bad, SCHEMA)

@@ -65,13 +65,14 @@ def row_argmax(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if scores.shape[1] > 32:
         best = scores.argmax(axis=1)
         return best, np.take_along_axis(scores, best[:, None], axis=1)[:, 0]
+    top = row_max(scores)
+    # the first column holding the maximum = the number of leading columns below it; counted
+    # without masked writes, which branch on every row
     best = np.zeros(len(scores), dtype=np.int64)
-    top = scores[:, 0].copy()
-    for j in range(1, scores.shape[1]):
-        col = scores[:, j]
-        better = col > top
-        best[better] = j
-        np.maximum(top, col, out=top)
+    below = np.ones(len(scores), dtype=bool)
+    for j in range(scores.shape[1] - 1):
+        below &= scores[:, j] != top
+        best += below
     return best, top
 
 
@@ -124,7 +125,7 @@ def posterior_result(method: str, enc, post: np.ndarray, notes: list[str] | None
     })
     posteriors = pd.DataFrame(post, index=pd.Index(enc.unit_names.array, name="unit"),
                               columns=column_names(enc.classes))
-    ties = enc.unit_names[tied].tolist()
+    ties = enc.unit_names.array.take(np.flatnonzero(tied)).tolist()
     if ties:
         notes.append(f"{len(ties)} unit(s) tied; broken by schema label order")
     return AggregateResult(method, labels, posteriors, annotators, notes, ties)

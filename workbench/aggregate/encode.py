@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,7 @@ class Encoded:
     classes: list  # label values; their order is the tie-break order
     _design: Any = field(default=None, repr=False)
     _per_unit: Any = field(default=None, repr=False)
+    _votes: Any = field(default=None, repr=False)  # classes x units int counts, when encode() made them
 
     @property
     def n_rows(self) -> int:
@@ -54,9 +55,17 @@ class Encoded:
 
     def counts(self, weights: np.ndarray | None = None) -> np.ndarray:
         """Units x classes vote counts (or sums of per-row ``weights``)."""
-        k = self.n_classes
-        flat = np.bincount(self.unit * k + self.label, weights=weights, minlength=self.n_units * k)
-        return flat.reshape(self.n_units, k).astype(float, copy=False)
+        # class-major (each class's column contiguous): the row-wise loops over the few class
+        # columns (row_argmax, row_sum) then read contiguous memory
+        if weights is not None:
+            n = self.n_units
+            flat = np.bincount(self.label * n + self.unit, weights=weights, minlength=n * self.n_classes)
+            return flat.reshape(self.n_classes, n).T
+        if self._votes is None:
+            self._votes = _vote_counts(self.unit, self.label, self.n_units, self.n_classes)
+        if self._per_unit is None:  # the votes per unit, for free
+            self._per_unit = self._votes.sum(axis=0)
+        return self._votes.astype(float).T  # a new array each call: callers may change it
 
     def per_unit(self) -> np.ndarray:
         """Labels per unit (computed once)."""
@@ -124,25 +133,60 @@ def check_table(table: pd.DataFrame) -> pd.DataFrame:
 
 def factorize_units(col: pd.Series) -> tuple[np.ndarray, pd.Series]:
     """Codes and names in first-appearance order; fast when each unit's rows are contiguous."""
+    codes, names, _ = _factorize_units(col)
+    return codes, names
+
+
+def _factorize_units(col: pd.Series, meanwhile: Callable[[np.ndarray, int], Any] | None = None
+                     ) -> tuple[np.ndarray, pd.Series, Any]:
+    """:func:`factorize_units`, plus ``meanwhile(codes, n_units)`` run while the names are checked.
+
+    On contiguous units the codes are block numbers, right once no two blocks share a name; that
+    check (taking the block heads and comparing them) runs in the worker thread while this one
+    calls ``meanwhile`` with the codes, so work that needs only the codes overlaps it. Its result
+    is returned when the codes held, else None (then the codes came from hashing every row).
+    """
     if len(col) == 0:
-        return np.zeros(0, dtype=np.int64), pd.Series([], dtype=object)
+        return np.zeros(0, dtype=np.int64), pd.Series([], dtype=object), None
     change = _neighbours_differ(col)
     # many runs means the rows are not grouped by unit: checking the run heads would cost as much
     # as hashing every row, so go straight to that
     if change is not None and np.count_nonzero(change) < len(col) // 2:
         starts = np.flatnonzero(np.concatenate(([True], change)))
-        heads = pd.Series(col.array.take(starts))
-        # each unit is one block of rows when no two blocks share a name: then a unit's code is
-        # its block number. Names in increasing order cannot repeat, which is cheaper to see
-        # than hashing them all (tables sorted by unit id, numbered ids such as t9 < t10 included)
-        if _strictly_increasing(heads) or heads.is_unique:
-            return np.cumsum(np.concatenate(([0], change)), dtype=np.int64), heads
+        if meanwhile is None:
+            heads = _unique_heads(col, starts)
+            if heads is not None:
+                return np.cumsum(np.concatenate(([0], change)), dtype=np.int64), heads, None
+        else:
+            checking = _pool().submit(_unique_heads, col, starts)
+            codes = np.cumsum(np.concatenate(([0], change)), dtype=np.int64)
+            done = meanwhile(codes, len(starts))
+            heads = checking.result()
+            if heads is not None:
+                return codes, heads, done
     codes, names = pd.factorize(col, sort=False)
-    return codes.astype(np.int64, copy=False), pd.Series(names)
+    return codes.astype(np.int64, copy=False), pd.Series(names), None
+
+
+def _unique_heads(col: pd.Series, starts: np.ndarray) -> pd.Series | None:
+    """The names at ``starts`` when no two are equal, else None."""
+    if _arrow_backed(col):  # take the heads in Arrow: no pandas indexing machinery per call
+        import pyarrow as pa
+
+        heads = pd.Series(pa.array(col).take(starts), dtype=col.dtype)
+    else:
+        heads = pd.Series(col.array.take(starts))
+    # each unit is one block of rows when no two blocks share a name: then a unit's code is
+    # its block number. Names in increasing order cannot repeat, which is cheaper to see
+    # than hashing them all (tables sorted by unit id, numbered ids such as t9 < t10 included)
+    return heads if _strictly_increasing(heads) or heads.is_unique else None
 
 
 def _strictly_increasing(values: pd.Series) -> bool:
-    """Each value sorts after the one before it: numbers by value, strings by (length, text)."""
+    """Each value sorts after the one before it: numbers by value, strings by (byte length, bytes).
+
+    Any strict order will do (increasing means no repeats); byte lengths need no UTF-8 decoding.
+    """
     if len(values) < 2:
         return True
     if values.dtype.kind in "iu":
@@ -155,7 +199,7 @@ def _strictly_increasing(values: pd.Series) -> bool:
 
     v = pa.array(values)
     a, b = v.slice(0, len(v) - 1), v.slice(1)
-    la, lb = pc.utf8_length(a), pc.utf8_length(b)
+    la, lb = pc.binary_length(a), pc.binary_length(b)
     after = pc.or_(pc.less(la, lb), pc.and_(pc.equal(la, lb), pc.less(a, b)))
     return bool(pc.all(after).as_py())
 
@@ -169,7 +213,9 @@ def _neighbours_differ(col: pd.Series) -> np.ndarray | None:
 
         values = pa.array(col)  # zero-copy for Arrow-backed columns
         out = pc.not_equal(values.slice(1), values.slice(0, len(col) - 1))
-        return np.asarray(out.to_numpy(zero_copy_only=False) if hasattr(out, "to_numpy") else out, dtype=bool)
+        if out.null_count == 0:
+            return _bits(out)
+        return np.asarray(out.to_numpy(zero_copy_only=False), dtype=bool)
     if dtype.kind in "iu":
         values = col.to_numpy()
         return values[1:] != values[:-1]
@@ -177,6 +223,20 @@ def _neighbours_differ(col: pd.Series) -> np.ndarray | None:
         values = col.to_numpy()
         return np.asarray(values[1:] != values[:-1], dtype=bool)
     return None  # tuples, mixed objects: hash them instead
+
+
+def _bits(values) -> np.ndarray:
+    """A null-free Arrow boolean (chunked) array as numpy bools: its bitmaps unpacked, about ten
+    times faster than ``to_numpy``, which goes through Python-level conversion of bitmaps."""
+    import pyarrow as pa
+
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    parts = [np.zeros(0, dtype=np.uint8)]
+    for chunk in chunks:
+        if len(chunk):
+            bitmap = np.frombuffer(chunk.buffers()[1], dtype=np.uint8)
+            parts.append(np.unpackbits(bitmap, count=chunk.offset + len(chunk), bitorder="little")[chunk.offset:])
+    return np.concatenate(parts).view(bool)
 
 
 def _arrow_backed(col: pd.Series) -> bool:
@@ -205,6 +265,9 @@ def label_codes(labels: pd.Series, classes: list) -> np.ndarray:
         import pyarrow.compute as pc
 
         values = pa.array(labels)
+        short = _short_label_codes(values, classes)
+        if short is not None:
+            return short
         found = pc.index_in(values, value_set=pa.array(classes, type=pa.string()))
         codes = np.asarray(pc.fill_null(found, -2).to_numpy(zero_copy_only=False), dtype=np.int64)
         if values.null_count:
@@ -214,6 +277,54 @@ def label_codes(labels: pd.Series, classes: list) -> np.ndarray:
     index = {c: i for i, c in enumerate(classes)}
     lut = np.array([index.get(u, -2) if _hashable(u) else -2 for u in uniques] + [-1], dtype=np.int64)
     return lut[codes]  # code -1 (NaN) picks the trailing -1
+
+
+def _short_label_codes(values, classes: list[str]) -> np.ndarray | None:
+    """Class codes read straight from Arrow's buffers when every label is 1 or 2 bytes long.
+
+    Labels such as ``A``/``B`` or ``c0``/``c1``: with one width throughout, the data buffer is a
+    plain array of 1- or 2-byte integers, and a lookup table indexed by those integers gives the
+    class (-2 for any other value) in one gather, against a hash probe per row for ``index_in``.
+    None when the labels are of other or mixed widths, or some are missing.
+    """
+    import pyarrow as pa
+
+    if values.null_count or not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
+        return None
+    chunks = [c for c in (values.chunks if isinstance(values, pa.ChunkedArray) else [values]) if len(c)]
+    if not chunks:
+        return None
+    width = _first_width(chunks[0])
+    if width not in (1, 2):
+        return None
+    lut = np.full(256 ** width, -2, dtype=np.int64)
+    for i, c in enumerate(classes):
+        raw = c.encode("utf-8")
+        if len(raw) == width:
+            lut[int.from_bytes(raw, "little")] = i
+    out = np.empty(len(values), dtype=np.int64)
+    at = 0
+    for chunk in chunks:
+        n = len(chunk)
+        _, offsets_buf, data_buf = chunk.buffers()
+        odt = np.dtype(np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
+        offsets = np.frombuffer(offsets_buf, dtype=odt, count=n + 1, offset=chunk.offset * odt.itemsize)
+        # every row exactly `width` bytes: the offsets step by `width` from the first one
+        if offsets[-1] - offsets[0] != n * width or not (np.diff(offsets) == width).all():
+            return None
+        data = np.frombuffer(data_buf, dtype=np.uint8, count=n * width, offset=int(offsets[0]))
+        out[at:at + n] = lut[data.view(f"<u{width}")]
+        at += n
+    return out
+
+
+def _first_width(chunk) -> int:
+    """Byte length of a non-empty string array's first value."""
+    import pyarrow as pa
+
+    odt = np.dtype(np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
+    offsets = np.frombuffer(chunk.buffers()[1], dtype=odt, count=2, offset=chunk.offset * odt.itemsize)
+    return int(offsets[1] - offsets[0])
 
 
 def _hashable(x: Any) -> bool:
@@ -249,13 +360,41 @@ def encode(table: pd.DataFrame, schema: LabelSchema, what: str = "label table",
         a, names = pd.factorize(table["annotator"], sort=False)
         return y, a.astype(np.int64, copy=False), pd.Series(names)
 
+    def check(y):
+        # a minimum is one pass with no index array: most tables have no bad row to locate
+        if len(y) and y.min() < 0:
+            _bad_label(table, y, schema, what)
+
     # the columns are independent and Arrow's kernels release the GIL: on a big table the labels
     # and annotators are coded in a second thread while this one codes the units
     pending = _pool().submit(other_columns) if len(table) >= PARALLEL_ROWS else None
     y, a, annotator_names = other_columns() if pending is None else (None, None, None)
-    u, unit_names = factorize_units(table["unit"])
-    if pending is not None:
-        y, a, annotator_names = pending.result()
+    votes = None
+    if pending is None:
+        u, unit_names = factorize_units(table["unit"])
+    else:
+        def meanwhile(u, n_units):
+            # vote counting (annotators=False) needs only unit and label codes: count while the
+            # worker thread checks the unit names
+            coded = pending.result()
+            check(coded[0])
+            return coded, None if annotators else _vote_counts(u, coded[0], n_units, len(classes))
+
+        u, unit_names, done = _factorize_units(table["unit"], meanwhile)
+        (y, a, annotator_names), votes = done if done is not None else (pending.result(), None)
+    if votes is None:  # else checked in meanwhile()
+        check(y)
+    if not annotators:
+        return Encoded(u, np.zeros(0, dtype=np.int64), y, unit_names, pd.Series([], dtype=object), classes,
+                       _votes=votes)
+    enc = Encoded(u, a, y, unit_names, annotator_names, classes)
+    _reject_duplicates(enc, what)
+    return enc
+
+
+def _bad_label(table: pd.DataFrame, y: np.ndarray, schema: LabelSchema, what: str) -> None:
+    """Raise for the first row whose label code is negative (missing or not a class)."""
+    labels = table["label"]
     bad = np.flatnonzero(y < 0)
     if len(bad):
         i = int(bad[0])
@@ -266,11 +405,13 @@ def encode(table: pd.DataFrame, schema: LabelSchema, what: str = "label table",
             raise WorkbenchError(f"{where}: label is missing (NaN){more}")
         expected = f"one of {list(schema.labels)}" if schema.categorical else f"a set of {list(schema.labels)}"
         raise WorkbenchError(f"{where}: label {_show(value)} is not {expected}{more}")
-    if not annotators:
-        return Encoded(u, np.zeros(0, dtype=np.int64), y, unit_names, pd.Series([], dtype=object), classes)
-    enc = Encoded(u, a, y, unit_names, annotator_names, classes)
-    _reject_duplicates(enc, what)
-    return enc
+
+
+def _vote_counts(unit: np.ndarray, label: np.ndarray, n_units: int, n_classes: int) -> np.ndarray:
+    """Classes x units vote counts (int): each class's row contiguous."""
+    key = label * n_units
+    key += unit
+    return np.bincount(key, minlength=n_units * n_classes).reshape(n_classes, n_units)
 
 
 #: tables at least this long code their columns in two threads
