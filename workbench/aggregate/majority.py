@@ -30,7 +30,7 @@ def majority_vote(table: pd.DataFrame, schema: LabelSchema, *, gold=None, units=
         return span_majority(table, schema)
     # counting votes needs no annotator codes (see encode(): the table has one row per annotator and unit)
     enc = encode(table, schema, annotators=False)
-    return posterior_result("majority", enc, enc.counts() / enc.per_unit()[:, None])
+    return posterior_result("majority", enc, enc.shares())
 
 
 def weighted_majority(table: pd.DataFrame, schema: LabelSchema, *, gold=None, units=None,
