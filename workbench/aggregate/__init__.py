@@ -101,7 +101,8 @@ def posterior_result(method: str, enc, post: np.ndarray, notes: list[str] | None
     """One label per unit from a units x classes posterior (rows sum to 1).
 
     The label is the most probable class; among equally probable ones the first in class order
-    (schema order) wins, and those units are reported as ties.
+    (schema order) wins, and those units are reported as ties. ``post`` becomes the data of the
+    posteriors frame without a copy: pass an array nothing else changes afterwards.
     """
     notes = list(notes or [])
     best, confidence = row_argmax(post)
@@ -121,10 +122,10 @@ def posterior_result(method: str, enc, post: np.ndarray, notes: list[str] | None
         "unit": enc.unit_names.array,
         "label": label,
         "confidence": confidence,
-        "n_annotations": enc.per_unit(),
-    })
+        "n_annotations": enc.per_unit().copy(),  # enc keeps its own
+    }, copy=False)  # fresh arrays: pandas 3 would otherwise copy each of them
     posteriors = pd.DataFrame(post, index=pd.Index(enc.unit_names.array, name="unit"),
-                              columns=column_names(enc.classes))
+                              columns=column_names(enc.classes), copy=False)
     ties = enc.unit_names.array.take(np.flatnonzero(tied)).tolist()
     if ties:
         notes.append(f"{len(ties)} unit(s) tied; broken by schema label order")
