@@ -166,3 +166,16 @@ def test_big_table_bad_label_and_repeated_unit_block():
     bad.loc[100_000, "label"] = "zz"
     with pytest.raises(WorkbenchError, match=r"row 100001 \(unit 'u33333', annotator 'w1'\): label 'zz' is not"):
         get_registry().get("aggregators", "majority").func(bad, SCHEMA)
+
+
+def test_unit_codes_over_several_arrow_chunks():
+    import pyarrow as pa
+
+    from workbench.aggregate.encode import factorize_units
+
+    # blocks that straddle chunk boundaries, a chunk that is a slice, and an empty chunk
+    chunks = [pa.array(["u1", "u1", "u2"]), pa.array(["x", "u2", "u3", "u3"]).slice(1), pa.array([], pa.string()),
+              pa.array(["u3", "u10", "u10"])]
+    col = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(chunks)))
+    codes, names = factorize_units(col)
+    assert codes.tolist() == [0, 0, 1, 1, 2, 2, 2, 3, 3] and list(names) == ["u1", "u2", "u3", "u10"]

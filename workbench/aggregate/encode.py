@@ -176,6 +176,22 @@ def _factorize_units(col: pd.Series, meanwhile: Callable[[np.ndarray, int], Any]
     return codes.astype(np.int64, copy=False), pd.Series(names), None
 
 
+def _take_sorted(values, rows: np.ndarray):
+    """``values.take(rows)`` for increasing ``rows``, one chunk at a time: a chunked array's own
+    ``take`` first concatenates all its chunks."""
+    import pyarrow as pa
+
+    if not isinstance(values, pa.ChunkedArray) or values.num_chunks < 2:
+        return values.take(rows)
+    ends = np.cumsum([len(c) for c in values.chunks])
+    cut = np.searchsorted(rows, ends)  # rows[cut[i-1]:cut[i]] fall in chunk i
+    parts, lo, first = [], 0, 0
+    for chunk, end, hi in zip(values.chunks, ends, cut):
+        parts.append(chunk.take(rows[lo:hi] - first))
+        lo, first = hi, end
+    return pa.chunked_array(parts, type=values.type)
+
+
 def _block_numbers(change: np.ndarray) -> np.ndarray:
     """Per row, how many times the value changed before it (row 0 is block 0)."""
     codes = np.empty(len(change) + 1, dtype=np.int64)
@@ -189,7 +205,7 @@ def _unique_heads(col: pd.Series, starts: np.ndarray) -> pd.Series | None:
     if _arrow_backed(col):  # take the heads in Arrow: no pandas indexing machinery per call
         import pyarrow as pa
 
-        heads = pd.Series(pa.array(col).take(starts), dtype=col.dtype)
+        heads = pd.Series(_take_sorted(pa.array(col), starts), dtype=col.dtype)
     else:
         heads = pd.Series(col.array.take(starts))
     # each unit is one block of rows when no two blocks share a name: then a unit's code is
@@ -371,15 +387,14 @@ def encode(table: pd.DataFrame, schema: LabelSchema, what: str = "label table",
 
     def other_columns():
         y = label_codes(labels, classes)
+        # raise here (in the worker thread, on big tables) on a bad label; a minimum is one pass
+        # with no index array, and most tables have no bad row to locate
+        if len(y) and y.min() < 0:
+            _bad_label(table, y, schema, what)
         if not annotators:
             return y, None, None
         a, names = pd.factorize(table["annotator"], sort=False)
         return y, a.astype(np.int64, copy=False), pd.Series(names)
-
-    def check(y):
-        # a minimum is one pass with no index array: most tables have no bad row to locate
-        if len(y) and y.min() < 0:
-            _bad_label(table, y, schema, what)
 
     # the columns are independent and Arrow's kernels release the GIL: on a big table the labels
     # and annotators are coded in a second thread while this one codes the units
@@ -393,13 +408,10 @@ def encode(table: pd.DataFrame, schema: LabelSchema, what: str = "label table",
             # vote counting (annotators=False) needs only unit and label codes: count while the
             # worker thread checks the unit names
             coded = pending.result()
-            check(coded[0])
             return coded, None if annotators else _vote_counts(u, coded[0], n_units, len(classes))
 
         u, unit_names, done = _factorize_units(table["unit"], meanwhile)
         (y, a, annotator_names), votes = done if done is not None else (pending.result(), None)
-    if votes is None:  # else checked in meanwhile()
-        check(y)
     if not annotators:
         return Encoded(u, np.zeros(0, dtype=np.int64), y, unit_names, pd.Series([], dtype=object), classes,
                        _votes=votes)
