@@ -159,16 +159,16 @@ def _factorize_units(col: pd.Series, meanwhile: Callable[[np.ndarray, int], Any]
     change = _neighbours_differ(col)
     # many runs means the rows are not grouped by unit: checking the run heads would cost as much
     # as hashing every row, so go straight to that
-    if change is not None and np.count_nonzero(change) < len(col) // 2:
-        starts = np.flatnonzero(np.concatenate(([True], change)))
+    n_changes = np.count_nonzero(change) if change is not None else len(col)
+    if n_changes < len(col) // 2:
         if meanwhile is None:
-            heads = _unique_heads(col, starts)
+            heads = _unique_heads(col, change)
             if heads is not None:
                 return _block_numbers(change), heads, None
         else:
-            checking = _pool().submit(_unique_heads, col, starts)
+            checking = _pool().submit(_unique_heads, col, change)
             codes = _block_numbers(change)
-            done = meanwhile(codes, len(starts))
+            done = meanwhile(codes, n_changes + 1)
             heads = checking.result()
             if heads is not None:
                 return codes, heads, done
@@ -200,8 +200,10 @@ def _block_numbers(change: np.ndarray) -> np.ndarray:
     return codes
 
 
-def _unique_heads(col: pd.Series, starts: np.ndarray) -> pd.Series | None:
-    """The names at ``starts`` when no two are equal, else None."""
+def _unique_heads(col: pd.Series, change: np.ndarray) -> pd.Series | None:
+    """The first name of each block of equal names (``change``: row i+1 differs from row i)
+    when no two blocks share a name, else None."""
+    starts = np.flatnonzero(np.concatenate(([True], change)))
     if _arrow_backed(col):  # take the heads in Arrow: no pandas indexing machinery per call
         import pyarrow as pa
 
