@@ -22,7 +22,8 @@ from workbench.models import LabelKind, LabelSchema, Span
 from workbench.registry import get_registry
 from workbench.report import write_report
 from workbench.report.data import confusion, label_counts
-from workbench.report.pairwise import cohen_kappa, pairwise, span_f1
+from workbench.agreement.quality import span_f1
+from workbench.report.pairwise import cohen_kappa, pairwise
 from workbench.spec import load_spec
 from workbench.store import Store
 

@@ -38,12 +38,10 @@ class Thresholds:
     min_gold_n: int = 3
 
 
-def _score(labels: pd.Series, refs: pd.Series, spans: bool) -> float | None:
-    """Share equal (choices) or pooled span F1 (spans) of ``labels`` against ``refs``."""
+def span_f1(labels: pd.Series, refs: pd.Series) -> float | None:
+    """Pooled F1 of span sets against reference span sets (exact offsets and label); None when empty."""
     if len(labels) == 0:
         return None
-    if not spans:
-        return float((labels.to_numpy() == refs.to_numpy()).mean())
     tp = fp = fn = 0
     for got, ref in zip(labels, refs):
         got, ref = set(got), set(ref)
@@ -53,6 +51,15 @@ def _score(labels: pd.Series, refs: pd.Series, spans: bool) -> float | None:
     if tp + fp + fn == 0:
         return 1.0  # nothing to mark, and nothing marked
     return 2 * tp / (2 * tp + fp + fn)
+
+
+def _score(labels: pd.Series, refs: pd.Series, spans: bool) -> float | None:
+    """Share equal (choices) or pooled span F1 (spans) of ``labels`` against ``refs``."""
+    if len(labels) == 0:
+        return None
+    if spans:
+        return span_f1(labels, refs)
+    return float((labels.to_numpy() == refs.to_numpy()).mean())
 
 
 def spammer_score(confusion: np.ndarray) -> float:

@@ -15,6 +15,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from ..agreement.quality import span_f1
 from ..models import LabelKind, LabelSchema, label_key
 
 
@@ -37,18 +38,6 @@ def cohen_kappa(a: pd.Series, b: pd.Series) -> float | None:
     if pe >= 1 - 1e-12:
         return None
     return (po - pe) / (1 - pe)
-
-
-def span_f1(a: pd.Series, b: pd.Series) -> float | None:
-    tp = fp = fn = 0
-    for x, y in zip(a, b):
-        x, y = set(x), set(y)
-        tp += len(x & y)
-        fp += len(x - y)
-        fn += len(y - x)
-    if tp + fp + fn == 0:
-        return None if len(a) == 0 else 1.0
-    return 2 * tp / (2 * tp + fp + fn)
 
 
 def _registered(registry, name: str, table: pd.DataFrame, schema: LabelSchema, annotators: list[str], **kw):
