@@ -15,6 +15,8 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
+from .errors import WorkbenchError
+
 Label = Any  # str (single/ordinal), tuple[str, ...] (multi), tuple[Span, ...] (spans)
 
 
@@ -192,14 +194,28 @@ def long_table(annotations: Iterable[Annotation]) -> pd.DataFrame:
 
 
 CROWDKIT_COLUMNS = {"task": "unit", "worker": "annotator"}
+LONG_COLUMNS = ("unit", "annotator", "label")
+
+
+class LabelTableError(WorkbenchError, ValueError):
+    """A label table without the columns of the long format."""
+
+
+def with_long_columns(df: pd.DataFrame, where: str = "label table") -> pd.DataFrame:
+    """``df`` with workbench's column names (crowd-kit's ``task, worker`` renamed where workbench's
+    are absent); other columns are kept. Raises :class:`LabelTableError` naming what is missing."""
+    renames = {old: new for old, new in CROWDKIT_COLUMNS.items() if new not in df.columns and old in df.columns}
+    if renames:
+        df = df.rename(columns=renames)
+    missing = [c for c in LONG_COLUMNS if c not in df.columns]
+    if missing:
+        found = ", ".join(map(str, df.columns)) or "none"
+        raise LabelTableError(
+            f"{where}: missing column(s) {', '.join(missing)}: expected unit, annotator, label "
+            f"(or crowd-kit's task, worker, label); found {found}")
+    return df
 
 
 def as_long_table(df: pd.DataFrame) -> pd.DataFrame:
     """Accept a workbench ``(unit, annotator, label)`` or crowd-kit ``(task, worker, label)`` table."""
-    df = df.rename(columns=CROWDKIT_COLUMNS)
-    missing = {"unit", "annotator", "label"} - set(df.columns)
-    if missing:
-        raise ValueError(
-            f"label table needs columns unit, annotator, label (or task, worker, label); missing {sorted(missing)}"
-        )
-    return df[["unit", "annotator", "label"]]
+    return with_long_columns(df)[list(LONG_COLUMNS)]

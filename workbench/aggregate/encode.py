@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import WorkbenchError
-from ..models import LabelKind, LabelSchema, label_key
+from ..models import LabelKind, LabelSchema, label_key, with_long_columns
 
 
 @dataclass
@@ -123,20 +123,6 @@ def _block_sizes(codes: np.ndarray) -> np.ndarray | None:
 
 def _is_sorted(codes: np.ndarray) -> bool:
     return bool(len(codes) < 2 or (codes[1:] >= codes[:-1]).all())
-
-
-def check_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The table with workbench's column names (crowd-kit's ``task, worker`` are renamed)."""
-    if "unit" not in table.columns and "task" in table.columns:
-        table = table.rename(columns={"task": "unit"})
-    if "annotator" not in table.columns and "worker" in table.columns:
-        table = table.rename(columns={"worker": "annotator"})
-    missing = {"unit", "annotator", "label"} - set(table.columns)
-    if missing:
-        raise WorkbenchError(
-            f"label table: missing column(s) {', '.join(sorted(missing))} "
-            "(expected unit, annotator, label, or crowd-kit's task, worker, label)")
-    return table
 
 
 def factorize_units(col: pd.Series) -> tuple[np.ndarray, pd.Series]:
@@ -379,7 +365,7 @@ def encode(table: pd.DataFrame, schema: LabelSchema, what: str = "label table",
     """
     if schema.kind is LabelKind.SPANS:
         raise WorkbenchError(f"{what}: span labels are not categories; use a span method")
-    table = check_table(table)
+    table = with_long_columns(table)
     labels = table["label"]
     classes = class_order(schema, labels)
     for column in ("unit", "annotator") if annotators else ("unit",):

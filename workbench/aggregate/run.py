@@ -6,9 +6,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ..errors import WorkbenchError
-from ..models import LabelKind, label_key
+from ..models import LabelKind, label_key, with_long_columns
 from . import AggregateResult
-from .encode import check_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..campaign import Campaign
@@ -46,7 +45,7 @@ def choose_method(registry, schema, table, requested: str) -> tuple[str, str | N
 def aggregate_table(registry, schema, table, method: str, gold=None, units=None, **options) -> AggregateResult:
     if table.empty:
         raise WorkbenchError("nothing to aggregate: the label table is empty")
-    table = check_table(table)
+    table = with_long_columns(table)
     if method == "auto" and options:
         raise WorkbenchError(f"aggregate options ({', '.join(sorted(options))}) need an explicit method: "
                              "`auto` may pick one that does not know them")

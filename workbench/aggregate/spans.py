@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import WorkbenchError
-from ..models import LabelSchema, Span
-from .encode import check_table, factorize_units
+from ..models import LabelSchema, Span, with_long_columns
+from .encode import factorize_units
 
 _TOKEN = re.compile(r"\S+")
 
@@ -57,7 +57,7 @@ class SpanTable:
 
 def explode_spans(table: pd.DataFrame, schema: LabelSchema, what: str = "label table") -> SpanTable:
     """Check a span table and turn it into arrays; one clear error for the first bad row."""
-    table = check_table(table)
+    table = with_long_columns(table)
     labels = table["label"]
     n_rows = len(table)
     # the labels are Python tuples of Span objects: reading them once is the only per-row work

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..models import LabelKind, LabelSchema, label_key
+from ..models import LabelKind, LabelSchema, label_key, with_long_columns
 
 
 @dataclass
@@ -35,9 +35,9 @@ def count_matrix(table: pd.DataFrame, schema: LabelSchema) -> tuple[np.ndarray, 
     Categories are the schema's labels for single/ordinal tasks; label sets (multi) and span sets
     are compared whole, as the categories that occur.
     """
-    from ..aggregate.encode import check_table, encode, factorize_units
+    from ..aggregate.encode import encode, factorize_units
 
-    table = check_table(table)
+    table = with_long_columns(table)
     if schema.kind is not LabelKind.SPANS:
         enc = encode(table, schema, what="label table", annotators=False)
         return enc.counts().astype(np.int64), enc.unit_names, list(enc.classes)

@@ -21,8 +21,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from ..aggregate.encode import check_table
-from ..models import LabelKind, LabelSchema, Span
+from ..models import LabelKind, LabelSchema, Span, with_long_columns
 
 QUALITY_COLUMNS = ["annotator", "n_annotations", "gold_n", "gold_accuracy", "consensus_agreement",
                    "ds_accuracy", "spammer_score", "flags", "confusion"]
@@ -150,7 +149,7 @@ def annotator_quality(table: pd.DataFrame, schema: LabelSchema, gold: Mapping[st
     """One row per annotator (sorted by id) with the measures above and the flags they raise."""
     if table.empty:
         return pd.DataFrame(columns=QUALITY_COLUMNS)
-    table = check_table(table)
+    table = with_long_columns(table)
     spans = schema.kind is LabelKind.SPANS
     gold, consensus = dict(gold or {}), dict(consensus or {})
     annotators = pd.Index(sorted(pd.unique(table["annotator"]), key=str))

@@ -11,9 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..aggregate.encode import check_table
 from ..aggregate.spans import explode_spans, group_starts
-from ..models import LabelKind, LabelSchema
+from ..models import LabelKind, LabelSchema, with_long_columns
 from . import MetricResult, count_matrix, undefined
 from .basic import pairwise_share
 
@@ -43,7 +42,7 @@ def unit_agreement(table: pd.DataFrame, schema: LabelSchema, consensus=None,
     """One row per unit with two or more labels, least agreement first."""
     if table.empty:
         return pd.DataFrame(columns=UNIT_COLUMNS)
-    table = check_table(table)
+    table = with_long_columns(table)
     if schema.kind is LabelKind.SPANS:
         agreement, m, names = _span_unit_f1(table, schema)
         ok = m >= 2

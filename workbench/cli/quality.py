@@ -8,15 +8,13 @@ what they are (default: single choice over the labels found, sorted).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..errors import WorkbenchError
-from ..models import LabelKind, LabelSchema
+from ..models import LabelKind, LabelSchema, with_long_columns
 from .common import emit_json, fmt, pass_state, table
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -105,11 +103,7 @@ def load_label_file(ref: str, kind: str | None, labels: str | None) -> tuple["pd
 
     path = Path(ref)
     df = _read(path)
-    df = df.rename(columns={"task": "unit", "worker": "annotator"})
-    missing = [c for c in ("unit", "annotator", "label") if c not in df.columns]
-    if missing:
-        raise WorkbenchError(f"{path}: missing column(s) {', '.join(missing)}: expected unit, annotator, label "
-                             f"(or task, worker, label); found {', '.join(map(str, df.columns)) or 'none'}")
+    df = with_long_columns(df, where=str(path))
     if df.empty:
         raise WorkbenchError(f"{path}: no rows")
     tbl = pd.DataFrame({c: _text(df[c]) for c in ("unit", "annotator", "label")})
@@ -148,18 +142,13 @@ def _write_atomic(result, path: Path) -> None:
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise WorkbenchError(f"--out {path}: expected a .csv, .tsv or .parquet file name")
+    from ..export.files import atomic_write
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        if kind == "parquet":
-            out.to_parquet(tmp, index=False)
-        else:
-            out.to_csv(tmp, index=False, sep="\t" if kind == "tsv" else ",")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    if kind == "parquet":
+        atomic_write(path, lambda tmp: out.to_parquet(tmp, index=False))
+    else:
+        atomic_write(path, lambda tmp: out.to_csv(tmp, index=False, sep="\t" if kind == "tsv" else ","))
 
 
 def _consensus(registry, schema, tbl, gold) -> tuple[dict, Any]:
