@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import pandas as pd
 
@@ -127,8 +127,16 @@ class Campaign:
         """The long ``(unit, annotator, label)`` table of the annotations that count."""
         return long_table(self.annotations((AnnotationStatus.OK,)))
 
-    def honeypot_gold(self) -> dict[str, Label]:
-        return {u.id: u.gold_label for u in self.units() if u.is_gold and u.gold_label is not None}
+    def honeypot_gold(self, units: Iterable[Unit] | None = None) -> dict[str, Label]:
+        """Gold labels of the honeypot units (of ``units`` when the caller has them loaded already)."""
+        return {u.id: u.gold_label for u in (self.units() if units is None else units)
+                if u.is_gold and u.gold_label is not None}
+
+    def consensus(self) -> dict[str, Label]:
+        """The stored aggregated label of each unit (empty before `aggregate`)."""
+        schema = self.task_type.schema
+        return {r[0]: schema.normalize(json.loads(r[1])) for r in self.store.all(
+            "SELECT unit_id, label_json FROM aggregates WHERE campaign=?", self.name)}
 
     def _require(self, step: str, before: str) -> None:
         if self.store.step_summary(self.name, before) is None:

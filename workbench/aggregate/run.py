@@ -81,7 +81,7 @@ def run_aggregation(campaign: "Campaign", method: str, options: dict) -> dict[st
     if table.empty:
         raise WorkbenchError(f"campaign {campaign.name!r}: no annotations to aggregate yet (run `pull`)")
     units = {u.id: u for u in campaign.units()}
-    honeypots = {u: x.gold_label for u, x in units.items() if x.is_gold and x.gold_label is not None}
+    honeypots = campaign.honeypot_gold(units.values())
     result = aggregate_table(campaign.registry, schema, table, method, gold=honeypots, units=units, **options)
     # per-unit agreement (pairwise share; span tasks: pooled pairwise span F1), for export filters
     per_unit = dict(unit_agreement(table, schema)[["unit", "agreement"]].itertuples(index=False))

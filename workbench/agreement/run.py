@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -80,14 +79,9 @@ def agreement_report(registry, schema, table, names=(), units=None, consensus=No
 def run_agreement(campaign: "Campaign") -> dict[str, Any]:
     schema = campaign.task_type.schema
     table = campaign.table()
-    consensus = {
-        r[0]: schema.normalize(json.loads(r[1]))
-        for r in campaign.store.all("SELECT unit_id, label_json FROM aggregates WHERE campaign=?", campaign.name)
-    }
     units = {u.id: u for u in campaign.units()}
-    honeypots = campaign.honeypot_gold()
     summary = agreement_report(campaign.registry, schema, table, campaign.spec.metrics, units=units,
-                               consensus=consensus, gold=honeypots)
+                               consensus=campaign.consensus(), gold=campaign.honeypot_gold(units.values()))
     with campaign.store.transaction():
         campaign.store.record_step(campaign.name, "agreement", summary)
     return summary

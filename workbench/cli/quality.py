@@ -253,8 +253,6 @@ def attach(main: click.Group) -> None:
                    as_json):
         """Per-annotator quality: gold accuracy, agreement with the consensus, Dawid-Skene accuracy and
         confusion matrix, spammer score, flags. CAMPAIGN is a campaign or a CSV/Parquet label file."""
-        import json as json_
-
         from ..agreement.quality import Thresholds, annotator_quality
         from ..agreement.run import quality_rows
         from ..registry import get_registry
@@ -269,10 +267,9 @@ def attach(main: click.Group) -> None:
             c = state.open(campaign)
             if state.store.step_summary(c.name, "aggregate") is None:
                 raise WorkbenchError(f"campaign {c.name!r}: run `aggregate` before `annotators`")
-            tbl, schema, gold = c.table(), c.task_type.schema, c.honeypot_gold()
             units = {u.id: u for u in c.units()}
-            consensus = {r[0]: schema.normalize(json_.loads(r[1])) for r in state.store.all(
-                "SELECT unit_id, label_json FROM aggregates WHERE campaign=?", c.name)}
+            tbl, schema, gold = c.table(), c.task_type.schema, c.honeypot_gold(units.values())
+            consensus = c.consensus()
         rows = quality_rows(annotator_quality(tbl, schema, gold, consensus, thresholds, units=units))
         if as_json:
             emit_json(rows)

@@ -6,7 +6,6 @@ the whole campaign and for the exported units only; per-annotator figures from t
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +25,8 @@ def metric_figures(campaign: "Campaign", table, unit_ids: set[str] | None = None
     if unit_ids is not None:
         table = table[table["unit"].isin(unit_ids)]
     units = {u.id: u for u in campaign.units()}
-    consensus = consensus_labels(campaign)
-    honeypots = campaign.honeypot_gold()
+    consensus = campaign.consensus()
+    honeypots = campaign.honeypot_gold(units.values())
     out = {}
     for name, metric in campaign.registry.all("metrics").items():
         if schema.kind not in metric.kinds or (campaign.spec.metrics and name not in campaign.spec.metrics):
@@ -42,19 +41,13 @@ def metric_figures(campaign: "Campaign", table, unit_ids: set[str] | None = None
     return out
 
 
-def consensus_labels(campaign: "Campaign") -> dict[str, Any]:
-    schema = campaign.task_type.schema
-    return {r[0]: schema.normalize(json.loads(r[1])) for r in campaign.store.all(
-        "SELECT unit_id, label_json FROM aggregates WHERE campaign=?", campaign.name)}
-
-
 def annotator_rows(campaign: "Campaign", table, records: list[dict]) -> list[dict[str, Any]]:
     """Per annotator, under their pseudonym: kind, labels made, labels exported, quality."""
     from ..agreement.quality import annotator_quality
 
     names = annotator_pseudonyms(campaign)
     spec = {a.id: a for a in campaign.spec.annotators}
-    quality = annotator_quality(table, campaign.task_type.schema, campaign.honeypot_gold(), consensus_labels(campaign))
+    quality = annotator_quality(table, campaign.task_type.schema, campaign.honeypot_gold(), campaign.consensus())
     by_id = {row["annotator"]: row for row in quality.to_dict("records")}
     exported = Counter(v["annotator"] for r in records for v in r["votes"])
     rows = []

@@ -152,7 +152,7 @@ def gather(campaign: "Campaign", top: int = 12) -> ReportData:
     rows = campaign.store.all("SELECT * FROM aggregates WHERE campaign=?", name)
     consensus = {r["unit_id"]: schema.normalize(json.loads(r["label_json"])) for r in rows}
     gold = {u: x.gold_label for u, x in units.items() if x.gold_label is not None}
-    honeypots = campaign.honeypot_gold()
+    honeypots = campaign.honeypot_gold(units.values())
 
     position = {u: i for i, u in enumerate(units)}
     stats = []
