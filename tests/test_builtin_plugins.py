@@ -1,13 +1,12 @@
 """The three built-in task types: Label Studio configs, result round trips, pre-labelers."""
 
-import json
 from pathlib import Path
 
 import pytest
 from label_studio_sdk.label_interface import LabelInterface
 
 from workbench.documents import load_documents
-from workbench.models import Document, LabelKind, LabelSchema, Span, sha256_text
+from workbench.models import Document, LabelKind, LabelSchema, sha256_text
 from workbench.plan import cut_units, load_gold
 from workbench.registry import get_registry
 from workbench.tasktype import TaskType

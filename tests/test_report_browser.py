@@ -13,9 +13,7 @@ from pathlib import Path
 import pytest
 
 from export_fixtures import builtin_plugins, run_campaign, write_campaign
-from workbench.campaign import Campaign
 from workbench.report import write_report
-from workbench.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"

@@ -171,7 +171,6 @@ class TokenVotes:
 
 def token_votes(st: SpanTable, n_labels: int, units: Mapping | None = None) -> TokenVotes:
     """Cut every unit into tokens and count each annotator's tag on each token."""
-    n_units = st.n_units
     texts = _unit_texts(st, units)
     has_text = np.array([t is not None for t in texts], dtype=bool)
     tok_u, tok_s, tok_e = _text_tokens(texts)

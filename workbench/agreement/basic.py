@@ -1,7 +1,4 @@
-"""Percent agreement: the share of annotator pairs on a unit that gave the same label.
-
-Krippendorff's alpha lives in :mod:`workbench.agreement.alpha` (re-exported here for older imports).
-"""
+"""Percent agreement: the share of annotator pairs on a unit that gave the same label."""
 
 from __future__ import annotations
 
@@ -10,7 +7,6 @@ import pandas as pd
 
 from ..models import LabelSchema
 from . import MetricResult, count_matrix, undefined
-from .alpha import krippendorff_alpha_nominal  # noqa: F401  (kept importable from here)
 
 
 def pairwise_share(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
