@@ -89,15 +89,15 @@ def run_aggregation(campaign: "Campaign", method: str, options: dict) -> dict[st
     spans = schema.kind is LabelKind.SPANS
     held_out = {u: x.gold_label for u, x in units.items() if x.gold_label is not None and not x.is_gold}
     all_gold = {u: x.gold_label for u, x in units.items() if x.gold_label is not None}
-    posteriors = result.posteriors
+    # one dict per unit, built once: a .loc lookup per unit is the slow part on big campaigns
+    posteriors = {} if result.posteriors is None else result.posteriors.to_dict("index")
     ties = set(result.ties)
     db = campaign.store.conn
     with campaign.store.transaction():
         db.execute("DELETE FROM aggregates WHERE campaign=?", (campaign.name,))
         db.executemany("INSERT INTO aggregates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             (campaign.name, u, label_key(lab), float(conf), int(n), per_unit.get(u), result.method,
-             json.dumps({str(k): float(v) for k, v in posteriors.loc[u].items()})
-             if posteriors is not None and u in posteriors.index else None,
+             json.dumps({str(k): float(v) for k, v in posteriors[u].items()}) if u in posteriors else None,
              int(u in ties))
             for u, lab, conf, n in result.labels[["unit", "label", "confidence", "n_annotations"]].itertuples(
                 index=False)
