@@ -95,14 +95,11 @@ def build_records(campaign: "Campaign") -> list[dict[str, Any]]:
     schema = campaign.task_type.schema
     docs = campaign.documents()
     agg = {r["unit_id"]: r for r in campaign.store.all("SELECT * FROM aggregates WHERE campaign=?", campaign.name)}
-    key = pseudonym_key(campaign.store)
-    names: dict[str, str] = {}
+    names = annotator_pseudonyms(campaign)
     votes: dict[str, list[dict[str, Any]]] = {}
     for a in campaign.annotations():
         if a.status.value != "ok" or a.label is None:
             continue
-        if a.annotator_id not in names:
-            names[a.annotator_id] = pseudonym(key, campaign.name, a.annotator_id)
         votes.setdefault(a.unit_id, []).append({"annotator": names[a.annotator_id], "label": label_to_json(a.label)})
     plugin, version = plugin_info(campaign)
     as_of = state_time(campaign)
@@ -114,6 +111,7 @@ def build_records(campaign: "Campaign") -> list[dict[str, Any]]:
         doc = docs[u.document_id]
         label = schema.normalize(json.loads(row["label_json"]))
         confidence = round(float(row["confidence"]), 6)
+        reasons = review_reasons(label, confidence, int(row["n_annotations"]), bool(row["tie"]), u.gold_label)
         records.append({
             "unit_id": u.id, "split": None, "text": u.text, "context": u.context,
             "document_id": doc.id, "document_title": doc.title, "document_source": doc.source,
@@ -124,15 +122,13 @@ def build_records(campaign: "Campaign") -> list[dict[str, Any]]:
             "n_annotations": int(row["n_annotations"]),
             "votes": sorted(votes.get(u.id, []), key=lambda v: v["annotator"]),
             "tie": bool(row["tie"]),
-            "review": False,
-            "review_reasons": review_reasons(label, confidence, int(row["n_annotations"]), bool(row["tie"]),
-                                             u.gold_label),
+            "review": bool(reasons),
+            "review_reasons": reasons,
             "is_gold": u.is_gold,
             "gold_label": label_to_json(u.gold_label) if u.gold_label is not None else None,
             "method": row["method"], "task_type": campaign.spec.task_type, "campaign": campaign.name,
             "plugin": plugin, "plugin_version": version, "exported_at": as_of,
         })
-        records[-1]["review"] = bool(records[-1]["review_reasons"])
     return records
 
 
