@@ -19,14 +19,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..campaign import Campaign
 
 
-def metric_figures(campaign: "Campaign", table, unit_ids: set[str] | None = None) -> dict[str, dict]:
+def metric_figures(campaign: "Campaign", table, units: dict, consensus: dict, honeypots: dict,
+                   unit_ids: set[str] | None = None) -> dict[str, dict]:
     """``{metric: {value, note}}`` for every registered metric that applies, on all or some units."""
     schema = campaign.task_type.schema
     if unit_ids is not None:
         table = table[table["unit"].isin(unit_ids)]
-    units = {u.id: u for u in campaign.units()}
-    consensus = campaign.consensus()
-    honeypots = campaign.honeypot_gold(units.values())
     out = {}
     for name, metric in campaign.registry.all("metrics").items():
         if schema.kind not in metric.kinds or (campaign.spec.metrics and name not in campaign.spec.metrics):
@@ -41,13 +39,14 @@ def metric_figures(campaign: "Campaign", table, unit_ids: set[str] | None = None
     return out
 
 
-def annotator_rows(campaign: "Campaign", table, records: list[dict]) -> list[dict[str, Any]]:
+def annotator_rows(campaign: "Campaign", table, records: list[dict], consensus: dict,
+                   honeypots: dict) -> list[dict[str, Any]]:
     """Per annotator, under their pseudonym: kind, labels made, labels exported, quality."""
     from ..agreement.quality import annotator_quality
 
     names = annotator_pseudonyms(campaign)
     spec = {a.id: a for a in campaign.spec.annotators}
-    quality = annotator_quality(table, campaign.task_type.schema, campaign.honeypot_gold(), campaign.consensus())
+    quality = annotator_quality(table, campaign.task_type.schema, honeypots, consensus)
     by_id = {row["annotator"]: row for row in quality.to_dict("records")}
     exported = Counter(v["annotator"] for r in records for v in r["votes"])
     rows = []
@@ -95,7 +94,9 @@ def gather(campaign: "Campaign", settings: ExportSettings, all_records: list[dic
     docs = campaign.documents()
     plugin, version = plugin_info(campaign)
     per_doc = Counter(r["document_id"] for r in records)
-    annotators = annotator_rows(campaign, table, records)
+    units = {u.id: u for u in campaign.units()}
+    consensus, honeypots = campaign.consensus(), campaign.honeypot_gold(units.values())
+    annotators = annotator_rows(campaign, table, records, consensus, honeypots)
     return {
         "campaign": name, "description": spec.description, "as_of": records[0]["exported_at"] if records else None,
         "task_type": spec.task_type, "task_description": tt.description, "instructions": tt.instructions,
@@ -108,8 +109,8 @@ def gather(campaign: "Campaign", settings: ExportSettings, all_records: list[dic
         "annotators": annotators,
         "simulated": sum(1 for a in spec.annotators if a.simulated), "people": sum(1 for a in spec.annotators
                                                                                    if not a.simulated),
-        "metrics_all": metric_figures(campaign, table), "metrics_exported": metric_figures(campaign, table,
-                                                                                          exported_ids),
+        "metrics_all": metric_figures(campaign, table, units, consensus, honeypots),
+        "metrics_exported": metric_figures(campaign, table, units, consensus, honeypots, exported_ids),
         "settings": settings.as_dict(), "aggregated": len(all_records), "exported": len(records),
         "filters": filter_log,
         "review": {reason: sum(reason in r["review_reasons"] for r in records) for reason in REVIEW_REASONS},

@@ -200,7 +200,7 @@ def gather(campaign: "Campaign", top: int = 12) -> ReportData:
         task_description=tt.description, instructions=tt.instructions, kind=schema.kind, labels=schema.labels,
         backend=campaign.spec.backend, overlap=campaign.spec.overlap, as_of=state_time(campaign),
         documents=len(docs), units=len(units), annotations=int(len(table)),
-        metrics=metric_figures(campaign, table), aggregate=campaign.store.step_summary(name, "aggregate") or {},
+        metrics=metric_figures(campaign, table, units, consensus, honeypots), aggregate=campaign.store.step_summary(name, "aggregate") or {},
         label_counts=label_counts(schema.kind, schema.labels, consensus, table),
         annotators=annotators, pairwise=pw, confusion=confusion(schema.kind, schema.labels, consensus, gold),
         unit_stats=unit_stats, disputed=disputed, progress=progress(campaign, names),
