@@ -187,20 +187,22 @@ def gather(campaign: "Campaign", top: int = 12) -> ReportData:
     for unit, annotator, label in table[["unit", "annotator", "label"]].itertuples(index=False):
         votes.setdefault(unit, []).append((names.get(annotator, annotator), label_to_json(label)))
     disputed_ids = _most_disputed(unit_stats, top)
+    by_unit = unit_stats.set_index("unit")
     disputed = [UnitView(
         unit_id=u, text=units[u].text, context=units[u].context, document=docs[units[u].document_id].title,
         consensus=label_to_json(consensus[u]), confidence=float(s["confidence"]),
         agreement=None if pd.isna(s["agreement"]) else float(s["agreement"]), tie=bool(s["tie"]),
         gold=label_to_json(units[u].gold_label) if units[u].gold_label is not None else None,
         reasons=list(s["reasons"]), votes=sorted(votes.get(u, [])))
-        for u, s in ((u, unit_stats.set_index("unit").loc[u]) for u in disputed_ids)]
+        for u, s in ((u, by_unit.loc[u]) for u in disputed_ids)]
 
     return ReportData(
         campaign=name, description=campaign.spec.description, task_type=campaign.spec.task_type,
         task_description=tt.description, instructions=tt.instructions, kind=schema.kind, labels=schema.labels,
         backend=campaign.spec.backend, overlap=campaign.spec.overlap, as_of=state_time(campaign),
         documents=len(docs), units=len(units), annotations=int(len(table)),
-        metrics=metric_figures(campaign, table, units, consensus, honeypots), aggregate=campaign.store.step_summary(name, "aggregate") or {},
+        metrics=metric_figures(campaign, table, units, consensus, honeypots),
+        aggregate=campaign.store.step_summary(name, "aggregate") or {},
         label_counts=label_counts(schema.kind, schema.labels, consensus, table),
         annotators=annotators, pairwise=pw, confusion=confusion(schema.kind, schema.labels, consensus, gold),
         unit_stats=unit_stats, disputed=disputed, progress=progress(campaign, names),
