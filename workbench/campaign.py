@@ -8,6 +8,7 @@ that fails changes nothing, and running a step again gives the same state (idemp
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import asdict
 from functools import cached_property
@@ -295,10 +296,13 @@ class Campaign:
         self._require("export", "aggregate")
         return run_export(self, formats or self.spec.export_formats, out_dir, filters)
 
-    def run(self, until: str = "export") -> dict[str, Any]:
+    def run(self, until: str = "export", around: Callable[[str], Any] | None = None) -> dict[str, Any]:
+        """Every step up to ``until``; ``around(description)``, if given, is a context manager each step
+        runs inside (the CLI's spinner)."""
         results = {}
         for step in STEPS:
-            results[step] = getattr(self, step)()
+            with around(f"{self.name}: {step}") if around else contextlib.nullcontext():
+                results[step] = getattr(self, step)()
             if step == until:
                 break
         return results

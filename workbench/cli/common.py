@@ -42,15 +42,7 @@ class State:
 
     def run_steps(self, campaign, until: str = "export") -> dict[str, Any]:
         """Every step of ``campaign`` up to ``until``, each under its own spinner."""
-        from ..campaign import STEPS
-
-        results = {}
-        for step in STEPS:
-            with self.step(f"{campaign.name}: {step}"):
-                results[step] = getattr(campaign, step)()
-            if step == until:
-                break
-        return results
+        return campaign.run(until, around=self.step)
 
     def open(self, ref: str):
         """A campaign from a ``.toml`` path or the name of one in the store."""

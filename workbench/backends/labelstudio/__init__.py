@@ -154,7 +154,7 @@ class LabelStudioBackend(Backend):
         out: dict[str, Any] = {"backend": self.name, "server": self.server_key}
         if rec is None:
             return out
-        out["url"] = f"{self.api.url}/projects/{rec['project']}/data"
+        out["url"] = self.project_url(Project(rec["project"], rec["server"]))
         if self.managed:
             out["login"] = (f"{ADMIN_EMAIL} with the password in {self.server.admin_file}; "
                             f"people: `workbench invite {self.campaign} EMAIL`")

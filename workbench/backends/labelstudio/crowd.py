@@ -21,6 +21,7 @@ from ...models import Label, Unit
 from ...simulate import SimulatedAnnotator
 from .accounts import Credentials, persona_api, persona_email
 from .client import AmbiguousWrite, LabelStudioAPI
+from .pull import completed_by
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import LabelStudioBackend, Project
@@ -106,8 +107,7 @@ def work_one(backend: "LabelStudioBackend", project: "Project", m: Member, units
             return True
         except AmbiguousWrite:
             mine = [a for a in m.api.get(f"/api/tasks/{task['id']}/annotations/")
-                    if (a.get("completed_by") if not isinstance(a.get("completed_by"), dict)
-                        else a["completed_by"].get("id")) == m.user_id]
+                    if completed_by(a)[0] == m.user_id]
             if mine:
                 return True
     raise WorkbenchError(f"Label Studio at {m.api.url} kept failing to save {m.annotator.id}'s annotation on "

@@ -122,14 +122,19 @@ def validator(backend: "LabelStudioBackend"):
     return check
 
 
+def completed_by(annotation: dict) -> tuple[Any, dict | None]:
+    """The annotation's user id, and the user object when the server sent one (not just its id)."""
+    user = annotation.get("completed_by")
+    return (user.get("id"), user) if isinstance(user, dict) else (user, None)
+
+
 def convert(project: "Project", tasks: Iterable[dict], who: dict[int, str], check) -> list[RawAnnotation]:
     out = []
     for task in tasks:
         unit_id = (task.get("data") or {}).get("unit_id")
         for a in task.get("annotations") or []:
-            user = a.get("completed_by")
-            user_id = user.get("id") if isinstance(user, dict) else user
-            annotator = who.get(user_id) or (user.get("email") if isinstance(user, dict) else None) or f"ls-user-{user_id}"
+            user_id, user = completed_by(a)
+            annotator = who.get(user_id) or (user.get("email") if user else None) or f"ls-user-{user_id}"
             cancelled = bool(a.get("was_cancelled"))
             error = None
             if unit_id is None:
