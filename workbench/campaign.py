@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from dataclasses import asdict
 from functools import cached_property
 from typing import Any, Callable, Iterable
 
@@ -334,12 +333,6 @@ class Campaign:
         n_units = self.store.one("SELECT COUNT(*) FROM units WHERE campaign=?", self.name)[0]
         return {"campaign": self.name, "task_type": self.spec.task_type, "backend": self.spec.backend,
                 "units": n_units, "steps": steps, "annotators": per, "quarantined": quarantined}
-
-
-def spec_dict(spec: CampaignSpec) -> dict:
-    d = asdict(spec)
-    d["path"] = str(spec.path)
-    return d
 
 
 def plugin_info(campaign: Campaign) -> tuple[str, str | None]:

@@ -11,13 +11,10 @@ JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable ou
 
 
 def _server(state):
-    from pathlib import Path
-
     from ..server import ManagedServer
-    from ..store import default_home
 
-    # the home's path only: asking about the server must not create a campaign store
-    return ManagedServer(Path(state.home) if state.home else default_home())
+    # the home's path only (a Store opens its database on first query, not here)
+    return ManagedServer(state.store.home)
 
 
 def _print_login(info: dict) -> None:
