@@ -5,6 +5,7 @@ Methods are registered through ``register_aggregators``; each returns an :class:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,12 +28,39 @@ class AggregateResult:
     posteriors: pd.DataFrame | None = None
     annotators: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
-    ties: list[str] = field(default_factory=list)
+    ties: Sequence[str] = field(default_factory=list)
 
     def __post_init__(self):
         missing = set(RESULT_COLUMNS) - set(self.labels.columns)
         if missing:
             raise ValueError(f"aggregate result lacks columns {sorted(missing)}")
+
+
+class TiedUnits(Sequence):
+    """The names of the tied units, made Python strings only when first read.
+
+    A million-row table can tie tens of thousands of units; most callers only count them.
+    """
+
+    def __init__(self, names, positions: np.ndarray):
+        self._names, self._positions, self._list = names, positions, None
+
+    def _items(self) -> list:
+        if self._list is None:
+            self._list = self._names.take(self._positions).to_numpy(dtype=object).tolist()
+        return self._list
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    def __getitem__(self, i):
+        return self._items()[i]
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Sequence) and not isinstance(other, str) and self._items() == list(other)
+
+    def __repr__(self) -> str:
+        return repr(self._items())
 
 
 def empty_result(method: str, note: str = "the label table is empty") -> AggregateResult:
@@ -126,7 +154,7 @@ def posterior_result(method: str, enc, post: np.ndarray, notes: list[str] | None
     }, copy=False)  # fresh arrays: pandas 3 would otherwise copy each of them
     posteriors = pd.DataFrame(post, index=pd.Index(enc.unit_names.array, name="unit"),
                               columns=column_names(enc.classes), copy=False)
-    ties = enc.unit_names.array.take(np.flatnonzero(tied)).tolist()
+    ties = TiedUnits(enc.unit_names.array, np.flatnonzero(tied))
     if ties:
         notes.append(f"{len(ties)} unit(s) tied; broken by schema label order")
     return AggregateResult(method, labels, posteriors, annotators, notes, ties)
