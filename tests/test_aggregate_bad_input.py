@@ -179,3 +179,67 @@ def test_unit_codes_over_several_arrow_chunks():
     col = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(chunks)))
     codes, names = factorize_units(col)
     assert codes.tolist() == [0, 0, 1, 1, 2, 2, 2, 3, 3] and list(names) == ["u1", "u2", "u3", "u10"]
+
+
+def _dictionary_columns(table: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """``table`` with every column a pandas categorical or an Arrow dictionary (two chunks with
+    their own dictionaries, as a Parquet file read with read_dictionary gives)."""
+    import pyarrow as pa
+
+    out = {}
+    for column in table.columns:
+        values = table[column].astype(object)
+        if kind == "category":  # categories sorted, so codes do not follow the row order
+            out[column] = values.astype(pd.CategoricalDtype(sorted(set(values.dropna()) | {"unused"})))
+        else:
+            half = len(values) // 2
+            chunks = [pa.array(values.iloc[:half], pa.string(), from_pandas=True).dictionary_encode(),
+                      pa.array(values.iloc[half:], pa.string(), from_pandas=True).dictionary_encode()]
+            out[column] = pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array(chunks)))
+    return pd.DataFrame(out)
+
+
+@pytest.mark.parametrize("kind", ["category", "arrow-dictionary"])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_dictionary_columns_give_the_results_of_string_columns(kind, shuffle):
+    from benchmarks.crowd import make_crowd
+
+    crowd = make_crowd(n_tasks=300, n_workers=10, overlap=3, spammers=0.2, seed=5, shuffle=shuffle)
+    plain = crowd.long_table()
+    coded = _dictionary_columns(plain, kind)
+    schema = LabelSchema(LabelKind.SINGLE, crowd.classes)
+    reg = get_registry()
+    gold = dict(list(crowd.truth.items())[:20])
+    for name in ("majority", "wawa", "weighted_majority", "dawid_skene", "one_coin_dawid_skene", "mace"):
+        a = reg.get("aggregators", name).func(plain, schema, gold=gold)
+        b = reg.get("aggregators", name).func(coded, schema, gold=gold)
+        assert a.labels["unit"].tolist() == b.labels["unit"].astype(object).tolist(), name  # first-appearance order
+        assert a.labels["label"].astype(str).tolist() == b.labels["label"].astype(str).tolist(), name
+        assert a.labels["confidence"].to_numpy() == pytest.approx(b.labels["confidence"].to_numpy()), name
+    for name, metric in reg.all("metrics").items():
+        if schema.kind in metric.kinds:
+            assert metric.func(plain, schema).value == pytest.approx(metric.func(coded, schema).value), name
+
+
+@pytest.mark.parametrize("kind", ["category", "arrow-dictionary"])
+@pytest.mark.parametrize("bad, message", [("zz", r"row 3 \(unit 'u2', annotator 'w1'\): label 'zz' is not one of"),
+                                          (None, r"row 3 \(unit 'u2', annotator 'w1'\): label is missing")])
+def test_dictionary_columns_bad_labels(kind, bad, message):
+    table = _dictionary_columns(t(["u1", "u1", "u2", "u2"], ["w1", "w2", "w1", "w2"], ["a", "b", bad, "a"]), kind)
+    for method in ("majority", "dawid_skene"):
+        with pytest.raises(WorkbenchError, match=message):
+            get_registry().get("aggregators", method).func(table, SCHEMA)
+
+
+@pytest.mark.parametrize("units, codes, names", [
+    (["t1", "t1", "t2", "t10", "t10"], [0, 0, 1, 2, 2], ["t1", "t2", "t10"]),
+    (["b", "b", "a", "c"], [0, 0, 1, 2], ["b", "a", "c"]),
+    (["u1", "u2", "u1", "u1"], [0, 1, 0, 0], ["u1", "u2"]),  # a unit split over two blocks
+])
+@pytest.mark.parametrize("kind", ["category", "arrow-dictionary"])
+def test_dictionary_unit_codes_follow_first_appearance(units, codes, names, kind):
+    from workbench.aggregate.encode import factorize_units
+
+    col = _dictionary_columns(pd.DataFrame({"unit": units}), kind)["unit"]
+    got, got_names = factorize_units(col)
+    assert got.tolist() == codes and list(got_names) == names

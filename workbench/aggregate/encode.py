@@ -145,6 +145,11 @@ def _factorize_units(col: pd.Series, meanwhile: Callable[[np.ndarray, int], Any]
     """
     if len(col) == 0:
         return np.zeros(0, dtype=np.int64), pd.Series([], dtype=object), None
+    dictionary = dictionary_codes(col)
+    if dictionary is not None:  # pandas categorical or Arrow dictionary: work on the integer codes
+        codes, categories = dictionary
+        u, heads, done = _factorize_units(pd.Series(codes, copy=False), meanwhile)
+        return u, pd.Series(categories.take(heads.to_numpy())), done
     change = _neighbours_differ(col)
     # many runs means the rows are not grouped by unit: checking the run heads would cost as much
     # as hashing every row, so go straight to that
@@ -202,7 +207,14 @@ def _unique_heads(col: pd.Series, change: np.ndarray) -> pd.Series | None:
     # each unit is one block of rows when no two blocks share a name: then a unit's code is
     # its block number. Names in increasing order cannot repeat, which is cheaper to see
     # than hashing them all (tables sorted by unit id, numbered ids such as t9 < t10 included)
-    return heads if _strictly_increasing(heads) or heads.is_unique else None
+    if _strictly_increasing(heads):
+        return heads
+    if heads.dtype.kind in "iu" and len(heads):  # integers (dictionary codes): count them
+        v = heads.to_numpy()
+        low, high = int(v.min()), int(v.max())
+        if high - low < 4 * len(v) + 1024:
+            return heads if np.bincount(v.astype(np.int64) - low).max() <= 1 else None
+    return heads if heads.is_unique else None
 
 
 def _strictly_increasing(values: pd.Series) -> bool:
@@ -283,6 +295,13 @@ def class_order(schema: LabelSchema, labels: pd.Series) -> list:
 
 def label_codes(labels: pd.Series, classes: list) -> np.ndarray:
     """Class index per row (in :func:`code_dtype`); -1 for a missing label, -2 for one that is not a class."""
+    dictionary = dictionary_codes(labels)
+    if dictionary is not None:  # categorical or Arrow dictionary: look up each category once
+        codes, categories = dictionary
+        index = {c: i for i, c in enumerate(classes)}
+        lut = np.array([index.get(c, -2) if _hashable(c) else -2 for c in categories] + [-1],
+                       dtype=code_dtype(len(classes)))
+        return np.take(lut, codes)  # code -1 (missing) picks the trailing -1
     if _arrow_backed(labels) and classes and all(isinstance(c, str) for c in classes):
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -301,6 +320,28 @@ def label_codes(labels: pd.Series, classes: list) -> np.ndarray:
     lut = np.array([index.get(u, -2) if _hashable(u) else -2 for u in uniques] + [-1],
                    dtype=code_dtype(len(classes)))
     return lut[codes]  # code -1 (NaN) picks the trailing -1
+
+
+def dictionary_codes(col: pd.Series) -> tuple[np.ndarray, pd.Index] | None:
+    """(codes, categories) of a pandas categorical or Arrow dictionary column, codes -1 where
+    missing; None for other columns. No value is hashed: the codes are already there."""
+    dtype = col.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return col.cat.codes.to_numpy(), dtype.categories
+    if not isinstance(dtype, pd.ArrowDtype):
+        return None
+    import pyarrow as pa
+
+    if not pa.types.is_dictionary(dtype.pyarrow_dtype):
+        return None
+    values = pa.array(col)
+    chunks = values.unify_dictionaries().chunks if isinstance(values, pa.ChunkedArray) else [values]
+    if not chunks:
+        return np.zeros(0, dtype=np.int64), pd.Index([])
+    parts = [np.zeros(0, dtype=np.int64)]
+    for chunk in chunks:
+        parts.append(np.asarray(chunk.indices.fill_null(-1).to_numpy(), dtype=np.int64))
+    return np.concatenate(parts), pd.Index(chunks[0].dictionary.to_pandas())
 
 
 def code_dtype(n_classes: int) -> np.dtype:
