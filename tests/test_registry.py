@@ -105,3 +105,28 @@ def test_plugins_command_lists_what_each_plugin_provides():
     assert data["workbench.default_plugins.backends"]["default"] is True
     table = CliRunner().invoke(cli(), ["plugins"])
     assert table.exit_code == 0 and "task_types: claims" in table.output
+
+
+def test_metric_errors_and_kinds_in_the_agreement_step_and_the_data_card():
+    from workbench.agreement.run import compute_metrics
+
+    def broken(table, schema, **kw):
+        raise ValueError("boom")
+
+    reg = make_registry([plugin("outside", register_metrics=lambda register: register(
+        Metric("broken", broken, kinds=frozenset({LabelKind.SINGLE}))))], load_entrypoints=False)
+    schema = LabelSchema(LabelKind.SINGLE, ("yes", "no"))
+    import pandas as pd
+
+    table = pd.DataFrame({"unit": ["u1", "u1", "u2", "u2"], "annotator": ["a", "b", "a", "b"],
+                          "label": ["yes", "yes", "no", "yes"]})
+    # the agreement step lets an outside metric's error through; the data card notes it and goes on
+    with pytest.raises(ValueError, match="boom"):
+        compute_metrics(reg, schema, table)
+    card = compute_metrics(reg, schema, table, digits=4, errors="note")
+    assert card["broken"] == {"value": None, "note": "not computed: ValueError: boom"}
+    assert card["percent_agreement"]["value"] == 0.5
+    # a named metric that does not apply to the label kind is said, not run
+    out = compute_metrics(reg, schema, table, names=("span_f1_exact", "percent_agreement"))
+    assert out["span_f1_exact"] == {"value": None, "note": "does not apply to single labels"}
+    assert "span_f1_exact" not in compute_metrics(reg, schema, table, errors="note")

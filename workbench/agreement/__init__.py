@@ -24,6 +24,19 @@ class MetricResult:
     detail: Any = None
 
 
+def plain_number(value: Any, digits: int | None = None) -> Any:
+    """A figure as plain Python for JSON, cards and reports: None for None or NaN (a missing figure
+    is said, never printed as NaN), numpy scalars unwrapped, floats rounded to ``digits`` when
+    given; other values (ints, text) as they are."""
+    if value is None:
+        return None
+    if isinstance(value, (np.integer, np.floating)):
+        value = value.item()
+    if isinstance(value, float):
+        return None if value != value else (round(value, digits) if digits is not None else value)
+    return value
+
+
 def undefined(name: str, why: str, detail: Any = None) -> MetricResult:
     """A measure that the data cannot support: value None and the reason, never a silent NaN."""
     return MetricResult(name, None, why, detail)

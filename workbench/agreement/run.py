@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
+from . import plain_number
 from .quality import Thresholds, annotator_quality
 from .units import DISPUTED_BELOW, unit_agreement
 
@@ -18,35 +17,43 @@ if TYPE_CHECKING:  # pragma: no cover
 MAX_LISTED = 200
 
 
-def _clean(value):
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, (np.integer, np.floating)):
-        value = value.item()
-    return round(float(value), 6) if isinstance(value, float) else value
-
-
 def jsonable_detail(detail: Any) -> Any:
     """A metric's detail as plain JSON: matrices as {row: {column: value}}, NaN as None."""
     if detail is None:
         return None
     if isinstance(detail, pd.DataFrame):
         if list(detail.index) == list(detail.columns):  # an annotator pair matrix
-            return {str(r): {str(c): _clean(v) for c, v in row.items()} for r, row in detail.iterrows()}
-        return [{k: _clean(v) for k, v in rec.items()} for rec in detail.head(MAX_LISTED).to_dict("records")]
+            return {str(r): {str(c): plain_number(v, 6) for c, v in row.items()} for r, row in detail.iterrows()}
+        return [{k: plain_number(v, 6) for k, v in rec.items()} for rec in detail.head(MAX_LISTED).to_dict("records")]
     if isinstance(detail, pd.Series):
-        return {str(k): _clean(v) for k, v in detail.items()}
+        return {str(k): plain_number(v, 6) for k, v in detail.items()}
     return detail
 
 
-def compute_metrics(registry, schema, table, names=(), details: bool = False, **kw) -> dict[str, dict]:
-    """Run the named metrics (default: every one that applies to the task's label kind)."""
+def compute_metrics(registry, schema, table, names=(), details: bool = False, digits: int = 6,
+                    errors: str = "raise", **kw) -> dict[str, dict]:
+    """``{metric: {value, note}}`` for the named metrics (default: every one that applies to the
+    task's label kind); a named one that does not apply gets value None and a note saying so.
+
+    ``errors="note"`` records a metric that raises as not computed instead of failing (the data
+    card survives an outside metric's bug); the agreement step lets the error through.
+    """
     metrics = registry.all("metrics")
     chosen = names or [n for n, m in metrics.items() if schema.kind in m.kinds]
     out = {}
     for name in chosen:
-        res = registry.get("metrics", name).func(table, schema, **kw)
-        entry = {"value": _clean(res.value), "note": res.note}
+        metric = registry.get("metrics", name)
+        if schema.kind not in metric.kinds:
+            out[name] = {"value": None, "note": f"does not apply to {schema.kind.value} labels"}
+            continue
+        try:
+            res = metric.func(table, schema, **kw)
+        except Exception as exc:
+            if errors != "note":
+                raise
+            out[name] = {"value": None, "note": f"not computed: {type(exc).__name__}: {exc}"}
+            continue
+        entry = {"value": plain_number(res.value, digits), "note": res.note}
         if details and res.detail is not None and name not in ("percent_agreement", "disputed_units"):
             entry["detail"] = jsonable_detail(res.detail)
         out[name] = entry
@@ -54,14 +61,14 @@ def compute_metrics(registry, schema, table, names=(), details: bool = False, **
 
 
 def quality_rows(quality: pd.DataFrame) -> list[dict]:
-    return [{k: _clean(v) for k, v in row.items()} for row in quality.to_dict("records")]
+    return [{k: plain_number(v, 6) for k, v in row.items()} for row in quality.to_dict("records")]
 
 
 def disputed_summary(per_unit: pd.DataFrame) -> dict[str, Any]:
     disputed = per_unit[per_unit["disputed"]]
     return {
         "threshold": DISPUTED_BELOW, "units_with_pairs": int(len(per_unit)), "count": int(len(disputed)),
-        "units": [{k: _clean(v) for k, v in rec.items() if k != "disputed"}
+        "units": [{k: plain_number(v, 6) for k, v in rec.items() if k != "disputed"}
                   for rec in disputed.head(MAX_LISTED).to_dict("records")],
     }
 

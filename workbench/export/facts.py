@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from ..agreement import plain_number
 from ..models import LabelKind
 
 from .records import REVIEW_REASONS, annotator_pseudonyms
@@ -21,22 +22,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def metric_figures(campaign: "Campaign", table, units: dict, consensus: dict, honeypots: dict,
                    unit_ids: set[str] | None = None) -> dict[str, dict]:
-    """``{metric: {value, note}}`` for every registered metric that applies, on all or some units."""
-    schema = campaign.task_type.schema
+    """``{metric: {value, note}}`` for the campaign's metrics (default: every registered one that
+    applies), on all or some units, to 4 places; a metric that raises is noted, not fatal."""
+    from ..agreement.run import compute_metrics
+
     if unit_ids is not None:
         table = table[table["unit"].isin(unit_ids)]
-    out = {}
-    for name, metric in campaign.registry.all("metrics").items():
-        if schema.kind not in metric.kinds or (campaign.spec.metrics and name not in campaign.spec.metrics):
-            continue
-        try:
-            res = metric.func(table, schema, units=units, consensus=consensus, gold=honeypots)
-        except Exception as exc:  # an outside metric's bug should not stop the export; the card says so
-            out[name] = {"value": None, "note": f"not computed: {type(exc).__name__}: {exc}"}
-            continue
-        value = None if res.value is None or res.value != res.value else round(float(res.value), 4)
-        out[name] = {"value": value, "note": res.note}
-    return out
+    return compute_metrics(campaign.registry, campaign.task_type.schema, table, campaign.spec.metrics, digits=4,
+                           errors="note", units=units, consensus=consensus, gold=honeypots)
 
 
 def annotator_rows(campaign: "Campaign", table, records: list[dict], consensus: dict,
@@ -57,16 +50,10 @@ def annotator_rows(campaign: "Campaign", table, records: list[dict], consensus: 
         rows.append({
             "annotator": pseudo, "kind": kind, "labels": int(q.get("n_annotations", 0) or 0),
             "labels_exported": exported.get(pseudo, 0),
-            "gold_n": int(q.get("gold_n", 0) or 0), "gold_accuracy": _num(q.get("gold_accuracy")),
-            "consensus_agreement": _num(q.get("consensus_agreement")),
+            "gold_n": int(q.get("gold_n", 0) or 0), "gold_accuracy": plain_number(q.get("gold_accuracy"), 4),
+            "consensus_agreement": plain_number(q.get("consensus_agreement"), 4),
         })
     return sorted(rows, key=lambda r: r["annotator"])
-
-
-def _num(v) -> float | None:
-    if v is None or v != v:
-        return None
-    return round(float(v), 4)
 
 
 def split_counts(records: list[dict]) -> dict[str, dict[str, Any]]:

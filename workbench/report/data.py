@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ..agreement import plain_number
 from ..errors import WorkbenchError
 from ..export.facts import metric_figures
 from ..export.records import annotator_pseudonyms, review_reasons, state_time
@@ -175,7 +176,8 @@ def gather(campaign: "Campaign", top: int = 12) -> ReportData:
             "annotator": names.get(q["annotator"], q["annotator"]),
             "kind": "unknown" if a is None else (f"simulated ({a.persona})" if a.simulated else "person"),
             "labels": int(q["n_annotations"]), "gold_n": int(q["gold_n"]),
-            "gold_accuracy": _num(q.get("gold_accuracy")), "consensus_agreement": _num(q.get("consensus_agreement")),
+            "gold_accuracy": plain_number(q.get("gold_accuracy")),
+            "consensus_agreement": plain_number(q.get("consensus_agreement")),
             "flags": [str(f) for f in q.get("flags") or []] if isinstance(q.get("flags"), (list, tuple)) else [],
         })
 
@@ -217,9 +219,3 @@ def _most_disputed(stats: pd.DataFrame, top: int) -> list[str]:
     s = stats.assign(a=stats["agreement"].fillna(2.0), t=~stats["tie"], m=-stats["n"])
     s = s[s["n"] >= 2].sort_values(["a", "m", "confidence", "t", "position"], kind="mergesort")
     return list(s["unit"].head(top))
-
-
-def _num(v) -> float | None:
-    if v is None or v != v:
-        return None
-    return float(v)

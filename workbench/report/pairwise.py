@@ -1,10 +1,11 @@
 """Agreement between each pair of annotators, for the report's heatmap.
 
 Choice tasks: Cohen's kappa on the units both annotators labeled; span tasks: exact-span F1 between
-the two (kappa has no sensible chance model for free-form spans). When the agreement engine's
-``cohen_kappa`` / ``span_f1_exact`` metric is registered and its ``detail`` is an annotator x
-annotator table, that table is used; otherwise the value is computed here. The shared-unit counts
-are always ours.
+the two (kappa has no sensible chance model for free-form spans). When the registered
+``cohen_kappa`` / ``span_f1_exact`` metric's ``detail`` is an annotator x annotator table, that
+table is used; when a plugin replaced the metric with another shape, the agreement engine's own pair
+kappa (:func:`workbench.agreement.kappa.kappa_matrix`) or a span F1 computed here is. The
+shared-unit counts are always ours.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from ..agreement.kappa import kappa_matrix
 from ..agreement.quality import span_f1
 from ..models import LabelKind, LabelSchema, label_key
 
@@ -25,19 +27,6 @@ class Pairwise:
     values: pd.DataFrame  # annotator x annotator, NaN where undefined
     shared: pd.DataFrame  # annotator x annotator, units both labeled
     source: str  # "metric cohen_kappa" or "computed in the report"
-
-
-def cohen_kappa(a: pd.Series, b: pd.Series) -> float | None:
-    """Kappa of two aligned label series; None when chance agreement is 1 (both always say one thing)."""
-    if len(a) == 0:
-        return None
-    po = float((a.to_numpy() == b.to_numpy()).mean())
-    pa = a.value_counts(normalize=True)
-    pb = b.value_counts(normalize=True)
-    pe = float(sum(pa.get(c, 0.0) * pb.get(c, 0.0) for c in set(pa.index) | set(pb.index)))
-    if pe >= 1 - 1e-12:
-        return None
-    return (po - pe) / (1 - pe)
 
 
 def _registered(registry, name: str, table: pd.DataFrame, schema: LabelSchema, annotators: list[str], **kw):
@@ -62,11 +51,30 @@ def _registered(registry, name: str, table: pd.DataFrame, schema: LabelSchema, a
 
 def pairwise(registry, table: pd.DataFrame, schema: LabelSchema, **kw) -> Pairwise:
     annotators = sorted(map(str, table["annotator"].unique()))
-    spans = schema.kind is LabelKind.SPANS
-    keyed = table.assign(key=table["label"].map(label_key) if not schema.categorical else table["label"])
+    if schema.kind is LabelKind.SPANS:
+        measure, metric = "exact-span F1", "span_f1_exact"
+        values, shared = _span_f1_matrix(table, annotators)
+    else:  # the agreement engine's own pair kappa (the registered metric may be a plugin's)
+        measure, metric = "Cohen's kappa", "cohen_kappa"
+        kappa, n, names = kappa_matrix(table, schema)
+        names = [str(x) for x in names]
+        values = pd.DataFrame(kappa, index=names, columns=names).loc[annotators, annotators]
+        shared = pd.DataFrame(n, index=names, columns=names).loc[annotators, annotators].astype(int)
+        per_annotator = table.groupby(table["annotator"].map(str))["unit"].nunique()
+        for a in annotators:
+            values.loc[a, a] = 1.0
+            shared.loc[a, a] = int(per_annotator[a])
+    registered = _registered(registry, metric, table, schema, annotators, **kw) if len(annotators) > 1 else None
+    if registered is not None:
+        return Pairwise(measure, registered, shared, f"metric {metric}")
+    return Pairwise(measure, values, shared, "computed in the report")
+
+
+def _span_f1_matrix(table: pd.DataFrame, annotators: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Exact-span F1 and shared units for every annotator pair (NaN under two shared units)."""
+    keyed = table.assign(key=table["label"].map(label_key))
     wide = keyed.pivot_table(index="unit", columns="annotator", values="key", aggfunc="first")
-    raw = table.pivot_table(index="unit", columns="annotator", values="label", aggfunc="first") if spans else None
-    n = len(annotators)
+    raw = table.pivot_table(index="unit", columns="annotator", values="label", aggfunc="first")
     values = pd.DataFrame(np.nan, index=annotators, columns=annotators)
     shared = pd.DataFrame(0, index=annotators, columns=annotators, dtype=int)
     for a in annotators:
@@ -75,17 +83,7 @@ def pairwise(registry, table: pd.DataFrame, schema: LabelSchema, **kw) -> Pairwi
     for a, b in combinations(annotators, 2):
         both = wide[[a, b]].dropna()
         shared.loc[a, b] = shared.loc[b, a] = len(both)
-        if len(both) < 2:
-            continue
-        if spans:
+        if len(both) >= 2:
             pair = raw.loc[both.index, [a, b]]
-            v = span_f1(pair[a], pair[b])
-        else:
-            v = cohen_kappa(both[a], both[b])
-        if v is not None:
-            values.loc[a, b] = values.loc[b, a] = v
-    measure, metric = ("exact-span F1", "span_f1_exact") if spans else ("Cohen's kappa", "cohen_kappa")
-    registered = _registered(registry, metric, table, schema, annotators, **kw) if n > 1 else None
-    if registered is not None:
-        return Pairwise(measure, registered, shared, f"metric {metric}")
-    return Pairwise(measure, values, shared, "computed in the report")
+            values.loc[a, b] = values.loc[b, a] = span_f1(pair[a], pair[b])
+    return values, shared
