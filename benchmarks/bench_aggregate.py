@@ -6,12 +6,13 @@ Usage (``make bench`` sets up crowd-kit's venv and runs this)::
 
 1. A synthetic crowd (:mod:`benchmarks.crowd`, default 200k tasks x 5 labels, 200 workers,
    3 classes, 10% spammers, 5% biased) is written to a temporary Parquet file.
-2. crowd-kit runs on that file in its own venv (a subprocess, :mod:`benchmarks.crowdkit_run`);
-   workbench runs on the same file here. Both time the aggregation call only (data already
-   loaded), the fastest of at least ``--repeats`` calls and of ``--min-time`` seconds of calls.
+2. Method by method, crowd-kit runs on that file in its own venv (a subprocess,
+   :mod:`benchmarks.crowdkit_run`), then workbench on the same file here, so both are timed in the
+   same stretch of the machine's life. Both time the aggregation call only (data already loaded),
+   the fastest of at least ``--repeats`` calls and of ``--min-time`` seconds of calls.
 3. Printed per method: seconds, the speed ratio, accuracy against the known truth, and the share
    of tasks where both give the same label. The same is done with the rows shuffled (no
-   one-block-per-task layout) for workbench.
+   one-block-per-task layout): both libraries for majority and Dawid-Skene, workbench for the rest.
 4. Krippendorff's alpha (nominal, 5 raters x 100k units, 10% missing) against the krippendorff
    package: seconds and the difference of the two values.
 """
@@ -114,18 +115,16 @@ def bench_aggregators(args, tmp: Path) -> list[dict]:
     table = as_long_table(pd.read_parquet(data))  # the same bytes crowd-kit reads
     shuffled = table.sample(frac=1.0, random_state=1).reset_index(drop=True)
     methods = [m for m in METHODS if not args.only or m in args.only]
-    ck, ck_shuffled = {"methods": {}}, {"methods": {}}
-    if args.crowdkit:
-        ck = run_crowdkit(args.crowdkit, data, tmp / "ck", methods, args.repeats, args.mace_restarts,
-                          args.min_time)
-        shuffled_methods = [m for m in SHUFFLED if m in methods]
-        if shuffled_methods:
-            shuffled_file = tmp / "shuffled.parquet"
-            shuffled.rename(columns={"unit": "task", "annotator": "worker"}).to_parquet(shuffled_file)
-            ck_shuffled = run_crowdkit(args.crowdkit, shuffled_file, tmp / "ck-shuffled", shuffled_methods,
-                                       args.repeats, args.mace_restarts, args.min_time)
+    shuffled_file = tmp / "shuffled.parquet"
+    shuffled.rename(columns={"unit": "task", "annotator": "worker"}).to_parquet(shuffled_file)
     rows = []
+    # method by method, crowd-kit then workbench right after it: both are timed in the same stretch
+    # of the machine's life (a shared machine slows down and speeds up over minutes)
     for method in methods:
+        ck = ck_shuffled = {"methods": {}}
+        if args.crowdkit:
+            ck = run_crowdkit(args.crowdkit, data, tmp / "ck", [method], args.repeats, args.mace_restarts,
+                              args.min_time)
         seconds, result = workbench_run(table, crowd.classes, method, args.repeats, args.min_time)
         theirs = None
         if method in ck["methods"]:
@@ -138,14 +137,29 @@ def bench_aggregators(args, tmp: Path) -> list[dict]:
             row["speedup"] = row["crowdkit_seconds"] / seconds
             row["crowdkit_iterations"] = ck["methods"][method].get("iterations")
         row["notes"] = result.notes
+        if args.crowdkit and method in SHUFFLED:
+            ck_shuffled = run_crowdkit(args.crowdkit, shuffled_file, tmp / "ck-shuffled", [method], args.repeats,
+                                       args.mace_restarts, args.min_time)
         row["shuffled_seconds"], _ = workbench_run(shuffled, crowd.classes, method, args.repeats, args.min_time)
         if method in ck_shuffled["methods"]:
             row["crowdkit_shuffled_seconds"] = ck_shuffled["methods"][method]["seconds"]
             row["shuffled_speedup"] = row["crowdkit_shuffled_seconds"] / row["shuffled_seconds"]
+        if method == "majority":  # workbench only: the same file read with its dictionaries kept
+            for key, path in (("dictionary_seconds", data), ("dictionary_shuffled_seconds", shuffled_file)):
+                row[key], _ = workbench_run(read_dictionary(path), crowd.classes, method, args.repeats, args.min_time)
         rows.append(row)
     if args.mace_tasks and (not args.only or "mace" in args.only):
         rows.append(bench_mace(args, tmp))
     return rows
+
+
+def read_dictionary(path: Path) -> pd.DataFrame:
+    """The label file with unit and label as categorical columns (Parquet's dictionaries kept)."""
+    import pyarrow.parquet as pq
+
+    from workbench.models import as_long_table
+
+    return as_long_table(pq.read_table(path, read_dictionary=["task", "label"]).to_pandas())
 
 
 def bench_mace(args, tmp: Path) -> dict:
@@ -207,8 +221,9 @@ def bench_alpha(args) -> dict:
             "abs_difference_from_counts": abs(from_counts.value - float(theirs))}
 
 
-def _pct(x) -> str:
-    return "n/a" if x is None else f"{x:.4%}"
+def _f(x, fmt: str, unit: str = "") -> str:
+    """A figure for the table, "-" where there is none (not measured, or crowd-kit has no such run)."""
+    return "-" if x is None or x != x else f"{x:{fmt}}{unit}"
 
 
 def report(results: dict) -> str:
@@ -217,13 +232,20 @@ def report(results: dict) -> str:
     for r in results["aggregators"]:
         target = TARGETS.get(r["method"])
         sp = r.get("speedup")
-        verdict = "" if target is None or sp is None else (f">= {target:.0f}x: " + ("met" if sp >= target else "MISSED"))
+        # the issue's targets are for 1M annotations (200k tasks x 5): judged at that size only
+        verdict = "" if target is None or sp is None or r["rows"] < 1_000_000 else (
+            f">= {target:.0f}x: " + ("met" if sp >= target else "MISSED"))
         lines.append(
-            f"| {r['method']} | {r['rows']:,} | {r['seconds']:.3f} | {r.get('crowdkit_seconds', float('nan')):.3f} | "
-            f"{sp if sp is not None else float('nan'):.1f}x | {verdict} | {r['accuracy']:.4f} / "
-            f"{r.get('crowdkit_accuracy', float('nan')):.4f} | {r.get('same_label_share', float('nan')):.4%} | "
-            f"{_pct(r.get('same_label_share_untied'))} | {r.get('shuffled_seconds', float('nan')):.3f} / "
-            f"{r.get('crowdkit_shuffled_seconds', float('nan')):.3f} / {r.get('shuffled_speedup', float('nan')):.1f}x |")
+            f"| {r['method']} | {r['rows']:,} | {r['seconds']:.3f} | {_f(r.get('crowdkit_seconds'), '.3f')} | "
+            f"{_f(sp, '.1f', 'x')} | {verdict} | {r['accuracy']:.4f} / {_f(r.get('crowdkit_accuracy'), '.4f')} | "
+            f"{_f(r.get('same_label_share'), '.4%')} | {_f(r.get('same_label_share_untied'), '.4%')} | "
+            f"{_f(r.get('shuffled_seconds'), '.3f')} / {_f(r.get('crowdkit_shuffled_seconds'), '.3f')} / "
+            f"{_f(r.get('shuffled_speedup'), '.1f', 'x')} |")
+    for r in results["aggregators"]:
+        if "dictionary_seconds" in r:
+            lines += ["", f"{r['method']}, workbench on the same file read with its dictionaries kept (categorical "
+                      f"unit and label columns): {r['dictionary_seconds']:.3f} s, shuffled rows "
+                      f"{r['dictionary_shuffled_seconds']:.3f} s"]
     a = results.get("alpha")
     if a:
         lines += ["", "| alpha (nominal) | ratings | workbench s | krippendorff s | speed-up | |difference| |",
