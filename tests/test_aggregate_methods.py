@@ -138,6 +138,9 @@ def test_majority_tie_rule_and_ties_reported():
     assert labels.loc["u3", "label"] == "neg"
     assert labels.loc["u2", "label"] == "neu" and labels.loc["u2", "confidence"] == pytest.approx(2 / 3)
     assert sorted(res.ties) == ["u1", "u3"]
+    # the tie list reads like a list (its names are made strings on first use)
+    assert len(res.ties) == 2 and res.ties == ["u1", "u3"] and res.ties[-1] == "u3" and "u1" in res.ties
+    assert res.ties != ["u1"] and list(res.ties) == ["u1", "u3"] and repr(res.ties) == "['u1', 'u3']"
     assert list(labels["n_annotations"]) == [2, 3, 2]
     assert res.posteriors.loc["u2"].to_dict() == pytest.approx({"pos": 0, "neg": 1 / 3, "neu": 2 / 3})
 
