@@ -508,8 +508,8 @@ def _reject_duplicates(enc: Encoded, what: str) -> None:
     block = _block_sizes(enc.unit)
     if block is not None and block.max() <= 64:
         # rows of a unit are contiguous: compare each row with the next few of its own block
-        u, a = enc.unit, enc.annotator
-        dup = any(bool(((u[d:] == u[:-d]) & (a[d:] == a[:-d])).any()) for d in range(1, int(block.max())))
+        # (equal keys: the same unit and the same annotator)
+        dup = any(bool((key[d:] == key[:-d]).any()) for d in range(1, int(block.max())))
     elif enc.n_units * enc.n_annotators <= 64_000_000:  # a bitmap of (unit, annotator) cells
         seen = np.zeros(enc.n_units * enc.n_annotators, dtype=bool)
         seen[key] = True
