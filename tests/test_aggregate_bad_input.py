@@ -243,3 +243,17 @@ def test_dictionary_unit_codes_follow_first_appearance(units, codes, names, kind
     col = _dictionary_columns(pd.DataFrame({"unit": units}), kind)["unit"]
     got, got_names = factorize_units(col)
     assert got.tolist() == codes and list(got_names) == names
+
+
+def test_class_codes_widen_with_the_number_of_classes():
+    from workbench.aggregate.encode import code_dtype, label_codes
+
+    assert [code_dtype(n).itemsize for n in (2, 127, 128, 32767, 32768)] == [1, 1, 2, 2, 4]
+    classes = [f"k{i}" for i in range(300)]  # int16 codes: a label past 127 keeps its code
+    got = label_codes(pd.Series(["k0", "k299", "k128", "nope", None], dtype="str"), classes)
+    assert got.dtype == np.int16 and got.tolist() == [0, 299, 128, -2, -1]
+    schema = LabelSchema(LabelKind.SINGLE, tuple(classes))
+    table = t(["u1", "u1", "u1", "u2", "u2"], ["a", "b", "c", "a", "b"], ["k299", "k299", "k1", "k200", "k200"])
+    for method in ("majority", "dawid_skene", "mace"):
+        res = get_registry().get("aggregators", method).func(table, schema)
+        assert res.labels["label"].astype(str).tolist() == ["k299", "k200"], method

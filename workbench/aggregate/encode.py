@@ -29,7 +29,7 @@ class Encoded:
 
     unit: np.ndarray  # int64 codes into ``unit_names``
     annotator: np.ndarray  # int64 codes into ``annotator_names``
-    # codes into ``classes``, in the smallest signed type that holds them (int8 for up to 126
+    # codes into ``classes``, in the smallest signed type that holds them (int8 for up to 127
     # classes): a quarter of the memory traffic of int64. Widen before multiplying by a count.
     label: np.ndarray
     unit_names: pd.Series  # first-appearance order
