@@ -298,10 +298,7 @@ def label_codes(labels: pd.Series, classes: list) -> np.ndarray:
     dictionary = dictionary_codes(labels)
     if dictionary is not None:  # categorical or Arrow dictionary: look up each category once
         codes, categories = dictionary
-        index = {c: i for i, c in enumerate(classes)}
-        lut = np.array([index.get(c, -2) if _hashable(c) else -2 for c in categories] + [-1],
-                       dtype=code_dtype(len(classes)))
-        return np.take(lut, codes)  # code -1 (missing) picks the trailing -1
+        return np.take(_class_lookup(categories, classes), codes)
     if _arrow_backed(labels) and classes and all(isinstance(c, str) for c in classes):
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -316,10 +313,15 @@ def label_codes(labels: pd.Series, classes: list) -> np.ndarray:
             codes[np.asarray(pc.is_null(values).to_numpy(zero_copy_only=False), dtype=bool)] = -1
         return codes
     codes, uniques = pd.factorize(labels, use_na_sentinel=True)
+    return np.take(_class_lookup(uniques, classes), codes)
+
+
+def _class_lookup(values, classes: list) -> np.ndarray:
+    """Class code of each of ``values`` (-2 for one that is not a class), then a trailing -1:
+    taking this table at a code of -1 (a missing value) gives -1."""
     index = {c: i for i, c in enumerate(classes)}
-    lut = np.array([index.get(u, -2) if _hashable(u) else -2 for u in uniques] + [-1],
-                   dtype=code_dtype(len(classes)))
-    return lut[codes]  # code -1 (NaN) picks the trailing -1
+    return np.array([index.get(v, -2) if _hashable(v) else -2 for v in values] + [-1],
+                    dtype=code_dtype(len(classes)))
 
 
 def dictionary_codes(col: pd.Series) -> tuple[np.ndarray, pd.Index] | None:
