@@ -423,10 +423,7 @@ def encode(table: pd.DataFrame, schema: LabelSchema, what: str = "label table",
     table = with_long_columns(table)
     labels = table["label"]
     classes = class_order(schema, labels)
-    for column in ("unit", "annotator") if annotators else ("unit",):
-        if table[column].isna().any():
-            i = int(np.flatnonzero(table[column].isna().to_numpy())[0])
-            raise WorkbenchError(f"{what}: row {i + 1}: {column} is missing (NaN)")
+    reject_missing_ids(table, ("unit", "annotator") if annotators else ("unit",), what)
 
     def other_columns():
         y = label_codes(labels, classes)
@@ -461,6 +458,15 @@ def encode(table: pd.DataFrame, schema: LabelSchema, what: str = "label table",
     enc = Encoded(u, a, y, unit_names, annotator_names, classes)
     _reject_duplicates(enc, what)
     return enc
+
+
+def reject_missing_ids(table: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
+    """Raise, naming the first row, when a unit or annotator id is missing (NaN)."""
+    for column in columns:
+        missing = table[column].isna()
+        if missing.any():
+            i = int(np.flatnonzero(missing.to_numpy())[0])
+            raise WorkbenchError(f"{what}: row {i + 1}: {column} is missing (NaN)")
 
 
 def _bad_label(table: pd.DataFrame, y: np.ndarray, schema: LabelSchema, what: str) -> None:

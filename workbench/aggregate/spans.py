@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..errors import WorkbenchError
 from ..models import LabelSchema, Span, with_long_columns
-from .encode import factorize_units
+from .encode import factorize_units, reject_missing_ids
 
 _TOKEN = re.compile(r"\S+")
 
@@ -86,10 +86,7 @@ def explode_spans(table: pd.DataFrame, schema: LabelSchema, what: str = "label t
         why = (f"span label {s.label!r} is not one of {list(schema.labels)}" if label[j] < 0
                else f"span offsets {s.start}..{s.end} are not a non-empty range")
         raise WorkbenchError(f"{what}: row {int(row[j]) + 1} (unit {table['unit'].iloc[int(row[j])]!r}): {why}")
-    for column in ("unit", "annotator"):
-        if table[column].isna().any():
-            i = int(np.flatnonzero(table[column].isna().to_numpy())[0])
-            raise WorkbenchError(f"{what}: row {i + 1}: {column} is missing (NaN)")
+    reject_missing_ids(table, ("unit", "annotator"), what)
     u, unit_names = factorize_units(table["unit"])
     a, annotator_names = pd.factorize(table["annotator"], sort=False)
     a = a.astype(np.int64, copy=False)
