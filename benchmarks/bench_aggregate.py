@@ -26,38 +26,18 @@ import platform
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 
 from benchmarks.crowd import make_crowd
+from benchmarks.timing import MIN_TIME, best_of
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ["majority", "wawa", "dawid_skene", "one_coin_dawid_skene"]
 SHUFFLED = ["majority", "dawid_skene"]  # also timed with the rows in random order
 TARGETS = {"majority": 30.0, "dawid_skene": 20.0}  # speed-up asked for by the issue
-
-
-#: the timing rule both sides follow (benchmarks/crowdkit_run.py has the same): call at least
-#: ``repeats`` times and until ``min_time`` seconds of calls have run (at most MAX_RUNS), keep the
-#: fastest. As timeit and pyperf do, a fast call is run more often, so a few noisy milliseconds
-#: on a shared machine do not decide its time; a slow one already spans seconds per call.
-MAX_RUNS = 1000
-MIN_TIME = 1.0
-
-
-def best_of(repeats: int, fn: Callable[[], object], min_time: float = MIN_TIME) -> tuple[float, object]:
-    best, out = float("inf"), None
-    spent, runs = 0.0, 0
-    while runs < repeats or (spent < min_time and runs < MAX_RUNS):
-        start = time.perf_counter()
-        out = fn()
-        took = time.perf_counter() - start
-        best, spent, runs = min(best, took), spent + took, runs + 1
-    return best, out
 
 
 def machine() -> dict:

@@ -3,8 +3,8 @@
 Usage: python benchmarks/crowdkit_run.py DATA.parquet OUT_DIR --methods mv,ds --repeats 3
 
 Reads ``task, worker, label`` rows, times ``fit_predict`` (after the data is loaded: the fastest
-of at least ``--repeats`` calls and of ``--min-time`` seconds of calls, the rule bench_aggregate.py
-applies to workbench), and writes ``OUT_DIR/<method>.parquet`` (task, label) and ``OUT_DIR/times.json``.
+of at least ``--repeats`` calls and of ``--min-time`` seconds of calls: benchmarks/timing.py, the
+rule bench_aggregate.py applies to workbench), and writes ``OUT_DIR/<method>.parquet`` (task, label) and ``OUT_DIR/times.json``.
 Imports nothing from workbench, so it runs with crowd-kit's pinned dependencies.
 """
 
@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import pandas as pd
-
-MAX_RUNS = 1000  # as bench_aggregate.MAX_RUNS
+from timing import best_of  # benchmarks/timing.py: this script's folder is on sys.path
 
 
 def make(method: str, mace_restarts: int):
@@ -49,18 +47,11 @@ def main() -> None:
     times: dict[str, dict] = {"crowdkit_version": crowdkit.__version__ if hasattr(crowdkit, "__version__") else None,
                               "pandas_version": pd.__version__, "methods": {}}
     for method in args.methods.split(","):
-        best, labels, extra = float("inf"), None, {}
-        spent, runs = 0.0, 0
-        while runs < args.repeats or (spent < args.min_time and runs < MAX_RUNS):
-            model = make(method, args.mace_restarts)
-            start = time.perf_counter()
-            labels = model.fit_predict(data)
-            took = time.perf_counter() - start
-            best, spent, runs = min(best, took), spent + took, runs + 1
-            if hasattr(model, "loss_history_"):
-                extra = {"iterations": len(model.loss_history_)}
+        best, (model, labels) = best_of(args.repeats, lambda m: (m, m.fit_predict(data)), args.min_time,
+                                        setup=lambda: make(method, args.mace_restarts))
+        extra = {"iterations": len(model.loss_history_)} if hasattr(model, "loss_history_") else {}
         labels.rename("label").rename_axis("task").reset_index().astype(str).to_parquet(out / f"{method}.parquet")
-        times["methods"][method] = {"seconds": best, "runs": runs, **extra}
+        times["methods"][method] = {"seconds": best, **extra}
     (out / "times.json").write_text(json.dumps(times, indent=2))
 
 
