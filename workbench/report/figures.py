@@ -16,7 +16,7 @@ from ..models import LabelKind
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 NONE_COLOUR = "#9CA3AF"
 INK, MUTED, GRID = "#1F2937", "#6B7280", "#E5E7EB"
-GOOD, WARN, BAD, TODO = "#009E73", "#E69F00", "#D55E00", "#E5E7EB"
+GOOD, WARN, BAD, PENDING = "#009E73", "#E69F00", "#D55E00", "#E5E7EB"
 
 STYLE = {
     "font.family": "DejaVu Sans", "font.size": 10, "axes.edgecolor": GRID, "axes.labelcolor": INK,
@@ -91,7 +91,7 @@ def progress_figure(data) -> tuple[str, str] | None:
     y = np.arange(len(rows))
     base = np.zeros(len(rows))
     for values, colour, name in ((done, GOOD, "labeled"), (skipped, WARN, "skipped"), (invalid, BAD, "quarantined"),
-                                 (left, TODO, "still to do")):
+                                 (left, PENDING, "still to do")):
         ax.barh(y, values, left=base, color=colour, height=0.62, label=name)
         base = base + values
     for i, (d, total) in enumerate(zip(done, base)):
