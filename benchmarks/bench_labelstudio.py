@@ -65,7 +65,7 @@ def timed(fn):
 def bench_push(backend: LabelStudioBackend, sdk, n: int, sample: int) -> dict:
     us = units(n, "p")
     pre = {u.id: PreLabel(LABELS[i % 3], 0.7) for i, u in enumerate(us)}
-    mapping, ours = timed(lambda: backend.push(us, pre))
+    mapping, ours = timed(lambda: backend.push(us, pre, {u.id: 3 for u in us}, lambda tasks: None))
     assert len(mapping) == n, len(mapping)
     tt = backend.ctx.task_type
     project = sdk.projects.create(title="naive push", label_config=tt.label_config(), maximum_annotations=3)
@@ -94,35 +94,36 @@ def seed_annotations(api: LabelStudioAPI, project: int, n: int, per_task: int, u
 
 
 def bench_pull(backend: LabelStudioBackend, sdk, api: LabelStudioAPI, n: int, per_task: int, sample: int) -> dict:
-    from workbench.backends.labelstudio.pull import MARGIN
+    from workbench.backends.labelstudio.pull import MARGIN, pull_annotations
     from workbench.campaign import Campaign
-    from workbench.collect import apply_pull
+    from workbench.steps.pull import apply_pull
+    from workbench.store import corpus
 
     ctx = backend.ctx
-    campaign = Campaign(ctx.spec, ctx.store, ctx.registry)
-    with ctx.store.transaction() as db:  # the planned units, so every pulled result is validated for real
-        db.executemany("INSERT INTO units VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL, NULL)",
-                       [(campaign.name, u.id, i, u.document_id, 0, len(u.text), u.text, "")
-                        for i, u in enumerate(units(n, "a"))])
+    campaign = Campaign(ctx.spec, ctx.store, ctx.registry, from_file=False)
+    with ctx.store.transaction():  # the planned units, so every pulled result is validated for real
+        corpus.replace(ctx.store, campaign.name, [], [(u.id, i, u.document_id, 0, len(u.text), u.text, "", 0, None,
+                                                       None, None) for i, u in enumerate(units(n, "a"))])
     project = backend.project(create=True)
-    seed_annotations(api, project.id, n, per_task, backend.me["id"])
+    seed_annotations(api, project.id, n, per_task, backend.conn.me["id"])
     time.sleep(MARGIN.total_seconds() + 1)  # so "nothing changed" really is nothing, margin included
-    batch, fetch = timed(lambda: backend.pull(None))
+    batch, fetch = timed(lambda: pull_annotations(backend.conn, None, {}))
     assert len(batch.annotations) == n * per_task, len(batch.annotations)
 
     def apply():
         with ctx.store.transaction():
-            return apply_pull(campaign, batch)
+            return apply_pull(campaign.context(), batch)
 
     summary, store_time = timed(apply)
     assert summary["total_ok"] == n * per_task, summary
-    quiet, incremental = timed(lambda: backend.pull(batch.cursor))
+    known = {a.key: a.backend_ids for a in batch.annotations}
+    quiet, incremental = timed(lambda: pull_annotations(backend.conn, batch.cursor, known))
     assert quiet.annotations == [] and quiet.deleted == [], (len(quiet.annotations), len(quiet.deleted))
     for a in batch.annotations[:100]:  # people edit 100 answers
         api.patch(f"/api/annotations/{a.backend_ids['annotation']}/",
                   {"result": [{"id": "e", "from_name": "claim", "to_name": "text", "type": "choices",
                                "value": {"choices": ["non-factual"]}}]})
-    edited, after_edits = timed(lambda: backend.pull(quiet.cursor))
+    edited, after_edits = timed(lambda: pull_annotations(backend.conn, quiet.cursor, known))
     assert len({a.backend_ids["task"] for a in edited.annotations}) <= 100
 
     def naive():

@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from helpers import ARTICLES, POOL
+
 from workbench import registry as registry_mod
 from workbench.campaign import Campaign
 from workbench.spec import load_spec
@@ -36,10 +36,11 @@ def builtin_plugins():
 
 
 def write_campaign(folder: Path, name: str, task_type: str, documents: str = "00[0-3]_*.txt", extra: str = "",
-                   person: bool = False, gold_every: int = 2, gold_rate: float = 0.15) -> Path:
+                   person: bool = False, gold_every: int = 2, gold_rate: float = 0.15, overlap: int = 3) -> Path:
     """A campaign file with gold for every ``gold_every``-th unit (0: no gold)."""
     folder.mkdir(parents=True, exist_ok=True)
-    head = f'name = "{name}"\ntask_type = "{task_type}"\ndocuments = "{ARTICLES / documents}"\noverlap = 3\nseed = 11\n'
+    head = (f'name = "{name}"\ntask_type = "{task_type}"\ndocuments = "{ARTICLES / documents}"\n'
+            f"overlap = {overlap}\nseed = 11\n")
     pool = POOL + (f'[[annotators]]\nemail = "{PERSON}"\n' if person else "")
     gold = ""
     if gold_every:
@@ -68,7 +69,8 @@ def person_labels(c: Campaign) -> int:
     with c.store.transaction() as db:
         for unit in c.queues().get(PERSON, []):
             result = c.task_type.to_ls_result(schema.normalize(first), unit)
-            db.execute("INSERT OR REPLACE INTO local_results VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+            db.execute("INSERT OR REPLACE INTO local_results (campaign, unit_id, annotator_id, result_json, "
+                       "lead_time, created_at, updated_at, was_cancelled) VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
                        (c.name, unit.id, PERSON, json.dumps(result), 3.0, "2026-01-02T03:04:05+00:00",
                         "2026-01-02T03:04:05+00:00"))
             n += 1

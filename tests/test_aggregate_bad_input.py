@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.aggregate.run import aggregate_table, choose_method
+from workbench.aggregate.choose import aggregate_table, choose_method
 from workbench.errors import WorkbenchError
 from workbench.models import LabelKind, LabelSchema
 from workbench.registry import get_registry
@@ -119,7 +119,7 @@ def test_auto_with_options_asks_for_an_explicit_method():
 ])
 @pytest.mark.parametrize("dtype", ["str", object])
 def test_unit_codes_follow_first_appearance(units, codes, names, dtype):
-    from workbench.aggregate.encode import factorize_units
+    from workbench.table.encode import factorize_units
 
     got, got_names = factorize_units(pd.Series(units, dtype=dtype))
     assert got.tolist() == codes and list(got_names) == names
@@ -136,7 +136,7 @@ def test_unit_codes_follow_first_appearance(units, codes, names, dtype):
 def test_label_codes_match_a_dictionary_lookup(labels, classes):
     import pyarrow as pa
 
-    from workbench.aggregate.encode import label_codes
+    from workbench.table.encode import label_codes
 
     want = [classes.index(x) if x in classes else -2 for x in labels]
     assert label_codes(pd.Series(labels, dtype="str"), classes).tolist() == want
@@ -171,7 +171,7 @@ def test_big_table_bad_label_and_repeated_unit_block():
 def test_unit_codes_over_several_arrow_chunks():
     import pyarrow as pa
 
-    from workbench.aggregate.encode import factorize_units
+    from workbench.table.encode import factorize_units
 
     # blocks that straddle chunk boundaries, a chunk that is a slice, and an empty chunk
     chunks = [pa.array(["u1", "u1", "u2"]), pa.array(["x", "u2", "u3", "u3"]).slice(1), pa.array([], pa.string()),
@@ -238,7 +238,7 @@ def test_dictionary_columns_bad_labels(kind, bad, message):
 ])
 @pytest.mark.parametrize("kind", ["category", "arrow-dictionary"])
 def test_dictionary_unit_codes_follow_first_appearance(units, codes, names, kind):
-    from workbench.aggregate.encode import factorize_units
+    from workbench.table.encode import factorize_units
 
     col = _dictionary_columns(pd.DataFrame({"unit": units}), kind)["unit"]
     got, got_names = factorize_units(col)
@@ -246,7 +246,7 @@ def test_dictionary_unit_codes_follow_first_appearance(units, codes, names, kind
 
 
 def test_class_codes_widen_with_the_number_of_classes():
-    from workbench.aggregate.encode import code_dtype, label_codes
+    from workbench.table.encode import code_dtype, label_codes
 
     assert [code_dtype(n).itemsize for n in (2, 127, 128, 32767, 32768)] == [1, 1, 2, 2, 4]
     classes = [f"k{i}" for i in range(300)]  # int16 codes: a label past 127 keeps its code

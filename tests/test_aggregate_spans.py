@@ -10,10 +10,10 @@ import pytest
 
 from workbench.aggregate.majority import majority_vote
 from workbench.aggregate.tokenvote import span_vote
-from workbench.agreement.quality import _score
 from workbench.agreement.spans import span_f1_exact, span_f1_overlap, token_alpha
 from workbench.agreement.units import unit_agreement
 from workbench.models import LabelKind, LabelSchema, Span, Unit
+from workbench.table.score import score as _score
 
 SCHEMA = LabelSchema(LabelKind.SPANS, ("ORG", "PERSON"))
 TEXT = "Acme Corp hired Jane Doe and Bob Roe today."
@@ -159,7 +159,7 @@ def test_consensus_span_score_matches_reference_loop():
 
 
 def test_token_tags_match_a_brute_force_reading():
-    from workbench.aggregate.spans import explode_spans, token_votes
+    from workbench.table.spans import explode_spans, token_votes
 
     rng = random.Random(5)
     text = "Alpha Beta Gamma Delta Epsilon Zeta Eta Theta"
@@ -227,7 +227,7 @@ def test_token_alpha_matches_krippendorff_on_the_token_tags(seed):
     import krippendorff
     import numpy as np
 
-    from workbench.aggregate.spans import explode_spans, token_votes
+    from workbench.table.spans import explode_spans, token_votes
 
     rng = random.Random(seed)
     text = "Alpha Beta Gamma Delta Epsilon Zeta Eta Theta Iota Kappa"

@@ -4,9 +4,9 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from helpers import ARTICLES, dump_store, write_spec
 
 from workbench.cli import cli
-from helpers import ARTICLES, dump_store, write_spec
 
 
 def run(home, *args):
@@ -115,9 +115,17 @@ def test_wrong_type_is_named(tmp_path, home, planned):
     check_fails(home, planned, ["run", str(spec)], "overlap", "expected int", "'three'")
 
 
-def test_campaign_name_clash_with_a_different_spec(tmp_path, home, planned):
+def test_another_identity_under_a_running_campaign_name_is_refused(tmp_path, home, planned):
+    spec = write_spec(tmp_path / "other", name="existing", documents=str(ARTICLES / "00[23]_*.txt"))
+    check_fails(home, planned, ["run", str(spec)], "documents: changed after campaign 'existing' handed out work",
+                "start a new campaign")
+    spec = write_spec(tmp_path / "other", name="existing", task_type="claims")
+    check_fails(home, planned, ["run", str(spec)], "task_type: changed", "was 'sentiment', now 'claims'")
+
+
+def test_lowering_the_overlap_of_a_running_campaign_is_refused(tmp_path, home, planned):
     spec = write_spec(tmp_path / "other", name="existing", overlap=2)
-    check_fails(home, planned, ["run", str(spec)], "existing", "already exists", "different spec")
+    check_fails(home, planned, ["run", str(spec)], "overlap: lowered from 3 to 2", "can only go up")
 
 
 def test_same_spec_again_is_fine(tmp_path, home, planned):

@@ -7,8 +7,8 @@ from label_studio_sdk.label_interface import LabelInterface
 
 from workbench.documents import load_documents
 from workbench.models import Document, LabelKind, LabelSchema, sha256_text
-from workbench.plan import cut_units, load_gold
 from workbench.registry import get_registry
+from workbench.steps.plan import cut_units, load_gold
 from workbench.tasktype import TaskType
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,18 +9,19 @@ import warnings
 
 import pytest
 from click.testing import CliRunner
-
 from export_fixtures import PERSON, builtin_plugins, run_campaign, write_campaign
+
 from workbench import hookimpl
 from workbench.campaign import Campaign
 from workbench.cli import cli
 from workbench.errors import WorkbenchError
-from workbench.export import FIELDS, ExportSettings, apply_filters, build_records, resolve_settings
-from workbench.export.records import REVIEW_REASONS, pseudonym, pseudonym_key, review_reasons
+from workbench.export import FIELDS, ExportSettings, apply_filters, resolve_settings
+from workbench.export.records import REVIEW_REASONS, pseudonym, review_reasons
 from workbench.models import Span
 from workbench.registry import Exporter
 from workbench.spec import load_spec
 from workbench.store import Store
+from workbench.store.campaigns import pseudonym_key
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,7 @@ def all_bytes(folder) -> dict[str, bytes]:
 
 def test_every_record_has_the_documented_fields_in_order(home):
     c = open_c(home, "senti")
-    records = build_records(c)
+    records = c.records()
     assert len(records) == len(c.units())
     for r in records:
         assert tuple(r) == FIELDS
@@ -66,7 +67,7 @@ def test_votes_are_pseudonymous_and_no_email_or_name_is_exported(home, tmp_path)
     summary = c.export(("jsonl", "csv", "parquet", "hf"), str(tmp_path / "out"))
     ids = {a.id for a in c.spec.annotators}
     assert PERSON in ids
-    voters = {v["annotator"] for r in build_records(c) for v in r["votes"]}
+    voters = {v["annotator"] for r in c.records() for v in r["votes"]}
     assert len(voters) == len(ids) and all(v.startswith("ann-") and len(v) == 14 for v in voters)
     for name, data in all_bytes(tmp_path / "out").items():
         for needle in [PERSON, "maria", "lopez", "example.org", *[f'"{i}"' for i in ids]]:
@@ -96,7 +97,7 @@ def test_review_reasons(label, conf, n, tie, gold, expected):
 
 
 def test_records_are_flagged_consistently(home):
-    records = build_records(open_c(home, "claims"))
+    records = open_c(home, "claims").records()
     assert any(r["review"] for r in records) and not all(r["review"] for r in records)
     for r in records:
         assert r["review"] == bool(r["review_reasons"])
@@ -108,7 +109,7 @@ def test_records_are_flagged_consistently(home):
 # -- filters ----------------------------------------------------------------------------------
 
 def test_filters_keep_only_what_passes_and_count_what_they_removed(home):
-    records = build_records(open_c(home, "claims"))
+    records = open_c(home, "claims").records()
     settings = ExportSettings(min_confidence=0.6, min_agreement=0.3, include_gold=False, drop_flagged=True)
     kept, log = apply_filters(records, settings)
     assert kept and len(kept) + sum(x["removed"] for x in log) == len(records)
@@ -135,13 +136,24 @@ def test_cli_filters_and_summary(home, tmp_path):
     assert "no units flagged for review" in card and "no gold (honeypot) units" in card
 
 
-def test_filters_that_leave_nothing_write_nothing(home, tmp_path):
+def test_filters_that_leave_nothing_write_nothing(tmp_path):
+    spec = write_campaign(tmp_path, "single", "claims", documents="000_*.txt", gold_every=0, overlap=1)
+    home = tmp_path / "h"
+    run_campaign(spec, home).store.close()
     out = tmp_path / "none" / "deeper"
-    result = invoke(home, "export", "claims", "--out", str(out), "--min-agreement", "1.5")
+    # one annotation per unit: no unit has an agreement to pass the bar
+    result = invoke(home, "export", "single", "--out", str(out), "--min-agreement", "0.5")
     assert result.exit_code == 1
     assert "leave no record" in result.output and "nothing written" in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "none").exists()
+
+
+def test_filter_bars_outside_0_to_1_are_refused(home, tmp_path):
+    out = tmp_path / "none"
+    result = invoke(home, "export", "claims", "--out", str(out), "--min-agreement", "1.5")
+    assert result.exit_code == 1 and "--min-agreement: expected a number from 0 to 1, got 1.5" in result.output
+    assert not out.exists()
 
 
 # -- formats ----------------------------------------------------------------------------------
@@ -239,13 +251,13 @@ def test_exporting_the_same_state_twice_gives_identical_files(home, tmp_path):
 def test_a_new_annotation_moves_the_state_time(tmp_path):
     spec = write_campaign(tmp_path, "moving", "sentiment", documents="000_*.txt", gold_every=0)
     c = run_campaign(spec, tmp_path / "h")
-    before = build_records(c)[0]["exported_at"]
+    before = c.records()[0]["exported_at"]
     with c.store.transaction() as db:
         db.execute("UPDATE local_results SET updated_at='2999-01-01T00:00:00+00:00' WHERE rowid=(SELECT MIN(rowid) "
                    "FROM local_results)")
     c.pull()
     c.aggregate()
-    assert build_records(c)[0]["exported_at"] == "2999-01-01T00:00:00+00:00" != before
+    assert c.records()[0]["exported_at"] == "2999-01-01T00:00:00+00:00" != before
 
 
 class Broken:
@@ -314,9 +326,9 @@ def test_bad_split_ratios(home, tmp_path, value, message):
 def test_bad_export_settings_in_the_spec_name_file_and_field(tmp_path):
     spec = write_campaign(tmp_path, "badspec", "claims", documents="000_*.txt", gold_every=0,
                           extra='[export]\nformats = ["jsonl"]\nsplit = [0.5, 0.6, 0.1]\n')
-    c = run_campaign(spec, tmp_path / "h")
     with pytest.raises(WorkbenchError, match=r"badspec.toml: export.split: the ratios must sum to 1"):
-        c.export()
+        run_campaign(spec, tmp_path / "h")  # found when the spec is opened, before any step
+    assert not (tmp_path / "h" / "workbench.db").exists()
     spec.write_text(spec.read_text("utf-8").replace("split = [0.5, 0.6, 0.1]", "min_confidance = 0.5"), "utf-8")
     with pytest.raises(WorkbenchError, match=r"badspec.toml: export.min_confidance: unknown field \(expected one of"):
         resolve_settings(load_spec(spec), {})

@@ -108,7 +108,7 @@ def test_plugins_command_lists_what_each_plugin_provides():
 
 
 def test_metric_errors_and_kinds_in_the_agreement_step_and_the_data_card():
-    from workbench.agreement.run import compute_metrics
+    from workbench.agreement.report import compute_metrics
 
     def broken(table, schema, **kw):
         raise ValueError("boom")

@@ -11,9 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from export_fixtures import builtin_plugins, run_campaign, write_campaign
-from workbench.report import write_report
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
@@ -46,7 +44,7 @@ def reports(chromium, tmp_path_factory):
         out = {}
         for name, task in (("claims", "claims"), ("spans", "text")):
             c = run_campaign(write_campaign(root, name, task, documents="00[01]_*.txt"), root / "home")
-            out[name] = write_report(c, root / f"{name}.html")
+            out[name] = c.report(root / f"{name}.html")
             c.store.close()
     return out
 

@@ -1,54 +1,93 @@
-"""The campaign engine: the steps from a spec to a curated dataset.
+"""The campaign engine: sequences the steps (:mod:`workbench.steps`) under the campaign's lock.
 
 plan -> assign -> push -> simulate -> pull -> aggregate -> agreement -> export
 
-Each step reads the store, does its work and writes its results in one transaction, so a step
-that fails changes nothing, and running a step again gives the same state (idempotent).
+A :class:`Campaign` holds a spec (checked whole against the plugins when it is made), the store and
+the plugins. Before a step runs on a spec read from a file, the engine compares it with the spec
+the store has: a change outside the campaign's identity is recorded as a new spec version (and the
+pool updated: annotators join or retire), a change of identity once work is handed out is refused.
+Each step is a plain function over the read model; the engine only builds its context, takes the
+lock, and recomputes a stale result a later step needs (say, agreement after a new consensus).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+from dataclasses import dataclass, replace
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import pandas as pd
 
-from . import plan as planning
-from .assign import assign as assign_units
-from .backends import Backend, BackendContext, PullBatch
-from .collect import apply_pull
+from .backends import Backend, BackendContext
 from .documents import load_documents
 from .errors import WorkbenchError
-from .models import Annotation, AnnotationStatus, Document, Label, PreLabel, Unit, label_key, long_table
-from .registry import Registry, get_registry, plugin_version
-from .simulate import SimulatedAnnotator
-from .spec import CampaignSpec, check_against_registry, parse_spec
+from .lock import CampaignLock
+from .models import Annotation, AnnotationStatus, Document, Label, PreLabel, Unit
+from .registry import Registry, get_registry
+from .spec import AnnotatorSpec, CampaignSpec, parse_spec
+from .spec.changes import (
+    diff,
+    documents_digest,
+    identity,
+    identity_changes,
+    refuse_identity_change,
+    refuse_running_change,
+)
+from .spec.check import validate
+from .state import CampaignState
+from .status import status as status_view
+from .steps import STEPS, Progress, StepContext, quiet
+from .steps import aggregate as aggregate_step
+from .steps import agreement as agreement_step
+from .steps import assign as assign_step
+from .steps import export as export_step
+from .steps import plan as plan_step
+from .steps import pull as pull_step
+from .steps import push as push_step
+from .steps import report as report_step
+from .steps import simulate as simulate_step
 from .store import Store, now
+from .store import campaigns as campaigns_sql
+from .store import work as work_sql
 from .tasktype import TaskType
 
-STEPS = ("plan", "assign", "push", "simulate", "pull", "aggregate", "agreement", "export")
-
-Progress = Callable[[str, int], Callable[[int], None]]
+__all__ = ["STEPS", "Campaign"]
 
 
-def _quiet(desc: str, total: int) -> Callable[[int], None]:
-    return lambda n=1: None
+@dataclass
+class SpecSync:
+    """What applying a spec read from a file will record (computed before any write)."""
 
-
-def _dump(label: Label | None) -> str | None:
-    return None if label is None else label_key(label)
+    exists: bool
+    identity: dict[str, Any]
+    documents: list[Document]
+    changes: list[str]
+    new_version: bool
+    fill_identity: bool = False
 
 
 class Campaign:
     def __init__(self, spec: CampaignSpec, store: Store, registry: Registry | None = None,
-                 progress: Progress = _quiet):
+                 progress: Progress = quiet, *, from_file: bool = True, wait: bool = False,
+                 notify: Callable[[str], None] | None = None):
+        """``notify(message)`` hears what a user should know that is not a step's result (waiting for
+        the lock, taking over a dead process's lock, a stale result recomputed)."""
+        self.registry = registry or get_registry()
+        validate(spec, self.registry, files=from_file)
         self.spec = spec
         self.store = store
-        self.registry = registry or get_registry()
         self.progress = progress
-        check_against_registry(spec, self.registry)
+        self.notify = notify or (lambda message: None)
+        self.from_file = from_file
+        self.synced = not from_file
+        self.lock = CampaignLock(store.home, spec.name, wait=wait, on_wait=lambda who: self.notify(
+            f"waiting for {self.lock.busy_message(who).split(' is busy: ', 1)[1].split(' holds its lock')[0]} "
+            f"to release campaign {spec.name!r}"))
+        self._state: CampaignState | None = None
+        self._backend: Backend | None = None
 
     @property
     def name(self) -> str:
@@ -58,282 +97,310 @@ class Campaign:
     def task_type(self) -> TaskType:
         return self.registry.get("task_types", self.spec.task_type)
 
-    @cached_property
-    def backend(self) -> Backend:
-        factory = self.registry.get("backends", self.spec.backend).factory
-        return factory(BackendContext(self.spec, self.store, self.task_type, self.registry, self.progress))
-
     @classmethod
-    def open(cls, name: str, store: Store, registry: Registry | None = None, progress: Progress = _quiet):
-        """A campaign already in the store, by name."""
-        row = store.one("SELECT spec_json, spec_path FROM campaigns WHERE name=?", name)
+    def open(cls, name: str, store: Store, registry: Registry | None = None, progress: Progress = quiet,
+             **kwargs) -> "Campaign":
+        """A campaign already in the store, by name, with its current spec."""
+        row = campaigns_sql.get(store, name)
         if row is None:
-            known = [r[0] for r in store.all("SELECT name FROM campaigns ORDER BY name")]
+            known = campaigns_sql.names(store)
             raise WorkbenchError(
                 f"no campaign {name!r} in {store.path} (known: {', '.join(known) or 'none'}); "
                 "pass the campaign's .toml file instead")
-        from pathlib import Path
-
-        spec = parse_spec(json.loads(row[0]), Path(row[1]))
-        return cls(spec, store, registry, progress)
+        spec = parse_spec(json.loads(row["spec_json"]), Path(row["spec_path"]))
+        return cls(spec, store, registry, progress, from_file=False, **kwargs)
 
     # ------------------------------------------------------------------------------------------
-    # reading state
-    def units(self) -> list[Unit]:
-        rows = self.store.all("SELECT * FROM units WHERE campaign=? ORDER BY position", self.name)
-        schema = self.task_type.schema
-        return [
-            Unit(
-                id=r["id"], task_type=self.spec.task_type, document_id=r["document_id"], start=r["start"],
-                end=r["end"], text=r["text"], context=r["context"], is_gold=bool(r["is_gold"]),
-                gold_label=None if r["gold_json"] is None else schema.normalize(json.loads(r["gold_json"])),
-            )
-            for r in rows
-        ]
+    # the read model and the step context
+    @property
+    def state(self) -> CampaignState:
+        if self._state is None:
+            self._state = CampaignState(self.store, self.name, self.task_type.schema, self.spec.task_type)
+        return self._state
 
-    def documents(self) -> dict[str, Document]:
-        rows = self.store.all("SELECT * FROM documents WHERE campaign=?", self.name)
-        return {
-            r["id"]: Document(r["id"], r["title"], r["source"], r["text"], r["sha256"], json.loads(r["metadata_json"]))
-            for r in rows
-        }
+    def _fresh(self) -> None:
+        self._state = None
 
-    def prelabels(self) -> dict[str, PreLabel]:
-        schema = self.task_type.schema
-        rows = self.store.all(
-            "SELECT id, prelabel_json, prelabel_score FROM units WHERE campaign=? AND prelabel_json IS NOT NULL",
-            self.name)
-        return {r[0]: PreLabel(schema.normalize(json.loads(r[1])), r[2]) for r in rows}
+    def effective_spec(self) -> CampaignSpec:
+        """The spec with everyone the pool ever had: annotators gone from the file count as retired."""
+        named = {a.id for a in self.spec.annotators}
+        gone = tuple(AnnotatorSpec(m.id, m.persona, m.lean, m.email, retired=True)
+                     for m in self.state.pool if m.id not in named)
+        return replace(self.spec, annotators=self.spec.annotators + gone) if gone else self.spec
 
-    def annotations(self, statuses: tuple[AnnotationStatus, ...] | None = None) -> list[Annotation]:
-        schema = self.task_type.schema
-        rows = self.store.all("SELECT * FROM annotations WHERE campaign=? ORDER BY unit_id, annotator_id, key",
-                              self.name)
-        out = []
-        for r in rows:
-            status = AnnotationStatus(r["status"])
-            if statuses is not None and status not in statuses:
-                continue
-            out.append(Annotation(
-                unit_id=r["unit_id"], annotator_id=r["annotator_id"],
-                label=None if r["label_json"] is None else schema.normalize(json.loads(r["label_json"])),
-                lead_time=r["lead_time"], created_at=r["created_at"], updated_at=r["updated_at"],
-                backend=r["backend"], backend_ids=json.loads(r["backend_ids_json"]), status=status,
-                reason=r["reason"],
-            ))
-        return out
+    def context(self) -> StepContext:
+        row = campaigns_sql.get(self.store, self.name)
+        return StepContext(spec=self.effective_spec(), store=self.store, state=self.state, registry=self.registry,
+                           task_type=self.task_type, spec_version=row["spec_version"] if row else 1,
+                           progress=self.progress, backend_factory=lambda: self.backend)
 
-    def table(self) -> pd.DataFrame:
-        """The long ``(unit, annotator, label)`` table of the annotations that count."""
-        return long_table(self.annotations((AnnotationStatus.OK,)))
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            factory = self.registry.get("backends", self.spec.backend).factory
+            self._backend = factory(BackendContext(self.effective_spec(), self.store, self.task_type, self.registry,
+                                                   self.progress))
+        return self._backend
 
-    def honeypot_gold(self, units: Iterable[Unit] | None = None) -> dict[str, Label]:
-        """Gold labels of the honeypot units (of ``units`` when the caller has them loaded already)."""
-        return {u.id: u.gold_label for u in (self.units() if units is None else units)
-                if u.is_gold and u.gold_label is not None}
+    # ------------------------------------------------------------------------------------------
+    # the spec's versions
+    def _decide(self, documents: list[Document] | None = None) -> SpecSync:
+        """Compare the spec from the file with the stored one; refuse what cannot change. No writes."""
+        spec = self.spec
+        docs = documents if documents is not None else load_documents(spec.documents, spec.base)
+        ident = identity(spec, docs)
+        row = campaigns_sql.get(self.store, self.name)
+        if row is None:
+            return SpecSync(False, ident, docs, ["first version"], True)
+        old = parse_spec(json.loads(row["spec_json"]), Path(row["spec_path"]))
+        old_ident = json.loads(row["identity_json"]) if row["identity_json"] else self._stored_identity(old)
+        assigned = work_sql.count_assignments(self.store, self.name) > 0
+        pushed = bool(work_sql.backend_tasks(self.store, self.name))
+        changed = identity_changes(old_ident, ident)
+        if changed and assigned:
+            raise refuse_identity_change(spec, changed, old_ident, ident)
+        refuse_running_change(old, spec, assigned, pushed)
+        changes = [f"{f}: changed before any work was handed out" for f in changed] + diff(old, spec)
+        fill = not row["identity_json"] or any(old_ident.get(k) is None and ident.get(k) is not None for k in ident)
+        return SpecSync(True, ident, docs, changes, bool(changes), fill_identity=fill)
 
-    def consensus(self) -> dict[str, Label]:
-        """The stored aggregated label of each unit (empty before `aggregate`)."""
-        schema = self.task_type.schema
-        return {r[0]: schema.normalize(json.loads(r[1])) for r in self.store.all(
-            "SELECT unit_id, label_json FROM aggregates WHERE campaign=?", self.name)}
+    def _stored_identity(self, old: CampaignSpec) -> dict[str, Any]:
+        """The identity of a campaign recorded by workbench 0.1 (which kept none): its documents as
+        planned; its gold file's contents unknown (taken as they are now)."""
+        docs = self.state.documents.values()
+        return {"task_type": old.task_type, "documents": documents_digest(docs) if docs else None, "gold": None,
+                "gold_rate": old.gold_rate, "seed": old.seed}
 
-    def _require(self, step: str, before: str) -> None:
-        if self.store.step_summary(self.name, before) is None:
-            raise WorkbenchError(f"campaign {self.name!r}: run `{before}` before `{step}`")
+    def _apply(self, sync: SpecSync) -> int:
+        """Record the spec (inside the caller's transaction): a new campaign, or a new version, and the
+        pool it names. Returns the current spec version."""
+        spec, db = self.spec, self.store
+        ident_json = json.dumps(sync.identity, sort_keys=True)
+        stamp = now()
+        fields = dict(spec_path=str(spec.path), spec_json=json.dumps(spec.raw), fingerprint=spec.fingerprint,
+                      identity_json=ident_json, task_type=spec.task_type, backend=spec.backend, stamp=stamp,
+                      changes=sync.changes)
+        if not sync.exists:
+            campaigns_sql.create(db, self.name, **fields)
+            version = 1
+        elif sync.new_version:
+            version = campaigns_sql.record_version(db, self.name, **fields)
+        else:
+            if sync.fill_identity:
+                campaigns_sql.set_identity(db, self.name, ident_json)
+            version = campaigns_sql.get(db, self.name)["spec_version"]
+        if sync.new_version:
+            named = set()
+            for a in spec.annotators:
+                named.add(a.id)
+                work_sql.put_annotator(db, self.name, a.id, a.persona, a.lean, a.email,
+                                       "retired" if a.retired else "active", version)
+            for m in work_sql.annotators(db, self.name):
+                if m["id"] not in named and m["status"] != "retired":
+                    work_sql.put_annotator(db, self.name, m["id"], m["persona"], m["lean"], m["email"], "retired",
+                                           version)
+        return version
+
+    def _sync(self) -> None:
+        """Apply the spec from the file before a step other than plan (its own transaction)."""
+        if self.synced:
+            return
+        if campaigns_sql.get(self.store, self.name) is None:
+            return  # not planned yet: the step says to run plan first
+        sync = self._decide()
+        with self.store.transaction():
+            self._apply(sync)
+        self.synced = True
+        self._fresh()
+        if sync.new_version:
+            self._backend = None  # built from the old spec
+
+    @contextlib.contextmanager
+    def _working(self):
+        with self.lock:
+            if self.lock.took_over and self.lock.depth == 1:
+                who = self.lock.took_over
+                self.notify(f"campaign {self.name!r}: took over the lock of process {who.get('pid')} "
+                            f"(`{who.get('command')}`), which ended without releasing it")
+                self.lock.took_over = None
+            yield
+
+    def _step(self, fn, *args, **kwargs) -> dict[str, Any]:
+        with self._working():
+            self._sync()
+            self._fresh()
+            try:
+                return fn(self.context(), *args, **kwargs)
+            finally:
+                self._fresh()
 
     # ------------------------------------------------------------------------------------------
     # steps
     def plan(self) -> dict[str, Any]:
-        """Register the campaign, cut documents into units, attach gold and pre-labels."""
-        store, spec = self.store, self.spec
-        existing = store.one("SELECT fingerprint FROM campaigns WHERE name=?", self.name)
-        if existing and existing[0] != spec.fingerprint:
-            raise WorkbenchError(
-                f"{spec.path}: a campaign named {self.name!r} already exists in {store.path} with a different "
-                "spec; give this one another name, or use another --home")
-        docs = load_documents(spec.documents, spec.base)
-        units = planning.cut_units(self.task_type, docs)
-        gold = planning.load_gold(spec.resolve(spec.gold_file), self.task_type, units) if spec.gold_file else {}
-        units = planning.mark_gold(units, gold, spec.gold_rate, spec.overlap, len(spec.annotators), spec.seed)
-        advance = self.progress(f"{self.name}: pre-labeling", len(units))
-        pre: dict[str, PreLabel | None] = {}
-        for u in units:
-            pre[u.id] = self.task_type.prelabel(u)
-            advance(1)
-        if existing:
-            old = {r[0] for r in store.all("SELECT id FROM units WHERE campaign=?", self.name)}
-            if old != {u.id for u in units} and store.step_summary(self.name, "push"):
-                raise WorkbenchError(
-                    f"{spec.path}: the documents changed after campaign {self.name!r} was pushed; "
-                    "start a new campaign (another name) for the new documents")
-            old_pots = {r[0] for r in store.all("SELECT id FROM units WHERE campaign=? AND is_gold=1", self.name)}
-            if old_pots != {u.id for u in units if u.is_gold} and store.step_summary(self.name, "assign"):
-                raise WorkbenchError(
-                    f"{spec.resolve(spec.gold_file) if spec.gold_file else spec.path}: the gold labels changed "
-                    f"which units are honeypots after campaign {self.name!r} was assigned; "
-                    "start a new campaign (another name) to use the new gold")
-        with store.transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO campaigns VALUES (?, ?, ?, ?, ?, ?, COALESCE("
-                "(SELECT created_at FROM campaigns WHERE name=?), ?))",
-                (self.name, spec.fingerprint, str(spec.path), json.dumps(spec.raw), spec.task_type, spec.backend,
-                 self.name, now()))
-            db.execute("DELETE FROM documents WHERE campaign=?", (self.name,))
-            db.executemany("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)", [
-                (self.name, d.id, d.title, d.source, d.sha256, d.text, json.dumps(dict(d.metadata))) for d in docs])
-            db.execute("DELETE FROM units WHERE campaign=?", (self.name,))
-            db.executemany("INSERT INTO units VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-                (self.name, u.id, i, u.document_id, u.start, u.end, u.text, u.context, int(u.is_gold),
-                 _dump(u.gold_label),
-                 _dump(pre[u.id].label) if pre[u.id] else None, pre[u.id].score if pre[u.id] else None)
-                for i, u in enumerate(units)])
-            db.execute("DELETE FROM annotators WHERE campaign=?", (self.name,))
-            db.executemany("INSERT INTO annotators VALUES (?, ?, ?, ?, ?)", [
-                (self.name, a.id, a.persona, a.lean, a.email) for a in spec.annotators])
-            summary = {
-                "documents": len(docs), "units": len(units), "gold_units": len(gold),
-                "honeypots": sum(u.is_gold for u in units),
-                "prelabeled": sum(p is not None for p in pre.values()),
-            }
-            store.record_step(self.name, "plan", summary)
-        return summary
+        """Register the campaign (or its new spec version), cut documents into units, attach gold and
+        pre-labels. A failure leaves the store as it was."""
+        with self._working():
+            self._fresh()
+            sync = self._decide() if self.from_file else None
+            ctx = self.context()
+            planned = plan_step.prepare(ctx, sync.documents if sync else None)
+            with self.store.transaction():
+                if sync is not None:
+                    ctx.spec_version = self._apply(sync)
+                summary = plan_step.write(ctx, planned)
+                ctx.record("plan", summary)
+            self.synced = True
+            self._fresh()
+            if sync is not None and sync.new_version:
+                self._backend = None  # built from the old spec
+            return summary
 
     def assign(self) -> dict[str, Any]:
-        """Give each unit to ``overlap`` annotators (honeypots to all); kept once made."""
-        self._require("assign", "plan")
-        existing = self.store.one("SELECT COUNT(*) FROM assignments WHERE campaign=?", self.name)[0]
-        units = self.units()
-        if not existing:
-            rows = assign_units(
-                [u.id for u in units if not u.is_gold], [u.id for u in units if u.is_gold],
-                [a.id for a in self.spec.annotators], self.spec.overlap, self.spec.seed)
-            with self.store.transaction() as db:
-                db.executemany("INSERT INTO assignments VALUES (?, ?, ?, ?)",
-                               [(self.name, u, a, p) for u, a, p in rows])
-        with self.store.transaction():
-            loads = {r[0]: r[1] for r in self.store.all(
-                "SELECT annotator_id, COUNT(*) FROM assignments WHERE campaign=? GROUP BY annotator_id", self.name)}
-            gold_share = {r[0]: r[1] for r in self.store.all(
-                "SELECT a.annotator_id, AVG(u.is_gold) FROM assignments a JOIN units u "
-                "ON u.campaign=a.campaign AND u.id=a.unit_id WHERE a.campaign=? GROUP BY a.annotator_id", self.name)}
-            summary = {"assignments": sum(loads.values()), "per_annotator": loads,
-                       "gold_share": {a: round(v, 3) for a, v in gold_share.items()}}
-            self.store.record_step(self.name, "assign", summary)
-        return summary
+        """Give each unit to ``overlap`` annotators (honeypots to all); later runs apply spec changes."""
+        return self._step(assign_step.run)
 
     def push(self) -> dict[str, Any]:
-        """Send the units not yet in the backend."""
-        self._require("push", "assign")
-        sent = {r[0] for r in self.store.all("SELECT unit_id FROM backend_tasks WHERE campaign=?", self.name)}
-        todo = [u for u in self.units() if u.id not in sent]
-        pre = self.prelabels()
-        new = self.backend.push(todo, {u.id: pre[u.id] for u in todo if u.id in pre}) if todo else {}
-        with self.store.transaction() as db:
-            db.executemany("INSERT OR IGNORE INTO backend_tasks VALUES (?, ?, ?, ?, ?)",
-                           [(self.name, u, self.spec.backend, str(t), now()) for u, t in new.items()])
-            summary = {"pushed": len(new), "already_there": len(sent), **self.backend.describe()}
-            self.store.record_step(self.name, "push", summary)
-        return summary
-
-    def crowd(self) -> list[SimulatedAnnotator]:
-        return [
-            SimulatedAnnotator(a.id, self.registry.get("annotators", a.persona), a.lean)
-            for a in self.spec.annotators if a.simulated
-        ]
-
-    def queues(self) -> dict[str, list[Unit]]:
-        by_id = {u.id: u for u in self.units()}
-        queues: dict[str, list[Unit]] = {}
-        for r in self.store.all("SELECT annotator_id, unit_id FROM assignments WHERE campaign=? "
-                                "ORDER BY annotator_id, position", self.name):
-            queues.setdefault(r[0], []).append(by_id[r[1]])
-        return queues
+        """Send the units not yet in the backend; tell it about more annotators per unit."""
+        return self._step(push_step.run)
 
     def simulate(self) -> dict[str, Any]:
         """The simulated annotators label their queues (a documented simulation, not people)."""
-        self._require("simulate", "push")
-        crowd = self.crowd()
-        units = self.units()
-        pre = self.prelabels()
-        references = {u.id: u.gold_label if u.gold_label is not None else (pre[u.id].label if u.id in pre else None)
-                      for u in units}
-        made = self.backend.simulate(crowd, self.queues(), references, self.spec.seed) if crowd else 0
-        with self.store.transaction():
-            summary = {"simulated_annotators": len(crowd), "labels_made": made}
-            self.store.record_step(self.name, "simulate", summary)
-        return summary
+        return self._step(simulate_step.run)
 
     def pull(self) -> dict[str, Any]:
         """Collect annotations: validate each, replace edits, drop deletions, flag extras."""
-        self._require("pull", "push")
-        cursor = self.store.get_cursor(self.name, "pull")
-        batch: PullBatch = self.backend.pull(cursor)
-        with self.store.transaction():
-            summary = apply_pull(self, batch)
-            if batch.cursor is not None:
-                self.store.set_cursor(self.name, "pull", batch.cursor)
-            self.store.record_step(self.name, "pull", summary)
-        return summary
+        return self._step(pull_step.run)
 
     def aggregate(self, method: str | None = None, **options) -> dict[str, Any]:
-        from .aggregate.run import run_aggregation
+        """One label per unit: the spec's method and options, or ``method`` with its own defaults."""
+        if method is not None and method != self.spec.aggregate_method:
+            from .spec.check import check_aggregation
 
-        self._require("aggregate", "pull")
-        return run_aggregation(self, method or self.spec.aggregate_method,
-                               {**self.spec.aggregate_options, **options})
+            check_aggregation(None, self.registry, method, options, self.task_type.schema, "--method", "--method ")
+        return self._step(aggregate_step.run, method, **options)
 
     def agreement(self) -> dict[str, Any]:
-        from .agreement.run import run_agreement
+        return self._step(agreement_step.run)
 
-        self._require("agreement", "aggregate")
-        return run_agreement(self)
+    def export(self, formats: tuple[str, ...] | None = None, out_dir: str | None = None, force: bool = False,
+               **filters) -> dict[str, Any]:
+        with self._working():
+            self._sync()
+            self._refresh()
+            return self._step(export_step.run, formats, out_dir, force, **filters)
 
-    def export(self, formats: tuple[str, ...] | None = None, out_dir: str | None = None, **filters) -> dict[str, Any]:
-        from .export import run_export
-
-        self._require("export", "aggregate")
-        return run_export(self, formats or self.spec.export_formats, out_dir, filters)
+    def report(self, out: str | Path | None = None, top: int = 12) -> dict[str, Any]:
+        """The campaign's self-contained HTML report."""
+        with self._working():
+            self._sync()
+            self._refresh()
+            return self._step(report_step.run, out, top)
 
     def run(self, until: str = "export", around: Callable[[str], Any] | None = None) -> dict[str, Any]:
         """Every step up to ``until``; ``around(description)``, if given, is a context manager each step
         runs inside (the CLI's spinner)."""
+        if until not in STEPS:
+            raise WorkbenchError(f"--until: expected one of {', '.join(STEPS)}, got {until!r}")
         results = {}
-        for step in STEPS:
-            with around(f"{self.name}: {step}") if around else contextlib.nullcontext():
-                results[step] = getattr(self, step)()
-            if step == until:
-                break
+        with self._working():
+            for step in STEPS:
+                with around(f"{self.name}: {step}") if around else contextlib.nullcontext():
+                    results[step] = getattr(self, step)()
+                if step == until:
+                    break
         return results
 
+    def add_round(self, units: Iterable[str], extra: int = 1, kind: str = "more",
+                  reason: str | None = None) -> dict[str, Any]:
+        """A new round by hand: ``extra`` more annotators for each of ``units``. Then ``push``,
+        ``simulate`` and ``pull`` (or ``run``) do the work, and ``aggregate`` counts it."""
+        return self._step(assign_step.add_round, list(units), extra, kind, reason)
+
+    def _refresh(self) -> None:
+        """Recompute the consensus and agreement when what they were computed from changed."""
+        steps = self.state.steps
+        agg = steps.get("aggregate")
+        if agg is None:
+            return
+        rev = self.state.annotations_rev
+        inputs = agg.get("inputs")
+        if (inputs is None and rev) or (inputs is not None and inputs.get("annotations_rev") != rev):
+            self.notify(f"campaign {self.name!r}: annotations changed since the last aggregate; aggregating again")
+            self.aggregate()
+            steps = self.state.steps
+            agg = steps["aggregate"]
+        agr = steps.get("agreement")
+        if agr is None or (agr.get("inputs") or {}).get("aggregate") != agg["seq"]:
+            if agr is not None:
+                self.notify(f"campaign {self.name!r}: the consensus changed since the last agreement; measuring again")
+            self.agreement()
+
+    def disputed_units(self) -> list[str]:
+        """The units the agreement step found disputed (agreement recomputed first if stale)."""
+        with self._working():
+            self._sync()
+            self._refresh()
+        self._fresh()
+        per_unit = self.state.unit_agreement
+        return list(per_unit.loc[per_unit["disputed"], "unit"])
+
+    def quality(self) -> list[dict[str, Any]]:
+        """The stored per-annotator quality rows (agreement recomputed first if stale)."""
+        with self._working():
+            self._sync()
+            if self.state.step("aggregate") is None:
+                raise WorkbenchError(f"campaign {self.name!r}: run `aggregate` before `annotators`")
+            self._refresh()
+        self._fresh()
+        return self.state.quality
+
+    def forget_backend(self) -> None:
+        """Forget where the campaign's tasks are (say, a project deleted on the server): the next push
+        sends every unit again. Annotations already pulled stay in the store."""
+        with self._working():
+            self.backend.forget()
+            with self.store.transaction():
+                work_sql.forget_tasks(self.store, self.name)
+                self.context().backend_state.delete(pull_step.CURSOR)
+                campaigns_sql.clear_steps(self.store, self.name, ["push", "simulate"])
+            self._fresh()
+
     # ------------------------------------------------------------------------------------------
+    # reading (no lock: a read never changes the store)
     def status(self) -> dict[str, Any]:
-        steps = {}
-        for step in STEPS:
-            row = self.store.one("SELECT finished_at, summary_json FROM steps WHERE campaign=? AND step=?",
-                                 self.name, step)
-            steps[step] = {"done": row is not None, "finished_at": row[0] if row else None,
-                           "summary": json.loads(row[1]) if row else None}
-        per = {a.id: {"kind": "simulated" if a.simulated else "person", "persona": a.persona,
-                      "assigned": 0, "ok": 0, "skipped": 0, "invalid": 0, "extra": 0}
-               for a in self.spec.annotators}
-        for r in self.store.all("SELECT annotator_id, COUNT(*) FROM assignments WHERE campaign=? "
-                                "GROUP BY annotator_id", self.name):
-            per.setdefault(r[0], {"kind": "unknown", "persona": None, "assigned": 0, "ok": 0, "skipped": 0,
-                                  "invalid": 0, "extra": 0})["assigned"] = r[1]
-        for r in self.store.all("SELECT annotator_id, status, COUNT(*) FROM annotations WHERE campaign=? "
-                                "GROUP BY annotator_id, status", self.name):
-            per.setdefault(r[0], {"kind": "unknown (not in the spec)", "persona": None, "assigned": 0, "ok": 0,
-                                  "skipped": 0, "invalid": 0, "extra": 0})[r[1]] = r[2]
-        quarantined = [
-            {"unit": r[0], "annotator": r[1], "reason": r[2]}
-            for r in self.store.all("SELECT unit_id, annotator_id, reason FROM annotations WHERE campaign=? "
-                                    "AND status='invalid' ORDER BY unit_id", self.name)
-        ]
-        n_units = self.store.one("SELECT COUNT(*) FROM units WHERE campaign=?", self.name)[0]
-        return {"campaign": self.name, "task_type": self.spec.task_type, "backend": self.spec.backend,
-                "units": n_units, "steps": steps, "annotators": per, "quarantined": quarantined}
+        self._fresh()
+        return status_view(self.effective_spec(), self.state)
 
+    def units(self) -> list[Unit]:
+        return self.state.units
 
-def plugin_info(campaign: Campaign) -> tuple[str, str | None]:
-    return plugin_version(campaign.registry, "task_types", campaign.spec.task_type)
+    def documents(self) -> dict[str, Document]:
+        return self.state.documents
+
+    def prelabels(self) -> dict[str, PreLabel]:
+        return self.state.prelabels
+
+    def annotations(self, statuses: tuple[AnnotationStatus, ...] | None = None) -> list[Annotation]:
+        self._fresh()
+        return [a for a in self.state.annotations if statuses is None or a.status in statuses]
+
+    def table(self) -> pd.DataFrame:
+        """The long ``(unit, annotator, label)`` table of the annotations that count."""
+        self._fresh()
+        return self.state.table
+
+    def consensus(self) -> dict[str, Label]:
+        self._fresh()
+        return self.state.consensus
+
+    def honeypot_gold(self) -> dict[str, Label]:
+        return self.state.honeypot_gold
+
+    def queues(self) -> dict[str, list[Unit]]:
+        self._fresh()
+        return self.state.queues
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every aggregated unit as an export record (no filter, no split)."""
+        self._fresh()
+        return export_step.records(self.context())

@@ -181,6 +181,7 @@ class Annotation:
     backend_ids: Mapping[str, Any] = field(default_factory=dict)
     status: AnnotationStatus = AnnotationStatus.OK
     reason: str | None = None
+    round: int | None = None  # the round whose assignment it answers (None: not planned for this annotator)
 
 
 def long_table(annotations: Iterable[Annotation]) -> pd.DataFrame:

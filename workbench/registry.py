@@ -47,6 +47,10 @@ class Aggregator:
     func: Callable[..., Any]
     description: str = ""
     kinds: frozenset = ALL_KINDS
+    #: the option names ``func`` accepts (None: not declared, any option is passed through)
+    options: tuple[str, ...] | None = None
+    #: ``check(options)`` raises WorkbenchError for a bad value, so a spec is checked before any step
+    check: Callable[[dict], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,9 @@ class Exporter:
     suffix: str
     write: Callable[..., None]
     description: str = ""
+    #: modules the writer imports, and the extra that installs them (checked when a spec is read)
+    requires: tuple[str, ...] = ()
+    extra: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,8 @@ class BackendType:
     name: str
     factory: Callable[..., Any]
     description: str = ""
+    #: ``check_options(options)`` -> ``[(field, problem)]`` for the spec's ``[backend]`` table
+    check_options: Callable[[dict], list[tuple[str, str]]] | None = None
 
 
 KINDS = {

@@ -3,15 +3,14 @@ session, and faults injected at the HTTP layer (the server itself is real)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Callable
 
 import httpx
 from click.testing import CliRunner
-
 from conftest import KEY_ENV
 from helpers import ARTICLES, pool, write_spec
+
 from workbench.campaign import Campaign
 from workbench.cli import cli
 from workbench.spec import load_spec
@@ -43,7 +42,9 @@ def project_tasks(admin: httpx.Client, project: int) -> list[dict]:
 
 
 def project_id(campaign: Campaign) -> int:
-    return json.loads(campaign.store.get_cursor(campaign.name, "labelstudio:project"))["project"]
+    from workbench.store.backend import BackendState
+
+    return BackendState(campaign.store, campaign.name, "labelstudio").get("project")["project"]
 
 
 class Faults(httpx.HTTPTransport):

@@ -28,8 +28,9 @@ import pandas as pd
 
 from ..errors import WorkbenchError
 from ..models import LabelSchema
-from . import AggregateResult, check_options, empty_result, posterior_result, row_max, row_sum
-from .encode import Encoded, encode
+from ..table.encode import Encoded, encode
+from ..table.rows import row_max, row_sum
+from . import AggregateResult, check_options, empty_result, posterior_result
 
 EPS = 1e-10  # floor of every probability, as crowd-kit, so one unseen (annotator, label) is not log(0)
 OPTIONS = ("max_iter", "tol")
@@ -48,7 +49,7 @@ class Fit:
     history: list[float]
 
 
-def _options(method: str, options: dict) -> tuple[int, float]:
+def parse_options(method: str, options: dict) -> tuple[int, float]:
     check_options(method, options, OPTIONS)
     max_iter, tol = options.get("max_iter", 100), options.get("tol", 1e-5)
     if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
@@ -65,7 +66,7 @@ def _clamp(post: np.ndarray, gold_units: np.ndarray, gold_labels: np.ndarray) ->
     return post
 
 
-def _full_confusion(expected: np.ndarray, n_annotators: int, k: int) -> np.ndarray:
+def full_confusion(expected: np.ndarray, n_annotators: int, k: int) -> np.ndarray:
     """M step of the full model: P(given | true) from expected counts [annotator, given, true]."""
     counts = np.maximum(expected.reshape(n_annotators, k, k), EPS)
     counts /= counts.sum(axis=1, keepdims=True)
@@ -132,7 +133,7 @@ def _notes(method: str, fit: Fit, max_iter: int, tol: float, n_gold: int) -> lis
     return notes
 
 
-def _annotator_frame(enc: Encoded, fit: Fit) -> pd.DataFrame:
+def annotator_frame(enc: Encoded, fit: Fit) -> pd.DataFrame:
     k = enc.n_classes
     idx = np.arange(k)
     accuracy = (fit.confusion[:, idx, idx] * fit.priors[None, :]).sum(axis=1)
@@ -145,7 +146,7 @@ def _annotator_frame(enc: Encoded, fit: Fit) -> pd.DataFrame:
 
 
 def _run(method: str, table: pd.DataFrame, schema: LabelSchema, gold, options: dict, one_coin: bool):
-    max_iter, tol = _options(method, options)
+    max_iter, tol = parse_options(method, options)
     if table.empty:
         return empty_result(method)
     enc = encode(table, schema)
@@ -155,9 +156,9 @@ def _run(method: str, table: pd.DataFrame, schema: LabelSchema, gold, options: d
         per = enc.per_annotator()
         fit = fit_em(enc, lambda e: _one_coin_confusion(e, n_ann, k, per), max_iter, tol, (gu, gl))
     else:
-        fit = fit_em(enc, lambda e: _full_confusion(e, n_ann, k), max_iter, tol, (gu, gl))
+        fit = fit_em(enc, lambda e: full_confusion(e, n_ann, k), max_iter, tol, (gu, gl))
     result = posterior_result(method, enc, fit.posteriors, _notes(method, fit, max_iter, tol, len(gu)),
-                              _annotator_frame(enc, fit))
+                              annotator_frame(enc, fit))
     return result
 
 

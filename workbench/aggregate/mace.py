@@ -20,8 +20,9 @@ import pandas as pd
 
 from ..errors import WorkbenchError
 from ..models import LabelSchema
-from . import AggregateResult, check_options, empty_result, posterior_result, row_max, row_sum
-from .encode import Encoded, encode
+from ..table.encode import Encoded, encode
+from ..table.rows import row_max, row_sum
+from . import AggregateResult, check_options, empty_result, posterior_result
 
 OPTIONS = ("restarts", "max_iter", "tol", "method", "alpha", "beta", "strategy_prior", "smoothing", "seed")
 DEFAULTS = {"restarts": 10, "max_iter": 50, "tol": 1e-5, "method": "vb", "alpha": 0.5, "beta": 0.5,
@@ -44,7 +45,7 @@ def digamma(x: np.ndarray) -> np.ndarray:
     return shift + np.log(x) - 0.5 * inv - series
 
 
-def _options(options: dict) -> dict:
+def parse_options(options: dict) -> dict:
     check_options("mace", options, OPTIONS)
     opts = {**DEFAULTS, **options}
     if opts["method"] not in ("em", "vb"):
@@ -119,7 +120,7 @@ def _fit_once(enc: Encoded, rng: np.random.Generator, opts: dict, gold: tuple[np
 def mace(table: pd.DataFrame, schema: LabelSchema, *, gold=None, units=None, **options) -> AggregateResult:
     """MACE. Options: restarts (10), max_iter (50), tol (1e-5), method ("vb" or "em"), alpha, beta
     (0.5, 0.5: Beta prior on competence), strategy_prior (10), smoothing (EM; 0.01 / K), seed (0)."""
-    opts = _options(options)
+    opts = parse_options(options)
     if table.empty:
         return empty_result("mace")
     enc = encode(table, schema)

@@ -16,9 +16,9 @@ import pandas as pd
 
 from ..errors import WorkbenchError
 from ..models import LabelKind, LabelSchema
+from ..table.encode import encode
+from ..table.spans import explode_spans, group_starts, spans_by_unit
 from . import AggregateResult, check_options, empty_result, posterior_result, row_argmax
-from .encode import encode
-from .spans import explode_spans, group_starts, spans_by_unit
 
 
 def majority_vote(table: pd.DataFrame, schema: LabelSchema, *, gold=None, units=None, **options) -> AggregateResult:

@@ -1,6 +1,6 @@
 """Token-level span voting (the ``spans`` aggregator), turned back into spans.
 
-Each unit is cut into tokens (see :mod:`workbench.aggregate.spans`). On every token, each of the
+Each unit is cut into tokens (see :mod:`workbench.table.spans`). On every token, each of the
 unit's annotators votes ``O`` (no span there) or the label of their span covering it.
 
 - A token takes a label when that label has more votes than ``O`` and at least as many as any
@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from ..models import LabelSchema
+from ..table.spans import explode_spans, spans_by_unit, token_votes
 from . import AggregateResult, check_options, empty_result
-from .spans import explode_spans, spans_by_unit, token_votes
 
 
 def span_vote(table: pd.DataFrame, schema: LabelSchema, *, gold=None, units=None, **options) -> AggregateResult:

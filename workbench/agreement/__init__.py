@@ -48,7 +48,7 @@ def count_matrix(table: pd.DataFrame, schema: LabelSchema) -> tuple[np.ndarray, 
     Categories are the schema's labels for single/ordinal tasks; label sets (multi) and span sets
     are compared whole, as the categories that occur.
     """
-    from ..aggregate.encode import encode, factorize_units
+    from ..table.encode import encode, factorize_units
 
     table = with_long_columns(table)
     if schema.kind is not LabelKind.SPANS:

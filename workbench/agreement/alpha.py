@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..aggregate import row_sum
-from ..aggregate.encode import encode
 from ..models import LabelKind, LabelSchema
+from ..table.encode import encode
+from ..table.rows import row_sum
 from . import MetricResult, count_matrix, undefined
 
 

@@ -70,7 +70,7 @@ def gwet_ac1(table: pd.DataFrame, schema: LabelSchema, **_kw) -> MetricResult:
 
 def kappa_matrix(table: pd.DataFrame, schema: LabelSchema) -> tuple[np.ndarray, np.ndarray, list]:
     """Per annotator pair: Cohen's kappa (NaN if undefined) and the number of shared units."""
-    from ..aggregate.encode import encode
+    from ..table.encode import encode
 
     enc = encode(table, schema)
     a_n, k = enc.n_annotators, enc.n_classes

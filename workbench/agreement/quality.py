@@ -7,7 +7,7 @@ matrix, spammer score, and flags for annotators below a threshold.
 - ``ds_accuracy`` and ``confusion``: from a Dawid-Skene fit of the whole table (gold clamped):
   ``confusion[true][given]`` = P(annotator gives ``given`` | truth is ``true``), and the expected
   share right under the fitted class priors. Span tasks: the same fit over token tags (``O`` or
-  a label for each token and annotator, see :mod:`workbench.aggregate.spans`).
+  a label for each token and annotator, see :mod:`workbench.table.spans`).
 - ``spammer_score`` (Raykar and Yu, 2011): ``1 / (K (K - 1)) * sum over pairs of true classes
   c < c' of the squared distance between confusion rows c and c'``. 0 means the answer does not
   depend on the truth (a spammer, however often they agree by luck); 1 a perfect annotator.
@@ -35,30 +35,6 @@ class Thresholds:
     min_consensus: float = 0.5
     min_spammer_score: float = 0.2
     min_gold_n: int = 3
-
-
-def span_f1(labels: pd.Series, refs: pd.Series) -> float | None:
-    """Pooled F1 of span sets against reference span sets (exact offsets and label); None when empty."""
-    if len(labels) == 0:
-        return None
-    tp = fp = fn = 0
-    for got, ref in zip(labels, refs):
-        got, ref = set(got), set(ref)
-        tp += len(got & ref)
-        fp += len(got - ref)
-        fn += len(ref - got)
-    if tp + fp + fn == 0:
-        return 1.0  # nothing to mark, and nothing marked
-    return 2 * tp / (2 * tp + fp + fn)
-
-
-def _score(labels: pd.Series, refs: pd.Series, spans: bool) -> float | None:
-    """Share equal (choices) or pooled span F1 (spans) of ``labels`` against ``refs``."""
-    if len(labels) == 0:
-        return None
-    if spans:
-        return span_f1(labels, refs)
-    return float((labels.to_numpy() == refs.to_numpy()).mean())
 
 
 def spammer_score(confusion: np.ndarray) -> float:
@@ -118,9 +94,9 @@ def _ds_quality(table: pd.DataFrame, schema: LabelSchema, gold: Mapping, annotat
 
 def _span_ds_quality(table: pd.DataFrame, schema: LabelSchema, units, annotators: pd.Index):
     """Dawid-Skene over token tags (O or a label per annotator and token) of a span table."""
-    from ..aggregate.dawid_skene import _annotator_frame, _full_confusion, fit_em
-    from ..aggregate.encode import Encoded
-    from ..aggregate.spans import explode_spans, token_votes
+    from ..aggregate.dawid_skene import annotator_frame, fit_em, full_confusion
+    from ..table.encode import Encoded
+    from ..table.spans import explode_spans, token_votes
 
     tv = token_votes(explode_spans(table, schema), len(schema.labels), units)
     token, annotator, tag = tv.tags()
@@ -130,8 +106,8 @@ def _span_ds_quality(table: pd.DataFrame, schema: LabelSchema, units, annotators
     classes = ["O", *schema.labels]
     enc = Encoded(token, annotator, tag, pd.Series(np.arange(len(tv.unit))), tv.spans.annotator_names, classes)
     k, n_ann = enc.n_classes, enc.n_annotators
-    fit = fit_em(enc, lambda e: _full_confusion(e, n_ann, k))
-    return _confusion_columns(_annotator_frame(enc, fit), classes, annotators)
+    fit = fit_em(enc, lambda e: full_confusion(e, n_ann, k))
+    return _confusion_columns(annotator_frame(enc, fit), classes, annotators)
 
 
 def _confusion_columns(frame: pd.DataFrame, classes: list, annotators: pd.Index):
@@ -141,6 +117,21 @@ def _confusion_columns(frame: pd.DataFrame, classes: list, annotators: pd.Index)
                  for c in info["confusion"]]
     scores = np.array([spammer_score(c) if isinstance(c, np.ndarray) else np.nan for c in info["confusion"]])
     return info["accuracy"].to_numpy(dtype=float), scores, confusion
+
+
+def flags_for(gold_n, gold_accuracy, consensus_agreement, spammer, thresholds: Thresholds = Thresholds()) -> list[str]:
+    """Why an annotator is flagged under ``thresholds`` (missing measures raise no flag)."""
+    def below(x, bar):
+        return x is not None and x == x and x < bar
+
+    f = []
+    if (gold_n or 0) >= thresholds.min_gold_n and below(gold_accuracy, thresholds.min_gold_accuracy):
+        f.append(f"gold accuracy {gold_accuracy:.2f} < {thresholds.min_gold_accuracy}")
+    if below(consensus_agreement, thresholds.min_consensus):
+        f.append(f"consensus agreement {consensus_agreement:.2f} < {thresholds.min_consensus}")
+    if below(spammer, thresholds.min_spammer_score):
+        f.append(f"spammer score {spammer:.2f} < {thresholds.min_spammer_score}")
+    return f
 
 
 def annotator_quality(table: pd.DataFrame, schema: LabelSchema, gold: Mapping[str, object] | None = None,
@@ -164,16 +155,7 @@ def annotator_quality(table: pd.DataFrame, schema: LabelSchema, gold: Mapping[st
     else:
         ds_acc = spam = np.full(len(annotators), np.nan)
         confusion = [None] * len(annotators)
-    flags = []
-    for i in range(len(annotators)):
-        f = []
-        if gold_n[i] >= thresholds.min_gold_n and gold_acc[i] < thresholds.min_gold_accuracy:
-            f.append(f"gold accuracy {gold_acc[i]:.2f} < {thresholds.min_gold_accuracy}")
-        if cons[i] < thresholds.min_consensus:
-            f.append(f"consensus agreement {cons[i]:.2f} < {thresholds.min_consensus}")
-        if spam[i] < thresholds.min_spammer_score:
-            f.append(f"spammer score {spam[i]:.2f} < {thresholds.min_spammer_score}")
-        flags.append(f)
+    flags = [flags_for(gold_n[i], gold_acc[i], cons[i], spam[i], thresholds) for i in range(len(annotators))]
     out = pd.DataFrame({
         "annotator": list(annotators), "n_annotations": per.astype(int), "gold_n": gold_n.astype(int),
         "gold_accuracy": gold_acc, "consensus_agreement": cons, "ds_accuracy": ds_acc,

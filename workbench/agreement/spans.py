@@ -8,7 +8,7 @@ Two annotators who both marked nothing on every shared unit agree fully (F1 = 1)
 value is the mean over annotator pairs; ``detail`` the annotators x annotators matrix.
 
 Token-level alpha is Krippendorff's nominal alpha over tokens (see
-:mod:`workbench.aggregate.spans`), each annotator's tag on a token being ``O`` or a label.
+:mod:`workbench.table.spans`), each annotator's tag on a token being ``O`` or a label.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..aggregate.spans import SpanTable, explode_spans, group_starts, token_votes
 from ..models import LabelKind, LabelSchema
+from ..table.spans import SpanTable, explode_spans, group_starts, token_votes
 from . import MetricResult, pair_matrix, pairs_within, undefined
 from .alpha import alpha_from_counts
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..aggregate.spans import explode_spans, group_starts
 from ..models import LabelKind, LabelSchema, with_long_columns
+from ..table.spans import explode_spans, group_starts
 from . import MetricResult, count_matrix, undefined
 from .basic import pairwise_share
 

@@ -2,7 +2,8 @@
 
 A backend receives units (push), lets annotators label them (people in a UI, or the simulated
 crowd through :meth:`Backend.simulate`) and hands back raw results in Label Studio's result format
-(pull). The engine validates every result against the task type and keeps the store.
+(pull). The engine validates every result against the task type and keeps the store; a backend
+keeps its own state through ``context.state`` (its own table), never in the core's tables.
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..simulate import SimulatedAnnotator
     from ..spec import CampaignSpec
     from ..store import Store
+    from ..store.backend import BackendState
     from ..tasktype import TaskType
+
+
+#: the key under which the engine keeps a backend's pull cursor in the backend's own state
+PULL_CURSOR = "pull_cursor"
 
 
 @dataclass
@@ -28,6 +34,14 @@ class BackendContext:
     registry: "Registry"
     #: ``progress(description, total)`` returns a callable to advance by n; no-op when quiet
     progress: Callable[[str, int], Callable[[int], None]] = lambda desc, total: (lambda n=1: None)
+    #: what this backend remembers about this campaign (its own table in the store)
+    state: "BackendState | None" = None
+
+    def __post_init__(self):
+        if self.state is None:
+            from ..store.backend import BackendState
+
+            self.state = BackendState(self.store, self.spec.name, self.spec.backend)
 
 
 @dataclass(frozen=True)
@@ -53,12 +67,13 @@ class RawAnnotation:
 
 @dataclass
 class PullBatch:
-    """What changed since the cursor. With ``complete=True`` ``annotations`` is everything, so any
+    """What changed since the last pull. With ``complete=True`` ``annotations`` is everything, so any
     stored key not in it was deleted in the backend."""
 
     annotations: list[RawAnnotation]
     deleted: list[str] = field(default_factory=list)
     complete: bool = False
+    #: where the next pull resumes; the backend keeps it in its own state
     cursor: str | None = None
 
 
@@ -66,8 +81,14 @@ class Backend(abc.ABC):
     name = ""
 
     @abc.abstractmethod
-    def push(self, units: list["Unit"], prelabels: dict[str, "PreLabel"]) -> dict[str, str]:
-        """Send units not yet sent; return ``{unit_id: backend task id}`` for the new ones."""
+    def push(self, units: list["Unit"], prelabels: dict[str, "PreLabel"], overlaps: dict[str, int],
+             record: Callable[[dict[str, str]], None]) -> dict[str, str]:
+        """Send units not yet sent, each to be labeled by ``overlaps[unit]`` annotators; return
+        ``{unit_id: backend task id}`` for the new ones. A backend that sends in batches calls
+        ``record({unit_id: task id})`` after each, so a push cut off half way loses nothing."""
+
+    def set_overlaps(self, overlaps: dict[str, int]) -> None:
+        """``{backend task id: n}``: tasks already sent should now collect ``n`` annotations (a new round)."""
 
     @abc.abstractmethod
     def simulate(self, crowd: list["SimulatedAnnotator"], queues: dict[str, list["Unit"]],
@@ -75,9 +96,13 @@ class Backend(abc.ABC):
         """Let the simulated annotators work through their queues; return how many labels were made."""
 
     @abc.abstractmethod
-    def pull(self, cursor: str | None) -> PullBatch:
-        """Annotations changed since ``cursor`` (None: all)."""
+    def pull(self, known: dict[str, dict[str, Any]]) -> PullBatch:
+        """Annotations changed since the last pull (the cursor is in the backend's own state).
+        ``known``: ``{key: backend_ids}`` of the annotations the store already has from this backend."""
 
     def describe(self) -> dict[str, Any]:
         """What a user needs to know to reach the backend (URLs, how to log in)."""
         return {"backend": self.name}
+
+    def forget(self) -> None:
+        """Drop what this backend remembers about the campaign (its tasks stay wherever they are)."""

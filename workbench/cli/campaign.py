@@ -8,7 +8,7 @@ import click
 
 from ..errors import WorkbenchError
 from .common import emit_json, fmt, pass_state, table
-from .quality import agreement_command, aggregate_file, is_label_file, label_file_options
+from .quality import aggregate_file, agreement_command, is_label_file, label_file_options
 
 CAMPAIGN = click.argument("campaign", metavar="CAMPAIGN")
 JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -115,14 +115,16 @@ def attach(main: click.Group) -> None:
                   help="Drop units flagged for review (ties, no majority, one annotation, gold mismatch).")
     @click.option("--split", help="train,dev,test ratios summing to 1 (e.g. 0.8,0.1,0.1), or 'none'.")
     @click.option("--seed", "split_seed", type=int, help="Seed of the split (default: the spec's seed).")
+    @click.option("--force", is_flag=True, help="Replace a README.md in the export folder that this campaign's "
+                                                "exports did not write.")
     @JSON
     @pass_state
     def export(state, campaign, formats, out, min_confidence, min_agreement, include_gold, drop_flagged, split,
-               split_seed, as_json):
+               split_seed, force, as_json):
         """Write the curated dataset and its data card (README.md)."""
         c = state.open(campaign)
         with state.step(f"{c.name}: export"):
-            summary = c.export(tuple(formats) or None, out, min_confidence=min_confidence,
+            summary = c.export(tuple(formats) or None, out, force, min_confidence=min_confidence,
                                min_agreement=min_agreement, include_gold=include_gold, drop_flagged=drop_flagged,
                                split=split, split_seed=split_seed)
         if as_json:
@@ -148,6 +150,41 @@ def attach(main: click.Group) -> None:
         else:
             print_campaign_report(c)
 
+    @main.command(name="round")
+    @CAMPAIGN
+    @click.option("--unit", "units", multiple=True, help="A unit that needs more labels (repeatable).")
+    @click.option("--units-file", type=click.Path(dir_okay=False, exists=True),
+                  help="A file of unit ids, one per line.")
+    @click.option("--disputed", is_flag=True, help="Every unit the last agreement step found disputed.")
+    @click.option("--extra", type=click.IntRange(1), default=1, show_default=True,
+                  help="More annotators per unit.")
+    @JSON
+    @pass_state
+    def round_command(state, campaign, units, units_file, disputed, extra, as_json):
+        """Start a new round by hand: more annotators for some units. `run` (or push, simulate, pull) then
+        does the work; aggregation counts it."""
+        c = state.open(campaign)
+        wanted = list(units)
+        if units_file:
+            try:
+                lines = Path(units_file).read_text("utf-8").splitlines()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise WorkbenchError(f"{units_file}: cannot read the unit ids ({exc})") from None
+            wanted += [x.strip() for x in lines if x.strip() and not x.startswith("#")]
+        if disputed:
+            wanted += list(c.disputed_units())
+        if not wanted:
+            raise WorkbenchError("round: name the units (--unit, --units-file or --disputed)")
+        summary = c.add_round(wanted, extra)
+        if as_json:
+            emit_json(summary)
+            return
+        click.echo(f"round {summary['round']}: {summary['assignments']} more assignment(s) for {summary['units']} "
+                   f"unit(s); `workbench run {campaign}` does the work" if summary["round"] else
+                   "no new round: every active annotator already has these units")
+        if summary.get("note"):
+            click.echo(f"  note: {summary['note']}")
+
     @main.command()
     @CAMPAIGN
     @JSON
@@ -158,14 +195,23 @@ def attach(main: click.Group) -> None:
         if as_json:
             emit_json(st)
             return
-        click.echo(f"campaign {st['campaign']} ({st['task_type']}, backend {st['backend']}): {st['units']} units")
+        click.echo(f"campaign {st['campaign']} ({st['task_type']}, backend {st['backend']}): {st['units']} units; "
+                   f"spec version {st['spec_version'] or 'n/a'}")
         table("steps", ["step", "done", "finished", "summary"], [
             [s, "yes" if v["done"] else "no", v["finished_at"] or "",
              ", ".join(f"{k}={fmt(x)}" for k, x in (v["summary"] or {}).items() if not isinstance(x, (dict, list)))]
             for s, v in st["steps"].items()])
-        table("annotators", ["annotator", "kind", "persona", "assigned", "done", "skipped", "invalid", "extra"], [
-            [a, v["kind"], v["persona"] or "", v["assigned"], v["ok"], v["skipped"], v["invalid"], v["extra"]]
-            for a, v in st["annotators"].items()])
+        table("annotators", ["annotator", "kind", "persona", "status", "assigned", "done", "skipped", "invalid",
+                             "extra"], [
+            [a, v["kind"], v["persona"] or "", v["status"], v["assigned"], v["ok"], v["skipped"], v["invalid"],
+             v["extra"]] for a, v in st["annotators"].items()])
+        if st["rounds"]:
+            table("rounds", ["round", "kind", "why", "spec", "units", "assigned", "answered", "cancelled"], [
+                [r["round"], r["kind"], r["reason"], f"v{r['spec_version']}", r["units"], r["assignments"],
+                 r["answered"], r["cancelled"]] for r in st["rounds"]])
+        if len(st["versions"]) > 1:
+            table("spec versions", ["version", "recorded", "changes"], [
+                [v["version"], v["recorded_at"], "; ".join(v["changes"])] for v in st["versions"]])
         if st["quarantined"]:
             table("quarantined (invalid, not aggregated)", ["unit", "annotator", "reason"],
                   [[q["unit"], q["annotator"], q["reason"]] for q in st["quarantined"]])
@@ -200,7 +246,6 @@ def attach(main: click.Group) -> None:
         specs = sorted(Path(folder).glob("*.toml"))
         if not specs:
             raise WorkbenchError(f"{folder}: no campaign files (*.toml); run the demo from the repository root")
-        from ..report import write_report
         from .server import demo_server_note, demo_server_start, open_demo_campaign
 
         campaigns = [open_demo_campaign(state, str(spec), backend) for spec in specs]
@@ -209,7 +254,7 @@ def attach(main: click.Group) -> None:
         for c in campaigns:
             results[c.name] = state.run_steps(c)
             with state.step(f"{c.name}: report"):
-                results[c.name]["report"] = write_report(c)
+                results[c.name]["report"] = c.report()
             if not as_json:
                 print_campaign_report(c)
                 click.echo(f"report: {results[c.name]['report']['path']}")
@@ -221,19 +266,18 @@ def attach(main: click.Group) -> None:
 
 def print_campaign_report(c) -> None:
     """What a campaign run produced, for people."""
-    store, name = c.store, c.name
-    plan = store.step_summary(name, "plan") or {}
-    pull = store.step_summary(name, "pull") or {}
-    agg = store.step_summary(name, "aggregate") or {}
-    agr = store.step_summary(name, "agreement") or {}
-    exp = store.step_summary(name, "export") or {}
-    push = store.step_summary(name, "push") or {}
+    st = c.state
+    plan, pull, agg = st.step("plan") or {}, st.step("pull") or {}, st.step("aggregate") or {}
+    agr, exp, push = st.step("agreement") or {}, st.step("export") or {}, st.step("push") or {}
     click.echo("")
-    click.secho(f"== {name} ({c.spec.task_type}, backend {c.spec.backend})", bold=True)
+    click.secho(f"== {c.name} ({c.spec.task_type}, backend {c.spec.backend})", bold=True)
     click.echo(f"units: {plan.get('units')} from {plan.get('documents')} documents; gold units: "
                f"{plan.get('gold_units')} ({plan.get('honeypots')} used as honeypots)")
     click.echo(f"annotations: {pull.get('total_ok')} counted, {pull.get('invalid', 0)} quarantined, "
                f"{pull.get('skipped', 0)} skipped, {pull.get('extra', 0)} extra")
+    if len(st.rounds) > 1 or len(st.versions) > 1:
+        click.echo(f"rounds: {len(st.rounds)}; spec version {st.versions[-1]['version'] if st.versions else 1} "
+                   "(`workbench status` lists them)")
     for key in ("url", "login"):
         if push.get(key):
             click.echo(f"{key}: {push[key]}")
@@ -249,7 +293,7 @@ def print_campaign_report(c) -> None:
             for m, v in agr.get("metrics", {}).items()))
         table(None, ["annotator", "labels", "gold n", "gold accuracy", "agrees w/ consensus"], [
             [a["annotator"], a["n_annotations"], a["gold_n"], fmt(a["gold_accuracy"]), fmt(a["consensus_agreement"])]
-            for a in agr.get("annotators", [])])
+            for a in st.quality])
     for f in exp.get("files", []):
         click.echo(f"exported: {f}")
     if exp.get("card"):

@@ -17,6 +17,7 @@ from ..errors import WorkbenchError
 class State:
     home: str | None = None
     quiet: bool = False
+    wait: bool = False
     _store: Any = field(default=None, repr=False)
     _bars: Any = field(default=None, repr=False)
 
@@ -44,14 +45,19 @@ class State:
         """Every step of ``campaign`` up to ``until``, each under its own spinner."""
         return campaign.run(until, around=self.step)
 
+    def notify(self, message: str) -> None:
+        """A line for the user that is not a command's result (on stderr, even when quiet)."""
+        click.echo(f"note: {message}", err=True)
+
     def open(self, ref: str):
         """A campaign from a ``.toml`` path or the name of one in the store."""
         from ..campaign import Campaign
         from ..spec import load_spec
 
+        options = {"progress": self.progress(), "wait": self.wait, "notify": self.notify}
         if ref.endswith(".toml") or Path(ref).is_file():
-            return Campaign(load_spec(ref), self.store, progress=self.progress())
-        return Campaign.open(ref, self.store, progress=self.progress())
+            return Campaign(load_spec(ref), self.store, **options)
+        return Campaign.open(ref, self.store, **options)
 
 
 pass_state = click.make_pass_decorator(State)

@@ -99,7 +99,7 @@ def load_label_file(ref: str, kind: str | None, labels: str | None) -> tuple["pd
     """The long table and schema of a label file; one clear error for the first bad row."""
     import pandas as pd
 
-    from ..aggregate.encode import encode
+    from ..table.encode import encode
 
     path = Path(ref)
     df = _read(path)
@@ -152,7 +152,7 @@ def _write_atomic(result, path: Path) -> None:
 
 
 def _consensus(registry, schema, tbl, gold) -> tuple[dict, Any]:
-    from ..aggregate.run import aggregate_table
+    from ..aggregate.choose import aggregate_table
 
     res = aggregate_table(registry, schema, tbl, "auto", gold=gold)
     return dict(zip(res.labels["unit"], res.labels["label"])), res
@@ -160,7 +160,7 @@ def _consensus(registry, schema, tbl, gold) -> tuple[dict, Any]:
 
 def aggregate_file(state, ref: str, method: str | None, kind, labels, gold_path, out: str | None,
                    as_json: bool) -> None:
-    from ..aggregate.run import aggregate_table, gold_accuracy
+    from ..aggregate.choose import aggregate_table, gold_accuracy
     from ..registry import get_registry
 
     tbl, schema, note = load_label_file(ref, kind, labels)
@@ -217,7 +217,7 @@ def _print_report(report: dict) -> None:
 
 def agreement_command(state, ref: str, kind, labels, gold_path, as_json: bool) -> None:
     """``workbench agreement``: a campaign's agreement step, or the same report for a label file."""
-    from ..agreement.run import agreement_report
+    from ..agreement.report import agreement_report
     from ..registry import get_registry
 
     if is_label_file(ref):
@@ -228,9 +228,12 @@ def agreement_command(state, ref: str, kind, labels, gold_path, as_json: bool) -
             report = agreement_report(get_registry(), schema, tbl, consensus=consensus, gold=gold)
         report = {"file": ref, **report}
     else:
+        from ..steps.agreement import stored_report
+
         c = state.open(ref)
         with state.step(f"{c.name}: agreement"):
-            report = c.agreement()
+            c.agreement()
+        report = stored_report(c.state)
     if as_json:
         emit_json(report)
     else:
@@ -253,8 +256,8 @@ def attach(main: click.Group) -> None:
                    as_json):
         """Per-annotator quality: gold accuracy, agreement with the consensus, Dawid-Skene accuracy and
         confusion matrix, spammer score, flags. CAMPAIGN is a campaign or a CSV/Parquet label file."""
-        from ..agreement.quality import Thresholds, annotator_quality
-        from ..agreement.run import quality_rows
+        from ..agreement.quality import Thresholds, annotator_quality, flags_for
+        from ..agreement.report import quality_rows
         from ..registry import get_registry
 
         thresholds = Thresholds(min_gold_accuracy, min_consensus, min_spammer_score)
@@ -262,15 +265,11 @@ def attach(main: click.Group) -> None:
             tbl, schema, _ = load_label_file(campaign, kind, labels)
             gold = load_gold(gold_path, schema)
             consensus, _ = _consensus(get_registry(), schema, tbl, gold)
-            units = None
-        else:
-            c = state.open(campaign)
-            if state.store.step_summary(c.name, "aggregate") is None:
-                raise WorkbenchError(f"campaign {c.name!r}: run `aggregate` before `annotators`")
-            units = {u.id: u for u in c.units()}
-            tbl, schema, gold = c.table(), c.task_type.schema, c.honeypot_gold(units.values())
-            consensus = c.consensus()
-        rows = quality_rows(annotator_quality(tbl, schema, gold, consensus, thresholds, units=units))
+            rows = quality_rows(annotator_quality(tbl, schema, gold, consensus, thresholds))
+        else:  # the agreement step's stored table, flagged under these thresholds
+            rows = [{**r, "flags": flags_for(r["gold_n"], r["gold_accuracy"], r["consensus_agreement"],
+                                              r["spammer_score"], thresholds)}
+                    for r in state.open(campaign).quality()]
         if as_json:
             emit_json(rows)
         else:

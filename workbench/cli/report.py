@@ -21,11 +21,9 @@ def attach(main: click.Group) -> None:
         consensus vs gold, confidence, the most disputed units with their votes, and progress.
         Figures are embedded: the file opens offline.
         """
-        from ..report import write_report
-
         c = state.open(campaign)
         with state.step(f"{c.name}: report"):
-            summary = write_report(c, out, top)
+            summary = c.report(out, top)
         if as_json:
             emit_json(summary)
         else:

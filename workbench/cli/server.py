@@ -87,8 +87,9 @@ def attach(main: click.Group) -> None:
     def forget_project(state, campaign):
         """Unlink CAMPAIGN from its Label Studio project (say, deleted on the server); the next push makes a
         new one. Pulled annotations stay in the store; nothing is deleted on the server."""
-        backend = _labelstudio(state, campaign)
-        old = backend.forget_project()
+        c = _labelstudio_campaign(state, campaign)
+        old = (c.backend.conn.recorded() or {}).get("project")
+        c.forget_backend()
         click.echo(f"campaign {campaign}: forgot project {old}; `workbench push {campaign}` creates a new one"
                    if old else f"campaign {campaign} had no Label Studio project")
 
@@ -115,11 +116,15 @@ def attach(main: click.Group) -> None:
                        "to the spec so their work is planned, or it shows as 'not in the spec' in status")
 
 
-def _labelstudio(state, campaign: str):
+def _labelstudio_campaign(state, campaign: str):
     c = state.open(campaign)
     if c.spec.backend != "labelstudio":
         raise WorkbenchError(f"campaign {c.name!r} uses backend {c.spec.backend!r}, not labelstudio")
-    return c.backend
+    return c
+
+
+def _labelstudio(state, campaign: str):
+    return _labelstudio_campaign(state, campaign).backend
 
 
 def open_demo_campaign(state, spec_path: str, backend: str | None):
@@ -130,7 +135,7 @@ def open_demo_campaign(state, spec_path: str, backend: str | None):
     spec = load_spec(spec_path)
     if backend and backend != spec.backend:
         spec = parse_spec({**spec.raw, "backend": {"name": backend}}, spec.path)
-    return Campaign(spec, state.store, progress=state.progress())
+    return Campaign(spec, state.store, progress=state.progress(), wait=state.wait, notify=state.notify)
 
 
 def demo_server_start(state, campaigns) -> dict | None:

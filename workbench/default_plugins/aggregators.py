@@ -10,21 +10,28 @@ CATEGORICAL = frozenset({LabelKind.SINGLE, LabelKind.ORDINAL, LabelKind.MULTI})
 
 @hookimpl(trylast=True)
 def register_aggregators(register):
+    from workbench.aggregate import dawid_skene as ds
+    from workbench.aggregate import mace as mc
     from workbench.aggregate.dawid_skene import dawid_skene, one_coin_dawid_skene
     from workbench.aggregate.mace import mace
     from workbench.aggregate.majority import majority_vote, wawa, weighted_majority
     from workbench.aggregate.tokenvote import span_vote
 
     register(Aggregator("majority", majority_vote,
-                        "majority vote; ties go to the first label in schema order (spans: exact-span vote)"))
+                        "majority vote; ties go to the first label in schema order (spans: exact-span vote)",
+                        options=()))
     register(Aggregator("weighted_majority", weighted_majority,
-                        "votes weighted by each annotator's accuracy on gold units (log-odds)", CATEGORICAL))
+                        "votes weighted by each annotator's accuracy on gold units (log-odds)", CATEGORICAL,
+                        options=()))
     register(Aggregator("wawa", wawa, "votes weighted by each annotator's agreement with the majority",
-                        CATEGORICAL))
+                        CATEGORICAL, options=()))
     register(Aggregator("dawid_skene", dawid_skene,
-                        "Dawid-Skene EM: a confusion matrix per annotator; gold units clamped", CATEGORICAL))
+                        "Dawid-Skene EM: a confusion matrix per annotator; gold units clamped", CATEGORICAL,
+                        options=ds.OPTIONS, check=lambda o: ds.parse_options("dawid_skene", o)))
     register(Aggregator("one_coin_dawid_skene", one_coin_dawid_skene,
-                        "one-coin Dawid-Skene EM: one accuracy per annotator", CATEGORICAL))
+                        "one-coin Dawid-Skene EM: one accuracy per annotator", CATEGORICAL,
+                        options=ds.OPTIONS, check=lambda o: ds.parse_options("one_coin_dawid_skene", o)))
     register(Aggregator("mace", mace, "MACE: competence and spamming strategy per annotator (spammer-aware)",
-                        CATEGORICAL))
-    register(Aggregator("spans", span_vote, "token-level vote turned back into spans", frozenset({LabelKind.SPANS})))
+                        CATEGORICAL, options=mc.OPTIONS, check=mc.parse_options))
+    register(Aggregator("spans", span_vote, "token-level vote turned back into spans", frozenset({LabelKind.SPANS}),
+                        options=()))

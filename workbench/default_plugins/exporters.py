@@ -11,7 +11,9 @@ def register_exporters(register):
 
     register(Exporter("jsonl", "jsonl", write_jsonl, "one JSON record per line (default)"))
     register(Exporter("csv", "csv", write_csv, "comma-separated; nested fields as JSON strings"))
-    register(Exporter("parquet", "parquet", write_parquet, "Apache Parquet, typed columns (extra: parquet)"))
-    register(Exporter("hf", "hf", write_hf, "Hugging Face datasets folder for load_from_disk (extra: hf)"))
+    register(Exporter("parquet", "parquet", write_parquet, "Apache Parquet, typed columns (extra: parquet)",
+                      requires=("pyarrow",), extra="parquet"))
+    register(Exporter("hf", "hf", write_hf, "Hugging Face datasets folder for load_from_disk (extra: hf)",
+                      requires=("pyarrow", "datasets"), extra="hf"))
     register(Exporter("spacy", "spacy.jsonl", write_spacy,
                       "spaCy-style JSONL: entity offsets for span tasks, cats for choice tasks"))

@@ -51,7 +51,7 @@ def arrow_schema(kind: LabelKind, meta: dict[str, Any] | None = None):
 
 def _meta(context: dict) -> dict[str, Any]:
     schema = context["schema"]
-    return {"campaign": context["campaign"].name, "label_kind": schema.kind.value, "labels": list(schema.labels)}
+    return {"campaign": context["campaign"], "label_kind": schema.kind.value, "labels": list(schema.labels)}
 
 
 def arrow_table(records: list[dict], context: dict):
@@ -74,12 +74,11 @@ def write_hf(records: list[dict], path: Path, *, context: dict, **_kw) -> None:
     datasets = require("datasets", "hf", "hf")
     require("pyarrow", "hf", "hf")
     datasets.disable_progress_bars()
-    campaign = context["campaign"]
     table_schema = arrow_schema(context["schema"].kind, _meta(context))
     features = datasets.Features.from_arrow_schema(table_schema)
 
     def make(rows: list[dict], split: str | None):
-        info = datasets.DatasetInfo(description=campaign.spec.description or f"workbench campaign {campaign.name}",
+        info = datasets.DatasetInfo(description=context.get("description") or f"workbench campaign {context['campaign']}",
                                     features=features)
         table = arrow_table(rows, context)
         return datasets.Dataset(table, info=info, split=datasets.NamedSplit(split) if split else None,

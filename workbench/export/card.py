@@ -1,14 +1,52 @@
 """The data card: a ``README.md`` in the export folder saying what the dataset is and how far to trust it.
 
 Rendered from the facts :mod:`workbench.export.facts` gathers, so it is as reproducible as the
-records: the same state gives the same card, byte for byte.
+records: the same state gives the same card, byte for byte. Text that comes from users and plugins
+(descriptions, document titles and sources, instructions) is escaped, so HTML and Markdown in it
+are shown, never run. A marker line says which campaign wrote the card: an export replaces only
+its own card, never a README.md someone else put in the folder (unless told to with ``--force``).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .records import REVIEW_REASONS
+
+MARKER = "<!-- workbench data card: campaign {name}; each export rewrites this file -->"
+
+
+class Md(str):
+    """Markdown the card builds itself (links, code spans, emphasis): written as is."""
+
+
+def md_text(value: Any) -> str:
+    """Text from users or plugins as literal Markdown: no HTML tag or entity can start (``<`` and an
+    entity's ``&`` are escaped), emphasis, code, links and table pipes are backslash-escaped, and a
+    line cannot start a heading, quote or list. Plain text (``confidence >= 0.5``, ``snake_case``)
+    stays as it reads."""
+    text = re.sub(r"&(?=#?\w+;)", "&amp;", str(value)).replace("<", "&lt;")
+    text = re.sub(r"([\\`*\[\]|~])", r"\\\1", text)
+    text = re.sub(r"(?<!\w)_|_(?!\w)", r"\\_", text)  # intraword underscores are not emphasis
+    text = re.sub(r"(?m)^(\s*)([#>+=-])", r"\1\\\2", text)
+    return re.sub(r"(?m)^(\s*)(\d+)([.)])", r"\1\2\\\3", text)
+
+
+def code(value: Any) -> Md:
+    """A code span that holds any text (a backtick inside gets a longer fence)."""
+    text = str(value).replace("\n", " ")
+    fence = "``" if "`" in text else "`"
+    pad = " " if fence == "``" else ""
+    return Md(f"{fence}{pad}{text}{pad}{fence}")
+
+
+def is_own_card(text: str, campaign: str) -> bool:
+    """Did an export of ``campaign`` write this README.md (the marker, or 0.1's front matter)?"""
+    if MARKER.format(name=campaign) in text:
+        return True
+    head = text.split("\n---\n", 1)[0] if text.startswith("---\n") else ""
+    return f"\npretty_name: {campaign}\n" in head + "\n" and "\n- workbench\n" in head + "\n"
 
 #: what each record field means (the card's field table; docs/export.md is checked against it)
 FIELD_DOCS = {
@@ -48,7 +86,9 @@ def _cell(value: Any) -> str:
         return "n/a"
     if isinstance(value, float):
         return f"{value:.3f}"
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    if isinstance(value, Md):
+        return value.replace("|", "\\|").replace("\n", " ")
+    return md_text(value).replace("\n", " ")
 
 
 def _table(columns: list[str], rows: list[list[Any]]) -> list[str]:
@@ -118,24 +158,25 @@ def render_card(f: dict[str, Any]) -> str:
         "- workbench",
         "- crowdsourced",
         "---",
+        MARKER.format(name=f["campaign"]),
         "",
         f"# {f['campaign']}",
         "",
     ]
     if f["description"]:
-        lines += [f["description"], ""]
+        lines += [md_text(f["description"]), ""]
     pool = f"{f['simulated']} simulated" + (f" and {f['people']} people" if f["people"] else "")
     lines += [
         f"{n} units from {len([d for d in f['documents'] if d['units']])} documents, each labeled by "
         f"{f['overlap']} annotators from a pool of {len(f['annotators'])} ({pool}), aggregated by "
-        f"`{agg.get('method', 'n/a')}`. State as of {f['as_of'] or 'n/a'}.",
+        f"{code(agg.get('method', 'n/a'))}. State as of {f['as_of'] or 'n/a'}.",
         "",
         "## What was labeled",
         "",
-        f"- Task type: `{f['task_type']}` from plugin `{f['plugin']}` {f['plugin_version'] or ''}: "
-        f"{f['task_description']}",
-        f"- Question shown to annotators: {f['instructions'] or 'n/a'}",
-        f"- Label kind: {f['kind']}; labels: " + ", ".join(f"`{x}`" for x in f["labels"]),
+        f"- Task type: {code(f['task_type'])} from plugin {code(f['plugin'])} {md_text(f['plugin_version'] or '')}: "
+        f"{md_text(f['task_description'])}",
+        f"- Question shown to annotators: {md_text(f['instructions']) if f['instructions'] else 'n/a'}",
+        f"- Label kind: {f['kind']}; labels: " + ", ".join(code(x) for x in f["labels"]),
         "- Units: one sentence each, shown with its neighbouring sentences; `start`/`end` are character "
         "offsets in the document" + ("; span offsets are relative to the unit's text" if f["spans"] else "") + ".",
         "",
@@ -143,14 +184,14 @@ def render_card(f: dict[str, Any]) -> str:
                 [[d["id"], d["title"], d["source"], d["units"]] for d in f["documents"]]),
         "## How it was labeled",
         "",
-        f"- Backend: `{f['backend']}`; every unit went to {f['overlap']} distinct annotators.",
+        f"- Backend: {code(f['backend'])}; every unit went to {f['overlap']} distinct annotators.",
         f"- Gold: {f['plan'].get('gold_units', 0)} units have a hand-written gold label; "
         f"{f['plan'].get('honeypots', 0)} of them were honeypots, mixed unmarked into every annotator's queue "
         f"(gold rate {f['gold_rate']:g}).",
         f"- Pre-labels: the plugin pre-labeled {f['plan'].get('prelabeled', 0)} units.",
-        f"- Aggregation: `{agg.get('method', 'n/a')}`; {agg.get('ties', 0)} ties.",
+        f"- Aggregation: {code(agg.get('method', 'n/a'))}; {agg.get('ties', 0)} ties.",
     ]
-    lines += [f"  - {note}" for note in agg.get("notes") or []]
+    lines += [f"  - {md_text(note)}" for note in agg.get("notes") or []]
     held = agg.get("accuracy_held_out_gold") or {}
     if held.get("n"):
         lines.append(f"- Consensus accuracy on {held['n']} held-out gold units (not honeypots): "
@@ -165,13 +206,14 @@ def render_card(f: dict[str, Any]) -> str:
     lines += _table(["metric", "all units", "exported units", "note"], [
         [m, v["value"], (f["metrics_exported"].get(m) or {}).get("value"), v["note"] or ""]
         for m, v in f["metrics_all"].items()])
+    lines += _history(f)
     lines += ["## Curation", "", f"{f['aggregated']} aggregated units; {n} exported."]
     if f["filters"]:
         lines += ["", *_table(["filter", "units removed"], [[x["filter"], x["removed"]] for x in f["filters"]])]
     else:
         lines += ["", "No filter was applied.", ""]
     lines += ["A unit is **flagged for review** when any of these holds (counts in this export):", ""]
-    lines += [f"- `{k}`: {why} ({f['review'][k]})" for k, why in REVIEW_REASONS.items()]
+    lines += [f"- {code(k)}: {md_text(why)} ({f['review'][k]})" for k, why in REVIEW_REASONS.items()]
     lines += [""]
     lines += _splits(f)
     lines += ["## Files", ""]
@@ -179,10 +221,28 @@ def render_card(f: dict[str, Any]) -> str:
                     [[x["name"], x["format"], x["bytes"], x["sha256"]] for x in f["files"]])
     lines += _loading(f)
     lines += ["## Record fields", ""]
-    lines += _table(["field", "meaning"], [[k, v] for k, v in FIELD_DOCS.items()])
+    lines += _table(["field", "meaning"], [[code(k), Md(v)] for k, v in FIELD_DOCS.items()])
     lines += ["## Known limitations", ""]
     lines += [f"- {x}" for x in limitations(f)] + [""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _history(f: dict[str, Any]) -> list[str]:
+    """The spec's versions and the rounds of work, when the campaign had more than one of either."""
+    versions, rounds = f.get("versions") or [], f.get("rounds") or []
+    if len(versions) <= 1 and len(rounds) <= 1:
+        return []
+    out = ["## Campaign history", ""]
+    if len(versions) > 1:
+        out += ["The campaign's spec changed while it ran (each version is kept in the store):", ""]
+        out += _table(["version", "recorded", "changes"],
+                      [[v["version"], v["recorded_at"], "; ".join(v["changes"]) or "(none)"] for v in versions])
+    if len(rounds) > 1:
+        out += ["Work was handed out in rounds (assignments still planned, and answered):", ""]
+        out += _table(["round", "kind", "why", "spec version", "units", "assignments", "answered"],
+                      [[r["round"], r["kind"], r["reason"], r["spec_version"], r["units"], r["assignments"],
+                        r["answered"]] for r in rounds])
+    return out
 
 
 def _splits(f: dict[str, Any]) -> list[str]:
@@ -198,7 +258,7 @@ def _splits(f: dict[str, Any]) -> list[str]:
     labels = sorted({label for v in f["splits"].values() for label in v["labels"]})
     rows = [["documents", *[f["splits"][x]["documents"] for x in names]],
             ["units", *[f["splits"][x]["units"] for x in names]]]
-    rows += [[f"`{label}`", *[f["splits"][x]["labels"].get(label, 0) for x in names]] for label in labels]
+    rows += [[code(label), *[f["splits"][x]["labels"].get(label, 0) for x in names]] for label in labels]
     out += _table(["", *names], rows)
     if f["spans"]:
         out += ["Label rows count spans; `(none)` counts units with no span.", ""]

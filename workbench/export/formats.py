@@ -1,6 +1,9 @@
 """Line-oriented writers: JSONL, CSV (nested fields as JSON strings) and spaCy-style JSONL.
 
 Each writer takes ``(records, path, *, context)``; the core writes to a temporary name and renames.
+A CSV cell that a spreadsheet would run as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a
+tab or a carriage return) is written with a leading ``'``, as OWASP advises against CSV injection;
+numbers are written as numbers.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from ..models import LabelKind
-
 from .records import FIELDS
 
 
@@ -25,13 +27,25 @@ def write_jsonl(records: list[dict], path: Path, **_kw) -> None:
             fh.write(_dumps(r) + "\n")
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A record value as a CSV cell: nested values as JSON, text that would run as a formula defused."""
+    if isinstance(value, (dict, list)):
+        value = _dumps(value)
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def write_csv(records: list[dict], path: Path, **_kw) -> None:
     fields = list(records[0].keys()) if records else list(FIELDS)
     with open(path, "w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
         for r in records:
-            writer.writerow({k: _dumps(v) if isinstance(v, (dict, list)) else v for k, v in r.items()})
+            writer.writerow({k: csv_cell(v) for k, v in r.items()})
 
 
 def spacy_record(record: dict, kind: LabelKind, labels: tuple[str, ...]) -> dict[str, Any]:

@@ -3,22 +3,17 @@
 Votes carry pseudonymous annotator ids, a keyed hash (HMAC-SHA256) of the annotator id with a
 random key kept in the store: stable from one export to the next, but an email or name cannot be
 recovered by hashing guesses, because the key never leaves the store. Every timestamp comes from the
-stored state, never the clock, so the same state always gives the same records.
+stored state, never the clock, so the same state always gives the same records. Records are built
+from tables (units, documents, consensus rows, votes), not from a campaign.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..models import Label, label_to_json
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..campaign import Campaign
-    from ..store import Store
+from ..models import Document, Label, Unit, label_to_json
 
 #: every record has exactly these fields, in this order (the Arrow schema follows it too)
 FIELDS = (
@@ -38,19 +33,6 @@ REVIEW_REASONS = {
     "single_annotation": "fewer than two counted annotations: nothing to check the label against",
     "gold_mismatch": "the unit has a gold label and the consensus differs from it",
 }
-
-_KEY_NAME = "pseudonym_key"
-
-
-def pseudonym_key(store: "Store") -> bytes:
-    """The store's secret for pseudonyms, made once (random) and kept in the ``meta`` table."""
-    row = store.one("SELECT value FROM meta WHERE key=?", _KEY_NAME)
-    if row is None:
-        with store.transaction() as db:  # INSERT OR IGNORE: two exports at once agree on one key
-            db.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (_KEY_NAME, secrets.token_hex(32)))
-        row = store.one("SELECT value FROM meta WHERE key=?", _KEY_NAME)
-    return bytes.fromhex(row[0])
-
 
 def pseudonym(key: bytes, campaign: str, annotator: str) -> str:
     """``ann-`` and 10 hex digits; per campaign, so one person is not linkable across campaigns."""
@@ -73,43 +55,22 @@ def review_reasons(label: Label, confidence: float, n_annotations: int, tie: boo
     return reasons
 
 
-def state_time(campaign: "Campaign") -> str | None:
-    """When the exported state was made: the newest counted annotation (created or edited).
+def build_records(units: list[Unit], documents: dict[str, Document], aggregates: list[dict[str, Any]],
+                  votes: dict[str, list[dict[str, Any]]], *, campaign: str, task_type: str, plugin: str,
+                  plugin_version: str | None, as_of: str | None) -> list[dict[str, Any]]:
+    """One record per aggregated unit, in unit order, with ``split`` still unset (None).
 
-    Re-running ``aggregate`` on the same annotations does not move it, so exports stay identical;
-    new or edited annotations do. Falls back to when ``aggregate`` last ran.
+    ``aggregates`` are the stored consensus rows (normalized ``label``), ``votes`` each unit's counted
+    votes ``{annotator: pseudonym, label: JSON label}``, ``as_of`` the time of the exported state.
     """
-    row = campaign.store.one(
-        "SELECT MAX(COALESCE(updated_at, created_at)) FROM annotations WHERE campaign=? AND status='ok'",
-        campaign.name)
-    if row is not None and row[0]:
-        return row[0]
-    row = campaign.store.one("SELECT finished_at FROM steps WHERE campaign=? AND step='aggregate'", campaign.name)
-    return row[0] if row else None
-
-
-def build_records(campaign: "Campaign") -> list[dict[str, Any]]:
-    """Every aggregated unit of the campaign, in unit order, with ``split`` still unset (None)."""
-    from ..campaign import plugin_info
-
-    schema = campaign.task_type.schema
-    docs = campaign.documents()
-    agg = {r["unit_id"]: r for r in campaign.store.all("SELECT * FROM aggregates WHERE campaign=?", campaign.name)}
-    names = annotator_pseudonyms(campaign)
-    votes: dict[str, list[dict[str, Any]]] = {}
-    for a in campaign.annotations():
-        if a.status.value != "ok" or a.label is None:
-            continue
-        votes.setdefault(a.unit_id, []).append({"annotator": names[a.annotator_id], "label": label_to_json(a.label)})
-    plugin, version = plugin_info(campaign)
-    as_of = state_time(campaign)
+    agg = {r["unit_id"]: r for r in aggregates}
     records = []
-    for u in campaign.units():
+    for u in units:
         row = agg.get(u.id)
         if row is None:
             continue
-        doc = docs[u.document_id]
-        label = schema.normalize(json.loads(row["label_json"]))
+        doc = documents[u.document_id]
+        label = row["label"]
         confidence = round(float(row["confidence"]), 6)
         reasons = review_reasons(label, confidence, int(row["n_annotations"]), bool(row["tie"]), u.gold_label)
         records.append({
@@ -126,16 +87,22 @@ def build_records(campaign: "Campaign") -> list[dict[str, Any]]:
             "review_reasons": reasons,
             "is_gold": u.is_gold,
             "gold_label": label_to_json(u.gold_label) if u.gold_label is not None else None,
-            "method": row["method"], "task_type": campaign.spec.task_type, "campaign": campaign.name,
-            "plugin": plugin, "plugin_version": version, "exported_at": as_of,
+            "method": row["method"], "task_type": task_type, "campaign": campaign,
+            "plugin": plugin, "plugin_version": plugin_version, "exported_at": as_of,
         })
     return records
 
 
-def annotator_pseudonyms(campaign: "Campaign") -> dict[str, str]:
-    """``{annotator id: pseudonym}`` for everyone in the spec or the annotations."""
-    key = pseudonym_key(campaign.store)
-    ids = {a.id for a in campaign.spec.annotators}
-    ids |= {r[0] for r in campaign.store.all("SELECT DISTINCT annotator_id FROM annotations WHERE campaign=?",
-                                              campaign.name)}
-    return {i: pseudonym(key, campaign.name, i) for i in sorted(ids)}
+def pseudonyms(key: bytes, campaign: str, annotator_ids) -> dict[str, str]:
+    """``{annotator id: pseudonym}`` for the given ids."""
+    return {i: pseudonym(key, campaign, i) for i in sorted(set(annotator_ids))}
+
+
+def counted_votes(annotations, names: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """Each unit's counted votes (status ok), annotators under their pseudonyms."""
+    votes: dict[str, list[dict[str, Any]]] = {}
+    for a in annotations:
+        if a.status.value != "ok" or a.label is None:
+            continue
+        votes.setdefault(a.unit_id, []).append({"annotator": names[a.annotator_id], "label": label_to_json(a.label)})
+    return votes

@@ -34,8 +34,8 @@ class ExportSettings:
 
 
 def _threshold(value: Any, where: str) -> float:
-    # a bar above 1 is allowed: it keeps nothing, and the export then says so and writes nothing
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not 0 <= value <= 1:
         raise WorkbenchError(f"{where}: expected a number from 0 to 1, got {value!r}")
     return float(value)
 

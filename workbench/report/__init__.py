@@ -1,31 +1,23 @@
 """The campaign report: one self-contained HTML page a person reads to decide whether to trust the labels.
 
-:mod:`.data` reads the stored state, :mod:`.pairwise` measures annotator pairs, :mod:`.figures`
+:mod:`.data` shapes the tables it is given, :mod:`.pairwise` measures annotator pairs, :mod:`.figures`
 draws with matplotlib (SVG, embedded), :mod:`.html` lays it out. Nothing is fetched when it is opened.
+The report step (:mod:`workbench.steps.report`) reads the campaign and hands this package its tables.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import WorkbenchError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..campaign import Campaign
+    from .data import ReportData
 
 
-def default_path(campaign: "Campaign") -> Path:
-    return campaign.store.home / "reports" / f"{campaign.name}.html"
-
-
-def write_report(campaign: "Campaign", out: str | Path | None = None, top: int = 12) -> dict[str, Any]:
-    """Write the report (atomically) and return a summary: path, figures drawn, disputed units shown."""
-    from ..export.files import atomic_write
-    from .data import gather
-    from .figures import draw_all
-    from .html import render
-
+def check_ready(path: Path, top: int) -> None:
+    """What can be refused before any work: no matplotlib, a negative ``top``, a folder as the file."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -33,16 +25,23 @@ def write_report(campaign: "Campaign", out: str | Path | None = None, top: int =
                              "pip install 'workbench[report]'") from None
     if top < 0:
         raise WorkbenchError(f"--top: expected 0 or more disputed units to show, got {top}")
-    path = Path(out) if out is not None else default_path(campaign)
     if path.exists() and path.is_dir():
         raise WorkbenchError(f"report file {path} is a folder; give a file name such as {path / 'report.html'}")
-    data = gather(campaign, top=top)
-    figures = draw_all(data, campaign.progress)
+
+
+def write_report(data: "ReportData", path: Path, progress: Callable | None = None) -> dict[str, Any]:
+    """Draw and write the report (atomically); a summary: path, figures drawn, disputed units shown."""
+    from ..export.files import atomic_write
+    from ..store.errors import file_error
+    from .figures import draw_all
+    from .html import render
+
+    figures = draw_all(data, progress or (lambda desc, total: (lambda n=1: None)))
     page = render(data, figures)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, lambda tmp: tmp.write_text(page, "utf-8"))
     except OSError as exc:
-        raise WorkbenchError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
-    return {"campaign": campaign.name, "path": str(path), "bytes": len(page.encode("utf-8")),
+        raise file_error(exc, path, "cannot write the report to") from None
+    return {"campaign": data.campaign, "path": str(path), "bytes": len(page.encode("utf-8")),
             "figures": sorted(figures), "disputed_units": len(data.disputed), "as_of": data.as_of}

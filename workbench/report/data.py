@@ -1,4 +1,5 @@
-"""Everything the campaign report shows, read from the stored state (the report changes nothing).
+"""Everything the campaign report shows, from tables the caller reads from the store (the report
+changes nothing). Agreement and annotator quality are the agreement step's stored tables.
 
 Annotators appear under their campaign ids (the report is for whoever runs the campaign); an id that
 is an email is replaced by the same pseudonym the export uses.
@@ -6,23 +7,17 @@ is an email is replaced by the same pseudonym the export uses.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from ..agreement import plain_number
-from ..errors import WorkbenchError
-from ..export.facts import metric_figures
-from ..export.records import annotator_pseudonyms, review_reasons, state_time
+from ..export.records import review_reasons
 from ..export.split import NONE_KEY, strata
-from ..models import LabelKind, label_to_json
+from ..models import LabelKind, Unit, label_to_json
 from .pairwise import Pairwise, pairwise
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..campaign import Campaign
 
 MISSED = "(missed)"
 
@@ -73,9 +68,16 @@ class ReportData:
         return self.kind is LabelKind.SPANS
 
 
-def _display_names(campaign: "Campaign") -> dict[str, str]:
-    pseudo = annotator_pseudonyms(campaign)
-    return {a: (pseudo[a] if "@" in a else a) for a in pseudo}
+def _kind(member) -> str:
+    if member is None:
+        return "unknown (not in the spec)"
+    kind = f"simulated ({member.persona})" if member.persona else "person"
+    return kind + (", retired" if member.status == "retired" else "")
+
+
+def display_names(pseudonym_of: dict[str, str]) -> dict[str, str]:
+    """Campaign ids, except that an email shows as its export pseudonym."""
+    return {a: (p if "@" in a else a) for a, p in pseudonym_of.items()}
 
 
 def label_counts(kind: LabelKind, labels: tuple[str, ...], consensus: dict, table: pd.DataFrame) -> pd.DataFrame:
@@ -123,12 +125,9 @@ def confusion(kind: LabelKind, labels: tuple[str, ...], consensus: dict, gold: d
     return m
 
 
-def progress(campaign: "Campaign", names: dict[str, str]) -> dict[str, Any]:
-    status = campaign.status()
-    planned = {r[0]: r[1] for r in campaign.store.all(
-        "SELECT unit_id, COUNT(*) FROM assignments WHERE campaign=? GROUP BY unit_id", campaign.name)}
-    done = {r[0]: r[1] for r in campaign.store.all(
-        "SELECT unit_id, COUNT(*) FROM annotations WHERE campaign=? AND status='ok' GROUP BY unit_id", campaign.name)}
+def progress(status: dict[str, Any], planned: dict[str, int], done: dict[str, int],
+             names: dict[str, str]) -> dict[str, Any]:
+    """Progress for the report: units complete and started, per-annotator counts, steps."""
     complete = sum(1 for u, n in planned.items() if done.get(u, 0) >= n)
     rows = [{"annotator": names.get(a, a), "kind": v["kind"], "persona": v.get("persona"),
              "assigned": v["assigned"], "done": v["ok"], "skipped": v["skipped"], "invalid": v["invalid"],
@@ -138,50 +137,39 @@ def progress(campaign: "Campaign", names: dict[str, str]) -> dict[str, Any]:
             "annotators": rows, "steps": steps, "quarantined": len(status["quarantined"])}
 
 
-def gather(campaign: "Campaign", top: int = 12) -> ReportData:
-    from ..agreement.quality import annotator_quality
-
-    name = campaign.name
-    if campaign.store.step_summary(name, "aggregate") is None:
-        raise WorkbenchError(f"campaign {name!r}: run `aggregate` before `report` (the report shows the consensus)")
-    tt = campaign.task_type
-    schema = tt.schema
-    units = {u.id: u for u in campaign.units()}
-    docs = campaign.documents()
-    names = _display_names(campaign)
-    table = campaign.table()
-    rows = campaign.store.all("SELECT * FROM aggregates WHERE campaign=?", name)
-    consensus = {r["unit_id"]: schema.normalize(json.loads(r["label_json"])) for r in rows}
+def gather(*, campaign: dict[str, Any], task: dict[str, Any], units: dict[str, Unit], documents: dict,
+           names: dict[str, str], table: pd.DataFrame, aggregates: list[dict[str, Any]], quality: list[dict],
+           metrics: dict[str, dict], aggregate: dict[str, Any], progress: dict[str, Any], pool: dict,
+           as_of: str | None, top: int = 12) -> ReportData:
+    """The report's data. ``campaign``: name, description, backend, overlap; ``task``: task_type,
+    description, instructions, schema; ``aggregates``: the stored consensus rows; ``quality`` and
+    ``metrics``: the agreement step's tables; ``pool``: ``{annotator id: pool member}``."""
+    schema = task["schema"]
+    consensus = {r["unit_id"]: r["label"] for r in aggregates}
     gold = {u: x.gold_label for u, x in units.items() if x.gold_label is not None}
-    honeypots = campaign.honeypot_gold(units.values())
 
     position = {u: i for i, u in enumerate(units)}
     stats = []
-    for r in rows:
+    for r in aggregates:
         u = units.get(r["unit_id"])
-        reasons = review_reasons(consensus[r["unit_id"]], float(r["confidence"]), int(r["n_annotations"]),
-                                 bool(r["tie"]), u.gold_label if u else None)
+        reasons = review_reasons(r["label"], float(r["confidence"]), int(r["n_annotations"]), bool(r["tie"]),
+                                 u.gold_label if u else None)
         stats.append({"unit": r["unit_id"], "confidence": float(r["confidence"]), "agreement": r["agreement"],
                       "n": int(r["n_annotations"]), "tie": bool(r["tie"]), "reasons": reasons,
                       "flagged": bool(reasons), "position": position.get(r["unit_id"], -1)})
     unit_stats = pd.DataFrame(stats, columns=["unit", "confidence", "agreement", "n", "tie", "reasons", "flagged",
                                               "position"])
 
-    quality = annotator_quality(table, schema, honeypots, consensus)
-    spec = {a.id: a for a in campaign.spec.annotators}
-    annotators = []
-    for q in quality.to_dict("records"):
-        a = spec.get(q["annotator"])
-        annotators.append({
-            "annotator": names.get(q["annotator"], q["annotator"]),
-            "kind": "unknown" if a is None else (f"simulated ({a.persona})" if a.simulated else "person"),
-            "labels": int(q["n_annotations"]), "gold_n": int(q["gold_n"]),
-            "gold_accuracy": plain_number(q.get("gold_accuracy")),
-            "consensus_agreement": plain_number(q.get("consensus_agreement")),
-            "flags": [str(f) for f in q.get("flags") or []] if isinstance(q.get("flags"), (list, tuple)) else [],
-        })
+    annotators = [{
+        "annotator": names.get(q["annotator"], q["annotator"]),
+        "kind": _kind(pool.get(q["annotator"])),
+        "labels": int(q["n_annotations"]), "gold_n": int(q["gold_n"]),
+        "gold_accuracy": plain_number(q.get("gold_accuracy")),
+        "consensus_agreement": plain_number(q.get("consensus_agreement")),
+        "flags": [str(f) for f in q.get("flags") or []],
+    } for q in quality]
 
-    pw = pairwise(campaign.registry, table, schema, units=units, consensus=consensus, gold=honeypots)
+    pw = pairwise(table, schema, metrics)
     pw.values = pw.values.rename(index=names, columns=names)
     pw.shared = pw.shared.rename(index=names, columns=names)
 
@@ -191,7 +179,7 @@ def gather(campaign: "Campaign", top: int = 12) -> ReportData:
     disputed_ids = _most_disputed(unit_stats, top)
     by_unit = unit_stats.set_index("unit")
     disputed = [UnitView(
-        unit_id=u, text=units[u].text, context=units[u].context, document=docs[units[u].document_id].title,
+        unit_id=u, text=units[u].text, context=units[u].context, document=documents[units[u].document_id].title,
         consensus=label_to_json(consensus[u]), confidence=float(s["confidence"]),
         agreement=None if pd.isna(s["agreement"]) else float(s["agreement"]), tie=bool(s["tie"]),
         gold=label_to_json(units[u].gold_label) if units[u].gold_label is not None else None,
@@ -199,15 +187,15 @@ def gather(campaign: "Campaign", top: int = 12) -> ReportData:
         for u, s in ((u, by_unit.loc[u]) for u in disputed_ids)]
 
     return ReportData(
-        campaign=name, description=campaign.spec.description, task_type=campaign.spec.task_type,
-        task_description=tt.description, instructions=tt.instructions, kind=schema.kind, labels=schema.labels,
-        backend=campaign.spec.backend, overlap=campaign.spec.overlap, as_of=state_time(campaign),
-        documents=len(docs), units=len(units), annotations=int(len(table)),
-        metrics=metric_figures(campaign, table, units, consensus, honeypots),
-        aggregate=campaign.store.step_summary(name, "aggregate") or {},
+        campaign=campaign["name"], description=campaign["description"], task_type=task["task_type"],
+        task_description=task["description"], instructions=task["instructions"], kind=schema.kind,
+        labels=schema.labels, backend=campaign["backend"], overlap=campaign["overlap"], as_of=as_of,
+        documents=len(documents), units=len(units), annotations=int(len(table)),
+        metrics={m: {"value": plain_number(v.get("value"), 4), "note": v.get("note")} for m, v in metrics.items()},
+        aggregate=aggregate or {},
         label_counts=label_counts(schema.kind, schema.labels, consensus, table),
         annotators=annotators, pairwise=pw, confusion=confusion(schema.kind, schema.labels, consensus, gold),
-        unit_stats=unit_stats, disputed=disputed, progress=progress(campaign, names),
+        unit_stats=unit_stats, disputed=disputed, progress=progress,
     )
 
 

@@ -1,11 +1,11 @@
 """Agreement between each pair of annotators, for the report's heatmap.
 
 Choice tasks: Cohen's kappa on the units both annotators labeled; span tasks: exact-span F1 between
-the two (kappa has no sensible chance model for free-form spans). When the registered
-``cohen_kappa`` / ``span_f1_exact`` metric's ``detail`` is an annotator x annotator table, that
-table is used; when a plugin replaced the metric with another shape, the agreement engine's own pair
-kappa (:func:`workbench.agreement.kappa.kappa_matrix`) or a span F1 computed here is. The
-shared-unit counts are always ours.
+the two (kappa has no sensible chance model for free-form spans). When the agreement step stored a
+``cohen_kappa`` / ``span_f1_exact`` metric whose ``detail`` is an annotator x annotator table, that
+table is used; when a plugin replaced the metric with another shape (or it was not computed), the
+agreement engine's own pair kappa (:func:`workbench.agreement.kappa.kappa_matrix`) or a span F1
+computed here is. The shared-unit counts are always ours.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ..agreement.kappa import kappa_matrix
-from ..agreement.quality import span_f1
 from ..models import LabelKind, LabelSchema, label_key
+from ..table.score import span_f1
 
 
 @dataclass
@@ -29,14 +29,14 @@ class Pairwise:
     source: str  # "metric cohen_kappa" or "computed in the report"
 
 
-def _registered(registry, name: str, table: pd.DataFrame, schema: LabelSchema, annotators: list[str], **kw):
-    """The annotator x annotator ``detail`` of metric ``name``, if it is registered and gives one."""
-    if name not in registry.names("metrics"):
-        return None
-    metric = registry.get("metrics", name)
-    if schema.kind not in metric.kinds:
-        return None
-    detail = metric.func(table, schema, **kw).detail
+def _stored(metrics: dict, name: str, annotators: list[str]) -> pd.DataFrame | None:
+    """The annotator x annotator ``detail`` the agreement step stored for ``name``, if it has that shape."""
+    detail = (metrics.get(name) or {}).get("detail")
+    if isinstance(detail, dict):
+        try:
+            detail = pd.DataFrame(detail).T
+        except ValueError:
+            return None
     if not isinstance(detail, pd.DataFrame) or set(map(str, detail.index)) != set(annotators) \
             or set(map(str, detail.columns)) != set(annotators):
         return None  # a shape we do not know: compute our own rather than guess
@@ -49,7 +49,8 @@ def _registered(registry, name: str, table: pd.DataFrame, schema: LabelSchema, a
     return detail
 
 
-def pairwise(registry, table: pd.DataFrame, schema: LabelSchema, **kw) -> Pairwise:
+def pairwise(table: pd.DataFrame, schema: LabelSchema, metrics: dict | None = None) -> Pairwise:
+    """Pairwise agreement; ``metrics``: the stored ``{name: {value, note, detail}}``."""
     annotators = sorted(map(str, table["annotator"].unique()))
     if schema.kind is LabelKind.SPANS:
         measure, metric = "exact-span F1", "span_f1_exact"
@@ -64,9 +65,9 @@ def pairwise(registry, table: pd.DataFrame, schema: LabelSchema, **kw) -> Pairwi
         for a in annotators:
             values.loc[a, a] = 1.0
             shared.loc[a, a] = int(per_annotator[a])
-    registered = _registered(registry, metric, table, schema, annotators, **kw) if len(annotators) > 1 else None
-    if registered is not None:
-        return Pairwise(measure, registered, shared, f"metric {metric}")
+    stored = _stored(metrics or {}, metric, annotators) if len(annotators) > 1 else None
+    if stored is not None:
+        return Pairwise(measure, stored, shared, f"metric {metric}")
     return Pairwise(measure, values, shared, "computed in the report")
 
 

@@ -148,7 +148,7 @@ class LabelStudioAPI:
         return self.get("/api/current-user/whoami", what="checking the API key")
 
     def tasks(self, project: int, *, include: str = "id", filters: list[dict] | None = None,
-              ordering: list[str] | None = None, page_size: int = 1000) -> Iterator[dict]:
+              ordering: list[str] | None = None, page_size: int = 1000, fields: str = "task_only") -> Iterator[dict]:
         """Every task of ``project`` through the Data Manager listing, page by page.
 
         Label Studio answers the page after the last one with 404: that is the end, not an error.
@@ -160,7 +160,7 @@ class LabelStudioAPI:
             query["ordering"] = ordering
         page = 1
         while True:
-            params = {"project": project, "page": page, "page_size": page_size, "fields": "task_only",
+            params = {"project": project, "page": page, "page_size": page_size, "fields": fields,
                       "include": include}
             if query:
                 params["query"] = json.dumps(query)

@@ -14,17 +14,14 @@ from __future__ import annotations
 import random
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
 
 from ...errors import WorkbenchError
 from ...models import Label, Unit
 from ...simulate import SimulatedAnnotator
 from .accounts import Credentials, persona_api, persona_email
 from .client import AmbiguousWrite, LabelStudioAPI
+from .connection import Connection, Project
 from .pull import completed_by
-
-if TYPE_CHECKING:  # pragma: no cover
-    from . import LabelStudioBackend, Project
 
 
 class Member:
@@ -37,7 +34,7 @@ class Member:
         self.quota = quota
 
 
-def run_crowd(backend: "LabelStudioBackend", crowd: list[SimulatedAnnotator], queues: dict[str, list[Unit]],
+def run_crowd(backend: Connection, crowd: list[SimulatedAnnotator], queues: dict[str, list[Unit]],
               references: dict[str, Label], seed: int) -> int:
     project = backend.project()
     units = {u.id: u for q in queues.values() for u in q}
@@ -65,7 +62,7 @@ def run_crowd(backend: "LabelStudioBackend", crowd: list[SimulatedAnnotator], qu
     return made
 
 
-def enlist(backend: "LabelStudioBackend", project: "Project", crowd: list[SimulatedAnnotator],
+def enlist(backend: Connection, project: Project, crowd: list[SimulatedAnnotator],
            queues: dict[str, list[Unit]]) -> list[Member]:
     """Accounts for the personas, and how much each may still do (planned minus already done here)."""
     creds = Credentials(backend.home_dir / "credentials.json")
@@ -76,7 +73,8 @@ def enlist(backend: "LabelStudioBackend", project: "Project", crowd: list[Simula
         api.retries = backend.retries
         members.append(Member(a, api, api.whoami()["id"], len(queues.get(a.id, []))))
     done: Counter = Counter()
-    for task in backend.api.tasks(project.id, include="id,annotators"):
+    # "annotators" is filled in only when every field is asked for (with fields=task_only it is [])
+    for task in backend.api.tasks(project.id, include="id,annotators", fields="all"):
         for user in task.get("annotators") or []:
             done[user["id"] if isinstance(user, dict) else user] += 1
     for m in members:
@@ -84,7 +82,7 @@ def enlist(backend: "LabelStudioBackend", project: "Project", crowd: list[Simula
     return members
 
 
-def work_one(backend: "LabelStudioBackend", project: "Project", m: Member, units: dict[str, Unit],
+def work_one(backend: Connection, project: Project, m: Member, units: dict[str, Unit],
              references: dict[str, Label], seed: int) -> bool:
     """Ask the queue for one task as the persona and answer it; False when the queue is empty."""
     r = m.api.request("GET", f"/api/projects/{project.id}/next/", ok=(200, 404),

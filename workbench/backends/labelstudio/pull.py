@@ -16,14 +16,12 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable
 
 from ...errors import WorkbenchError
 from .. import PullBatch, RawAnnotation
 from .accounts import persona_email
-
-if TYPE_CHECKING:  # pragma: no cover
-    from . import LabelStudioBackend, Project
+from .connection import Connection, Project
 
 #: how far before the server's clock at the start of a pull the next one looks back, for a change
 #: whose ``updated_at`` was stamped before that moment but committed after it; what is seen twice
@@ -32,16 +30,15 @@ MARGIN = timedelta(seconds=5)
 EXPORT_CHUNK = 300  # task ids per export request (they go in the query string)
 
 
-def pull_annotations(backend: "LabelStudioBackend", cursor: str | None) -> PullBatch:
+def pull_annotations(backend: Connection, cursor: str | None, known: dict[str, dict[str, Any]]) -> PullBatch:
+    """What changed since ``cursor``; ``known``: ``{key: backend_ids}`` of the stored annotations."""
     api = backend.api
     project = backend.project()
     state = _parse_cursor(cursor)
     head = api.request("GET", f"/api/projects/{project.id}/", what=f"project {project.id}")
     since = _server_time(head.headers.get("date")) - MARGIN
     prefix = f"ls:{project.id}:"
-    stored = {r[0]: json.loads(r[1]).get("task") for r in backend.ctx.store.all(
-        "SELECT key, backend_ids_json FROM annotations WHERE campaign=? AND key LIKE ?",
-        backend.campaign, prefix + "%")}
+    stored = {k: ids.get("task") for k, ids in known.items() if k.startswith(prefix)}
     who = annotator_ids(backend)
     check = validator(backend)
     if state and state.get("project") == project.id:
@@ -72,7 +69,7 @@ def _parse_cursor(cursor: str | None) -> dict | None:
         return None
 
 
-def _cursor(project: "Project", since: datetime) -> str:
+def _cursor(project: Project, since: datetime) -> str:
     # the Data Manager's Datetime filter wants exactly this format
     return json.dumps({"project": project.id, "since": since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")})
 
@@ -84,7 +81,7 @@ def _server_time(date_header: str | None) -> datetime:
         return datetime.now(timezone.utc)
 
 
-def export(backend: "LabelStudioBackend", project: "Project", task_ids: list[int] | None) -> Iterable[dict]:
+def export(backend: Connection, project: Project, task_ids: list[int] | None) -> Iterable[dict]:
     """Label Studio's JSON export of the annotated tasks (all, or the given ids, a chunk at a time)."""
     api = backend.api
     path = f"/api/projects/{project.id}/export"
@@ -100,14 +97,14 @@ def export(backend: "LabelStudioBackend", project: "Project", task_ids: list[int
                                "an export")
 
 
-def annotator_ids(backend: "LabelStudioBackend") -> dict[int, str]:
+def annotator_ids(backend: Connection) -> dict[int, str]:
     """Label Studio user id -> annotator id: personas by their account, people by their email."""
     by_email = {persona_email(backend.campaign, a.id): a.id for a in backend.ctx.spec.annotators if a.simulated}
     by_email.update({a.email.lower(): a.id for a in backend.ctx.spec.annotators if a.email})
     return {u["id"]: by_email.get(u["email"].lower(), u["email"]) for u in backend.users()}
 
 
-def validator(backend: "LabelStudioBackend"):
+def validator(backend: Connection):
     """``check(result) -> reason or None``: the result against the project's label config."""
     from label_studio_sdk.label_interface import LabelInterface
 
@@ -128,7 +125,7 @@ def completed_by(annotation: dict) -> tuple[Any, dict | None]:
     return (user.get("id"), user) if isinstance(user, dict) else (user, None)
 
 
-def convert(project: "Project", tasks: Iterable[dict], who: dict[int, str], check) -> list[RawAnnotation]:
+def convert(project: Project, tasks: Iterable[dict], who: dict[int, str], check) -> list[RawAnnotation]:
     out = []
     for task in tasks:
         unit_id = (task.get("data") or {}).get("unit_id")

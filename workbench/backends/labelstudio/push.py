@@ -3,27 +3,25 @@
 Each task's data carries its ``unit_id``, which is how a push cut off half way, or a lost answer
 to an import, is reconciled: before importing into a project that already has tasks, and after any
 import whose outcome is unknown, the project's tasks are listed and the units already there are
-recorded, not sent again. Each batch is recorded in ``backend_tasks`` as soon as it is in, so a
-failure later loses nothing. Pre-labels go in with their task as predictions (model_version:
-plugin name and version). Honeypots get a per-task overlap of the whole pool, as the assignment
-plans; nothing in their data marks them.
+recorded, not sent again. Each batch is handed to the engine's ``record`` as soon as it is in, so
+a failure later loses nothing. Pre-labels go in with their task as predictions (model_version:
+plugin name and version). Each task's overlap is the number of annotators the campaign plans for
+its unit (honeypots: the whole pool); a new round raises it with :func:`set_overlaps`. Nothing in a
+task's data marks it as gold.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Callable
 
 from ...errors import WorkbenchError
 from ...models import PreLabel, Unit
 from ...registry import plugin_version
-from ...store import now
 from .client import AmbiguousWrite
-
-if TYPE_CHECKING:  # pragma: no cover
-    from . import LabelStudioBackend, Project
+from .connection import Connection, Project
 
 
-def server_units(backend: "LabelStudioBackend", project: "Project") -> dict[str, int]:
+def server_units(backend: Connection, project: Project) -> dict[str, int]:
     """``{unit_id: task id}`` of the tasks already in the project (the earliest task wins)."""
     found: dict[str, int] = {}
     for task in backend.api.tasks(project.id, include="id,data"):
@@ -33,12 +31,12 @@ def server_units(backend: "LabelStudioBackend", project: "Project") -> dict[str,
     return found
 
 
-def model_version(backend: "LabelStudioBackend") -> str:
+def model_version(backend: Connection) -> str:
     plugin, version = plugin_version(backend.ctx.registry, "task_types", backend.ctx.task_type.name)
     return f"{plugin} {version}" if version else plugin
 
 
-def task_payload(backend: "LabelStudioBackend", unit: Unit, pre: PreLabel | None, version: str) -> dict:
+def task_payload(backend: Connection, unit: Unit, pre: PreLabel | None, version: str) -> dict:
     tt = backend.ctx.task_type
     task: dict = {"data": tt.task_data(unit)}
     if pre is not None:
@@ -47,32 +45,29 @@ def task_payload(backend: "LabelStudioBackend", unit: Unit, pre: PreLabel | None
     return task
 
 
-def push_units(backend: "LabelStudioBackend", units: list[Unit], prelabels: dict[str, PreLabel]) -> dict[str, str]:
+def push_units(backend: Connection, units: list[Unit], prelabels: dict[str, PreLabel], overlaps: dict[str, int],
+               record: Callable[[dict[str, str]], None]) -> dict[str, str]:
     project = backend.project(create=True)
-    store, campaign = backend.ctx.store, backend.campaign
-    pool = len(backend.ctx.spec.annotators)
-    honeypots = {u.id for u in units if u.is_gold}
+    campaign = backend.campaign
     mapping: dict[str, str] = {}
 
-    def record(found: dict[str, int]) -> None:
-        gold = [t for u, t in found.items() if u in honeypots]
-        for task_id in gold:  # before recording: a recorded unit is never revisited by a later push
-            backend.api.patch(f"/api/tasks/{task_id}/", {"overlap": pool}, what=f"setting the overlap of task {task_id}")
-        with store.transaction() as db:
-            db.executemany("INSERT OR IGNORE INTO backend_tasks VALUES (?, ?, ?, ?, ?)",
-                           [(campaign, u, backend.name, str(t), now()) for u, t in found.items()])
+    def keep(found: dict[str, int]) -> None:
+        # before recording: a recorded unit is never revisited by a later push
+        set_overlaps(backend, {str(t): overlaps[u] for u, t in found.items()
+                               if overlaps.get(u) and overlaps[u] != project.maximum})
+        record({u: str(t) for u, t in found.items()})
         mapping.update({u: str(t) for u, t in found.items()})
 
     wanted = {u.id for u in units}
     if not project.created_now:
-        record({u: t for u, t in server_units(backend, project).items() if u in wanted})
+        keep({u: t for u, t in server_units(backend, project).items() if u in wanted})
     todo = [u for u in units if u.id not in mapping]
     version = model_version(backend)
     advance = backend.ctx.progress(f"{campaign}: importing tasks into Label Studio", len(todo))
     for start in range(0, len(todo), backend.batch_size):
         batch = todo[start:start + backend.batch_size]
         found, error = import_batch(backend, project, batch, prelabels, version)
-        record(found)
+        keep(found)
         if error:
             raise WorkbenchError(
                 f"campaign {campaign!r}: import into Label Studio project {project.id} failed ({error}); "
@@ -81,7 +76,13 @@ def push_units(backend: "LabelStudioBackend", units: list[Unit], prelabels: dict
     return mapping
 
 
-def import_batch(backend: "LabelStudioBackend", project: "Project", batch: list[Unit],
+def set_overlaps(backend: Connection, overlaps: dict[str, int]) -> None:
+    """``{task id: n}``: each task collects ``n`` annotations (Label Studio's per-task ``overlap``)."""
+    for task_id, n in overlaps.items():
+        backend.api.patch(f"/api/tasks/{task_id}/", {"overlap": n}, what=f"setting the overlap of task {task_id}")
+
+
+def import_batch(backend: Connection, project: Project, batch: list[Unit],
                  prelabels: dict[str, PreLabel], version: str) -> tuple[dict[str, int], str | None]:
     """Import one batch; when the outcome is unknown, look before sending what is missing again.
 

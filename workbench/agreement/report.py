@@ -1,17 +1,15 @@
-"""The agreement step: every applicable metric, the per-annotator quality table, disputed units."""
+"""An agreement report from a long table: every applicable metric, the per-annotator quality table,
+disputed units (the agreement step stores it; ``workbench agreement FILE`` prints it)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from . import plain_number
 from .quality import Thresholds, annotator_quality
 from .units import DISPUTED_BELOW, unit_agreement
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..campaign import Campaign
 
 #: at most this many disputed units are listed in a step summary (all are counted)
 MAX_LISTED = 200
@@ -81,14 +79,3 @@ def agreement_report(registry, schema, table, names=(), units=None, consensus=No
     quality = annotator_quality(table, schema, gold, consensus, thresholds, units=units)
     return {"metrics": metrics, "annotators": quality_rows(quality),
             "disputed": disputed_summary(unit_agreement(table, schema, consensus))}
-
-
-def run_agreement(campaign: "Campaign") -> dict[str, Any]:
-    schema = campaign.task_type.schema
-    table = campaign.table()
-    units = {u.id: u for u in campaign.units()}
-    summary = agreement_report(campaign.registry, schema, table, campaign.spec.metrics, units=units,
-                               consensus=campaign.consensus(), gold=campaign.honeypot_gold(units.values()))
-    with campaign.store.transaction():
-        campaign.store.record_step(campaign.name, "agreement", summary)
-    return summary

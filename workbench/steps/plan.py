@@ -1,9 +1,10 @@
-"""Planning: documents -> units, with gold labels and pre-labels attached.
+"""The plan step: documents -> units, with gold labels, honeypot flags and pre-labels attached.
 
 Gold lines (JSONL) name a unit by ``unit_id``, or by ``document`` and the unit's exact ``text``, and
 give its ``label`` in the task's normalized form. Gold units are the yardstick for aggregation
 accuracy; a share of them (the spec's ``gold.rate``) are honeypots, shown to every annotator and
-used to score them.
+used to score them. Once work is handed out the honeypots stay the ones first picked, whatever
+later changes to the pool or the overlap would have picked.
 """
 
 from __future__ import annotations
@@ -13,9 +14,16 @@ import random
 from dataclasses import replace
 from pathlib import Path
 
-from .errors import WorkbenchError
-from .models import Document, Label, LabelError, Unit
-from .tasktype import TaskType
+from typing import TYPE_CHECKING, Any
+
+from ..documents import load_documents
+from ..errors import WorkbenchError
+from ..models import Document, Label, LabelError, PreLabel, Unit, label_key
+from ..store import corpus as corpus_sql
+from ..tasktype import TaskType
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import StepContext
 
 
 def cut_units(task_type: TaskType, documents: list[Document]) -> list[Unit]:
@@ -90,9 +98,57 @@ def honeypot_count(n_units: int, n_gold: int, rate: float, overlap: int, pool: i
 
 
 def mark_gold(units: list[Unit], gold: dict[str, Label], rate: float, overlap: int, pool: int,
-              seed: int) -> list[Unit]:
-    """Attach gold labels; flag a seeded sample of gold units as honeypots (``is_gold``)."""
-    gold_ids = sorted(gold)
-    g = honeypot_count(len(units), len(gold_ids), rate, overlap, pool)
-    honeypots = set(random.Random(seed).sample(gold_ids, g)) if g else set()
+              seed: int, honeypots: set[str] | None = None) -> list[Unit]:
+    """Attach gold labels; flag a seeded sample of gold units as honeypots (``is_gold``), or the given
+    ``honeypots`` (a campaign whose work is handed out keeps the ones it has)."""
+    if honeypots is None:
+        gold_ids = sorted(gold)
+        g = honeypot_count(len(units), len(gold_ids), rate, overlap, pool)
+        honeypots = set(random.Random(seed).sample(gold_ids, g)) if g else set()
     return [replace(u, gold_label=gold.get(u.id), is_gold=u.id in honeypots) for u in units]
+
+
+def _dump(label: Label | None) -> str | None:
+    return None if label is None else label_key(label)
+
+
+def prepare(ctx: "StepContext", documents: list[Document] | None = None) -> dict[str, Any]:
+    """Everything the plan writes, computed without writing: documents, units, gold, pre-labels."""
+    spec, state = ctx.spec, ctx.state
+    docs = documents if documents is not None else load_documents(spec.documents, spec.base)
+    units = cut_units(ctx.task_type, docs)
+    gold = load_gold(spec.resolve(spec.gold_file), ctx.task_type, units) if spec.gold_file else {}
+    assigned = state.step("assign") is not None
+    kept = None
+    if assigned:
+        old = corpus_sql.unit_ids(ctx.store, ctx.name)
+        if old != {u.id for u in units}:
+            raise WorkbenchError(
+                f"{spec.path}: task type {spec.task_type!r} now cuts the documents into other units than campaign "
+                f"{ctx.name!r} handed out ({len(old)} before, {len(units)} now; the plugin changed?); start a new "
+                "campaign (another name) to label the new units")
+        kept = corpus_sql.honeypot_ids(ctx.store, ctx.name)
+        missing = sorted(kept - set(gold))
+        if missing:
+            raise WorkbenchError(f"{spec.resolve(spec.gold_file) if spec.gold_file else spec.path}: honeypot unit "
+                                 f"{missing[0]} of campaign {ctx.name!r} has no gold label any more")
+    units = mark_gold(units, gold, spec.gold_rate, spec.overlap, len(spec.active_annotators), spec.seed, kept)
+    advance = ctx.progress(f"{ctx.name}: pre-labeling", len(units))
+    pre: dict[str, PreLabel | None] = {}
+    for u in units:
+        pre[u.id] = ctx.task_type.prelabel(u)
+        advance(1)
+    return {"documents": docs, "units": units, "gold": gold, "prelabels": pre}
+
+
+def write(ctx: "StepContext", planned: dict[str, Any]) -> dict[str, Any]:
+    """Store the plan (inside the caller's transaction) and return the step summary."""
+    docs, units, gold, pre = planned["documents"], planned["units"], planned["gold"], planned["prelabels"]
+    corpus_sql.replace(
+        ctx.store, ctx.name,
+        [(d.id, d.title, d.source, d.sha256, d.text, json.dumps(dict(d.metadata))) for d in docs],
+        [(u.id, i, u.document_id, u.start, u.end, u.text, u.context, int(u.is_gold), _dump(u.gold_label),
+          _dump(pre[u.id].label) if pre[u.id] else None, pre[u.id].score if pre[u.id] else None)
+         for i, u in enumerate(units)])
+    return {"documents": len(docs), "units": len(units), "gold_units": len(gold),
+            "honeypots": sum(u.is_gold for u in units), "prelabeled": sum(p is not None for p in pre.values())}

@@ -1,7 +1,10 @@
 """Campaign specs: a TOML file that says what to label, by whom, where, and how to ship it.
 
-Every field is checked when the spec is read; a mistake gives one line naming the file, the field
-and what was expected. See ``docs/campaigns.md`` for the full reference.
+Reading a spec checks its structure (this module); :mod:`.check` then checks every name and option
+against the loaded plugins, so a whole spec is known good before any step runs. :mod:`.changes`
+says which fields are the campaign's identity (fixed once work is handed out) and what changed
+between two versions. A mistake gives one line naming the file, the field and what was expected.
+See ``docs/campaigns.md`` for the full reference.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import WorkbenchError
+from ..errors import WorkbenchError
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -24,6 +27,7 @@ class AnnotatorSpec:
     persona: str | None = None  # simulated when set
     lean: str | None = None  # favourite label of a biased or constant persona
     email: str | None = None  # a person, who annotates in Label Studio
+    retired: bool = False  # kept for their labels, given no new work
 
     @property
     def simulated(self) -> bool:
@@ -51,6 +55,10 @@ class CampaignSpec:
     export_dir: str | None = None
     export_options: dict = field(default_factory=dict)
     raw: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def active_annotators(self) -> tuple[AnnotatorSpec, ...]:
+        return tuple(a for a in self.annotators if not a.retired)
 
     @property
     def base(self) -> Path:
@@ -137,7 +145,7 @@ def parse_spec(raw: dict, path: Path) -> CampaignSpec:
             a = {"persona": a}
         if not isinstance(a, dict):
             c.fail(where, f"expected a table {{id, persona}} or a persona name, got {a!r}")
-        c.only(a, {"id", "persona", "lean", "email"}, where + ".")
+        c.only(a, {"id", "persona", "lean", "email", "retired"}, where + ".")
         persona = c.get(a, "persona", str, where + ".persona", None)
         email = c.get(a, "email", str, where + ".email", None)
         if (persona is None) == (email is None):
@@ -145,15 +153,22 @@ def parse_spec(raw: dict, path: Path) -> CampaignSpec:
         aid = c.get(a, "id", str, where + ".id", None) or (f"{persona}-{i + 1}" if persona else email)
         if not NAME_RE.match(aid) and not email:
             c.fail(where + ".id", f"expected letters, digits, '-', '_' or '.', got {aid!r}")
-        annotators.append(AnnotatorSpec(aid, persona, c.get(a, "lean", str, where + ".lean", None), email))
+        retired = c.get(a, "retired", bool, where + ".retired", False)
+        annotators.append(AnnotatorSpec(aid, persona, c.get(a, "lean", str, where + ".lean", None), email, retired))
     ids = [a.id for a in annotators]
     dupes = sorted({x for x in ids if ids.count(x) > 1})
     if dupes:
         c.fail("annotators", f"annotator id {dupes[0]!r} appears twice")
-    if not annotators:
-        c.fail("annotators", "expected at least one annotator")
-    if overlap > len(annotators):
-        c.fail("overlap", f"{overlap} annotators per unit, but the pool has only {len(annotators)}")
+    emails = [a.email.lower() for a in annotators if a.email]
+    twice = sorted({x for x in emails if emails.count(x) > 1})
+    if twice:
+        c.fail("annotators", f"email {twice[0]!r} appears twice (one person, one annotator)")
+    active = [a for a in annotators if not a.retired]
+    if not active:
+        c.fail("annotators", "expected at least one annotator (not retired)")
+    if overlap > len(active):
+        c.fail("overlap", f"{overlap} annotators per unit, but the pool has only {len(active)}"
+               + (f" active ({len(annotators) - len(active)} retired)" if len(active) < len(annotators) else ""))
 
     backend = c.get(raw, "backend", dict, "backend", {})
     backend_name = c.get(backend, "name", str, "backend.name", "local")
@@ -177,24 +192,3 @@ def parse_spec(raw: dict, path: Path) -> CampaignSpec:
         export_options={k: v for k, v in export.items() if k not in ("formats", "dir")},
         raw=raw,
     )
-
-
-def check_against_registry(spec: CampaignSpec, registry) -> None:
-    """Names in the spec must be registered: unknown ones list the known ones."""
-    def check(kind, name, field_name):
-        try:
-            registry.get(kind, name)
-        except WorkbenchError as exc:
-            raise WorkbenchError(f"{spec.path}: {field_name}: {exc}") from None
-
-    check("task_types", spec.task_type, "task_type")
-    check("backends", spec.backend, "backend.name")
-    if spec.aggregate_method != "auto":
-        check("aggregators", spec.aggregate_method, "aggregate.method")
-    for m in spec.metrics:
-        check("metrics", m, "metrics")
-    for f in spec.export_formats:
-        check("exporters", f, "export.formats")
-    for i, a in enumerate(spec.annotators):
-        if a.persona:
-            check("annotators", a.persona, f"annotators[{i}].persona")

@@ -1,0 +1,110 @@
+"""A whole spec checked against the loaded plugins, before any step runs or the store is touched.
+
+Every name (task type, backend, aggregator, metric, export format, persona), every aggregator and
+backend option, every export format's optional extra, the export settings (split ratios, filter
+ranges) and each annotator's ``lean`` are checked here, so a mistake is found when the campaign is
+opened, not after hours of labeling. The first mistake is one line naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from ..errors import WorkbenchError
+from . import CampaignSpec
+
+
+def _fail(spec: CampaignSpec | None, field: str, message: str) -> WorkbenchError:
+    return WorkbenchError(f"{spec.path}: {field}: {message}" if spec is not None else f"{field}: {message}")
+
+
+def _get(spec: CampaignSpec, registry, kind: str, name: str, field: str):
+    try:
+        return registry.get(kind, name)
+    except WorkbenchError as exc:
+        raise _fail(spec, field, str(exc)) from None
+
+
+def check_aggregation(spec: CampaignSpec | None, registry, method: str, options: dict, schema,
+                      method_field: str = "aggregate.method", option_prefix: str = "aggregate."):
+    """The method exists, fits the label kind, and knows (and accepts) every option. ``spec`` None:
+    the method came from the command line (messages name the option, not a file)."""
+    if method == "auto":
+        if options:
+            raise _fail(spec, f"{option_prefix}{sorted(options)[0]}",
+                        "aggregate options need an explicit method (`auto` may pick one that does not know them)")
+        return None
+    field = method_field
+    try:
+        agg = registry.get("aggregators", method)
+    except WorkbenchError as exc:
+        raise _fail(spec, field, str(exc)) from None
+    if schema is not None and schema.kind not in agg.kinds:
+        kinds = ", ".join(sorted(k.value for k in agg.kinds))
+        raise _fail(spec, field, f"aggregator {method!r} works on {kinds} labels, not {schema.kind.value}")
+    if agg.options is not None:
+        unknown = sorted(set(options) - set(agg.options))
+        if unknown:
+            known = ", ".join(agg.options) or "none"
+            raise _fail(spec, f"{option_prefix}{unknown[0]}", f"unknown option for {method} (known: {known})")
+    if agg.check is not None:
+        try:
+            agg.check(dict(options))
+        except WorkbenchError as exc:
+            raise _fail(spec, option_prefix.rstrip("."), str(exc)) from None
+    return agg
+
+
+def check_exporters(spec: CampaignSpec, registry, formats, field: str = "export.formats") -> list:
+    exporters = []
+    for name in formats:
+        exporter = _get(spec, registry, "exporters", name, field)
+        missing = [m for m in exporter.requires if importlib.util.find_spec(m.split(".")[0]) is None]
+        if missing:
+            extra = exporter.extra or name
+            raise _fail(spec, field, f"format {name!r} needs the optional extra {extra!r} ({missing[0]} is not "
+                                     f"installed): pip install 'workbench[{extra}]'")
+        exporters.append(exporter)
+    return exporters
+
+
+def validate(spec: CampaignSpec, registry, files: bool = True) -> None:
+    """Raise the first mistake in ``spec`` as one line; ``files``: also check that its files exist."""
+    from ..export.settings import resolve_settings
+
+    task_type = _get(spec, registry, "task_types", spec.task_type, "task_type")
+    schema = task_type.schema
+    backend = _get(spec, registry, "backends", spec.backend, "backend.name")
+    if backend.check_options is not None:
+        problems = backend.check_options(dict(spec.backend_options))
+        if problems:
+            field, problem = problems[0]
+            raise _fail(spec, f"backend.{field}", problem)
+    check_aggregation(spec, registry, spec.aggregate_method, spec.aggregate_options, schema)
+    for m in spec.metrics:
+        _get(spec, registry, "metrics", m, "metrics")
+    check_exporters(spec, registry, spec.export_formats)
+    resolve_settings(spec, {})  # every [export] setting: names, split ratios, filter ranges
+    for i, a in enumerate(spec.annotators):
+        if a.persona:
+            _get(spec, registry, "annotators", a.persona, f"annotators[{i}].persona")
+        if a.lean is not None and a.lean not in schema.labels:
+            raise _fail(spec, f"annotators[{i}].lean", f"{a.lean!r} is not a label of task type "
+                                                       f"{spec.task_type!r} (labels: {', '.join(schema.labels)})")
+    if files:
+        check_files(spec)
+
+
+def check_files(spec: CampaignSpec) -> None:
+    """The documents glob matches a file and the gold file exists (the rest is read by ``plan``)."""
+    import glob as globlib
+
+    pattern = spec.documents
+    full = pattern if Path(pattern).is_absolute() else str(spec.base / pattern)
+    if not any(Path(p).is_file() for p in globlib.iglob(full, recursive=True)):
+        raise _fail(spec, "documents", f"the glob {pattern!r} (from {spec.base}) matches no file")
+    if spec.gold_file:
+        gold = spec.resolve(spec.gold_file)
+        if not gold.is_file():
+            raise _fail(spec, "gold.file", f"{gold} is not a file")

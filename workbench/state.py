@@ -1,0 +1,216 @@
+"""The read model: what the store holds about one campaign, as the data model's records and tables.
+
+Steps, the status view, the data card and the report read a campaign through a
+:class:`CampaignState`: units, documents, annotations, the long ``(unit, annotator, label)`` table,
+the consensus, gold, the pool, assignments and rounds, and the agreement tables. Each is read once
+and kept; a step that writes makes a new state for whatever runs after it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import pandas as pd
+
+from .models import Annotation, AnnotationStatus, Document, Label, LabelSchema, PreLabel, Unit, long_table
+from .store import Store
+from .store import campaigns as campaigns_sql
+from .store import corpus as corpus_sql
+from .store import labels as labels_sql
+from .store import results as results_sql
+from .store import work as work_sql
+
+
+@dataclass(frozen=True)
+class Assignment:
+    unit: str
+    annotator: str
+    position: int
+    round: int
+    cancelled: str | None = None  # why it is no longer planned (None: planned)
+
+    @property
+    def planned(self) -> bool:
+        return self.cancelled is None
+
+
+@dataclass(frozen=True)
+class PoolMember:
+    """An annotator as the store knows them: everyone who was ever in the campaign's pool."""
+
+    id: str
+    persona: str | None
+    lean: str | None
+    email: str | None
+    status: str  # active or retired
+    since_version: int
+    retired_version: int | None = None
+
+    @property
+    def simulated(self) -> bool:
+        return self.persona is not None
+
+
+class CampaignState:
+    """One campaign's stored state, read lazily (each part at most once)."""
+
+    def __init__(self, store: Store, name: str, schema: LabelSchema, task_type: str):
+        self.store = store
+        self.name = name
+        self.schema = schema
+        self.task_type = task_type
+
+    # -- corpus ---------------------------------------------------------------------------------
+    @cached_property
+    def documents(self) -> dict[str, Document]:
+        return {r["id"]: Document(r["id"], r["title"], r["source"], r["text"], r["sha256"],
+                                  json.loads(r["metadata_json"]))
+                for r in corpus_sql.documents(self.store, self.name)}
+
+    @cached_property
+    def _unit_rows(self) -> list:
+        return corpus_sql.units(self.store, self.name)
+
+    @cached_property
+    def units(self) -> list[Unit]:
+        norm = self.schema.normalize
+        return [Unit(id=r["id"], task_type=self.task_type, document_id=r["document_id"], start=r["start"],
+                     end=r["end"], text=r["text"], context=r["context"], is_gold=bool(r["is_gold"]),
+                     gold_label=None if r["gold_json"] is None else norm(json.loads(r["gold_json"])))
+                for r in self._unit_rows]
+
+    @cached_property
+    def units_by_id(self) -> dict[str, Unit]:
+        return {u.id: u for u in self.units}
+
+    @cached_property
+    def prelabels(self) -> dict[str, PreLabel]:
+        norm = self.schema.normalize
+        return {r["id"]: PreLabel(norm(json.loads(r["prelabel_json"])), r["prelabel_score"])
+                for r in self._unit_rows if r["prelabel_json"] is not None}
+
+    @cached_property
+    def gold(self) -> dict[str, Label]:
+        """Every unit's gold label, honeypot or held out."""
+        return {u.id: u.gold_label for u in self.units if u.gold_label is not None}
+
+    @cached_property
+    def honeypot_gold(self) -> dict[str, Label]:
+        """Gold of the honeypots: the units shown to every annotator to score them."""
+        return {u.id: u.gold_label for u in self.units if u.is_gold and u.gold_label is not None}
+
+    @cached_property
+    def held_out_gold(self) -> dict[str, Label]:
+        """Gold never shown as gold to anything: it measures the consensus."""
+        return {u.id: u.gold_label for u in self.units if u.gold_label is not None and not u.is_gold}
+
+    # -- annotations ----------------------------------------------------------------------------
+    @cached_property
+    def annotations(self) -> list[Annotation]:
+        norm = self.schema.normalize
+        return [Annotation(
+            unit_id=r["unit_id"], annotator_id=r["annotator_id"],
+            label=None if r["label_json"] is None else norm(json.loads(r["label_json"])),
+            lead_time=r["lead_time"], created_at=r["created_at"], updated_at=r["updated_at"], backend=r["backend"],
+            backend_ids=json.loads(r["backend_ids_json"]), status=AnnotationStatus(r["status"]), reason=r["reason"],
+            round=r["round"]) for r in labels_sql.annotations(self.store, self.name)]
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """The long ``(unit, annotator, label)`` table of the annotations that count (status ok)."""
+        return long_table(self.annotations)
+
+    # -- results --------------------------------------------------------------------------------
+    @cached_property
+    def aggregates(self) -> list[dict[str, Any]]:
+        """The stored consensus rows: unit_id, label (normalized), confidence, n_annotations, agreement,
+        method, posteriors, tie."""
+        norm = self.schema.normalize
+        return [{"unit_id": r["unit_id"], "label": norm(json.loads(r["label_json"])), "confidence": r["confidence"],
+                 "n_annotations": r["n_annotations"], "agreement": r["agreement"], "method": r["method"],
+                 "posteriors": json.loads(r["posteriors_json"]) if r["posteriors_json"] else None,
+                 "tie": bool(r["tie"])} for r in results_sql.aggregates(self.store, self.name)]
+
+    @cached_property
+    def consensus(self) -> dict[str, Label]:
+        """The aggregated label of each unit (empty before ``aggregate``)."""
+        return {r["unit_id"]: r["label"] for r in self.aggregates}
+
+    @cached_property
+    def metrics(self) -> dict[str, dict[str, Any]]:
+        """The agreement step's metrics: ``{metric: {value, note, detail}}``."""
+        return {r["metric"]: {"value": r["value"], "note": r["note"],
+                              "detail": json.loads(r["detail_json"]) if r["detail_json"] else None}
+                for r in results_sql.metrics(self.store, self.name)}
+
+    @cached_property
+    def quality(self) -> list[dict[str, Any]]:
+        """The agreement step's per-annotator quality rows (see :mod:`workbench.agreement.quality`)."""
+        return [{"annotator": r["annotator"], "n_annotations": r["n_annotations"], "gold_n": r["gold_n"],
+                 "gold_accuracy": r["gold_accuracy"], "consensus_agreement": r["consensus_agreement"],
+                 "ds_accuracy": r["ds_accuracy"], "spammer_score": r["spammer_score"],
+                 "flags": json.loads(r["flags_json"]),
+                 "confusion": json.loads(r["confusion_json"]) if r["confusion_json"] else None}
+                for r in results_sql.quality(self.store, self.name)]
+
+    @cached_property
+    def unit_agreement(self) -> pd.DataFrame:
+        rows = results_sql.unit_agreement(self.store, self.name)
+        return pd.DataFrame([{"unit": r["unit_id"], "n_annotations": r["n_annotations"], "agreement": r["agreement"],
+                              "consensus_share": r["consensus_share"], "disputed": bool(r["disputed"])} for r in rows],
+                            columns=["unit", "n_annotations", "agreement", "consensus_share", "disputed"])
+
+    # -- the pool and its work -------------------------------------------------------------------
+    @cached_property
+    def pool(self) -> list[PoolMember]:
+        return [PoolMember(r["id"], r["persona"], r["lean"], r["email"], r["status"], r["since_version"],
+                           r["retired_version"]) for r in work_sql.annotators(self.store, self.name)]
+
+    @cached_property
+    def assignments(self) -> list[Assignment]:
+        return [Assignment(r["unit_id"], r["annotator_id"], r["position"], r["round"], r["cancelled"])
+                for r in work_sql.assignments(self.store, self.name)]
+
+    @cached_property
+    def queues(self) -> dict[str, list[Unit]]:
+        """Each annotator's planned units, in queue order."""
+        by_id = self.units_by_id
+        out: dict[str, list[Unit]] = {}
+        for a in self.assignments:
+            if a.planned:
+                out.setdefault(a.annotator, []).append(by_id[a.unit])
+        return out
+
+    @cached_property
+    def answered(self) -> set[tuple[str, str]]:
+        """(unit, annotator) pairs with an annotation of any status."""
+        return {(a.unit_id, a.annotator_id) for a in self.annotations}
+
+    @cached_property
+    def rounds(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in work_sql.rounds(self.store, self.name)]
+
+    # -- bookkeeping ----------------------------------------------------------------------------
+    @cached_property
+    def steps(self) -> dict[str, dict[str, Any]]:
+        return campaigns_sql.steps(self.store, self.name)
+
+    def step(self, name: str) -> dict[str, Any] | None:
+        """The summary ``name`` last recorded, or None."""
+        row = self.steps.get(name)
+        return None if row is None else row["summary"]
+
+    @cached_property
+    def versions(self) -> list[dict[str, Any]]:
+        return campaigns_sql.versions(self.store, self.name)
+
+    @cached_property
+    def annotations_rev(self) -> int:
+        return campaigns_sql.annotations_rev(self.store, self.name)
+
+    def newest_counted(self) -> str | None:
+        """When the counted state was made: its newest annotation (created or edited)."""
+        return labels_sql.newest_counted(self.store, self.name)

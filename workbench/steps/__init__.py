@@ -1,0 +1,74 @@
+"""The campaign's steps, one module each, in pipeline order:
+
+plan -> assign -> push -> simulate -> pull -> aggregate -> agreement -> export
+
+Each module's ``run(ctx)`` is a plain function: it reads the campaign through ``ctx.state`` (the
+read model), writes its results through the store's SQL modules in one transaction where it can,
+and returns a summary (what the step did, as plain JSON). The engine (:mod:`workbench.campaign`)
+only sequences them; none of them imports it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+from ..errors import WorkbenchError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..backends import Backend
+    from ..registry import Registry
+    from ..spec import CampaignSpec
+    from ..state import CampaignState
+    from ..store import Store
+    from ..tasktype import TaskType
+
+STEPS = ("plan", "assign", "push", "simulate", "pull", "aggregate", "agreement", "export")
+
+Progress = Callable[[str, int], Callable[[int], None]]
+
+
+def quiet(desc: str, total: int) -> Callable[[int], None]:
+    return lambda n=1: None
+
+
+@dataclass
+class StepContext:
+    """What a step works with: the spec, the store and its read model, plugins, the backend."""
+
+    spec: "CampaignSpec"
+    store: "Store"
+    state: "CampaignState"
+    registry: "Registry"
+    task_type: "TaskType"
+    spec_version: int = 1
+    progress: Progress = quiet
+    backend_factory: Callable[[], "Backend"] | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def backend(self) -> "Backend":
+        if self.backend_factory is None:
+            raise WorkbenchError(f"campaign {self.name!r}: no backend")
+        return self.backend_factory()
+
+    @property
+    def backend_state(self):
+        """What the campaign's backend remembers (its own table)."""
+        from ..store.backend import BackendState
+
+        return BackendState(self.store, self.name, self.spec.backend)
+
+    def record(self, step: str, summary: dict, inputs: dict | None = None) -> int:
+        """Record what ``step`` produced (inside its transaction); its run number."""
+        from ..store import campaigns as campaigns_sql
+        from ..store import now
+
+        return campaigns_sql.record_step(self.store, self.name, step, summary, now(), inputs)
+
+    def require(self, step: str, before: str) -> None:
+        if self.state.step(before) is None:
+            raise WorkbenchError(f"campaign {self.name!r}: run `{before}` before `{step}`")

@@ -1,0 +1,285 @@
+"""The assign step: who labels what, round by round.
+
+The first round gives every regular unit to ``overlap`` distinct annotators, always the
+least-loaded ones (seeded tie-breaks), so loads differ by at most one; honeypots go to every
+annotator; each annotator's queue is shuffled (seeded) so gold units are mixed in, not bunched.
+
+Later runs bring the plan in line with the current spec, as a new round, and keep everything
+already planned: a retired annotator's unanswered work goes to others; a new annotator gets every
+honeypot and takes over unanswered work from the busiest annotators until loads are even; a raised
+overlap gives each unit more annotators. :func:`add_round` is the same machinery for a round asked
+for by hand (more labels for some units).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from typing import TYPE_CHECKING, Any, Iterable
+
+from ..errors import WorkbenchError
+from ..store import now
+from ..store import work as work_sql
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import StepContext
+
+
+def assign(regular: list[str], honeypots: list[str], annotators: list[str], overlap: int,
+           seed: int) -> list[tuple[str, str, int]]:
+    """``(unit, annotator, position in that annotator's queue)`` rows of a first round."""
+    if overlap > len(annotators):
+        raise ValueError(f"overlap {overlap} is larger than the pool ({len(annotators)})")
+    rng = random.Random(seed)
+    load = {a: 0 for a in annotators}
+    queues: dict[str, list[str]] = {a: [] for a in annotators}
+    order = list(regular)
+    rng.shuffle(order)
+    for unit in order:
+        ranked = sorted(annotators, key=lambda a: (load[a], rng.random()))
+        for a in ranked[:overlap]:
+            queues[a].append(unit)
+            load[a] += 1
+    for unit in honeypots:
+        for a in annotators:
+            queues[a].append(unit)
+    rows = []
+    for a in annotators:
+        q = sorted(queues[a])
+        random.Random(f"{seed}:{a}").shuffle(q)
+        rows.extend((u, a, i) for i, u in enumerate(q))
+    return rows
+
+
+class Plan:
+    """The planned assignments of a campaign, changed in memory and written as one round."""
+
+    def __init__(self, ctx: "StepContext"):
+        state = ctx.state
+        self.ctx = ctx
+        self.honeypots = {u.id for u in state.units if u.is_gold}
+        self.regular = [u.id for u in state.units if not u.is_gold]
+        self.active = [a.id for a in ctx.spec.active_annotators]
+        self.answered = state.answered
+        self.planned: dict[str, set[str]] = {}  # unit -> annotators planned
+        self.ever: dict[str, set[str]] = {}  # unit -> annotators ever assigned (planned or cancelled)
+        self.position: Counter = Counter()  # annotator -> next free queue position
+        for a in state.assignments:
+            self.ever.setdefault(a.unit, set()).add(a.annotator)
+            if a.planned:
+                self.planned.setdefault(a.unit, set()).add(a.annotator)
+            self.position[a.annotator] = max(self.position[a.annotator], a.position + 1)
+        self.added: list[tuple[str, str]] = []
+        self.cancelled: list[tuple[str, str, str]] = []
+        self.rng = random.Random(f"{ctx.spec.seed}:round:{len(state.rounds) + 1}")
+
+    # -- what is planned -----------------------------------------------------------------------
+    def load(self, annotator: str) -> int:
+        """Regular units planned for ``annotator`` (honeypots go to everyone and do not count)."""
+        return sum(1 for u in self.regular if annotator in self.planned.get(u, ()))
+
+    def loads(self) -> dict[str, int]:
+        out = Counter({a: 0 for a in self.active})
+        for u in self.regular:
+            for a in self.planned.get(u, ()):
+                if a in out:
+                    out[a] += 1
+        return out
+
+    def open_work(self, annotator: str) -> list[str]:
+        """Regular units planned for ``annotator`` and not answered yet."""
+        return [u for u in self.regular if annotator in self.planned.get(u, ()) and (u, annotator) not in self.answered]
+
+    # -- changes -------------------------------------------------------------------------------
+    def add(self, unit: str, annotator: str) -> None:
+        self.planned.setdefault(unit, set()).add(annotator)
+        self.ever.setdefault(unit, set()).add(annotator)
+        self.added.append((unit, annotator))
+
+    def cancel(self, unit: str, annotator: str, reason: str) -> None:
+        self.planned[unit].discard(annotator)
+        self.cancelled.append((unit, annotator, reason))
+
+    def candidates(self, unit: str, loads: Counter) -> list[str]:
+        """Active annotators who never had ``unit``, least loaded first (seeded tie-break)."""
+        free = [a for a in self.active if a not in self.ever.get(unit, ())]
+        return sorted(free, key=lambda a: (loads[a], self.rng.random()))
+
+    def top_up(self, units: Iterable[str], target: dict[str, int]) -> int:
+        """Give each unit more annotators until it has ``target[unit]`` planned; how many were added."""
+        loads = self.loads()
+        n = 0
+        order = list(units)
+        self.rng.shuffle(order)
+        for u in order:
+            need = target[u] - len(self.planned.get(u, ()))
+            for a in self.candidates(u, loads)[:max(need, 0)]:
+                self.add(u, a)
+                loads[a] += 1
+                n += 1
+        return n
+
+    # -- writing -------------------------------------------------------------------------------
+    def write(self, kind: str, reason: str) -> int | None:
+        """Record the changes as a new round (inside the caller's transaction); its number, or None."""
+        store, name = self.ctx.store, self.ctx.name
+        if self.cancelled:
+            by_reason: dict[str, list[tuple[str, str]]] = {}
+            for u, a, why in self.cancelled:
+                by_reason.setdefault(why, []).append((u, a))
+            for why, pairs in by_reason.items():
+                work_sql.cancel_assignments(store, name, pairs, why)
+        if not self.added:
+            return None
+        number = work_sql.add_round(store, name, kind, reason, self.ctx.spec_version, now())
+        per: dict[str, list[str]] = {}
+        for u, a in self.added:
+            per.setdefault(a, []).append(u)
+        rows = []
+        for a, units in per.items():
+            units = sorted(units)
+            random.Random(f"{self.ctx.spec.seed}:{a}:{number}").shuffle(units)
+            start = self.position[a]
+            rows += [(u, a, start + i, number) for i, u in enumerate(units)]
+        work_sql.add_assignments(store, name, rows)
+        return number
+
+
+def reconcile(plan: Plan, overlap: int) -> tuple[list[str], list[str]]:
+    """Bring ``plan`` in line with the pool and the overlap: what was done (the round's reason), and
+    notes for the user."""
+    reasons, notes = [], []
+    active = set(plan.active)
+    # retired annotators: their unanswered work is cancelled (it goes to others below)
+    gone = Counter()
+    for u, who in plan.planned.items():
+        for a in list(who):
+            if a not in active and (u, a) not in plan.answered:
+                plan.cancel(u, a, f"{a} retired")
+                gone[a] += 1
+    for a, n in sorted(gone.items()):
+        reasons.append(f"{a} retired ({n} unanswered assignment(s) cancelled)")
+    # honeypots go to every active annotator
+    pots = Counter()
+    for u in sorted(plan.honeypots):
+        for a in plan.active:
+            if a not in plan.planned.get(u, ()):
+                plan.ever.get(u, set()).discard(a)  # planned once and cancelled: planned again
+                plan.add(u, a)
+                pots[a] += 1
+    # every regular unit up to the overlap (a raised overlap, or replacements for the retired)
+    target = {u: max(overlap, len(plan.planned.get(u, ()))) for u in plan.regular}
+    topped = plan.top_up(plan.regular, target)
+    if topped:
+        reasons.append(f"{topped} assignment(s) added to reach overlap {overlap}")
+    # newcomers take over unanswered work from the busiest
+    moved = rebalance(plan)
+    loads = plan.loads()
+    for a in plan.active:
+        if pots[a] or moved[a]:
+            reasons.append(f"{a}: {pots[a]} honeypot(s)" + (f", {moved[a]} unanswered unit(s) moved from busier "
+                                                            "annotators" if moved[a] else ""))
+        if pots[a] and loads[a] == 0 and plan.regular:
+            notes.append(f"{a} joined after every unit was answered: they label the honeypots only (which "
+                         "scores them); raise overlap to give them more units")
+    return reasons, notes
+
+
+def rebalance(plan: Plan) -> Counter:
+    """Newcomers (active annotators with no regular work yet) take over unanswered regular work from
+    the busiest annotators, until loads differ by at most one or nothing movable is left; how many
+    units each newcomer received. Nobody else's plan is reshuffled."""
+    loads = plan.loads()
+    moved: Counter = Counter()
+    newcomers = [a for a in plan.active if loads[a] == 0]
+    if not newcomers or len(plan.active) < 2:
+        return moved
+    open_by: dict[str, list[str]] = {a: [] for a in plan.active}
+    for u in plan.regular:
+        for a in plan.planned.get(u, ()):
+            if a in open_by and (u, a) not in plan.answered:
+                open_by[a].append(u)
+    for a in plan.active:
+        plan.rng.shuffle(open_by[a])
+    while True:
+        low = min(newcomers, key=lambda a: (loads[a], a))
+        for high in sorted(plan.active, key=lambda a: (-loads[a], a)):
+            if loads[high] - loads[low] <= 1:
+                return moved
+            pick = next((u for u in open_by[high] if low not in plan.ever.get(u, ())), None)
+            if pick is not None:
+                break
+        else:
+            return moved
+        open_by[high].remove(pick)
+        plan.cancel(pick, high, f"moved to {low}")
+        plan.add(pick, low)
+        loads[high] -= 1
+        loads[low] += 1
+        moved[low] += 1
+
+
+def run(ctx: "StepContext") -> dict[str, Any]:
+    """The first round, or the round that brings the plan in line with an edited spec."""
+    ctx.require("assign", "plan")
+    state, spec = ctx.state, ctx.spec
+    active = [a.id for a in spec.active_annotators]
+    round_made, notes = None, []
+    with ctx.store.transaction():
+        if not state.assignments:
+            units = state.units
+            rows = assign([u.id for u in units if not u.is_gold], [u.id for u in units if u.is_gold], active,
+                          spec.overlap, spec.seed)
+            number = work_sql.add_round(ctx.store, ctx.name, "initial", "the first assignment", ctx.spec_version, now())
+            work_sql.add_assignments(ctx.store, ctx.name, [(u, a, p, number) for u, a, p in rows])
+            round_made = {"round": number, "kind": "initial", "assignments": len(rows)}
+        else:
+            plan = Plan(ctx)
+            reasons, notes = reconcile(plan, spec.overlap)
+            number = plan.write("spec", f"spec v{ctx.spec_version}: " + "; ".join(reasons)) if reasons else None
+            if reasons:
+                round_made = {"round": number, "kind": "spec", "assignments": len(plan.added),
+                              "cancelled": len(plan.cancelled), "reason": "; ".join(reasons)}
+        summary = summarize(ctx, round_made)
+        if notes:
+            summary["notes"] = notes
+        ctx.record("assign", summary)
+    return summary
+
+
+def summarize(ctx: "StepContext", round_made: dict | None) -> dict[str, Any]:
+    loads = work_sql.planned_per_annotator(ctx.store, ctx.name)
+    share = work_sql.gold_share(ctx.store, ctx.name)
+    out = {"assignments": sum(loads.values()), "per_annotator": loads,
+           "gold_share": {a: round(v, 3) for a, v in share.items()}}
+    if round_made is not None:
+        out["round"] = round_made
+    return out
+
+
+def add_round(ctx: "StepContext", units: list[str], extra: int = 1, kind: str = "more",
+              reason: str | None = None) -> dict[str, Any]:
+    """A round asked for by hand: ``extra`` more annotators for each of ``units`` (active annotators
+    who never had the unit, least loaded first). Returns what it planned; push, simulate and pull
+    then do the work as for any round."""
+    ctx.require("round", "assign")
+    if extra < 1:
+        raise WorkbenchError(f"extra: expected 1 or more annotators per unit, got {extra}")
+    known = ctx.state.units_by_id
+    unknown = [u for u in units if u not in known]
+    if unknown:
+        raise WorkbenchError(f"unit {unknown[0]!r} is not a unit of campaign {ctx.name!r}")
+    if not units:
+        raise WorkbenchError(f"campaign {ctx.name!r}: no units for the new round")
+    plan = Plan(ctx)
+    wanted = list(dict.fromkeys(units))
+    target = {u: len(plan.planned.get(u, ())) + extra for u in wanted}
+    added = plan.top_up(wanted, target)
+    short = [u for u in wanted if len(plan.planned.get(u, ())) < target[u]]
+    why = reason or f"{extra} more annotator(s) for {len(wanted)} unit(s)"
+    with ctx.store.transaction():
+        number = plan.write(kind, why)
+    return {"round": number, "kind": kind, "reason": why, "units": len(wanted), "assignments": added,
+            "short": len(short),
+            "note": (f"{len(short)} unit(s) got fewer than {extra} more: every active annotator already has them"
+                     if short else None)}

@@ -1,0 +1,189 @@
+"""The export step: records -> filters -> split -> every format and the data card, all or nothing.
+
+It reads the campaign through the read model (units, documents, consensus, votes, the stored
+agreement and quality tables, spec versions, rounds) and hands tables and records to
+:mod:`workbench.export`. A ``README.md`` in the export folder that this campaign's exports did not
+write is never replaced without ``force``; what killed exports left in the folder is removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+from ..agreement.report import compute_metrics
+from ..errors import WorkbenchError
+from ..export.card import is_own_card, render_card
+from ..export.facts import annotator_rows, gather, rounded
+from ..export.files import Staging
+from ..export.filters import apply_filters
+from ..export.records import build_records, counted_votes, pseudonyms
+from ..export.settings import resolve_settings
+from ..export.split import assign_splits
+from ..registry import plugin_version
+from ..spec.check import check_exporters
+from ..store import campaigns as campaigns_sql
+from ..store.errors import file_error
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..state import CampaignState
+    from . import StepContext
+
+CARD = "README.md"
+
+
+def export_folder(ctx: "StepContext", out_dir: str | None) -> Path:
+    spec = ctx.spec
+    if out_dir is not None:
+        return Path(out_dir)
+    if spec.export_dir:
+        return spec.resolve(spec.export_dir)
+    return ctx.store.home / "exports" / ctx.name
+
+
+def _digest(path: Path) -> tuple[int, str]:
+    """Bytes and sha256 of a file, or of a folder (its files' relative names and contents, sorted)."""
+    h = hashlib.sha256()
+    if path.is_file():
+        data = path.read_bytes()
+        return len(data), hashlib.sha256(data).hexdigest()
+    size = 0
+    for p in sorted(q for q in path.rglob("*") if q.is_file()):
+        data = p.read_bytes()
+        size += len(data)
+        h.update(p.relative_to(path).as_posix().encode() + b"\0" + hashlib.sha256(data).digest())
+    return size, h.hexdigest()
+
+
+def names(ctx: "StepContext") -> dict[str, str]:
+    """``{annotator id: pseudonym}`` for everyone in the pool or in the annotations."""
+    state = ctx.state
+    ids = {a.id for a in state.pool} | {a.id for a in ctx.spec.annotators} | {a.annotator_id for a in state.annotations}
+    return pseudonyms(campaigns_sql.pseudonym_key(ctx.store), ctx.name, ids)
+
+
+def plugin_info(ctx: "StepContext") -> tuple[str, str | None]:
+    return plugin_version(ctx.registry, "task_types", ctx.spec.task_type)
+
+
+def records(ctx: "StepContext", pseudonym_of: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Every aggregated unit of the campaign as a record (``split`` unset)."""
+    state = ctx.state
+    pseudonym_of = pseudonym_of if pseudonym_of is not None else names(ctx)
+    plugin, version = plugin_info(ctx)
+    return build_records(state.units, state.documents, state.aggregates, counted_votes(state.annotations, pseudonym_of),
+                         campaign=ctx.name, task_type=ctx.spec.task_type, plugin=plugin, plugin_version=version,
+                         as_of=as_of(state))
+
+
+def as_of(state: "CampaignState") -> str | None:
+    """When the exported state was made: the newest counted annotation (created or edited).
+
+    Re-running ``aggregate`` on the same annotations does not move it, so exports stay identical;
+    new or edited annotations do. Falls back to when ``aggregate`` last ran.
+    """
+    newest = state.newest_counted()
+    if newest:
+        return newest
+    row = state.steps.get("aggregate")
+    return row["finished_at"] if row else None
+
+
+def check_readme(folder: Path, campaign: str, force: bool) -> None:
+    card = folder / CARD
+    if force or not card.is_file():
+        return
+    try:
+        text = card.read_text("utf-8", errors="replace")
+    except OSError as exc:
+        raise file_error(exc, card, "cannot read") from None
+    if not is_own_card(text, campaign):
+        raise WorkbenchError(
+            f"{card}: a README.md that exports of campaign {campaign!r} did not write is in the export folder; "
+            "move it, export elsewhere (--out), or pass --force to replace it with the data card")
+
+
+def run(ctx: "StepContext", formats: Iterable[str] | None = None, out_dir: str | None = None,
+        force: bool = False, **filters) -> dict[str, Any]:
+    """Write the curated dataset in ``formats`` (default: the spec's) with its data card."""
+    ctx.require("export", "aggregate")
+    ctx.require("export", "agreement")
+    spec, state = ctx.spec, ctx.state
+    settings = resolve_settings(spec, filters)
+    given = bool(formats)
+    formats = list(dict.fromkeys(formats or spec.export_formats))  # the same format twice is one file
+    exporters = check_exporters(None if given else spec, ctx.registry, formats,
+                                "--format" if given else "export.formats")
+    folder = export_folder(ctx, out_dir)
+    check_readme(folder, ctx.name, force)
+    pseudonym_of = names(ctx)
+    all_records = records(ctx, pseudonym_of)
+    kept, log = apply_filters(all_records, settings)
+    if not kept:
+        applied = "; ".join(f"{x['filter']} removed {x['removed']}" for x in log) or "no filter"
+        raise WorkbenchError(f"campaign {ctx.name!r}: the export filters leave no record of "
+                             f"{len(all_records)} ({applied}); nothing written")
+    notes: list[str] = []
+    if settings.split is not None:
+        splits, notes = assign_splits(kept, settings.split, settings.split_seed)
+        kept = [{**r, "split": s} for r, s in zip(kept, splits)]
+    schema = ctx.task_type.schema
+    context = {"campaign": ctx.name, "description": spec.description, "task_type": spec.task_type,
+               "schema": schema, "settings": settings}
+    advance = ctx.progress(f"{ctx.name}: export", len(exporters) + 1)
+    files = []
+    try:
+        with Staging(folder) as stage:
+            for exporter in exporters:
+                name = f"{ctx.name}.{exporter.suffix}"
+                path = stage.path(name)
+                exporter.write(kept, path, context=context)
+                if not path.exists():
+                    raise WorkbenchError(f"export format {exporter.name!r} wrote nothing to {name}")
+                size, sha = _digest(path)
+                files.append({"name": name, "format": exporter.name, "bytes": size, "sha256": sha})
+                advance(1)
+            facts = card_facts(ctx, settings, all_records, kept, log, notes, files, pseudonym_of)
+            stage.path(CARD).write_text(render_card(facts), "utf-8", newline="\n")
+            written = stage.commit()
+            advance(1)
+    except OSError as exc:
+        raise file_error(exc, folder, "cannot write the export to") from None
+    paths = [str(p) for p in written]
+    summary = {
+        "records": len(kept), "aggregated": len(all_records), "files": paths[:-1], "card": paths[-1],
+        "folder": str(folder), "filters": settings.as_dict(), "removed": log,
+        "splits": {k: v["units"] for k, v in facts["splits"].items()}, "flagged": facts["flagged"],
+        "notes": notes, "as_of": facts["as_of"],
+    }
+    if stage.swept:
+        summary["cleaned_up"] = [str(p) for p in stage.swept]
+    with ctx.store.transaction():
+        ctx.record("export", summary, inputs={"aggregate": state.steps["aggregate"]["seq"],
+                                              "agreement": state.steps["agreement"]["seq"]})
+    return summary
+
+
+def card_facts(ctx: "StepContext", settings, all_records: list[dict], kept: list[dict], log: list[dict],
+               notes: list[str], files: list[dict], pseudonym_of: dict[str, str]) -> dict[str, Any]:
+    state, spec, tt = ctx.state, ctx.spec, ctx.task_type
+    plugin, version = plugin_info(ctx)
+    exported_ids = {r["unit_id"] for r in kept}
+    table = state.table
+    subset = compute_metrics(ctx.registry, tt.schema, table[table["unit"].isin(exported_ids)], spec.metrics,
+                             digits=4, errors="note", units=state.units_by_id, consensus=state.consensus,
+                             gold=state.honeypot_gold)
+    pool = {a.id: a for a in state.pool}
+    return gather(
+        campaign={"name": ctx.name, "description": spec.description, "backend": spec.backend,
+                  "overlap": spec.overlap, "gold_rate": spec.gold_rate,
+                  "simulated": sum(1 for a in spec.active_annotators if a.simulated),
+                  "people": sum(1 for a in spec.active_annotators if not a.simulated)},
+        task={"task_type": spec.task_type, "description": tt.description, "instructions": tt.instructions,
+              "schema": tt.schema, "plugin": plugin, "plugin_version": version},
+        documents=state.documents.values(), settings=settings, all_records=all_records, records=kept,
+        filter_log=log, split_notes=notes, files=files,
+        annotators=annotator_rows(pseudonym_of, pool, state.quality, kept),
+        metrics_all=rounded(state.metrics), metrics_exported=subset,
+        plan=state.step("plan"), aggregate=state.step("aggregate"), versions=state.versions, rounds=state.rounds)

@@ -1,0 +1,111 @@
+"""The pull step: raw backend results -> validated annotations in the store.
+
+Every result is converted by the task type and checked against its schema; one that does not fit
+is quarantined (status ``invalid``, with the reason), never dropped and never aggregated. A skipped
+task is recorded as ``skipped``. An edit replaces the stored version (same key); a deletion in the
+backend removes it. Per unit, annotations beyond the planned number of annotators are kept but
+flagged ``extra`` (earliest first keep their place). Each annotation carries the round whose
+assignment it answers. The backend's cursor is stored in the same transaction as the annotations,
+so a pull that fails to store anything resumes from where the last good one ended.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from ..backends import PULL_CURSOR, PullBatch
+from ..models import AnnotationStatus, LabelError, label_key
+from ..store import campaigns as campaigns_sql
+from ..store import labels as labels_sql
+from ..store import work as work_sql
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import StepContext
+
+CURSOR = PULL_CURSOR
+
+
+def run(ctx: "StepContext") -> dict[str, Any]:
+    ctx.require("pull", "push")
+    backend = ctx.backend
+    known = {k: json.loads(v) for k, v in labels_sql.backend_ids(ctx.store, ctx.name, "").items()}
+    batch = backend.pull(known)
+    with ctx.store.transaction():
+        summary = apply_pull(ctx, batch)
+        if batch.cursor is not None:
+            ctx.backend_state.put(CURSOR, batch.cursor)
+        ctx.record("pull", summary)
+    return summary
+
+
+def apply_pull(ctx: "StepContext", batch: PullBatch) -> dict[str, Any]:
+    """Store ``batch`` (inside the caller's transaction); counts of what happened."""
+    db, name = ctx.store, ctx.name
+    units = ctx.state.units_by_id
+    tt = ctx.task_type
+    rounds = work_sql.assignment_rounds(db, name)
+    counts = {"received": len(batch.annotations), "new": 0, "updated": 0, "unchanged": 0, "deleted": 0,
+              "invalid": 0, "skipped": 0, "unknown_unit": 0}
+    stored = labels_sql.stored_versions(db, name)
+    seen = set()
+    rows = []
+    for raw in batch.annotations:
+        seen.add(raw.key)
+        unit = units.get(raw.unit_id)
+        label_json, status, reason = None, AnnotationStatus.OK, None
+        if unit is None:
+            status, reason = AnnotationStatus.INVALID, f"unit {raw.unit_id!r} is not in this campaign"
+            counts["unknown_unit"] += 1
+        elif raw.error:
+            status, reason = AnnotationStatus.INVALID, raw.error
+        elif raw.was_cancelled:
+            status = AnnotationStatus.SKIPPED
+        else:
+            try:
+                label_json = label_key(tt.from_ls_result(raw.result or [], unit))
+            except (LabelError, KeyError, TypeError, ValueError) as exc:
+                status, reason = AnnotationStatus.INVALID, f"{type(exc).__name__}: {exc}"
+        if status is AnnotationStatus.INVALID:
+            counts["invalid"] += 1
+            label_json = None
+        elif status is AnnotationStatus.SKIPPED:
+            counts["skipped"] += 1
+        if raw.key in stored:
+            if stored[raw.key] == raw.updated_at and raw.updated_at is not None:
+                counts["unchanged"] += 1
+                continue
+            counts["updated"] += 1
+        else:
+            counts["new"] += 1
+        rows.append((raw.key, raw.unit_id, raw.annotator_id, label_json, raw.lead_time, raw.created_at,
+                     raw.updated_at, ctx.spec.backend, json.dumps(raw.backend_ids), status.value, reason,
+                     rounds.get((raw.unit_id, raw.annotator_id))))
+    labels_sql.upsert(db, name, rows)
+    gone = list(batch.deleted)
+    if batch.complete:
+        gone += [k for k in stored if k not in seen]
+    counts["deleted"] = labels_sql.delete(db, name, gone)
+    flipped, counts["extra"] = flag_extras(ctx)
+    counts["total_ok"] = labels_sql.count(db, name, "ok")
+    if rows or counts["deleted"] or flipped:
+        campaigns_sql.bump_annotations_rev(db, name)
+    return counts
+
+
+def flag_extras(ctx: "StepContext") -> tuple[int, int]:
+    """Mark annotations past each unit's planned number of annotators ``extra``; restore them when room
+    frees up. Returns how many changed status and how many are extra now."""
+    db, name = ctx.store, ctx.name
+    planned = work_sql.planned_per_unit(db, name)
+    seen: dict[str, int] = {}
+    extra = 0
+    changes = []
+    for key, unit, status in labels_sql.counted_in_order(db, name):
+        seen[unit] = seen.get(unit, 0) + 1
+        want = "extra" if seen[unit] > planned.get(unit, ctx.spec.overlap) else "ok"
+        extra += want == "extra"
+        if want != status:
+            changes.append((key, want))
+    labels_sql.set_status(db, name, changes)
+    return len(changes), extra

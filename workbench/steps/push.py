@@ -1,0 +1,43 @@
+"""The push step: units not yet in the backend are sent; units whose planned number of annotators
+changed (a new round, a raised overlap, honeypots for a newcomer) get the new number."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..store import now
+from ..store import work as work_sql
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import StepContext
+
+
+def run(ctx: "StepContext") -> dict[str, Any]:
+    ctx.require("push", "assign")
+    state = ctx.state
+    backend = ctx.backend
+    planned = work_sql.planned_per_unit(ctx.store, ctx.name)
+    sent = work_sql.backend_tasks(ctx.store, ctx.name)
+    todo = [u for u in state.units if u.id not in sent]
+    pre = state.prelabels
+
+    def record(tasks: dict[str, str]) -> None:
+        """Called by the backend as soon as tasks are in (a push cut off half way loses nothing)."""
+        with ctx.store.transaction():
+            work_sql.record_tasks(ctx.store, ctx.name, ctx.spec.backend, tasks,
+                                  {u: planned.get(u, 0) for u in tasks}, now())
+
+    new = backend.push(todo, {u.id: pre[u.id] for u in todo if u.id in pre},
+                       {u.id: planned.get(u.id, 0) for u in todo}, record) if todo else {}
+    if new:
+        record(new)  # a backend that does not record as it goes (the local one)
+    changed = {u: planned.get(u, 0) for u, (task, told) in sent.items() if told != planned.get(u, 0)}
+    if changed:
+        backend.set_overlaps({sent[u][0]: n for u, n in changed.items()})
+        with ctx.store.transaction():
+            work_sql.set_task_overlaps(ctx.store, ctx.name, changed)
+    with ctx.store.transaction():
+        summary = {"pushed": len(new), "already_there": len(sent), "overlap_changed": len(changed),
+                   **backend.describe()}
+        ctx.record("push", summary)
+    return summary

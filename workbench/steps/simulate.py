@@ -1,0 +1,32 @@
+"""The simulate step: the simulated annotators label what is planned for them (a documented
+simulation, not people; see :mod:`workbench.simulate`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..simulate import SimulatedAnnotator
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import StepContext
+
+
+def crowd(ctx: "StepContext") -> list[SimulatedAnnotator]:
+    """The active simulated annotators (a retired persona labels nothing more)."""
+    return [SimulatedAnnotator(a.id, ctx.registry.get("annotators", a.persona), a.lean)
+            for a in ctx.spec.active_annotators if a.simulated]
+
+
+def run(ctx: "StepContext") -> dict[str, Any]:
+    ctx.require("simulate", "push")
+    state = ctx.state
+    members = crowd(ctx)
+    pre = state.prelabels
+    references = {u.id: u.gold_label if u.gold_label is not None else (pre[u.id].label if u.id in pre else None)
+                  for u in state.units}
+    queues = {a: q for a, q in state.queues.items() if any(m.id == a for m in members)}
+    made = ctx.backend.simulate(members, queues, references, ctx.spec.seed) if members else 0
+    with ctx.store.transaction():
+        summary = {"simulated_annotators": len(members), "labels_made": made}
+        ctx.record("simulate", summary)
+    return summary

@@ -1,0 +1,58 @@
+"""SQL for the backends' own state: a key-value table per campaign and backend, and the local backend's results.
+
+A backend never touches the core's tables: what it must remember (Label Studio: the project and the
+pull cursor) goes through :class:`BackendState`, and the local backend's "server side" is its own
+``local_results`` table.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:  # pragma: no cover
+    import sqlite3
+
+    from . import Store
+
+
+class BackendState:
+    """What one backend remembers about one campaign (JSON values by key)."""
+
+    def __init__(self, db: "Store", campaign: str, backend: str):
+        self.db, self.campaign, self.backend = db, campaign, backend
+
+    def get(self, key: str) -> Any:
+        row = self.db.one("SELECT value_json FROM backend_state WHERE campaign=? AND backend=? AND key=?",
+                          self.campaign, self.backend, key)
+        return None if row is None else json.loads(row[0])
+
+    def put(self, key: str, value: Any) -> None:
+        from . import now
+
+        with self.db.transaction():
+            self.db.execute(
+                "INSERT INTO backend_state (campaign, backend, key, value_json, updated_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (campaign, backend, key) DO UPDATE SET value_json=excluded.value_json, "
+                "updated_at=excluded.updated_at", (self.campaign, self.backend, key, json.dumps(value), now()))
+
+    def delete(self, *keys: str) -> None:
+        with self.db.transaction():
+            self.db.executemany("DELETE FROM backend_state WHERE campaign=? AND backend=? AND key=?",
+                                [(self.campaign, self.backend, k) for k in keys])
+
+
+# -- the local backend -----------------------------------------------------------------------------
+def local_done(db: "Store", campaign: str) -> set[tuple[str, str]]:
+    return {(r[0], r[1]) for r in db.all("SELECT unit_id, annotator_id FROM local_results WHERE campaign=?", campaign)}
+
+
+def add_local_results(db: "Store", campaign: str, rows: Iterable[tuple]) -> None:
+    """``(unit, annotator, result_json, lead_time, created_at, updated_at)`` rows."""
+    db.executemany("INSERT INTO local_results (campaign, unit_id, annotator_id, result_json, lead_time, created_at, "
+                   "updated_at, was_cancelled) VALUES (?, ?, ?, ?, ?, ?, ?, 0)", [(campaign, *r) for r in rows])
+
+
+def local_results(db: "Store", campaign: str) -> list["sqlite3.Row"]:
+    return db.all("SELECT unit_id, annotator_id, result_json, lead_time, created_at, updated_at, was_cancelled "
+                  "FROM local_results WHERE campaign=? ORDER BY created_at, unit_id, annotator_id", campaign)

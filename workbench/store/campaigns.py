@@ -1,0 +1,109 @@
+"""SQL for campaigns, their spec versions, the steps they ran, and the store's own settings (``meta``)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import sqlite3
+
+    from . import Store
+
+
+def get(db: "Store", name: str) -> "sqlite3.Row | None":
+    return db.one("SELECT name, fingerprint, spec_path, spec_json, task_type, backend, created_at, spec_version, "
+                  "identity_json, annotations_rev FROM campaigns WHERE name=?", name)
+
+
+def names(db: "Store") -> list[str]:
+    return [r[0] for r in db.all("SELECT name FROM campaigns ORDER BY name")]
+
+
+def create(db: "Store", name: str, *, spec_path: str, spec_json: str, fingerprint: str, identity_json: str,
+           task_type: str, backend: str, stamp: str, changes: list[str]) -> None:
+    db.execute("INSERT INTO campaigns (name, fingerprint, spec_path, spec_json, task_type, backend, created_at, "
+               "spec_version, identity_json, annotations_rev) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, 0)",
+               (name, fingerprint, spec_path, spec_json, task_type, backend, stamp, identity_json))
+    _version(db, name, 1, spec_path, spec_json, fingerprint, identity_json, changes, stamp)
+
+
+def record_version(db: "Store", name: str, *, spec_path: str, spec_json: str, fingerprint: str,
+                   identity_json: str, task_type: str, backend: str, stamp: str, changes: list[str]) -> int:
+    """A new current spec for ``name``; returns its version number."""
+    version = int(db.scalar("SELECT COALESCE(MAX(version), 0) FROM spec_versions WHERE campaign=?", name)) + 1
+    _version(db, name, version, spec_path, spec_json, fingerprint, identity_json, changes, stamp)
+    db.execute("UPDATE campaigns SET fingerprint=?, spec_path=?, spec_json=?, task_type=?, backend=?, "
+               "spec_version=?, identity_json=? WHERE name=?",
+               (fingerprint, spec_path, spec_json, task_type, backend, version, identity_json, name))
+    return version
+
+
+def _version(db, name, version, spec_path, spec_json, fingerprint, identity_json, changes, stamp) -> None:
+    db.execute("INSERT INTO spec_versions (campaign, version, fingerprint, spec_path, spec_json, identity_json, "
+               "changes_json, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+               (name, version, fingerprint, spec_path, spec_json, identity_json, json.dumps(changes), stamp))
+
+
+def set_identity(db: "Store", name: str, identity_json: str) -> None:
+    """Fill in the identity of the current version (a store made by 0.1 had none)."""
+    db.execute("UPDATE campaigns SET identity_json=? WHERE name=?", (identity_json, name))
+    db.execute("UPDATE spec_versions SET identity_json=? WHERE campaign=? AND version="
+               "(SELECT spec_version FROM campaigns WHERE name=?)", (identity_json, name, name))
+
+
+def versions(db: "Store", name: str) -> list[dict[str, Any]]:
+    return [{"version": r["version"], "recorded_at": r["recorded_at"], "fingerprint": r["fingerprint"],
+             "spec_path": r["spec_path"], "changes": json.loads(r["changes_json"])}
+            for r in db.all("SELECT version, recorded_at, fingerprint, spec_path, changes_json FROM spec_versions "
+                            "WHERE campaign=? ORDER BY version", name)]
+
+
+def bump_annotations_rev(db: "Store", name: str) -> None:
+    db.execute("UPDATE campaigns SET annotations_rev = annotations_rev + 1 WHERE name=?", (name,))
+
+
+def annotations_rev(db: "Store", name: str) -> int:
+    return int(db.scalar("SELECT annotations_rev FROM campaigns WHERE name=?", name) or 0)
+
+
+# -- steps -----------------------------------------------------------------------------------------
+def record_step(db: "Store", campaign: str, step: str, summary: dict[str, Any], stamp: str,
+                inputs: dict[str, Any] | None = None) -> int:
+    """Record what ``step`` produced; returns its run number (increasing over the campaign's steps)."""
+    seq = int(db.scalar("SELECT COALESCE(MAX(seq), 0) FROM steps WHERE campaign=?", campaign)) + 1
+    db.execute("INSERT INTO steps (campaign, step, finished_at, summary_json, seq, inputs_json) "
+               "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (campaign, step) DO UPDATE SET "
+               "finished_at=excluded.finished_at, summary_json=excluded.summary_json, seq=excluded.seq, "
+               "inputs_json=excluded.inputs_json",
+               (campaign, step, stamp, json.dumps(summary, default=str), seq,
+                None if inputs is None else json.dumps(inputs)))
+    return seq
+
+
+def steps(db: "Store", campaign: str) -> dict[str, dict[str, Any]]:
+    """``{step: {finished_at, summary, seq, inputs}}`` of the steps the campaign has run."""
+    return {r["step"]: {"finished_at": r["finished_at"], "summary": json.loads(r["summary_json"]), "seq": r["seq"],
+                        "inputs": json.loads(r["inputs_json"]) if r["inputs_json"] else None}
+            for r in db.all("SELECT step, finished_at, summary_json, seq, inputs_json FROM steps WHERE campaign=?",
+                            campaign)}
+
+
+def clear_steps(db: "Store", campaign: str, names: list[str]) -> None:
+    db.executemany("DELETE FROM steps WHERE campaign=? AND step=?", [(campaign, s) for s in names])
+
+
+# -- meta ------------------------------------------------------------------------------------------
+def pseudonym_key(db: "Store") -> bytes:
+    """The store's secret for pseudonyms, made once (random) and kept in ``meta``."""
+    row = db.one("SELECT value FROM meta WHERE key='pseudonym_key'")
+    if row is None:
+        with db.transaction():  # INSERT OR IGNORE: two exports at once agree on one key
+            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('pseudonym_key', ?)", (secrets.token_hex(32),))
+        row = db.one("SELECT value FROM meta WHERE key='pseudonym_key'")
+    return bytes.fromhex(row[0])
+
+
+def migrations(db: "Store") -> list[dict[str, str]]:
+    return [{"name": r[0], "applied_at": r[1]} for r in db.all("SELECT name, applied_at FROM _migrations ORDER BY rowid")]

@@ -1,0 +1,87 @@
+"""SQL for annotations: every label pulled from a backend, with its status (ok, skipped, invalid, extra)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable
+
+if TYPE_CHECKING:  # pragma: no cover
+    import sqlite3
+
+    from . import Store
+
+COLUMNS = ("key", "unit_id", "annotator_id", "label_json", "lead_time", "created_at", "updated_at", "backend",
+           "backend_ids_json", "status", "reason", "round")
+
+
+def annotations(db: "Store", campaign: str) -> list["sqlite3.Row"]:
+    return db.all(f"SELECT {', '.join(COLUMNS)} FROM annotations WHERE campaign=? "
+                  "ORDER BY unit_id, annotator_id, key", campaign)
+
+
+def stored_versions(db: "Store", campaign: str) -> dict[str, str | None]:
+    """``{key: updated_at}``: how a pull tells new, edited and unchanged annotations apart."""
+    return {r[0]: r[1] for r in db.all("SELECT key, updated_at FROM annotations WHERE campaign=?", campaign)}
+
+
+def backend_ids(db: "Store", campaign: str, key_prefix: str) -> dict[str, str]:
+    """``{key: backend_ids_json}`` of the annotations whose key starts with ``key_prefix``."""
+    return {r[0]: r[1] for r in db.all("SELECT key, backend_ids_json FROM annotations WHERE campaign=? "
+                                       "AND substr(key, 1, ?) = ?", campaign, len(key_prefix), key_prefix)}
+
+
+def upsert(db: "Store", campaign: str, rows: Iterable[tuple]) -> None:
+    """Rows in :data:`COLUMNS` order; an annotation already stored (same key) is replaced."""
+    cols = ", ".join(COLUMNS)
+    marks = ", ".join("?" for _ in range(len(COLUMNS) + 1))
+    updates = ", ".join(f"{c}=excluded.{c}" for c in COLUMNS if c != "key")
+    db.executemany(f"INSERT INTO annotations (campaign, {cols}) VALUES ({marks}) "
+                   f"ON CONFLICT (campaign, key) DO UPDATE SET {updates}", [(campaign, *r) for r in rows])
+
+
+def delete(db: "Store", campaign: str, keys: Iterable[str]) -> int:
+    n = 0
+    for key in keys:
+        n += db.execute("DELETE FROM annotations WHERE campaign=? AND key=?", (campaign, key)).rowcount
+    return n
+
+
+def counted_in_order(db: "Store", campaign: str) -> list["sqlite3.Row"]:
+    """Annotations with status ok or extra, per unit earliest first (who keeps a place in the overlap)."""
+    return db.all("SELECT key, unit_id, status FROM annotations WHERE campaign=? AND status IN ('ok', 'extra') "
+                  "ORDER BY unit_id, created_at, key", campaign)
+
+
+def set_status(db: "Store", campaign: str, changes: Iterable[tuple[str, str]]) -> None:
+    db.executemany("UPDATE annotations SET status=? WHERE campaign=? AND key=?",
+                   [(status, campaign, key) for key, status in changes])
+
+
+def count(db: "Store", campaign: str, status: str | None = None) -> int:
+    if status is None:
+        return int(db.scalar("SELECT COUNT(*) FROM annotations WHERE campaign=?", campaign) or 0)
+    return int(db.scalar("SELECT COUNT(*) FROM annotations WHERE campaign=? AND status=?", campaign, status) or 0)
+
+
+def per_annotator(db: "Store", campaign: str) -> list["sqlite3.Row"]:
+    return db.all("SELECT annotator_id, status, COUNT(*) FROM annotations WHERE campaign=? "
+                  "GROUP BY annotator_id, status", campaign)
+
+
+def quarantined(db: "Store", campaign: str) -> list["sqlite3.Row"]:
+    return db.all("SELECT unit_id, annotator_id, reason FROM annotations WHERE campaign=? AND status='invalid' "
+                  "ORDER BY unit_id", campaign)
+
+
+def annotator_ids(db: "Store", campaign: str) -> set[str]:
+    return {r[0] for r in db.all("SELECT DISTINCT annotator_id FROM annotations WHERE campaign=?", campaign)}
+
+
+def answered_pairs(db: "Store", campaign: str) -> set[tuple[str, str]]:
+    """(unit, annotator) pairs with any annotation (an answer, a skip or an invalid one)."""
+    return {(r[0], r[1]) for r in db.all("SELECT unit_id, annotator_id FROM annotations WHERE campaign=?",
+                                         campaign)}
+
+
+def newest_counted(db: "Store", campaign: str) -> str | None:
+    return db.scalar("SELECT MAX(COALESCE(updated_at, created_at)) FROM annotations WHERE campaign=? "
+                     "AND status='ok'", campaign)

@@ -1,0 +1,232 @@
+"""The store's schema as an ordered list of named migrations (the pattern of simonw/llm's ``migrations.py``).
+
+Each ``@migration`` function changes the schema one step; :func:`migrate` runs the ones a store has
+not had yet, in order, in one transaction, and records their names in ``_migrations``. A store made
+by workbench 0.1 (which had only ``meta.schema_version = 1`` and created its tables directly) is
+migrated like any other: ``m001_initial`` is that release's schema, written so it finds its tables
+already there. A store carrying a migration this code does not know was written by a newer
+release and is refused. Never edit a migration that has shipped: add a new one.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Callable
+
+from ..errors import WorkbenchError
+
+#: what ``meta.schema_version`` says after a migration: workbench 0.1 refuses any value above 1,
+#: so an older release never writes into a store it does not understand
+SCHEMA_VERSION = 2
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    apply: Callable[[sqlite3.Connection], None]
+
+
+MIGRATIONS: list[Migration] = []
+
+
+def migration(fn: Callable[[sqlite3.Connection], None]) -> Callable[[sqlite3.Connection], None]:
+    MIGRATIONS.append(Migration(fn.__name__, fn))
+    return fn
+
+
+def _run(db: sqlite3.Connection, script: str) -> None:
+    for statement in script.split(";"):  # executescript would commit the migration's transaction
+        if statement.strip():
+            db.execute(statement)
+
+
+def _columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+
+
+def _add_column(db: sqlite3.Connection, table: str, definition: str) -> None:
+    if definition.split()[0].strip('"') not in _columns(db, table):
+        db.execute(f"ALTER TABLE {table} ADD COLUMN {definition}")
+
+
+@migration
+def m001_initial(db: sqlite3.Connection) -> None:
+    """The schema of workbench 0.1 (its stores already have these tables)."""
+    _run(db, """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS campaigns (
+    name TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, spec_path TEXT NOT NULL, spec_json TEXT NOT NULL,
+    task_type TEXT NOT NULL, backend TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    campaign TEXT NOT NULL, id TEXT NOT NULL, title TEXT NOT NULL, source TEXT NOT NULL,
+    sha256 TEXT NOT NULL, text TEXT NOT NULL, metadata_json TEXT NOT NULL,
+    PRIMARY KEY (campaign, id));
+CREATE TABLE IF NOT EXISTS units (
+    campaign TEXT NOT NULL, id TEXT NOT NULL, position INTEGER NOT NULL, document_id TEXT NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, context TEXT,
+    is_gold INTEGER NOT NULL DEFAULT 0, gold_json TEXT,
+    prelabel_json TEXT, prelabel_score REAL,
+    PRIMARY KEY (campaign, id));
+CREATE TABLE IF NOT EXISTS annotators (
+    campaign TEXT NOT NULL, id TEXT NOT NULL, persona TEXT, lean TEXT, email TEXT,
+    PRIMARY KEY (campaign, id));
+CREATE TABLE IF NOT EXISTS assignments (
+    campaign TEXT NOT NULL, unit_id TEXT NOT NULL, annotator_id TEXT NOT NULL, position INTEGER NOT NULL,
+    PRIMARY KEY (campaign, unit_id, annotator_id));
+CREATE TABLE IF NOT EXISTS backend_tasks (
+    campaign TEXT NOT NULL, unit_id TEXT NOT NULL, backend TEXT NOT NULL, task_id TEXT NOT NULL,
+    pushed_at TEXT NOT NULL, PRIMARY KEY (campaign, unit_id));
+CREATE TABLE IF NOT EXISTS local_results (
+    campaign TEXT NOT NULL, unit_id TEXT NOT NULL, annotator_id TEXT NOT NULL, result_json TEXT NOT NULL,
+    lead_time REAL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, was_cancelled INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (campaign, unit_id, annotator_id));
+CREATE TABLE IF NOT EXISTS annotations (
+    campaign TEXT NOT NULL, key TEXT NOT NULL, unit_id TEXT NOT NULL, annotator_id TEXT NOT NULL,
+    label_json TEXT, lead_time REAL, created_at TEXT, updated_at TEXT, backend TEXT NOT NULL,
+    backend_ids_json TEXT NOT NULL, status TEXT NOT NULL, reason TEXT,
+    PRIMARY KEY (campaign, key));
+CREATE INDEX IF NOT EXISTS annotations_unit ON annotations (campaign, unit_id);
+CREATE TABLE IF NOT EXISTS aggregates (
+    campaign TEXT NOT NULL, unit_id TEXT NOT NULL, label_json TEXT NOT NULL, confidence REAL NOT NULL,
+    n_annotations INTEGER NOT NULL, agreement REAL, method TEXT NOT NULL, posteriors_json TEXT,
+    tie INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (campaign, unit_id));
+CREATE TABLE IF NOT EXISTS steps (
+    campaign TEXT NOT NULL, step TEXT NOT NULL, finished_at TEXT NOT NULL, summary_json TEXT NOT NULL,
+    PRIMARY KEY (campaign, step));
+CREATE TABLE IF NOT EXISTS cursors (
+    campaign TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (campaign, name))
+""")
+
+
+@migration
+def m002_spec_versions(db: sqlite3.Connection) -> None:
+    """Every version of a campaign's spec, what changed, and which one is current."""
+    _run(db, """
+CREATE TABLE spec_versions (
+    campaign TEXT NOT NULL, version INTEGER NOT NULL, fingerprint TEXT NOT NULL, spec_path TEXT NOT NULL,
+    spec_json TEXT NOT NULL, identity_json TEXT, changes_json TEXT NOT NULL, recorded_at TEXT NOT NULL,
+    PRIMARY KEY (campaign, version))
+""")
+    _add_column(db, "campaigns", "spec_version INTEGER NOT NULL DEFAULT 1")
+    _add_column(db, "campaigns", "identity_json TEXT")
+    _add_column(db, "campaigns", "annotations_rev INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        "INSERT INTO spec_versions (campaign, version, fingerprint, spec_path, spec_json, identity_json, "
+        "changes_json, recorded_at) SELECT name, 1, fingerprint, spec_path, spec_json, NULL, ?, created_at "
+        "FROM campaigns", (json.dumps(["first version (recorded by workbench 0.1)"]),))
+
+
+@migration
+def m003_annotator_lifecycle(db: sqlite3.Connection) -> None:
+    """Annotators join and retire over a campaign's life (retired ones keep their labels)."""
+    _add_column(db, "annotators", "status TEXT NOT NULL DEFAULT 'active'")
+    _add_column(db, "annotators", "since_version INTEGER NOT NULL DEFAULT 1")
+    _add_column(db, "annotators", "retired_version INTEGER")
+
+
+@migration
+def m004_rounds(db: sqlite3.Connection) -> None:
+    """Rounds: which round of work planned each assignment and produced each annotation."""
+    _run(db, """
+CREATE TABLE rounds (
+    campaign TEXT NOT NULL, round INTEGER NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL,
+    spec_version INTEGER NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (campaign, round))
+""")
+    _add_column(db, "assignments", "round INTEGER NOT NULL DEFAULT 1")
+    _add_column(db, "assignments", "cancelled TEXT")  # NULL: planned; else why it no longer is
+    _add_column(db, "annotations", "round INTEGER")
+    _add_column(db, "backend_tasks", "overlap INTEGER")  # annotators the backend was last told to collect
+    db.execute(
+        "INSERT INTO rounds (campaign, round, kind, reason, spec_version, created_at) "
+        "SELECT a.campaign, 1, 'initial', 'the first assignment', 1, COALESCE(s.finished_at, c.created_at) "
+        "FROM (SELECT DISTINCT campaign FROM assignments) a JOIN campaigns c ON c.name = a.campaign "
+        "LEFT JOIN steps s ON s.campaign = a.campaign AND s.step = 'assign'")
+    db.execute(
+        "UPDATE annotations SET round = 1 WHERE EXISTS (SELECT 1 FROM assignments x WHERE "
+        "x.campaign = annotations.campaign AND x.unit_id = annotations.unit_id "
+        "AND x.annotator_id = annotations.annotator_id)")
+    db.execute(
+        "UPDATE backend_tasks SET overlap = (SELECT COUNT(*) FROM assignments x WHERE "
+        "x.campaign = backend_tasks.campaign AND x.unit_id = backend_tasks.unit_id)")
+
+
+@migration
+def m005_step_inputs(db: sqlite3.Connection) -> None:
+    """Each step's run number and what it was computed from, so a stale result is recomputed."""
+    _add_column(db, "steps", "seq INTEGER NOT NULL DEFAULT 0")
+    _add_column(db, "steps", "inputs_json TEXT")
+
+
+@migration
+def m006_agreement_tables(db: sqlite3.Connection) -> None:
+    """The agreement step's results as tables (the data card and the report read them back)."""
+    _run(db, """
+CREATE TABLE metrics (
+    campaign TEXT NOT NULL, metric TEXT NOT NULL, position INTEGER NOT NULL, value REAL, note TEXT,
+    detail_json TEXT, PRIMARY KEY (campaign, metric));
+CREATE TABLE annotator_quality (
+    campaign TEXT NOT NULL, annotator TEXT NOT NULL, n_annotations INTEGER NOT NULL, gold_n INTEGER NOT NULL,
+    gold_accuracy REAL, consensus_agreement REAL, ds_accuracy REAL, spammer_score REAL,
+    flags_json TEXT NOT NULL, confusion_json TEXT, PRIMARY KEY (campaign, annotator));
+CREATE TABLE unit_agreement (
+    campaign TEXT NOT NULL, unit_id TEXT NOT NULL, n_annotations INTEGER NOT NULL, agreement REAL,
+    consensus_share REAL, disputed INTEGER NOT NULL, PRIMARY KEY (campaign, unit_id))
+""")
+
+
+@migration
+def m007_backend_state(db: sqlite3.Connection) -> None:
+    """A backend's own state in its own table (0.1 kept it among the core's cursors)."""
+    _run(db, """
+CREATE TABLE backend_state (
+    campaign TEXT NOT NULL, backend TEXT NOT NULL, key TEXT NOT NULL, value_json TEXT NOT NULL,
+    updated_at TEXT NOT NULL, PRIMARY KEY (campaign, backend, key))
+""")
+    db.execute(
+        "INSERT INTO backend_state (campaign, backend, key, value_json, updated_at) "
+        "SELECT c.campaign, 'labelstudio', 'project', c.value, COALESCE(p.created_at, '') FROM cursors c "
+        "JOIN campaigns p ON p.name = c.campaign WHERE c.name = 'labelstudio:project'")
+    db.execute(
+        "INSERT INTO backend_state (campaign, backend, key, value_json, updated_at) "
+        "SELECT c.campaign, p.backend, 'pull_cursor', json_quote(c.value), COALESCE(p.created_at, '') "
+        "FROM cursors c JOIN campaigns p ON p.name = c.campaign WHERE c.name = 'pull'")
+    db.execute("DROP TABLE cursors")
+
+
+@migration
+def m008_indexes(db: sqlite3.Connection) -> None:
+    """Lookups the engine makes per unit and per annotator."""
+    _run(db, """
+CREATE INDEX IF NOT EXISTS assignments_annotator ON assignments (campaign, annotator_id, position);
+CREATE INDEX IF NOT EXISTS annotations_annotator ON annotations (campaign, annotator_id)
+""")
+
+
+def pending(db: sqlite3.Connection) -> list[Migration]:
+    """The migrations this store has not had yet; raises when it has one this code does not know."""
+    has_table = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='_migrations'").fetchone()
+    applied = {r[0] for r in db.execute("SELECT name FROM _migrations")} if has_table else set()
+    known = {m.name for m in MIGRATIONS}
+    unknown = sorted(applied - known)
+    if unknown:
+        raise WorkbenchError(f"the store was written by a newer workbench (it has migration {unknown[0]!r}, "
+                             "unknown here): upgrade workbench to use it")
+    if not has_table:
+        row = (db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+               if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone() else None)
+        if row is not None and int(row[0]) > 1:
+            raise WorkbenchError(f"the store says schema version {row[0]} but has no migration record: it was not "
+                                 "written by workbench")
+    return [m for m in MIGRATIONS if m.name not in applied]
+
+
+def migrate(db: sqlite3.Connection, todo: list[Migration], stamp: str) -> list[str]:
+    """Apply ``todo`` (from :func:`pending`) inside the caller's transaction; their names."""
+    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for m in todo:
+        m.apply(db)
+        db.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (m.name, stamp))
+    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    return [m.name for m in todo]

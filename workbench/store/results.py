@@ -1,0 +1,56 @@
+"""SQL for what the campaign computed: consensus per unit, agreement metrics, annotator quality."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable
+
+if TYPE_CHECKING:  # pragma: no cover
+    import sqlite3
+
+    from . import Store
+
+AGGREGATE_COLUMNS = ("unit_id", "label_json", "confidence", "n_annotations", "agreement", "method",
+                     "posteriors_json", "tie")
+QUALITY_COLUMNS = ("annotator", "n_annotations", "gold_n", "gold_accuracy", "consensus_agreement", "ds_accuracy",
+                   "spammer_score", "flags_json", "confusion_json")
+UNIT_COLUMNS = ("unit_id", "n_annotations", "agreement", "consensus_share", "disputed")
+
+
+def _insert(db: "Store", table: str, campaign: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
+    marks = ", ".join("?" for _ in range(len(columns) + 1))
+    db.executemany(f"INSERT INTO {table} (campaign, {', '.join(columns)}) VALUES ({marks})",
+                   [(campaign, *r) for r in rows])
+
+
+def replace_aggregates(db: "Store", campaign: str, rows: Iterable[tuple]) -> None:
+    """One row per unit in :data:`AGGREGATE_COLUMNS` order."""
+    db.execute("DELETE FROM aggregates WHERE campaign=?", (campaign,))
+    _insert(db, "aggregates", campaign, AGGREGATE_COLUMNS, rows)
+
+
+def aggregates(db: "Store", campaign: str) -> list["sqlite3.Row"]:
+    return db.all(f"SELECT {', '.join(AGGREGATE_COLUMNS)} FROM aggregates WHERE campaign=?", campaign)
+
+
+def replace_agreement(db: "Store", campaign: str, metrics: Iterable[tuple], quality: Iterable[tuple],
+                      units: Iterable[tuple]) -> None:
+    """Metrics ``(metric, position, value, note, detail_json)``, quality rows and per-unit rows."""
+    for table in ("metrics", "annotator_quality", "unit_agreement"):
+        db.execute(f"DELETE FROM {table} WHERE campaign=?", (campaign,))
+    _insert(db, "metrics", campaign, ("metric", "position", "value", "note", "detail_json"), metrics)
+    _insert(db, "annotator_quality", campaign, QUALITY_COLUMNS, quality)
+    _insert(db, "unit_agreement", campaign, UNIT_COLUMNS, units)
+
+
+def metrics(db: "Store", campaign: str) -> list["sqlite3.Row"]:
+    return db.all("SELECT metric, value, note, detail_json FROM metrics WHERE campaign=? ORDER BY position", campaign)
+
+
+def quality(db: "Store", campaign: str) -> list["sqlite3.Row"]:
+    return db.all(f"SELECT {', '.join(QUALITY_COLUMNS)} FROM annotator_quality WHERE campaign=? ORDER BY annotator",
+                  campaign)
+
+
+def unit_agreement(db: "Store", campaign: str) -> list["sqlite3.Row"]:
+    return db.all(f"SELECT {', '.join(UNIT_COLUMNS)} FROM unit_agreement WHERE campaign=? "
+                  "ORDER BY agreement, unit_id", campaign)
