@@ -93,7 +93,8 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def simulate(self, crowd: list["SimulatedAnnotator"], queues: dict[str, list["Unit"]],
                  references: dict[str, "Label"], seed: int) -> int:
-        """Let the simulated annotators work through their queues; return how many labels were made."""
+        """Let the simulated annotators (``crowd``) work through their queues; ``queues`` holds every
+        annotator's planned units, people's too. Return how many labels were made."""
 
     @abc.abstractmethod
     def pull(self, known: dict[str, dict[str, Any]]) -> PullBatch:

@@ -24,8 +24,9 @@ def run(ctx: "StepContext") -> dict[str, Any]:
     pre = state.prelabels
     references = {u.id: u.gold_label if u.gold_label is not None else (pre[u.id].label if u.id in pre else None)
                   for u in state.units}
-    queues = {a: q for a, q in state.queues.items() if any(m.id == a for m in members)}
-    made = ctx.backend.simulate(members, queues, references, ctx.spec.seed) if members else 0
+    # every annotator's queue: the crowd works its own, and a server that hands out tasks itself may give a
+    # persona a unit planned for someone else
+    made = ctx.backend.simulate(members, state.queues, references, ctx.spec.seed) if members else 0
     with ctx.store.transaction():
         summary = {"simulated_annotators": len(members), "labels_made": made}
         ctx.record("simulate", summary)

@@ -147,7 +147,7 @@ class LabelStudioAPI:
     def whoami(self) -> dict:
         return self.get("/api/current-user/whoami", what="checking the API key")
 
-    def tasks(self, project: int, *, include: str = "id", filters: list[dict] | None = None,
+    def tasks(self, project: int, *, include: str | None = "id", filters: list[dict] | None = None,
               ordering: list[str] | None = None, page_size: int = 1000, fields: str = "task_only") -> Iterator[dict]:
         """Every task of ``project`` through the Data Manager listing, page by page.
 
@@ -160,8 +160,9 @@ class LabelStudioAPI:
             query["ordering"] = ordering
         page = 1
         while True:
-            params = {"project": project, "page": page, "page_size": page_size, "fields": fields,
-                      "include": include}
+            params = {"project": project, "page": page, "page_size": page_size, "fields": fields}
+            if include is not None:
+                params["include"] = include
             if query:
                 params["query"] = json.dumps(query)
             r = self._send("GET", "/api/tasks/", params=params)

@@ -4,9 +4,13 @@ Every persona has its own account and token (``accounts.py``) and calls
 ``GET /api/projects/{id}/next/`` as itself, so Label Studio's own distribution (overlap, locks,
 what each user has already done) decides who labels what, exactly as for people. A persona stops
 after as many tasks as the campaign's assignment planned for it, or when the server has nothing
-left for it. Rounds go through the personas in a seeded order, so with ``workers = 1`` a run is
-reproducible; ``workers > 1`` lets personas work at the same time, as people do, and then Label
-Studio may hand a task to more annotators than its overlap (those are flagged ``extra`` on pull).
+left for it. Because the server, not the plan, picks the tasks, a persona can use up its share on
+tasks planned for another while the only ones left are ones it alone may still do (a newcomer's
+honeypots, say); so when the crowd as a whole has done less than planned for it, whoever still gets
+work from the server goes on until the crowd's share is done. Rounds go through the personas in a
+seeded order, so with ``workers = 1`` a run is reproducible; ``workers > 1`` lets personas work at
+the same time, as people do, and then Label Studio may hand a task to more annotators than its
+overlap (those are flagged ``extra`` on pull).
 """
 
 from __future__ import annotations
@@ -42,10 +46,11 @@ def run_crowd(backend: Connection, crowd: list[SimulatedAnnotator], queues: dict
     advance = backend.ctx.progress(f"{backend.campaign}: simulated crowd in Label Studio",
                                    sum(m.quota for m in members))
     rng = random.Random(f"{seed}:{backend.campaign}:rounds")
-    active = [m for m in members if m.quota > 0]
+    share = sum(m.quota for m in members)  # what the plan still has for the crowd as a whole
     made = 0
     with ThreadPoolExecutor(max_workers=backend.workers) as pool:
-        while active:
+        def cycle(active: list[Member], own_share: bool) -> list[Member]:
+            nonlocal made
             rng.shuffle(active)
             if backend.workers == 1:
                 outcomes = [work_one(backend, project, m, units, references, seed) for m in active]
@@ -56,7 +61,14 @@ def run_crowd(backend: Connection, crowd: list[SimulatedAnnotator], queues: dict
                     m.quota -= 1
                     made += 1
                     advance(1)
-            active = [m for m, did in zip(active, outcomes) if did and m.quota > 0]
+            return [m for m, did in zip(active, outcomes) if did and (m.quota > 0 or not own_share)]
+
+        active = [m for m in members if m.quota > 0]
+        while active:
+            active = cycle(active, own_share=True)
+        active = list(members)  # the crowd's share is not done: whoever still gets work goes on
+        while made < share and active:
+            active = cycle(active[:share - made], own_share=False)
     for m in members:
         m.api.close()
     return made

@@ -54,7 +54,7 @@ def push_units(backend: Connection, units: list[Unit], prelabels: dict[str, PreL
     def keep(found: dict[str, int]) -> None:
         # before recording: a recorded unit is never revisited by a later push
         set_overlaps(backend, {str(t): overlaps[u] for u, t in found.items()
-                               if overlaps.get(u) and overlaps[u] != project.maximum})
+                               if overlaps.get(u) and overlaps[u] != project.maximum}, finished={})
         record({u: str(t) for u, t in found.items()})
         mapping.update({u: str(t) for u, t in found.items()})
 
@@ -76,10 +76,30 @@ def push_units(backend: Connection, units: list[Unit], prelabels: dict[str, PreL
     return mapping
 
 
-def set_overlaps(backend: Connection, overlaps: dict[str, int]) -> None:
-    """``{task id: n}``: each task collects ``n`` annotations (Label Studio's per-task ``overlap``)."""
+def set_overlaps(backend: Connection, overlaps: dict[str, int], finished: dict[str, int] | None = None) -> None:
+    """``{task id: n}``: each task collects ``n`` annotations (Label Studio's per-task ``overlap``).
+
+    Label Studio keeps a task out of the labeling stream by its stored ``is_labeled`` flag, which a
+    change of ``overlap`` alone does not recompute; so the flag is set with it, from the task's
+    finished annotations by distinct annotators (skips do not count), as Label Studio computes it.
+    ``finished``: those counts when known (new tasks: none), else they are read from the server.
+    """
+    if not overlaps:
+        return
+    if finished is None:
+        finished = {}
+        for task in backend.api.tasks(backend.project().id, include=None, fields="all"):
+            if str(task["id"]) in overlaps:
+                finished[str(task["id"])] = len({_user(a) for a in task.get("annotations") or []
+                                                 if not a.get("was_cancelled") and a.get("result") is not None})
     for task_id, n in overlaps.items():
-        backend.api.patch(f"/api/tasks/{task_id}/", {"overlap": n}, what=f"setting the overlap of task {task_id}")
+        backend.api.patch(f"/api/tasks/{task_id}/", {"overlap": n, "is_labeled": finished.get(str(task_id), 0) >= n},
+                          what=f"setting the overlap of task {task_id}")
+
+
+def _user(annotation: dict):
+    user = annotation.get("completed_by")
+    return user.get("id") if isinstance(user, dict) else user
 
 
 def import_batch(backend: Connection, project: Project, batch: list[Unit],
