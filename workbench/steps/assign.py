@@ -51,6 +51,22 @@ def assign(regular: list[str], honeypots: list[str], annotators: list[str], over
     return rows
 
 
+def covered(planned: dict[str, set[str]], annotations) -> set[tuple[str, str]]:
+    """The planned (unit, annotator) pairs whose work is done: answered by that annotator, or taken by
+    someone else. Label Studio hands a task to whoever asks first, so a unit's places may be filled by
+    annotators the plan did not name; each such answer covers one of the unit's unanswered places
+    (the first by annotator id)."""
+    done = {(a.unit_id, a.annotator_id) for a in annotations}
+    filled_by_others: Counter = Counter(
+        a.unit_id for a in annotations
+        if a.status.value in ("ok", "extra", "invalid") and a.annotator_id not in planned.get(a.unit_id, ()))
+    out = set(done)
+    for unit, n in filled_by_others.items():
+        waiting = sorted(x for x in planned.get(unit, ()) if (unit, x) not in done)
+        out.update((unit, x) for x in waiting[:n])
+    return out
+
+
 class Plan:
     """The planned assignments of a campaign, changed in memory and written as one round."""
 
@@ -60,7 +76,6 @@ class Plan:
         self.honeypots = {u.id for u in state.units if u.is_gold}
         self.regular = [u.id for u in state.units if not u.is_gold]
         self.active = [a.id for a in ctx.spec.active_annotators]
-        self.answered = state.answered
         self.planned: dict[str, set[str]] = {}  # unit -> annotators planned
         self.ever: dict[str, set[str]] = {}  # unit -> annotators ever assigned (planned or cancelled)
         self.position: Counter = Counter()  # annotator -> next free queue position
@@ -69,6 +84,7 @@ class Plan:
             if a.planned:
                 self.planned.setdefault(a.unit, set()).add(a.annotator)
             self.position[a.annotator] = max(self.position[a.annotator], a.position + 1)
+        self.answered = covered(self.planned, state.annotations)
         self.added: list[tuple[str, str]] = []
         self.cancelled: list[tuple[str, str, str]] = []
         self.rng = random.Random(f"{ctx.spec.seed}:round:{len(state.rounds) + 1}")

@@ -5,7 +5,8 @@ is quarantined (status ``invalid``, with the reason), never dropped and never ag
 task is recorded as ``skipped``. An edit replaces the stored version (same key); a deletion in the
 backend removes it. Per unit, annotations beyond the planned number of annotators are kept but
 flagged ``extra`` (earliest first keep their place). Each annotation carries the round whose
-assignment it answers. The backend's cursor is stored in the same transaction as the annotations,
+place it takes: the round of its annotator's assignment to the unit, or (Label Studio hands a task
+to whoever asks first, not to the planned annotator) the unit's earliest round with a place left. The backend's cursor is stored in the same transaction as the annotations,
 so a pull that fails to store anything resumes from where the last good one ended.
 """
 
@@ -44,7 +45,6 @@ def apply_pull(ctx: "StepContext", batch: PullBatch) -> dict[str, Any]:
     db, name = ctx.store, ctx.name
     units = ctx.state.units_by_id
     tt = ctx.task_type
-    rounds = work_sql.assignment_rounds(db, name)
     counts = {"received": len(batch.annotations), "new": 0, "updated": 0, "unchanged": 0, "deleted": 0,
               "invalid": 0, "skipped": 0, "unknown_unit": 0}
     stored = labels_sql.stored_versions(db, name)
@@ -79,33 +79,60 @@ def apply_pull(ctx: "StepContext", batch: PullBatch) -> dict[str, Any]:
         else:
             counts["new"] += 1
         rows.append((raw.key, raw.unit_id, raw.annotator_id, label_json, raw.lead_time, raw.created_at,
-                     raw.updated_at, ctx.spec.backend, json.dumps(raw.backend_ids), status.value, reason,
-                     rounds.get((raw.unit_id, raw.annotator_id))))
+                     raw.updated_at, ctx.spec.backend, json.dumps(raw.backend_ids), status.value, reason, None))
     labels_sql.upsert(db, name, rows)
     gone = list(batch.deleted)
     if batch.complete:
         gone += [k for k in stored if k not in seen]
     counts["deleted"] = labels_sql.delete(db, name, gone)
-    flipped, counts["extra"] = flag_extras(ctx)
+    flipped, counts["extra"] = settle(ctx)
     counts["total_ok"] = labels_sql.count(db, name, "ok")
     if rows or counts["deleted"] or flipped:
         campaigns_sql.bump_annotations_rev(db, name)
     return counts
 
 
-def flag_extras(ctx: "StepContext") -> tuple[int, int]:
-    """Mark annotations past each unit's planned number of annotators ``extra``; restore them when room
-    frees up. Returns how many changed status and how many are extra now."""
+def settle(ctx: "StepContext") -> tuple[int, int]:
+    """Give every annotation its place. Per unit, the earliest answers fill its planned places and later
+    ones are ``extra`` (a place freed later is taken back); each answer in a place takes its
+    annotator's own round, or the unit's earliest round with a place left. Returns how many
+    annotations changed and how many are extra."""
     db, name = ctx.store, ctx.name
-    planned = work_sql.planned_per_unit(db, name)
-    seen: dict[str, int] = {}
-    extra = 0
-    changes = []
-    for key, unit, status in labels_sql.counted_in_order(db, name):
-        seen[unit] = seen.get(unit, 0) + 1
-        want = "extra" if seen[unit] > planned.get(unit, ctx.spec.overlap) else "ok"
-        extra += want == "extra"
-        if want != status:
-            changes.append((key, want))
-    labels_sql.set_status(db, name, changes)
+    slots: dict[str, list[int]] = {}  # unit -> the rounds of its planned places
+    pair_round: dict[tuple[str, str], int] = {}
+    for unit, annotator, rnd in work_sql.planned_rounds(db, name):
+        slots.setdefault(unit, []).append(rnd)
+        pair_round[(unit, annotator)] = rnd
+    changes, extra = [], 0
+    rows = labels_sql.in_order(db, name)
+    for start, end in _runs([r["unit_id"] for r in rows]):
+        unit_rows = rows[start:end]
+        free = list(slots.get(unit_rows[0]["unit_id"], []))
+        answers = [r for r in unit_rows if r["status"] in ("ok", "extra")]
+        kept, over = answers[:len(free)], answers[len(free):]
+        want: dict[str, tuple[str, int | None]] = {r["key"]: ("extra", None) for r in over}
+        for r in kept:  # the annotator's own place first
+            rnd = pair_round.get((r["unit_id"], r["annotator_id"]))
+            if rnd is not None and rnd in free:
+                free.remove(rnd)
+                want[r["key"]] = ("ok", rnd)
+        for r in kept:  # then the earliest free place
+            if r["key"] not in want:
+                want[r["key"]] = ("ok", free.pop(0))
+        for r in unit_rows:
+            status, rnd = want.get(r["key"], (r["status"], pair_round.get((r["unit_id"], r["annotator_id"]))))
+            extra += status == "extra"
+            if (status, rnd) != (r["status"], r["round"]):
+                changes.append((r["key"], status, rnd))
+    labels_sql.settle(db, name, changes)
     return len(changes), extra
+
+
+def _runs(keys: list[str]) -> list[tuple[int, int]]:
+    """``(start, end)`` of each run of equal consecutive keys."""
+    out, start = [], 0
+    for i in range(1, len(keys) + 1):
+        if i == len(keys) or keys[i] != keys[start]:
+            out.append((start, i))
+            start = i
+    return out

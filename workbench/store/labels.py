@@ -45,15 +45,17 @@ def delete(db: "Store", campaign: str, keys: Iterable[str]) -> int:
     return n
 
 
-def counted_in_order(db: "Store", campaign: str) -> list["sqlite3.Row"]:
-    """Annotations with status ok or extra, per unit earliest first (who keeps a place in the overlap)."""
-    return db.all("SELECT key, unit_id, status FROM annotations WHERE campaign=? AND status IN ('ok', 'extra') "
+def in_order(db: "Store", campaign: str) -> list["sqlite3.Row"]:
+    """Every annotation's key, unit, annotator, status and round, per unit earliest first (who keeps a
+    place in the unit's planned overlap, and which round's place it is)."""
+    return db.all("SELECT key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
                   "ORDER BY unit_id, created_at, key", campaign)
 
 
-def set_status(db: "Store", campaign: str, changes: Iterable[tuple[str, str]]) -> None:
-    db.executemany("UPDATE annotations SET status=? WHERE campaign=? AND key=?",
-                   [(status, campaign, key) for key, status in changes])
+def settle(db: "Store", campaign: str, changes: Iterable[tuple[str, str, int | None]]) -> None:
+    """``(key, status, round)``: the status (ok or extra) and round an annotation settles to."""
+    db.executemany("UPDATE annotations SET status=?, round=? WHERE campaign=? AND key=?",
+                   [(status, rnd, campaign, key) for key, status, rnd in changes])
 
 
 def count(db: "Store", campaign: str, status: str | None = None) -> int:

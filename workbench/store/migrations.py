@@ -143,10 +143,7 @@ CREATE TABLE rounds (
         "SELECT a.campaign, 1, 'initial', 'the first assignment', 1, COALESCE(s.finished_at, c.created_at) "
         "FROM (SELECT DISTINCT campaign FROM assignments) a JOIN campaigns c ON c.name = a.campaign "
         "LEFT JOIN steps s ON s.campaign = a.campaign AND s.step = 'assign'")
-    db.execute(
-        "UPDATE annotations SET round = 1 WHERE EXISTS (SELECT 1 FROM assignments x WHERE "
-        "x.campaign = annotations.campaign AND x.unit_id = annotations.unit_id "
-        "AND x.annotator_id = annotations.annotator_id)")
+    db.execute("UPDATE annotations SET round = 1 WHERE status != 'extra'")  # 0.1 had one round
     db.execute(
         "UPDATE backend_tasks SET overlap = (SELECT COUNT(*) FROM assignments x WHERE "
         "x.campaign = backend_tasks.campaign AND x.unit_id = backend_tasks.unit_id)")

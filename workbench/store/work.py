@@ -40,16 +40,15 @@ def add_round(db: "Store", campaign: str, kind: str, reason: str, spec_version: 
 
 
 def rounds(db: "Store", campaign: str) -> list["sqlite3.Row"]:
-    """Each round with how many assignments it planned (still planned) and how many were answered."""
+    """Each round with how many assignments it planned (still planned), how many annotations took its
+    places (answered), and how many of its assignments were cancelled."""
     return db.all(
         "SELECT r.round, r.kind, r.reason, r.spec_version, r.created_at, "
         "(SELECT COUNT(*) FROM assignments a WHERE a.campaign=r.campaign AND a.round=r.round AND a.cancelled IS NULL) "
         "AS assignments, "
         "(SELECT COUNT(DISTINCT a.unit_id) FROM assignments a WHERE a.campaign=r.campaign AND a.round=r.round "
         "AND a.cancelled IS NULL) AS units, "
-        "(SELECT COUNT(*) FROM assignments a WHERE a.campaign=r.campaign AND a.round=r.round AND a.cancelled IS NULL "
-        "AND EXISTS (SELECT 1 FROM annotations n WHERE n.campaign=a.campaign AND n.unit_id=a.unit_id "
-        "AND n.annotator_id=a.annotator_id)) AS answered, "
+        "(SELECT COUNT(*) FROM annotations n WHERE n.campaign=r.campaign AND n.round=r.round) AS answered, "
         "(SELECT COUNT(*) FROM assignments a WHERE a.campaign=r.campaign AND a.round=r.round "
         "AND a.cancelled IS NOT NULL) AS cancelled "
         "FROM rounds r WHERE r.campaign=? ORDER BY r.round", campaign)
@@ -96,9 +95,10 @@ def gold_share(db: "Store", campaign: str) -> dict[str, float]:
         "AND u.id=a.unit_id WHERE a.campaign=? AND a.cancelled IS NULL GROUP BY a.annotator_id", campaign)}
 
 
-def assignment_rounds(db: "Store", campaign: str) -> dict[tuple[str, str], int]:
-    return {(r[0], r[1]): r[2] for r in db.all(
-        "SELECT unit_id, annotator_id, round FROM assignments WHERE campaign=?", campaign)}
+def planned_rounds(db: "Store", campaign: str) -> list["sqlite3.Row"]:
+    """``(unit, annotator, round)`` of every planned assignment, per unit by round."""
+    return db.all("SELECT unit_id, annotator_id, round FROM assignments WHERE campaign=? AND cancelled IS NULL "
+                  "ORDER BY unit_id, round, annotator_id", campaign)
 
 
 # -- backend tasks ---------------------------------------------------------------------------------
