@@ -331,7 +331,7 @@ class Campaign:
             agg = steps["aggregate"]
         agr = steps.get("agreement")
         if agr is None or (agr.get("inputs") or {}).get("aggregate") != agg["seq"]:
-            if agr is not None:
+            if agr is not None and agr.get("inputs") is not None:
                 self.notify(f"campaign {self.name!r}: the consensus changed since the last agreement; measuring again")
             self.agreement()
 

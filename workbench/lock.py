@@ -66,8 +66,11 @@ class CampaignLock:
                 self.took_over = previous  # it never released: its process ended (killed?)
             me = {"pid": os.getpid(), "host": socket.gethostname(), "command": _command(), "since": now(),
                   "state": "held"}
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, json.dumps(me).encode(), 0)
+            try:  # who holds it is for messages only: the flock is the lock (a full disk must not stop it)
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, json.dumps(me).encode(), 0)
+            except OSError:
+                pass
         except BaseException:
             os.close(fd)
             raise

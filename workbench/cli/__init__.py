@@ -34,7 +34,7 @@ class Group(click.Group):
 
 @click.group(cls=Group)
 @click.version_option(package_name="workbench")
-@click.option("--home", type=click.Path(file_okay=False), envvar="WORKBENCH_HOME",
+@click.option("--home", type=click.Path(), envvar="WORKBENCH_HOME",
               help="Where campaign state lives (default: ./.workbench; env WORKBENCH_HOME).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @click.option("--wait", is_flag=True, help="When another process is working on the campaign, wait for it "

@@ -143,12 +143,16 @@ def _write_atomic(result, path: Path) -> None:
     if kind is None:
         raise WorkbenchError(f"--out {path}: expected a .csv, .tsv or .parquet file name")
     from ..export.files import atomic_write
+    from ..store.errors import file_error
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if kind == "parquet":
-        atomic_write(path, lambda tmp: out.to_parquet(tmp, index=False))
-    else:
-        atomic_write(path, lambda tmp: out.to_csv(tmp, index=False, sep="\t" if kind == "tsv" else ","))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if kind == "parquet":
+            atomic_write(path, lambda tmp: out.to_parquet(tmp, index=False))
+        else:
+            atomic_write(path, lambda tmp: out.to_csv(tmp, index=False, sep="\t" if kind == "tsv" else ","))
+    except OSError as exc:
+        raise file_error(exc, path, "--out: cannot write") from None
 
 
 def _consensus(registry, schema, tbl, gold) -> tuple[dict, Any]:

@@ -8,6 +8,7 @@ the store (exports, reports, label files) use :func:`file_error` for the same ki
 from __future__ import annotations
 
 import errno
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -38,8 +39,26 @@ _SQLITE = (
 )
 
 
+#: below this many free bytes, a write error on the store's disk is taken for a full disk
+LOW_SPACE = 4 * 1024 * 1024
+
+
+def free_bytes(path: Path | str) -> int | None:
+    p = Path(path)
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    try:
+        return shutil.disk_usage(p).free
+    except OSError:
+        return None
+
+
 def store_error(exc: BaseException, path: Path | str) -> StoreError:
-    """A :class:`StoreError` for an exception raised by SQLite (or the file system under it)."""
+    """A :class:`StoreError` for an exception raised by SQLite (or the file system under it).
+
+    SQLite often reports a full disk as a plain I/O error (its shared-memory or log file could not
+    grow); when the store's disk has (almost) no free space left, that is what the message says.
+    """
     if isinstance(exc, StoreError):
         return exc
     text = str(exc).strip() or type(exc).__name__
@@ -47,6 +66,12 @@ def store_error(exc: BaseException, path: Path | str) -> StoreError:
     if isinstance(exc, OSError) and exc.errno is not None:
         what = _os_cause(exc)
         return StoreError(f"{path}: {what} ({exc.strerror or text})")
+    code = getattr(exc, "sqlite_errorname", None)
+    if code and (code.startswith("SQLITE_IOERR") or code == "SQLITE_FULL") or "disk i/o error" in low:
+        free = free_bytes(path)
+        if free is not None and free < LOW_SPACE:
+            return StoreError(f"{path}: the disk is full ({free} bytes free; SQLite: {text}); free some space and "
+                              "run the command again; nothing was half-written")
     for needle, what, todo in _SQLITE:
         if needle in low:
             return StoreError(f"{path}: {what} (SQLite: {text}); {todo}")
@@ -61,6 +86,7 @@ def _os_cause(exc: OSError) -> str:
         errno.EACCES: "permission denied",
         errno.EPERM: "permission denied",
         errno.ENOTDIR: "a part of the path is a file, not a folder",
+        errno.EEXIST: "a file is in the way (a part of the path is a file, not a folder)",
         errno.EISDIR: "the path is a folder, not a file",
         errno.ENOENT: "no such file or folder",
         errno.EIO: "a disk I/O error",

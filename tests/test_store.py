@@ -1,0 +1,241 @@
+"""The store: named migrations (a store written by workbench 0.1 is migrated), and every store or disk
+failure is one line naming the path and the cause, with nothing half-written (issue 9)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from helpers import ARTICLES, ROOT, dump_store, write_spec
+from workbench.campaign import Campaign
+from workbench.cli import cli
+from workbench.store import Store, StoreError
+from workbench.store.backend import BackendState
+from workbench.store.migrations import MIGRATIONS, SCHEMA_VERSION
+
+FIXTURE = ROOT / "tests" / "fixtures" / "store-0.1.0"
+
+
+def run(home, *args):
+    return CliRunner().invoke(cli(), ["--home", str(home), *args])
+
+
+def one_line(result, *needles):
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    lines = [x for x in result.output.strip().splitlines() if x.strip()]
+    assert len(lines) == 1, result.output
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.fixture
+def legacy(tmp_path) -> Path:
+    """The 0.1 store with its spec files and the article, laid out as when it was made."""
+    root = tmp_path / "legacy"
+    shutil.copytree(FIXTURE / "specs", root / "specs")
+    (root / "docs").mkdir()
+    for p in ARTICLES.glob("000_*.txt"):
+        shutil.copy(p, root / "docs")
+    shutil.copy(ARTICLES / "index.toml", root / "docs")
+    (root / "home").mkdir()
+    shutil.copy(FIXTURE / "workbench.db", root / "home" / "workbench.db")
+    return root
+
+
+# -- migrations ----------------------------------------------------------------------------------
+
+def test_a_store_written_by_0_1_is_migrated(legacy):
+    raw = sqlite3.connect(legacy / "home" / "workbench.db")
+    before = {t: raw.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in
+              ("units", "annotations", "assignments", "aggregates", "annotators", "local_results")}
+    cursors = dict(raw.execute("SELECT campaign || ':' || name, value FROM cursors").fetchall())
+    raw.close()
+    store = Store(legacy / "home")
+    store.conn  # opened (and migrated) on first use
+    assert store.migrated == [m.name for m in MIGRATIONS]  # 0.1 recorded none
+    after = {t: store.scalar(f"SELECT COUNT(*) FROM {t}") for t in before}
+    assert after == before  # nothing lost
+    assert store.scalar("SELECT value FROM meta WHERE key='schema_version'") == str(SCHEMA_VERSION)
+    assert store.one("SELECT 1 FROM sqlite_master WHERE name='cursors'") is None  # moved to the backends' table
+    project = BackendState(store, "legacy-ls", "labelstudio").get("project")
+    assert project == json.loads(cursors["legacy-ls:labelstudio:project"]) and project["project"] == 1
+    assert BackendState(store, "legacy-ls", "labelstudio").get("pull_cursor") == cursors["legacy-ls:pull"]
+    assert [tuple(r) for r in store.all("SELECT campaign, version FROM spec_versions ORDER BY campaign")] == [
+        ("legacy-local", 1), ("legacy-ls", 1)]
+    assert [tuple(r) for r in store.all("SELECT campaign, round, kind FROM rounds ORDER BY campaign")] == [
+        ("legacy-local", 1, "initial"), ("legacy-ls", 1, "initial")]
+    assert store.scalar("SELECT COUNT(*) FROM annotations WHERE round IS NULL") == 0  # each answers round 1
+    store.close()
+    again = Store(legacy / "home")
+    again.conn
+    assert again.migrated == []  # a migrated store has nothing more to do
+
+
+def test_a_migrated_campaign_works_on(legacy, monkeypatch):
+    home = legacy / "home"
+    status = run(home, "status", "legacy-local", "--json")
+    assert status.exit_code == 0, status.output
+    st = json.loads(status.output)
+    assert st["units"] == 49 and st["spec_version"] == 1 and st["rounds"][0]["answered"] == st["rounds"][0][
+        "assignments"]
+    # export and report: agreement was only a JSON summary in 0.1, so it is measured again, once
+    result = run(home, "export", "legacy-local", "--json")
+    assert result.exit_code == 0, result.output
+    assert "consensus changed since the last agreement" not in result.output
+    summary = json.loads(result.output[result.output.index("{"):])
+    assert summary["records"] == 49
+    c = Campaign.open("legacy-local", Store(home))
+    records = c.records()
+    stored = {r["unit_id"]: r["label"] for r in c.state.aggregates}
+    assert {r["unit_id"]: r["label"] for r in records} == stored  # 0.1's consensus, exported as it was
+    assert c.state.metrics and c.state.quality  # the agreement tables are filled now
+    # the same spec file again: recognised as the same campaign, nothing redone
+    result = run(home, "run", str(legacy / "specs" / "legacy-local.toml"), "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output[result.output.index("{"):])
+    assert out["simulate"]["labels_made"] == 0 and out["pull"]["new"] == 0 and "round" not in out["assign"]
+    assert [v["version"] for v in json.loads(run(home, "status", "legacy-local", "--json").output)["versions"]] == [1]
+    # an edit is a new version, as for any campaign
+    spec = legacy / "specs" / "legacy-local.toml"
+    spec.write_text(spec.read_text().replace("max_iter = 50", "max_iter = 60"))
+    assert run(home, "run", str(spec)).exit_code == 0
+    st = json.loads(run(home, "status", "legacy-local", "--json").output)
+    assert st["versions"][1]["changes"] == ["aggregate.max_iter: 50 -> 60"]
+
+
+def test_a_store_from_a_newer_release_is_refused(tmp_path):
+    home = tmp_path / "home"
+    Store(home).conn.execute("INSERT INTO _migrations (name, applied_at) VALUES ('m999_future', 'x')")
+    one_line(run(home, "status", "anything"), str(home / "workbench.db"), "newer workbench", "m999_future",
+             "upgrade workbench")
+
+
+# -- failures: one line, nothing half-written ------------------------------------------------------
+
+def test_corrupt_store(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "workbench.db").write_bytes(b"this is not a database, it is a shopping list\n" * 200)
+    for args in (["status", "c1"], ["run", str(write_spec(tmp_path))]):
+        one_line(run(home, *args), str(home / "workbench.db"), "corrupt", "restore it from a backup")
+
+
+def test_truncated_store(tmp_path):
+    home = tmp_path / "home"
+    assert run(home, "run", str(write_spec(tmp_path))).exit_code == 0
+    Store(home).conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db = home / "workbench.db"
+    data = db.read_bytes()
+    for suffix in ("-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    db.write_bytes(data[: len(data) // 3])
+    one_line(run(home, "export", "c1"), str(db), "corrupt")
+
+
+def test_home_is_a_file(tmp_path):
+    home = tmp_path / "home"
+    home.write_text("x")
+    one_line(run(home, "status", "c1"), str(home), "is a file, not a folder")
+
+
+def test_store_errors_carry_the_cause():
+    from workbench.store.errors import store_error
+
+    full = store_error(sqlite3.OperationalError("database or disk is full"), "/x/workbench.db")
+    assert isinstance(full, StoreError) and "the disk is full" in str(full) and "/x/workbench.db" in str(full)
+    assert "read-only" in str(store_error(sqlite3.OperationalError("attempt to write a readonly database"), "p"))
+
+
+def test_aggregate_out_into_an_unwritable_folder(tmp_path):
+    labels = tmp_path / "labels.csv"
+    labels.write_text("unit,annotator,label\nu1,a,x\nu1,b,x\nu2,a,y\nu2,b,x\n")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = CliRunner().invoke(cli(), ["aggregate", str(labels), "--out", str(blocker / "out.csv")])
+    one_line(result, "--out: cannot write", "out.csv", "a part of the path is a file")
+
+
+# -- a real read-only home and a real full disk, in a private mount namespace -------------------------
+
+def _namespace(script: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """Run ``script`` (sh) as root of a private mount namespace, so it can mount a tiny tmpfs or a
+    read-only bind mount without touching the machine; ``$WB`` runs the workbench CLI."""
+    if shutil.which("unshare") is None:
+        pytest.fail("these tests need util-linux's unshare (Debian: apt-get install util-linux)")
+    env_script = f'WB="{sys.executable} -m workbench"\n' + script
+    done = subprocess.run(["unshare", "-rm", "sh", "-eu", "-c", env_script], capture_output=True, text=True,
+                          timeout=900, cwd=tmp_path)
+    if "unshare failed" in done.stderr or "Operation not permitted" in done.stderr[:200]:
+        pytest.fail(f"unshare -rm is not allowed here: {done.stderr.strip()[:300]}")
+    return done
+
+
+def _dump(tmp_path: Path, home: str, name: str) -> str:
+    """A line of the script that writes every row of the store to ``name`` (outside the namespace's mounts)."""
+    code = (f"import json,sys; sys.path.insert(0, {str(ROOT / 'tests')!r}); from helpers import dump_store; "
+            f"from pathlib import Path; Path({str(tmp_path / name)!r}).write_text(json.dumps(dump_store(Path({home!r}))))")
+    return f"{sys.executable} -c {json.dumps(code)}\n"
+
+
+def test_full_disk(tmp_path):
+    spec = write_spec(tmp_path, documents=str(ARTICLES / "*.txt"))
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    home = str(disk / "home")
+    script = f"""
+mount -t tmpfs -o size=6m tmpfs {disk}
+$WB --home {home} -q run {spec} --until plan > {tmp_path}/plan.out 2>&1
+{_dump(tmp_path, home, "before.json")}
+dd if=/dev/zero of={disk}/fill bs=4k > /dev/null 2>&1 || true
+set +e
+$WB --home {home} -q run {spec} > {tmp_path}/full.out 2>&1
+echo $? > {tmp_path}/full.rc
+set -e
+rm {disk}/fill
+{_dump(tmp_path, home, "after.json")}
+$WB --home {home} -q run {spec} > {tmp_path}/again.out 2>&1
+echo $? > {tmp_path}/again.rc
+"""
+    done = _namespace(script, tmp_path)
+    assert done.returncode == 0, done.stderr + (tmp_path / "plan.out").read_text() if (tmp_path / "plan.out").exists() \
+        else done.stderr
+    out = (tmp_path / "full.out").read_text()
+    assert (tmp_path / "full.rc").read_text().strip() == "1", out
+    lines = [x for x in out.strip().splitlines() if x.strip()]
+    assert len(lines) == 1 and "Traceback" not in out, out
+    assert "the disk is full" in lines[0] and "no transaction is active" not in out, lines[0]
+    assert json.loads((tmp_path / "before.json").read_text()) == json.loads((tmp_path / "after.json").read_text())
+    assert (tmp_path / "again.rc").read_text().strip() == "0", (tmp_path / "again.out").read_text()
+
+
+def test_read_only_home(tmp_path):
+    spec = write_spec(tmp_path)
+    home = tmp_path / "home"
+    assert run(home, "run", str(spec), "--until", "assign").exit_code == 0
+    before = dump_store(home)
+    script = f"""
+mount --bind {home} {home}
+mount -o remount,bind,ro {home}
+set +e
+$WB --home {home} -q run {spec} > {tmp_path}/run.out 2>&1; echo $? > {tmp_path}/run.rc
+$WB --home {home} -q status c1 > {tmp_path}/status.out 2>&1; echo $? > {tmp_path}/status.rc
+"""
+    done = _namespace(script, tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = (tmp_path / "run.out").read_text()
+    assert (tmp_path / "run.rc").read_text().strip() == "1", out
+    lines = [x for x in out.strip().splitlines() if x.strip()]
+    assert len(lines) == 1 and "Traceback" not in out, out
+    assert str(home) in lines[0] and "read-only" in lines[0], lines[0]
+    # reading needs no writing: status works on a read-only home
+    assert (tmp_path / "status.rc").read_text().strip() == "0", (tmp_path / "status.out").read_text()
+    assert dump_store(home) == before
