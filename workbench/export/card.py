@@ -21,16 +21,17 @@ class Md(str):
     """Markdown the card builds itself (links, code spans, emphasis): written as is."""
 
 
-def md_text(value: Any) -> str:
+def md_text(value: Any, block: bool = False) -> str:
     """Text from users or plugins as literal Markdown: no HTML tag or entity can start (``<`` and an
     entity's ``&`` are escaped), emphasis, code, links and table pipes are backslash-escaped, and a
     line cannot start a heading, quote or list. Plain text (``confidence >= 0.5``, ``snake_case``)
-    stays as it reads."""
+    stays as it reads. ``block``: the text starts a line of the card (a paragraph of its own)."""
     text = re.sub(r"&(?=#?\w+;)", "&amp;", str(value)).replace("<", "&lt;")
     text = re.sub(r"([\\`*\[\]|~])", r"\\\1", text)
     text = re.sub(r"(?<!\w)_|_(?!\w)", r"\\_", text)  # intraword underscores are not emphasis
-    text = re.sub(r"(?m)^(\s*)([#>+=-])", r"\1\\\2", text)
-    return re.sub(r"(?m)^(\s*)(\d+)([.)])", r"\1\2\\\3", text)
+    start = "^" if block else r"(?<=\n)"  # an inline fragment starts mid-line: only its later lines can
+    text = re.sub(rf"(?m){start}(\s*)([#>+=-])", r"\1\\\2", text)
+    return re.sub(rf"(?m){start}(\s*)(\d+)([.)])", r"\1\2\\\3", text)
 
 
 def code(value: Any) -> Md:
@@ -164,7 +165,7 @@ def render_card(f: dict[str, Any]) -> str:
         "",
     ]
     if f["description"]:
-        lines += [md_text(f["description"]), ""]
+        lines += [md_text(f["description"], block=True), ""]
     pool = f"{f['simulated']} simulated" + (f" and {f['people']} people" if f["people"] else "")
     lines += [
         f"{n} units from {len([d for d in f['documents'] if d['units']])} documents, each labeled by "

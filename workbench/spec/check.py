@@ -9,6 +9,7 @@ opened, not after hours of labeling. The first mistake is one line naming the fi
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 from ..errors import WorkbenchError
@@ -56,11 +57,22 @@ def check_aggregation(spec: CampaignSpec | None, registry, method: str, options:
     return agg
 
 
+def installed(module: str) -> bool:
+    """Can ``module`` be imported (without importing it)?"""
+    top = module.split(".")[0]
+    if top in sys.modules:
+        return sys.modules[top] is not None  # None: imports of it are blocked
+    try:
+        return importlib.util.find_spec(top) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def check_exporters(spec: CampaignSpec, registry, formats, field: str = "export.formats") -> list:
     exporters = []
     for name in formats:
         exporter = _get(spec, registry, "exporters", name, field)
-        missing = [m for m in exporter.requires if importlib.util.find_spec(m.split(".")[0]) is None]
+        missing = [m for m in exporter.requires if not installed(m)]
         if missing:
             extra = exporter.extra or name
             raise _fail(spec, field, f"format {name!r} needs the optional extra {extra!r} ({missing[0]} is not "
