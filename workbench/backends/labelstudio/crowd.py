@@ -35,6 +35,8 @@ class Member:
         self.annotator = annotator
         self.api = api
         self.user_id = user_id
+        self.planned = quota  # tasks the plan has for this persona
+        self.done = 0  # tasks it has done in the project
         self.quota = quota
 
 
@@ -43,17 +45,21 @@ def run_crowd(backend: Connection, crowd: list[SimulatedAnnotator], queues: dict
     project = backend.project()
     units = {u.id: u for q in queues.values() for u in q}
     members = enlist(backend, project, crowd, queues)
-    advance = backend.ctx.progress(f"{backend.campaign}: simulated crowd in Label Studio",
-                                   sum(m.quota for m in members))
+    # what the plan still has for the crowd as a whole (a persona may have done another's share)
+    share = max(0, sum(m.planned for m in members) - sum(m.done for m in members))
+    advance = backend.ctx.progress(f"{backend.campaign}: simulated crowd in Label Studio", share)
     rng = random.Random(f"{seed}:{backend.campaign}:rounds")
-    share = sum(m.quota for m in members)  # what the plan still has for the crowd as a whole
     made = 0
     with ThreadPoolExecutor(max_workers=backend.workers) as pool:
-        def cycle(active: list[Member], own_share: bool) -> list[Member]:
-            nonlocal made
+        active = [m for m in members if m.quota > 0]
+        while active and made < share:
             rng.shuffle(active)
+            active = active[:share - made] if backend.workers > 1 else active
             if backend.workers == 1:
-                outcomes = [work_one(backend, project, m, units, references, seed) for m in active]
+                outcomes = []
+                for m in active:
+                    outcomes.append(made + sum(outcomes) < share
+                                    and work_one(backend, project, m, units, references, seed))
             else:
                 outcomes = list(pool.map(lambda m: work_one(backend, project, m, units, references, seed), active))
             for m, did in zip(active, outcomes):
@@ -61,14 +67,17 @@ def run_crowd(backend: Connection, crowd: list[SimulatedAnnotator], queues: dict
                     m.quota -= 1
                     made += 1
                     advance(1)
-            return [m for m, did in zip(active, outcomes) if did and (m.quota > 0 or not own_share)]
-
-        active = [m for m in members if m.quota > 0]
-        while active:
-            active = cycle(active, own_share=True)
-        active = list(members)  # the crowd's share is not done: whoever still gets work goes on
-        while made < share and active:
-            active = cycle(active[:share - made], own_share=False)
+            active = [m for m, did in zip(active, outcomes) if did and m.quota > 0]
+    # the crowd's share is not done: whoever still gets work from the server goes on, one at a time
+    while made < share:
+        progressed = False
+        for m in rng.sample(members, len(members)):
+            if made < share and work_one(backend, project, m, units, references, seed):
+                made += 1
+                advance(1)
+                progressed = True
+        if not progressed:
+            break
     for m in members:
         m.api.close()
     return made
@@ -90,7 +99,8 @@ def enlist(backend: Connection, project: Project, crowd: list[SimulatedAnnotator
         for user in task.get("annotators") or []:
             done[user["id"] if isinstance(user, dict) else user] += 1
     for m in members:
-        m.quota = max(0, m.quota - done[m.user_id])
+        m.done = done[m.user_id]
+        m.quota = max(0, m.planned - m.done)
     return members
 
 
