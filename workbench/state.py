@@ -185,11 +185,6 @@ class CampaignState:
         return out
 
     @cached_property
-    def answered(self) -> set[tuple[str, str]]:
-        """(unit, annotator) pairs with an annotation of any status."""
-        return {(a.unit_id, a.annotator_id) for a in self.annotations}
-
-    @cached_property
     def rounds(self) -> list[dict[str, Any]]:
         return [dict(r) for r in work_sql.rounds(self.store, self.name)]
 

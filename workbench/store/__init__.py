@@ -122,37 +122,32 @@ class Store:
             raise store_error(exc, self.path) from None
 
     # -- statements (the SQL modules call these) -----------------------------------------------
-    def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+    @contextlib.contextmanager
+    def _failing(self) -> Iterator[None]:
+        """A SQLite failure outside a transaction becomes a StoreError here; inside one, the
+        transaction turns it into one after rolling back."""
         try:
-            return self.conn.execute(sql, tuple(params))
+            yield
         except sqlite3.Error as exc:
-            if self.conn.in_transaction:
-                raise  # the transaction turns it into a StoreError after rolling back
+            if self._conn is not None and self._conn.in_transaction:
+                raise
             raise store_error(exc, self.path) from None
+
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        with self._failing():
+            return self.conn.execute(sql, tuple(params))
 
     def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> sqlite3.Cursor:
-        try:
+        with self._failing():
             return self.conn.executemany(sql, rows)
-        except sqlite3.Error as exc:
-            if self.conn.in_transaction:
-                raise
-            raise store_error(exc, self.path) from None
 
     def one(self, sql: str, *args) -> sqlite3.Row | None:
-        try:
+        with self._failing():
             return self.conn.execute(sql, args).fetchone()
-        except sqlite3.Error as exc:
-            if self.conn.in_transaction:
-                raise
-            raise store_error(exc, self.path) from None
 
     def all(self, sql: str, *args) -> list[sqlite3.Row]:
-        try:
+        with self._failing():
             return self.conn.execute(sql, args).fetchall()
-        except sqlite3.Error as exc:
-            if self.conn.in_transaction:
-                raise
-            raise store_error(exc, self.path) from None
 
     def scalar(self, sql: str, *args) -> Any:
         row = self.one(sql, *args)
