@@ -13,6 +13,7 @@ lock, and recomputes a stale result a later step needs (say, agreement after a n
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -25,8 +26,18 @@ from .backends import Backend, BackendContext
 from .documents import load_documents
 from .errors import WorkbenchError
 from .lock import CampaignLock
-from .models import Annotation, AnnotationStatus, Document, Label, PreLabel, Unit
-from .registry import Registry, get_registry
+from .models import (
+    Annotation,
+    AnnotationStatus,
+    Document,
+    Label,
+    LabelSchema,
+    PreLabel,
+    Unit,
+    schema_from_json,
+    schema_to_json,
+)
+from .registry import Registry, get_registry, plugin_version
 from .spec import AnnotatorSpec, CampaignSpec, parse_spec
 from .spec.changes import (
     diff,
@@ -95,7 +106,36 @@ class Campaign:
 
     @cached_property
     def task_type(self) -> TaskType:
-        return self.registry.get("task_types", self.spec.task_type)
+        """The campaign's task type, set up with its ``[task]`` options, with the label schema the
+        campaign was planned with (a plugin whose labels changed since is noted in ``schema_drift``)."""
+        from .spec.check import configured_task_type
+
+        tt = configured_task_type(self.spec, self.registry)
+        row = campaigns_sql.get(self.store, self.name) if self.store.path.exists() else None
+        # (a file naming another task type is another identity: refused as such, not as other labels)
+        pinned = (schema_from_json(row["schema_json"])
+                  if row is not None and row["schema_json"] and row["task_type"] == self.spec.task_type else None)
+        if pinned is not None and pinned != tt.schema:
+            self.schema_drift = (pinned, tt.schema)
+            tt = copy.copy(tt)
+            tt.schema = pinned
+        return tt
+
+    schema_drift: tuple[LabelSchema, LabelSchema] | None = None
+
+    def _same_labels(self, step: str) -> None:
+        """A step that needs the plugin's labels refuses when they are not the campaign's any more."""
+        tt = self.task_type
+        if self.schema_drift is None:
+            return
+        pinned, now_ = self.schema_drift
+        plugin, version = plugin_version(self.registry, "task_types", tt.name)
+        raise WorkbenchError(
+            f"campaign {self.name!r} was planned with task type {tt.name!r} labels {list(pinned.labels)} "
+            f"({pinned.kind.value}); plugin {plugin} {version or ''} now has {list(now_.labels)} ({now_.kind.value}), "
+            f"so `{step}` cannot go on: aggregate, agreement, export and report still work on the stored labels; "
+            "install the plugin version the campaign was planned with to label more, or start a new campaign "
+            "(another name) with the new labels")
 
     @classmethod
     def open(cls, name: str, store: Store, registry: Registry | None = None, progress: Progress = quiet,
@@ -168,8 +208,8 @@ class Campaign:
         """The identity of a campaign recorded by workbench 0.1 (which kept none): its documents as
         planned; its gold file's contents unknown (taken as they are now)."""
         docs = self.state.documents.values()
-        return {"task_type": old.task_type, "documents": documents_digest(docs) if docs else None, "gold": None,
-                "gold_rate": old.gold_rate, "seed": old.seed}
+        return {"task_type": old.task_type, "task_options": {}, "documents": documents_digest(docs) if docs else None,
+                "gold": None, "gold_rate": old.gold_rate, "seed": old.seed}
 
     def _apply(self, sync: SpecSync) -> int:
         """Record the spec (inside the caller's transaction): a new campaign, or a new version, and the
@@ -189,6 +229,7 @@ class Campaign:
             if sync.fill_identity:
                 campaigns_sql.set_identity(db, self.name, ident_json)
             version = campaigns_sql.get(db, self.name)["spec_version"]
+        campaigns_sql.pin_schema(db, self.name, schema_to_json(self.task_type.schema))
         if sync.new_version:
             named = set()
             for a in spec.annotators:
@@ -227,6 +268,8 @@ class Campaign:
 
     def _step(self, fn, *args, **kwargs) -> dict[str, Any]:
         with self._working():
+            if fn in (push_step.run, simulate_step.run, pull_step.run):
+                self._same_labels(fn.__module__.rsplit(".", 1)[-1])
             self._sync()
             self._fresh()
             try:
@@ -240,6 +283,7 @@ class Campaign:
         """Register the campaign (or its new spec version), cut documents into units, attach gold and
         pre-labels. A failure leaves the store as it was."""
         with self._working():
+            self._same_labels("plan")
             self._fresh()
             sync = self._decide() if self.from_file else None
             ctx = self.context()

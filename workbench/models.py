@@ -11,13 +11,13 @@ import enum
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Union
 
 import pandas as pd
 
 from .errors import WorkbenchError
 
-Label = Any  # str (single/ordinal), tuple[str, ...] (multi), tuple[Span, ...] (spans)
+Label = Union[str, tuple[str, ...], tuple["Span", ...]]  # single/ordinal, multi, spans (normalized)
 
 
 class LabelKind(str, enum.Enum):
@@ -97,6 +97,15 @@ class LabelSchema:
                 raise LabelError(f"span end {span.end} is past the unit's text ({text_length} chars)")
             spans.append(span)
         return tuple(sorted(set(spans)))
+
+
+def schema_to_json(schema: LabelSchema) -> str:
+    return json.dumps({"kind": schema.kind.value, "labels": list(schema.labels)})
+
+
+def schema_from_json(text: str) -> LabelSchema:
+    data = json.loads(text)
+    return LabelSchema(LabelKind(data["kind"]), tuple(data["labels"]))
 
 
 def _span_from(item: Any) -> Span:

@@ -3,12 +3,18 @@
 A task type says what is labeled (its :class:`~workbench.models.LabelSchema`), how a document is
 cut into units, what Label Studio shows (the label config) and how Label Studio results map to
 normalized labels. Sensible defaults cover choice tasks over sentences and span tasks; a plugin
-usually sets ``name``, ``schema`` and maybe ``prelabel``.
+usually sets ``name``, ``schema`` and maybe ``prelabel``. A task type that needs something from the
+campaign (the subject of a stance, a list of topics) declares ``options``; a campaign gives them in
+its ``[task]`` table and gets its own configured copy (:meth:`TaskType.configure`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+import math
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, ClassVar, Mapping
 from xml.sax.saxutils import quoteattr
 
 from .models import (
@@ -24,6 +30,51 @@ from .models import (
 )
 from .segment import sentences
 
+REQUIRED: Any = object()  # a TaskOption default meaning "the campaign must give it"
+
+_TYPE_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false",
+               list: "a list"}
+
+
+class TaskOptionError(ValueError):
+    """A ``[task]`` value that does not fit the task type's options (the message names the option)."""
+
+
+@dataclass(frozen=True)
+class TaskOption:
+    """One option a task type takes from a campaign's ``[task]`` table.
+
+    ``type`` is ``str``, ``int``, ``float``, ``bool`` or ``list`` (of strings); ``default`` is used
+    when the campaign does not give it (``REQUIRED``: it must); ``choices`` limits the values.
+    """
+
+    type: type = str
+    default: Any = REQUIRED
+    description: str = ""
+    choices: tuple | None = None
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    def check(self, name: str, value: Any) -> Any:
+        """``value`` as this option's type, or :class:`TaskOptionError` naming ``name``."""
+        ok = isinstance(value, self.type) and not (self.type is not bool and isinstance(value, bool))
+        if self.type is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if self.type is float and ok and not math.isfinite(value):
+            ok = False
+        if self.type is list:
+            ok = isinstance(value, list) and all(isinstance(x, str) for x in value)
+        if not ok:
+            what = _TYPE_NAMES.get(self.type, self.type.__name__) + (" of strings" if self.type is list else "")
+            raise TaskOptionError(f"{name}: expected {what}, got {value!r}")
+        if self.choices is not None:
+            bad = [x for x in (value if self.type is list else [value]) if x not in self.choices]
+            if bad:
+                raise TaskOptionError(f"{name}: {bad[0]!r} is not one of {list(self.choices)}")
+        return value
+
 
 class TaskType:
     #: unique name, used in campaign specs (``task_type = "..."``)
@@ -36,6 +87,41 @@ class TaskType:
     to_name: str = "text"
     #: the question shown to annotators above the text
     instructions: str = ""
+    #: what a campaign may (or must) give in its ``[task]`` table: ``{name: TaskOption}``
+    options: ClassVar[Mapping[str, TaskOption]] = {}
+    #: the campaign's ``[task]`` values, defaults filled in (empty until :meth:`configure`)
+    settings: Mapping[str, Any] = MappingProxyType({})
+
+    # ----- options -------------------------------------------------------------------------
+    def configure(self, values: Mapping[str, Any]) -> "TaskType":
+        """A copy of this task type set up with a campaign's ``[task]`` values (checked against
+        :attr:`options`; :class:`TaskOptionError` names the first bad one). A subclass that derives
+        its schema or instructions from its options overrides :meth:`configured`."""
+        unknown = sorted(set(values) - set(self.options))
+        if unknown:
+            known = ", ".join(sorted(self.options)) or "none"
+            raise TaskOptionError(f"{unknown[0]}: unknown option of task type {self.name!r} (known: {known})")
+        checked = {}
+        for name, option in self.options.items():
+            if name in values:
+                checked[name] = option.check(name, values[name])
+            elif option.required:
+                raise TaskOptionError(f"{name}: task type {self.name!r} needs it ({option.description or 'required'})")
+            else:
+                checked[name] = option.default
+        clone = copy.copy(self)
+        clone.settings = MappingProxyType(checked)
+        clone.configured()
+        return clone
+
+    def configured(self) -> None:
+        """Called on the campaign's copy once :attr:`settings` are set (say, to build the schema)."""
+
+    def option(self, name: str) -> Any:
+        """The campaign's value of option ``name`` (or its default)."""
+        if name not in self.options:
+            raise KeyError(f"task type {self.name!r} has no option {name!r}")
+        return self.settings.get(name, self.options[name].default)
 
     # ----- units -------------------------------------------------------------------------
     def units(self, document: Document) -> list[Unit]:
@@ -74,13 +160,16 @@ class TaskType:
                 + f'  <Text name={quoteattr(self.to_name)} value="$text"/>\n'
                 + "</View>\n"
             )
-        choice = "multiple" if self.schema.kind is LabelKind.MULTI else "single-radio"
+        multi = self.schema.kind is LabelKind.MULTI
+        choice = "multiple" if multi else "single-radio"
+        # a label set may be empty (no topic applies): only a single choice must be made
+        required = "" if multi else ' required="true"'
         choices = "".join(f"    <Choice value={quoteattr(v)}/>\n" for v in self.schema.labels)
         return (
             "<View>\n" + header
             + f'  <Text name={quoteattr(self.to_name)} value="$text"/>\n'
             + f'  <Choices name={quoteattr(self.from_name)} toName={quoteattr(self.to_name)} '
-            + f'choice="{choice}" required="true">\n'
+            + f'choice="{choice}"{required}>\n'
             + choices + "  </Choices>\n"
             + '  <View style="color: #666; font-size: 0.85em">\n  ' + context + "  </View>\n"
             + "</View>\n"
@@ -94,6 +183,7 @@ class TaskType:
         """A normalized label as a Label Studio ``result`` list."""
         base = {"from_name": self.from_name, "to_name": self.to_name, "origin": "manual"}
         if self.schema.kind is LabelKind.SPANS:
+            spans = [s for s in label if isinstance(s, Span)]
             return [
                 {
                     **base,
@@ -101,7 +191,7 @@ class TaskType:
                     "type": "labels",
                     "value": {"start": s.start, "end": s.end, "text": unit.text[s.start:s.end], "labels": [s.label]},
                 }
-                for i, s in enumerate(label)
+                for i, s in enumerate(spans)
             ]
         choices = list(label) if self.schema.kind is LabelKind.MULTI else [label]
         return [{**base, "id": "c0", "type": "choices", "value": {"choices": choices}}]

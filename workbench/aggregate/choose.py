@@ -53,7 +53,8 @@ def aggregate_table(registry, schema, table, method: str, gold=None, units=None,
     if schema.kind not in agg.kinds:
         kinds = ", ".join(sorted(k.value for k in agg.kinds))
         raise WorkbenchError(f"aggregator {method!r} works on {kinds} labels, not {schema.kind.value}")
-    result = agg.func(table, schema, gold=gold, units=units, **options)
+    with registry.guard("aggregators", method, "aggregating"):
+        result = agg.func(table, schema, gold=gold, units=units, **options)
     if note:
         result.notes.insert(0, note)
     return result

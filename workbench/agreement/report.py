@@ -45,11 +45,13 @@ def compute_metrics(registry, schema, table, names=(), details: bool = False, di
             out[name] = {"value": None, "note": f"does not apply to {schema.kind.value} labels"}
             continue
         try:
-            res = metric.func(table, schema, **kw)
+            with registry.guard("metrics", name, "computing"):
+                res = metric.func(table, schema, **kw)
         except Exception as exc:
             if errors != "note":
                 raise
-            out[name] = {"value": None, "note": f"not computed: {type(exc).__name__}: {exc}"}
+            cause = exc.__cause__ or exc
+            out[name] = {"value": None, "note": f"not computed: {type(cause).__name__}: {cause}"}
             continue
         entry = {"value": plain_number(res.value, digits), "note": res.note}
         if details and res.detail is not None and name not in ("percent_agreement", "disputed_units"):

@@ -11,7 +11,7 @@ def attach(main: click.Group) -> None:
     @main.command()
     @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
     def plugins(as_json):
-        """List loaded plugins and what each registered."""
+        """List loaded plugins, what each registered, and the ones that failed (with why)."""
         from ..registry import get_registry
 
         info = get_registry().plugins()
@@ -23,3 +23,9 @@ def attach(main: click.Group) -> None:
             provides = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in p["provides"].items())
             rows.append([p["name"], p["version"] or "", "core" if p["default"] else "plugin", provides])
         table(None, ["plugin", "version", "kind", "provides"], rows)
+        failed = [line for p in info for line in p["errors"]]
+        if failed:
+            click.echo(f"{len(failed)} plugin failure(s): what they provide is not available "
+                       "(WORKBENCH_TRACE_PLUGINS=1 shows the tracebacks):")
+            for line in failed:
+                click.echo(f"  {line}")

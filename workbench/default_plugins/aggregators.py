@@ -1,8 +1,6 @@
 """The built-in aggregation methods (registered last, so a plugin can replace any of them)."""
 
-from workbench import hookimpl
-from workbench.models import LabelKind
-from workbench.registry import Aggregator
+from workbench.api import Aggregator, LabelKind, hookimpl
 
 #: methods over categories: single and ordinal labels, and label sets (multi) taken whole
 CATEGORICAL = frozenset({LabelKind.SINGLE, LabelKind.ORDINAL, LabelKind.MULTI})

@@ -1,7 +1,6 @@
 """The built-in simulated personas (see :mod:`workbench.simulate`)."""
 
-from workbench import hookimpl
-from workbench.simulate import Persona
+from workbench.api import Persona, hookimpl
 
 PERSONAS = (
     Persona("expert", 0.95, "a domain expert: right about 95% of the time", pace=0.04),

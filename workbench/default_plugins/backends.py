@@ -1,19 +1,14 @@
-"""The built-in backends."""
+"""The built-in local backend (Label Studio is its own plugin: ``workbench.backends.labelstudio.plugin``)."""
 
-from workbench import hookimpl
-from workbench.registry import BackendType
+from workbench.api import BackendType, hookimpl
 
 
 @hookimpl(trylast=True)
 def register_backends(register):
-    from workbench.backends.labelstudio import LabelStudioBackend, check_options
     from workbench.backends.local import LocalBackend
 
     register(BackendType("local", LocalBackend, "in-process dry run with the simulated crowd, no server",
                          check_options=_no_options))
-    register(BackendType("labelstudio", LabelStudioBackend,
-                         "Label Studio: the managed local server, or an existing one (url + api_key_env)",
-                         check_options=check_options))
 
 
 def _no_options(options: dict) -> list[tuple[str, str]]:

@@ -1,7 +1,6 @@
 """The built-in export formats (Parquet and Hugging Face need optional extras, named when missing)."""
 
-from workbench import hookimpl
-from workbench.registry import Exporter
+from workbench.api import Exporter, hookimpl
 
 
 @hookimpl(trylast=True)

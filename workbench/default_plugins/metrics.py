@@ -1,8 +1,6 @@
 """The built-in agreement metrics (registered last, so a plugin can replace any of them)."""
 
-from workbench import hookimpl
-from workbench.models import LabelKind
-from workbench.registry import Metric
+from workbench.api import LabelKind, Metric, hookimpl
 
 ALL = frozenset(LabelKind)
 CHOICES = frozenset({LabelKind.SINGLE, LabelKind.ORDINAL, LabelKind.MULTI})

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import WorkbenchError
 from ..models import LabelKind
+from .context import ExportContext
 from .records import FIELDS
 from .settings import SPLITS
 
@@ -49,17 +50,17 @@ def arrow_schema(kind: LabelKind, meta: dict[str, Any] | None = None):
     return pa.schema(fields, metadata=metadata)
 
 
-def _meta(context: dict) -> dict[str, Any]:
-    schema = context["schema"]
-    return {"campaign": context["campaign"], "label_kind": schema.kind.value, "labels": list(schema.labels)}
+def _meta(context: ExportContext) -> dict[str, Any]:
+    schema = context.schema
+    return {"campaign": context.campaign, "label_kind": schema.kind.value, "labels": list(schema.labels)}
 
 
-def arrow_table(records: list[dict], context: dict):
+def arrow_table(records: list[dict], context: ExportContext):
     pa = require("pyarrow", "parquet", "parquet")
-    return pa.Table.from_pylist(records, schema=arrow_schema(context["schema"].kind, _meta(context)))
+    return pa.Table.from_pylist(records, schema=arrow_schema(context.schema.kind, _meta(context)))
 
 
-def write_parquet(records: list[dict], path: Path, *, context: dict, **_kw) -> None:
+def write_parquet(records: list[dict], path: Path, *, context: ExportContext, **_kw) -> None:
     pq = require("pyarrow.parquet", "parquet", "parquet")
     pq.write_table(arrow_table(records, context), path, compression="zstd")
 
@@ -69,16 +70,16 @@ def _fingerprint(records: list[dict]) -> str:
     return hashlib.sha256(json.dumps(records, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
-def write_hf(records: list[dict], path: Path, *, context: dict, **_kw) -> None:
+def write_hf(records: list[dict], path: Path, *, context: ExportContext, **_kw) -> None:
     """A ``DatasetDict`` (one dataset per split) or, without a split, one ``Dataset``: ``load_from_disk``."""
     datasets = require("datasets", "hf", "hf")
     require("pyarrow", "hf", "hf")
     datasets.disable_progress_bars()
-    table_schema = arrow_schema(context["schema"].kind, _meta(context))
+    table_schema = arrow_schema(context.schema.kind, _meta(context))
     features = datasets.Features.from_arrow_schema(table_schema)
 
     def make(rows: list[dict], split: str | None):
-        info = datasets.DatasetInfo(description=context.get("description") or f"workbench campaign {context['campaign']}",
+        info = datasets.DatasetInfo(description=context.description or f"workbench campaign {context.campaign}",
                                     features=features)
         table = arrow_table(rows, context)
         return datasets.Dataset(table, info=info, split=datasets.NamedSplit(split) if split else None,

@@ -9,6 +9,7 @@ its own card, never a README.md someone else put in the folder (unless told to w
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -176,6 +177,9 @@ def render_card(f: dict[str, Any]) -> str:
         "",
         f"- Task type: {code(f['task_type'])} from plugin {code(f['plugin'])} {md_text(f['plugin_version'] or '')}: "
         f"{md_text(f['task_description'])}",
+        *(["- Task options (the campaign's `[task]` table): " + "; ".join(
+            f"{code(k)} = {code(json.dumps(v, ensure_ascii=False))}" for k, v in f["task_options"].items())]
+          if f.get("task_options") else []),
         f"- Question shown to annotators: {md_text(f['instructions']) if f['instructions'] else 'n/a'}",
         f"- Label kind: {f['kind']}; labels: " + ", ".join(code(x) for x in f["labels"]),
         "- Units: one sentence each, shown with its neighbouring sentences; `start`/`end` are character "

@@ -77,7 +77,7 @@ def gather(*, campaign: dict[str, Any], task: dict[str, Any], documents: Iterabl
         "campaign": campaign["name"], "as_of": records[0]["exported_at"] if records else None,
         "task_type": task["task_type"], "task_description": task["description"], "instructions": task["instructions"],
         "kind": schema.kind.value, "spans": schema.kind is LabelKind.SPANS, "labels": list(schema.labels),
-        "plugin": task["plugin"], "plugin_version": task["plugin_version"],
+        "plugin": task["plugin"], "plugin_version": task["plugin_version"], "task_options": task.get("options") or {},
         "documents": [{"id": d.id, "title": d.title, "source": d.source, "units": per_doc.get(d.id, 0)}
                       for d in sorted(documents, key=lambda d: d.id)],
         "plan": plan or {}, "aggregate": aggregate or {}, "annotators": annotators,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..models import LabelKind
+from .context import ExportContext
 from .records import FIELDS
 
 
@@ -79,8 +80,8 @@ def non_overlapping(spans: list[dict]) -> list[dict]:
     return sorted(kept, key=lambda s: (s["start"], s["end"]))
 
 
-def write_spacy(records: list[dict], path: Path, *, context: dict, **_kw) -> None:
-    schema = context["schema"]
+def write_spacy(records: list[dict], path: Path, *, context: ExportContext, **_kw) -> None:
+    schema = context.schema
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
         for r in records:
             fh.write(_dumps(spacy_record(r, schema.kind, schema.labels)) + "\n")

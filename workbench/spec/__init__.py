@@ -40,6 +40,7 @@ class CampaignSpec:
     task_type: str
     documents: str
     path: Path
+    task_options: dict = field(default_factory=dict)  # the [task] table, checked by the task type
     overlap: int = 3
     seed: int = 0
     description: str = ""
@@ -74,7 +75,7 @@ class CampaignSpec:
         return hashlib.sha256(json.dumps(self.raw, sort_keys=True).encode()).hexdigest()[:16]
 
 
-TOP = {"name", "task_type", "documents", "overlap", "seed", "description",
+TOP = {"name", "task_type", "task", "documents", "overlap", "seed", "description",
        "gold", "annotators", "backend", "aggregate", "metrics", "export"}
 
 
@@ -123,6 +124,7 @@ def parse_spec(raw: dict, path: Path) -> CampaignSpec:
     if not NAME_RE.match(name):
         c.fail("name", f"expected letters, digits, '-', '_' or '.' (at most 64), got {name!r}")
     task_type = c.get(raw, "task_type", str, "task_type", required=True)
+    task_options = c.get(raw, "task", dict, "task", {})
     documents = c.get(raw, "documents", str, "documents", required=True)
     overlap = c.get(raw, "overlap", int, "overlap", 3)
     if overlap < 1:
@@ -183,7 +185,8 @@ def parse_spec(raw: dict, path: Path) -> CampaignSpec:
         c.fail("export.formats", f"expected a non-empty list of format names, got {formats!r}")
     export_dir = c.get(export, "dir", str, "export.dir", None)
     return CampaignSpec(
-        name=name, task_type=task_type, documents=documents, path=path.resolve(), overlap=overlap, seed=seed,
+        name=name, task_type=task_type, task_options=dict(task_options), documents=documents, path=path.resolve(),
+        overlap=overlap, seed=seed,
         description=c.get(raw, "description", str, "description", ""),
         gold_file=gold_file, gold_rate=gold_rate, annotators=tuple(annotators),
         backend=backend_name, backend_options={k: v for k, v in backend.items() if k != "name"},

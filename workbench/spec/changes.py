@@ -1,7 +1,7 @@
 """What may change in a running campaign, and what changed between two versions of its spec.
 
-A campaign's **identity** is what decides its units and its gold: the task type, the documents
-(their ids and contents), the gold file (its contents) and rate, and the seed (which picks the
+A campaign's **identity** is what decides its units and its gold: the task type and its ``[task]``
+options, the documents (their ids and contents), the gold file (its contents) and rate, and the seed (which picks the
 honeypots and the simulated crowd's answers). Once work has been handed out (``assign``), the
 identity is fixed: a different one is a new campaign. Everything else may change: annotators join
 or retire, overlap goes up, the aggregation method and its options, metrics, export settings and
@@ -18,11 +18,11 @@ from ..errors import WorkbenchError
 from . import AnnotatorSpec, CampaignSpec
 
 #: identity fields, in the order they are compared and named
-IDENTITY = ("task_type", "documents", "gold", "gold_rate", "seed")
+IDENTITY = ("task_type", "task_options", "documents", "gold", "gold_rate", "seed")
 
 #: how each identity field is written in the spec, for messages
-FIELD_NAMES = {"task_type": "task_type", "documents": "documents", "gold": "gold.file", "gold_rate": "gold.rate",
-               "seed": "seed"}
+FIELD_NAMES = {"task_type": "task_type", "task_options": "task", "documents": "documents", "gold": "gold.file",
+               "gold_rate": "gold.rate", "seed": "seed"}
 
 
 def _sha(data: bytes) -> str:
@@ -46,8 +46,9 @@ def gold_digest(spec: CampaignSpec) -> str | None:
 
 def identity(spec: CampaignSpec, documents) -> dict[str, Any]:
     """The identity of ``spec`` with its documents loaded."""
-    return {"task_type": spec.task_type, "documents": documents_digest(documents), "gold": gold_digest(spec),
-            "gold_rate": spec.gold_rate, "seed": spec.seed}
+    return {"task_type": spec.task_type, "task_options": dict(sorted(spec.task_options.items())),
+            "documents": documents_digest(documents), "gold": gold_digest(spec), "gold_rate": spec.gold_rate,
+            "seed": spec.seed}
 
 
 def identity_changes(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
@@ -61,6 +62,7 @@ def refuse_identity_change(spec: CampaignSpec, fields: list[str], old: dict, new
     f = fields[0]
     detail = {
         "task_type": f"was {old.get('task_type')!r}, now {new.get('task_type')!r}",
+        "task_options": f"was {_show(old.get('task_options'))}, now {_show(new.get('task_options'))}",
         "documents": "the documents it matches (or their contents) are not the ones the campaign was planned with",
         "gold": "the gold file's contents changed",
         "gold_rate": f"was {old.get('gold_rate')}, now {new.get('gold_rate')}",

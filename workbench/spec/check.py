@@ -21,8 +21,12 @@ def _fail(spec: CampaignSpec | None, field: str, message: str) -> WorkbenchError
 
 
 def _get(spec: CampaignSpec, registry, kind: str, name: str, field: str):
+    from ..registry import PluginError
+
     try:
         return registry.get(kind, name)
+    except PluginError:
+        raise  # a broken or clashing plugin is not the campaign file's fault
     except WorkbenchError as exc:
         raise _fail(spec, field, str(exc)) from None
 
@@ -81,13 +85,29 @@ def check_exporters(spec: CampaignSpec, registry, formats, field: str = "export.
     return exporters
 
 
+def configured_task_type(spec: CampaignSpec, registry):
+    """The spec's task type set up with its ``[task]`` table; a bad option is one line naming it."""
+    from ..tasktype import TaskOptionError
+
+    task_type = _get(spec, registry, "task_types", spec.task_type, "task_type")
+    try:
+        return task_type.configure(spec.task_options)
+    except TaskOptionError as exc:
+        raise _fail(spec, "task." + str(exc).split(": ", 1)[0], str(exc).split(": ", 1)[1]) from None
+
+
 def validate(spec: CampaignSpec, registry, files: bool = True) -> None:
     """Raise the first mistake in ``spec`` as one line; ``files``: also check that its files exist."""
     from ..export.settings import resolve_settings
 
-    task_type = _get(spec, registry, "task_types", spec.task_type, "task_type")
+    task_type = configured_task_type(spec, registry)
     schema = task_type.schema
     backend = _get(spec, registry, "backends", spec.backend, "backend.name")
+    missing = [m for m in backend.requires if not installed(m)]
+    if missing:
+        extra = backend.extra or spec.backend
+        raise _fail(spec, "backend.name", f"backend {spec.backend!r} needs the optional extra {extra!r} ({missing[0]} "
+                                          f"is not installed): pip install 'workbench[{extra}]'")
     if backend.check_options is not None:
         problems = backend.check_options(dict(spec.backend_options))
         if problems:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from ..agreement.report import compute_metrics
 from ..errors import WorkbenchError
 from ..export.card import is_own_card, render_card
+from ..export.context import ExportContext
 from ..export.facts import annotator_rows, gather, rounded
 from ..export.files import Staging
 from ..export.filters import apply_filters
@@ -129,8 +130,8 @@ def run(ctx: "StepContext", formats: Iterable[str] | None = None, out_dir: str |
         splits, notes = assign_splits(kept, settings.split, settings.split_seed)
         kept = [{**r, "split": s} for r, s in zip(kept, splits)]
     schema = ctx.task_type.schema
-    context = {"campaign": ctx.name, "description": spec.description, "task_type": spec.task_type,
-               "schema": schema, "settings": settings}
+    context = ExportContext(campaign=ctx.name, schema=schema, settings=settings, task_type=spec.task_type,
+                            description=spec.description, task_options=dict(ctx.task_type.settings))
     advance = ctx.progress(f"{ctx.name}: export", len(exporters) + 1)
     files = []
     try:
@@ -138,7 +139,8 @@ def run(ctx: "StepContext", formats: Iterable[str] | None = None, out_dir: str |
             for exporter in exporters:
                 name = f"{ctx.name}.{exporter.suffix}"
                 path = stage.path(name)
-                exporter.write(kept, path, context=context)
+                with ctx.registry.guard("exporters", exporter.name, f"writing {name}"):
+                    exporter.write(kept, path, context=context)
                 if not path.exists():
                     raise WorkbenchError(f"export format {exporter.name!r} wrote nothing to {name}")
                 size, sha = _digest(path)
@@ -181,7 +183,7 @@ def card_facts(ctx: "StepContext", settings, all_records: list[dict], kept: list
                   "simulated": sum(1 for a in spec.active_annotators if a.simulated),
                   "people": sum(1 for a in spec.active_annotators if not a.simulated)},
         task={"task_type": spec.task_type, "description": tt.description, "instructions": tt.instructions,
-              "schema": tt.schema, "plugin": plugin, "plugin_version": version},
+              "schema": tt.schema, "plugin": plugin, "plugin_version": version, "options": dict(tt.settings)},
         documents=state.documents.values(), settings=settings, all_records=all_records, records=kept,
         filter_log=log, split_notes=notes, files=files,
         annotators=annotator_rows(pseudonym_of, pool, state.quality, kept),

@@ -9,11 +9,11 @@ later changes to the pool or the overlap would have picked.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 from dataclasses import replace
 from pathlib import Path
-
 from typing import TYPE_CHECKING, Any
 
 from ..documents import load_documents
@@ -26,10 +26,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from . import StepContext
 
 
-def cut_units(task_type: TaskType, documents: list[Document]) -> list[Unit]:
+def cut_units(task_type: TaskType, documents: list[Document], guard=None) -> list[Unit]:
+    """The task type's units of every document; ``guard(what)`` (a context manager) runs the
+    plugin's code, so its failure names the plugin and the document."""
     units: list[Unit] = []
     for doc in documents:
-        for u in task_type.units(doc):
+        with guard(f"units() on document {doc.id}") if guard else contextlib.nullcontext():
+            cut = list(task_type.units(doc))
+        for u in cut:
             if doc.text[u.start:u.end] != u.text:
                 raise WorkbenchError(
                     f"task type {task_type.name!r} made unit {u.id} whose text is not {doc.id}[{u.start}:{u.end}]")
@@ -108,6 +112,23 @@ def mark_gold(units: list[Unit], gold: dict[str, Label], rate: float, overlap: i
     return [replace(u, gold_label=gold.get(u.id), is_gold=u.id in honeypots) for u in units]
 
 
+def checked_prelabel(task_type: TaskType, unit: Unit, pre: PreLabel | None) -> PreLabel | None:
+    """A plugin's pre-label, normalized and checked against the schema now (it used to be stored as
+    given and crash ``push`` later)."""
+    if pre is None:
+        return None
+    if not isinstance(pre, PreLabel):
+        raise ValueError(f"returned {type(pre).__name__}, not a PreLabel or None")
+    try:
+        label = task_type.schema.normalize(pre.label, text_length=len(unit.text))
+    except LabelError as exc:
+        raise ValueError(f"gave a label that does not fit the schema ({exc})") from None
+    score = pre.score
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1:
+        raise ValueError(f"gave score {score!r}; expected a number from 0 to 1")
+    return PreLabel(label, float(score))
+
+
 def _dump(label: Label | None) -> str | None:
     return None if label is None else label_key(label)
 
@@ -116,7 +137,12 @@ def prepare(ctx: "StepContext", documents: list[Document] | None = None) -> dict
     """Everything the plan writes, computed without writing: documents, units, gold, pre-labels."""
     spec, state = ctx.spec, ctx.state
     docs = documents if documents is not None else load_documents(spec.documents, spec.base)
-    units = cut_units(ctx.task_type, docs)
+    tt = ctx.task_type
+
+    def guard(what: str):
+        return ctx.registry.guard("task_types", tt.name, what)
+
+    units = cut_units(tt, docs, guard)
     gold = load_gold(spec.resolve(spec.gold_file), ctx.task_type, units) if spec.gold_file else {}
     assigned = state.step("assign") is not None
     kept = None
@@ -136,7 +162,8 @@ def prepare(ctx: "StepContext", documents: list[Document] | None = None) -> dict
     advance = ctx.progress(f"{ctx.name}: pre-labeling", len(units))
     pre: dict[str, PreLabel | None] = {}
     for u in units:
-        pre[u.id] = ctx.task_type.prelabel(u)
+        with guard(f"prelabel() on unit {u.id}"):
+            pre[u.id] = checked_prelabel(tt, u, tt.prelabel(u))
         advance(1)
     return {"documents": docs, "units": units, "gold": gold, "prelabels": pre}
 

@@ -14,7 +14,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def get(db: "Store", name: str) -> "sqlite3.Row | None":
     return db.one("SELECT name, fingerprint, spec_path, spec_json, task_type, backend, created_at, spec_version, "
-                  "identity_json, annotations_rev FROM campaigns WHERE name=?", name)
+                  "identity_json, annotations_rev, schema_json FROM campaigns WHERE name=?", name)
+
+
+def pin_schema(db: "Store", name: str, schema_json: str) -> None:
+    """Keep the label schema the campaign is planned with (only the first one counts)."""
+    db.execute("UPDATE campaigns SET schema_json=? WHERE name=? AND schema_json IS NULL", (schema_json, name))
 
 
 def names(db: "Store") -> list[str]:

@@ -201,6 +201,12 @@ CREATE INDEX IF NOT EXISTS annotations_annotator ON annotations (campaign, annot
 """)
 
 
+@migration
+def m009_pinned_schema(db: sqlite3.Connection) -> None:
+    """The label schema a campaign was planned with (a plugin's later labels do not change it)."""
+    _add_column(db, "campaigns", "schema_json TEXT")
+
+
 def pending(db: sqlite3.Connection) -> list[Migration]:
     """The migrations this store has not had yet; raises when it has one this code does not know."""
     has_table = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='_migrations'").fetchone()

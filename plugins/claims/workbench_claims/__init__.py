@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import re
 
-from workbench import hookimpl
-from workbench.models import LabelKind, LabelSchema, PreLabel, Unit
-from workbench.tasktype import TaskType
+from workbench.api import LabelKind, LabelSchema, PreLabel, TaskType, Unit, hookimpl
 
 __version__ = "0.1.0"
 

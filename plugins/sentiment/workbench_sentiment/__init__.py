@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from workbench import hookimpl
-from workbench.models import LabelKind, LabelSchema, PreLabel, Unit
-from workbench.tasktype import TaskType
+from workbench.api import LabelKind, LabelSchema, PreLabel, TaskType, Unit, hookimpl
 
 __version__ = "0.1.0"
 

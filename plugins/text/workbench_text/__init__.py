@@ -11,9 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from workbench import hookimpl
-from workbench.models import LabelKind, LabelSchema, PreLabel, Span, Unit
-from workbench.tasktype import TaskType
+from workbench.api import LabelKind, LabelSchema, PreLabel, Span, TaskType, Unit, hookimpl
 
 __version__ = "0.1.0"
 
@@ -103,9 +101,9 @@ def find_entities(text: str) -> list[tuple[Span, float]]:
         end = start + len(surface)
         if end <= start or not _free(taken, start, end) or re.fullmatch(MONTHS, surface):
             continue
-        label, score = _classify(surface, words, at_start=start == 0 and not possessive)
-        if label:
-            found.append((Span(start, end, label), score))
+        kind, score = _classify(surface, words, at_start=start == 0 and not possessive)
+        if kind:
+            found.append((Span(start, end, kind), score))
             taken.append((start, end))
     return sorted(found, key=lambda x: x[0])
 

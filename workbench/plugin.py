@@ -1,0 +1,78 @@
+"""What a plugin registers, one record type per kind: aggregators, metrics, export formats, backends.
+
+(Task types subclass :class:`workbench.tasktype.TaskType`; personas are
+:class:`workbench.simulate.Persona`.) Plugin authors import these from :mod:`workbench.api`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .models import LabelKind
+
+ALL_KINDS = frozenset(LabelKind)
+
+
+@dataclass(frozen=True)
+class Aggregator:
+    """An aggregation method.
+
+    ``func(table, schema, *, gold=None, units=None, **options)`` receives the long table
+    ``(unit, annotator, label)``, the task's :class:`~workbench.models.LabelSchema`, known gold
+    labels ``{unit: label}`` and units ``{unit: Unit}``, and returns an
+    :class:`~workbench.aggregate.AggregateResult`.
+    """
+
+    name: str
+    func: Callable[..., Any]
+    description: str = ""
+    kinds: frozenset = ALL_KINDS
+    #: the option names ``func`` accepts (None: not declared, any option is passed through)
+    options: tuple[str, ...] | None = None
+    #: ``check(options)`` raises WorkbenchError for a bad value, so a spec is checked before any step
+    check: Callable[[dict], None] | None = None
+
+
+@dataclass(frozen=True)
+class Metric:
+    """An agreement or quality measure.
+
+    ``func(table, schema, *, units=None, consensus=None, gold=None)`` returns a
+    :class:`~workbench.agreement.MetricResult`.
+    """
+
+    name: str
+    func: Callable[..., Any]
+    description: str = ""
+    kinds: frozenset = ALL_KINDS
+
+
+@dataclass(frozen=True)
+class Exporter:
+    """An export format: ``write(records, path, *, context)`` writes curated records to ``path``.
+
+    ``path`` is the final file name (``<dir>/<stem>.<suffix>``); the core handles atomic renames.
+    """
+
+    name: str
+    suffix: str
+    write: Callable[..., None]
+    description: str = ""
+    #: modules the writer imports, and the extra that installs them (checked when a spec is read)
+    requires: tuple[str, ...] = ()
+    extra: str | None = None
+
+
+@dataclass(frozen=True)
+class BackendType:
+    """A place annotators work: ``factory(context)`` returns a :class:`~workbench.backends.Backend`."""
+
+    name: str
+    factory: Callable[..., Any]
+    description: str = ""
+    #: ``check_options(options)`` -> ``[(field, problem)]`` for the spec's ``[backend]`` table
+    check_options: Callable[[dict], list[tuple[str, str]]] | None = None
+    #: modules the backend imports, and the extra that installs them (checked when a spec is read)
+    requires: tuple[str, ...] = ()
+    extra: str | None = None
