@@ -20,7 +20,10 @@ install: $(STAMP)
 demo: install
 	$(BIN)/workbench demo
 
+# ruff over the tree and mypy over the plugin API (pyproject.toml says which files), then the tests
 test: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo 'pytest ran no tests' >&2; exit 1; fi; exit $$rc
 
 # crowd-kit in its own venv (it would pull transformers and pin scikit-learn into .venv); the

@@ -22,6 +22,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..tasktype import TaskType
 
 
+def _no_progress(n: int = 1) -> None:
+    """Progress that shows nothing."""
+
+
 #: the key under which the engine keeps a backend's pull cursor in the backend's own state
 PULL_CURSOR = "pull_cursor"
 
@@ -33,7 +37,7 @@ class BackendContext:
     task_type: "TaskType"
     registry: "Registry"
     #: ``progress(description, total)`` returns a callable to advance by n; no-op when quiet
-    progress: Callable[[str, int], Callable[[int], None]] = lambda desc, total: (lambda n=1: None)
+    progress: Callable[[str, int], Callable[[int], None]] = field(default=lambda desc, total: _no_progress)
     #: what this backend remembers about this campaign (its own table in the store)
     state: "BackendState | None" = None
 
@@ -107,3 +111,10 @@ class Backend(abc.ABC):
 
     def forget(self) -> None:
         """Drop what this backend remembers about the campaign (its tasks stay wherever they are)."""
+
+    def prepare(self) -> None:
+        """Make the backend reachable before a long run (the managed Label Studio starts here)."""
+
+    def closing_notes(self) -> list[str]:
+        """Lines for a person at the end of a run: where to go and how to log in (none: nothing to say)."""
+        return []

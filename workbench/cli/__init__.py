@@ -1,6 +1,14 @@
-"""The ``workbench`` command line. The group is built in :func:`cli` (nothing runs at import)."""
+"""The ``workbench`` command line. The group is built in :func:`cli` (nothing runs at import).
+
+The core's commands come from the modules here; plugins add theirs through ``register_commands``
+(the Label Studio backend adds ``server`` and ``invite``).
+"""
 
 from __future__ import annotations
+
+import os
+import sys
+import traceback
 
 import click
 
@@ -9,7 +17,8 @@ from ..errors import WorkbenchError
 
 class Group(click.Group):
     """Turns a WorkbenchError anywhere below into one line on stderr and exit code 1; so too a store or
-    disk failure that no layer below named (a full disk, a read-only folder), with the path it hit."""
+    disk failure that no layer below named (a full disk, a read-only folder), with the path it hit.
+    With ``--traceback`` (or ``WORKBENCH_TRACE_PLUGINS=1``) a plugin's failure shows its traceback first."""
 
     def invoke(self, ctx):
         import sqlite3
@@ -17,6 +26,9 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except WorkbenchError as exc:
+            cause = exc.__cause__
+            if cause is not None and (getattr(ctx.obj, "traceback", False) or os.environ.get("WORKBENCH_TRACE_PLUGINS")):
+                sys.stderr.write("".join(traceback.format_exception(cause)))
             raise click.ClickException(str(exc)) from None
         except sqlite3.Error as exc:
             from ..store.errors import store_error
@@ -24,6 +36,9 @@ class Group(click.Group):
             state = ctx.obj
             where = state.store.path if state is not None and state._store is not None else "the workbench store"
             raise click.ClickException(str(store_error(exc, where))) from None
+        except BrokenPipeError:  # `workbench units X --csv | head`: the reader has all it wanted
+            sys.stdout = open(os.devnull, "w")
+            ctx.exit(0)
         except OSError as exc:
             if exc.errno is None:
                 raise
@@ -32,27 +47,35 @@ class Group(click.Group):
             raise click.ClickException(str(file_error(exc, exc.filename or "a file", "cannot write"))) from None
 
 
-@click.group(cls=Group)
-@click.version_option(package_name="workbench")
-@click.option("--home", type=click.Path(), envvar="WORKBENCH_HOME",
-              help="Where campaign state lives (default: ./.workbench; env WORKBENCH_HOME).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-@click.option("--wait", is_flag=True, help="When another process is working on the campaign, wait for it "
-                                          "instead of stopping.")
-@click.pass_context
-def main(ctx, home, quiet, wait):
-    """workbench: run text-labeling campaigns, measure agreement, ship curated datasets."""
-    from .common import State
+def _main() -> click.Group:
+    @click.group(cls=Group)
+    @click.version_option(package_name="workbench")
+    @click.option("--home", type=click.Path(), envvar="WORKBENCH_HOME",
+                  help="Where campaign state lives (default: ./.workbench; env WORKBENCH_HOME).")
+    @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+    @click.option("--wait", is_flag=True, help="When another process is working on the campaign, wait for it "
+                                              "instead of stopping.")
+    @click.option("--traceback", "show_traceback", is_flag=True,
+                  help="Show the full traceback when a plugin fails (as WORKBENCH_TRACE_PLUGINS=1 does).")
+    @click.pass_context
+    def main(ctx, home, quiet, wait, show_traceback):
+        """workbench: run text-labeling campaigns, measure agreement, ship curated datasets."""
+        from .common import State
 
-    ctx.obj = State(home=home, quiet=quiet, wait=wait)
+        ctx.obj = State(home=home, quiet=quiet, wait=wait, traceback=show_traceback)
+
+    return main
 
 
-def cli():
-    """Entry point: attach every command module, then run."""
-    from . import campaign, plugins, quality, report, server  # noqa: F401  (modules add their commands to ``main``)
+def cli() -> click.Group:
+    """The command group: the core's commands, then every plugin's."""
+    from ..registry import get_registry
+    from . import campaign, plugins, quality, report, units
 
-    for module in (plugins, campaign, report, server, quality):
+    main = _main()
+    for module in (plugins, campaign, units, report, quality):
         module.attach(main)
+    get_registry().add_commands(main)
     return main
 
 

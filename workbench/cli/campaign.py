@@ -237,7 +237,7 @@ def attach(main: click.Group) -> None:
     @main.command()
     @click.option("--campaigns", "folder", type=click.Path(file_okay=False), default="tasks/campaigns",
                   show_default=True, help="Folder of the sample campaign files.")
-    @click.option("--backend", type=click.Choice(["labelstudio", "local"]),
+    @click.option("--backend", type=click.Choice(backend_names()),
                   help="Run the samples on this backend instead of the one their files name (local: no server).")
     @JSON
     @pass_state
@@ -246,10 +246,9 @@ def attach(main: click.Group) -> None:
         specs = sorted(Path(folder).glob("*.toml"))
         if not specs:
             raise WorkbenchError(f"{folder}: no campaign files (*.toml); run the demo from the repository root")
-        from .server import demo_server_note, demo_server_start, open_demo_campaign
-
         campaigns = [open_demo_campaign(state, str(spec), backend) for spec in specs]
-        server = demo_server_start(state, campaigns)
+        for c in campaigns:
+            c.backend.prepare()  # say, start the managed Label Studio before the first step
         results = {}
         for c in campaigns:
             results[c.name] = state.run_steps(c)
@@ -260,8 +259,30 @@ def attach(main: click.Group) -> None:
                 click.echo(f"report: {results[c.name]['report']['path']}")
         if as_json:
             emit_json(results)
-        else:
-            demo_server_note(server)
+            return
+        notes = list(dict.fromkeys(line for c in campaigns for line in c.backend.closing_notes()))
+        if notes:
+            click.echo("")
+            click.secho(notes[0], bold=True)
+            for line in notes[1:]:
+                click.echo(line)
+
+
+def backend_names() -> list[str]:
+    from ..registry import get_registry
+
+    return get_registry().names("backends")
+
+
+def open_demo_campaign(state, spec_path: str, backend: str | None):
+    """A sample campaign, its backend replaced when the demo is asked for another one (``--backend``)."""
+    from ..campaign import Campaign
+    from ..spec import load_spec, parse_spec
+
+    spec = load_spec(spec_path)
+    if backend and backend != spec.backend:
+        spec = parse_spec({**spec.raw, "backend": {"name": backend}}, spec.path)
+    return Campaign(spec, state.store, progress=state.progress(), wait=state.wait, notify=state.notify)
 
 
 def print_campaign_report(c) -> None:

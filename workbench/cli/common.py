@@ -18,6 +18,7 @@ class State:
     home: str | None = None
     quiet: bool = False
     wait: bool = False
+    traceback: bool = False
     _store: Any = field(default=None, repr=False)
     _bars: Any = field(default=None, repr=False)
 

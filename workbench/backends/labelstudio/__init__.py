@@ -1,7 +1,7 @@
-"""Label Studio as a backend: the managed local server or an existing one (see :mod:`.backend`)."""
+"""Label Studio as a backend: the managed local server or an existing one.
 
-from .backend import LabelStudioBackend
-from .client import NotFound
-from .connection import Project, check_options
-
-__all__ = ["LabelStudioBackend", "NotFound", "Project", "check_options"]
+:mod:`.plugin` registers it (and its commands); :mod:`.backend` is the backend, :mod:`.connection` the
+server and the project, :mod:`.push`, :mod:`.crowd` and :mod:`.pull` the steps, :mod:`.server` the managed
+server, :mod:`.commands` ``workbench server`` and ``workbench invite``. Nothing here is imported until a
+campaign or a command needs it.
+"""

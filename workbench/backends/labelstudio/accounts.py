@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 
 from ...errors import WorkbenchError
-from ...server import write_secret
 from .client import LabelStudioAPI
+from .server import write_secret
 
 PERSONA_DOMAIN = "simulated.workbench.local"
 

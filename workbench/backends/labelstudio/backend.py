@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import httpx
@@ -59,6 +60,24 @@ class LabelStudioBackend(Backend):
         from .connection import PROJECT
 
         self.ctx.state.delete(PROJECT)
+
+    def prepare(self) -> None:
+        if self.conn.managed:
+            server = self.conn.server
+            if not server.status()["running"]:
+                print("starting the managed Label Studio (a first start takes about a minute)...", file=sys.stderr)
+                server.start()
+
+    def closing_notes(self) -> list[str]:
+        if not self.conn.managed:
+            return []
+        info = self.conn.server.status()
+        if not info["running"]:
+            return []
+        return [f"Label Studio is running at {info['url']}",
+                f"log in as {info['admin']} with the password in {info['password_file']} (readable by you only)",
+                "the projects above hold the simulated crowd's work; label alongside it in the browser, then "
+                "`workbench pull CAMPAIGN`. `workbench server stop` stops the server."]
 
     # ---- people ------------------------------------------------------------------------------------
     def invite(self, email: str) -> dict[str, Any]:

@@ -1,17 +1,17 @@
-"""``workbench server ...`` (the managed Label Studio) and ``workbench invite`` (people)."""
+"""The Label Studio backend's commands: ``workbench server ...`` (the managed Label Studio) and
+``workbench invite`` (people). Added through ``register_commands``, as any plugin adds commands."""
 
 from __future__ import annotations
 
 import click
 
-from ..errors import WorkbenchError
-from .common import emit_json, pass_state
+from ...api import WorkbenchError, emit_json, pass_state
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
 def _server(state):
-    from ..server import ManagedServer
+    from .server import ManagedServer
 
     # the home's path only (a Store opens its database on first query, not here)
     return ManagedServer(state.store.home)
@@ -21,7 +21,7 @@ def _print_login(info: dict) -> None:
     click.echo(f"log in as {info['admin']} with the password in {info['password_file']} (readable by you only)")
 
 
-def attach(main: click.Group) -> None:
+def add_commands(main: click.Group) -> None:
     @main.group()
     def server():
         """The managed Label Studio of this workbench home (127.0.0.1 only)."""
@@ -112,8 +112,8 @@ def attach(main: click.Group) -> None:
             click.echo(f"send {email} this sign-up link: {info['invite_url']}")
             click.echo(f"after signing up with {email}, they open {info['project_url']}")
         if not info["in_spec"]:
-            click.echo(f"note: {email} is not in the campaign's annotators; add [[annotators]] email = \"{email}\" "
-                       "to the spec so their work is planned, or it shows as 'not in the spec' in status")
+            click.echo(f"note: {email} is not in the campaign's annotators: add [[annotators]] email = \"{email}\" "
+                       "to the campaign file and run it (`workbench run FILE`) so their work is planned and counted")
 
 
 def _labelstudio_campaign(state, campaign: str):
@@ -125,35 +125,3 @@ def _labelstudio_campaign(state, campaign: str):
 
 def _labelstudio(state, campaign: str):
     return _labelstudio_campaign(state, campaign).backend
-
-
-def open_demo_campaign(state, spec_path: str, backend: str | None):
-    """A sample campaign, its backend replaced when the demo is asked for another one (``--backend``)."""
-    from ..campaign import Campaign
-    from ..spec import load_spec, parse_spec
-
-    spec = load_spec(spec_path)
-    if backend and backend != spec.backend:
-        spec = parse_spec({**spec.raw, "backend": {"name": backend}}, spec.path)
-    return Campaign(spec, state.store, progress=state.progress(), wait=state.wait, notify=state.notify)
-
-
-def demo_server_start(state, campaigns) -> dict | None:
-    """Start the managed Label Studio when a demo campaign needs it; its status, for the closing note."""
-    if not any(c.spec.backend == "labelstudio" and "url" not in c.spec.backend_options for c in campaigns):
-        return None
-    srv = _server(state)
-    if not srv.status()["running"]:
-        click.echo("starting the managed Label Studio (a first start takes about a minute)...", err=True)
-        srv.start()
-    return srv.status()
-
-
-def demo_server_note(info: dict | None) -> None:
-    if info is None:
-        return
-    click.echo("")
-    click.secho(f"Label Studio is running at {info['url']}", bold=True)
-    _print_login(info)
-    click.echo("the projects above hold the simulated crowd's work; label alongside it in the browser, then "
-               "`workbench pull CAMPAIGN`. `workbench server stop` stops the server.")

@@ -22,37 +22,16 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ...errors import WorkbenchError
-from ...server import ManagedServer
+from ...models import LabelKind
 from ...store import now
 from .client import LabelStudioAPI, NotFound
+from .options import DEFAULTS, check_options
+from .server import ManagedServer
 
 if TYPE_CHECKING:  # pragma: no cover
     from .. import BackendContext
 
-OPTIONS = {"url", "api_key_env", "batch_size", "workers", "retries"}
-DEFAULTS = {"batch_size": (500, 1), "workers": (1, 1), "retries": (5, 0)}  # default, lowest allowed
 PROJECT = "project"  # the key of the project record in the backend's state
-
-
-def check_options(opts: dict) -> list[tuple[str, str]]:
-    """``[(field, problem)]`` of a ``[backend]`` table for Label Studio (empty: fine)."""
-    problems = []
-    unknown = sorted(set(opts) - OPTIONS - {"name"})
-    if unknown:
-        problems.append((unknown[0], f"unknown field (expected one of {', '.join(sorted(OPTIONS | {'name'}))})"))
-    for key in ("url", "api_key_env"):
-        if key in opts and (not isinstance(opts[key], str) or not opts[key]):
-            problems.append((key, f"expected a non-empty string, got {opts[key]!r}"))
-    if ("url" in opts) != ("api_key_env" in opts):
-        problems.append(("url", "an existing server needs both url and api_key_env (the name of the environment "
-                                "variable that holds its API key)"))
-    if isinstance(opts.get("url"), str) and opts["url"] and not opts["url"].startswith(("http://", "https://")):
-        problems.append(("url", f"expected an http:// or https:// address, got {opts['url']!r}"))
-    for key, (default, low) in DEFAULTS.items():
-        value = opts.get(key, default)
-        if not isinstance(value, int) or isinstance(value, bool) or value < low:
-            problems.append((key, f"expected an integer >= {low}, got {value!r}"))
-    return problems
 
 
 @dataclass(frozen=True)
@@ -188,7 +167,9 @@ class Connection:
         description = (spec.description + "\n\n" if spec.description else "") + marker
         created = api.post("/api/projects/", {
             "title": title_for(self.campaign), "description": description, "label_config": config,
-            "maximum_annotations": spec.overlap, "show_skip_button": True, "enable_empty_annotation": False,
+            "maximum_annotations": spec.overlap, "show_skip_button": True,
+            # an empty answer is an answer where the schema has one (no topic applies, no entity in the sentence)
+            "enable_empty_annotation": self.ctx.task_type.schema.kind in (LabelKind.MULTI, LabelKind.SPANS),
             "show_instruction": bool(self.ctx.task_type.instructions),
             "expert_instruction": self.ctx.task_type.instructions or "",
         }, what=f"creating the project for campaign {self.campaign!r} (label config rejected?)")
@@ -204,7 +185,7 @@ class Connection:
                 f"`workbench server forget-project {self.campaign}` lets the next push create a new project") from None
 
     def describe(self) -> dict[str, Any]:
-        from ...server import ADMIN_EMAIL
+        from .server import ADMIN_EMAIL
 
         rec = self.recorded()
         out: dict[str, Any] = {"backend": self.name, "server": self.server_key}

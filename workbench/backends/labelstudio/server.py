@@ -26,8 +26,8 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from .errors import WorkbenchError
-from .store import now
+from ...errors import WorkbenchError
+from ...store import now
 
 ADMIN_EMAIL = "admin@workbench.local"
 START_TIMEOUT = 300.0  # a cold start runs every migration: 30-50 s here, far more on a busy CI box
