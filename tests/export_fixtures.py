@@ -11,12 +11,13 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import ARTICLES, POOL
 
 from workbench import registry as registry_mod
 from workbench.campaign import Campaign
 from workbench.spec import load_spec
 from workbench.store import Store
+
+from helpers import ARTICLES, POOL
 
 PERSON = "maria.lopez@example.org"
 

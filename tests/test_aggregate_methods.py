@@ -7,12 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.crowd import make_crowd
 from workbench.aggregate.dawid_skene import dawid_skene, one_coin_dawid_skene
 from workbench.aggregate.mace import digamma, mace
 from workbench.aggregate.majority import majority_vote, wawa, weighted_majority
 from workbench.errors import WorkbenchError
 from workbench.models import LabelKind, LabelSchema
+
+from benchmarks.crowd import make_crowd
 
 
 def accuracy(result, truth: pd.Series) -> float:

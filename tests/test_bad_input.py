@@ -4,9 +4,10 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from helpers import ARTICLES, dump_store, write_spec
 
 from workbench.cli import cli
+
+from helpers import ARTICLES, dump_store, write_spec
 
 
 def run(home, *args):

@@ -4,7 +4,6 @@ import json
 from collections import Counter
 
 import pytest
-from helpers import write_spec
 
 from workbench.campaign import Campaign
 from workbench.models import AnnotationStatus
@@ -12,6 +11,8 @@ from workbench.registry import get_registry
 from workbench.spec import load_spec
 from workbench.steps.plan import honeypot_count
 from workbench.store import Store
+
+from helpers import write_spec
 
 
 def gold_from_prelabels(tmp_path, task_type="sentiment", documents=None):
@@ -142,7 +143,7 @@ def test_status_counts_per_annotator(campaign):
 
 
 def test_registry_is_used_for_the_task_type(campaign):
-    assert campaign.task_type is get_registry().get("task_types", "sentiment")
+    assert type(campaign.task_type) is type(get_registry().get("task_types", "sentiment"))
 
 
 def test_changed_gold_after_assignment_is_refused(campaign):

@@ -3,9 +3,10 @@
 import json
 
 from click.testing import CliRunner
-from helpers import ARTICLES, write_spec
 
 from workbench.cli import cli
+
+from helpers import ARTICLES, write_spec
 
 
 def run(*args, home=None):

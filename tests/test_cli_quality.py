@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from workbench.cli import cli
+
 from benchmarks.crowd import make_crowd
 from helpers import write_spec
-from workbench.cli import cli
 
 
 def run(*args, home=None):

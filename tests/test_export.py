@@ -9,19 +9,19 @@ import warnings
 
 import pytest
 from click.testing import CliRunner
-from export_fixtures import PERSON, builtin_plugins, run_campaign, write_campaign
 
-from workbench import hookimpl
+from workbench.api import Exporter, hookimpl
 from workbench.campaign import Campaign
 from workbench.cli import cli
 from workbench.errors import WorkbenchError
 from workbench.export import FIELDS, ExportSettings, apply_filters, resolve_settings
 from workbench.export.records import REVIEW_REASONS, pseudonym, review_reasons
 from workbench.models import Span
-from workbench.registry import Exporter
 from workbench.spec import load_spec
 from workbench.store import Store
 from workbench.store.campaigns import pseudonym_key
+
+from export_fixtures import PERSON, builtin_plugins, run_campaign, write_campaign
 
 
 @pytest.fixture(scope="module")

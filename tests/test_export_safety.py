@@ -15,8 +15,9 @@ import pytest
 from click.testing import CliRunner
 from markdown_it import MarkdownIt
 
-from helpers import ROOT, pool
 from workbench.cli import cli
+
+from helpers import ROOT, pool
 
 CROWD = pool(("ana", "expert"), ("ben", "careful"), ("sam", "spammer"))
 EVIL_TITLE = "<svg onload=alert(1)> *Breaking* [news](javascript:alert(2))"

@@ -14,10 +14,11 @@ from collections import Counter
 
 from click.testing import CliRunner
 
-from helpers import ROOT, write_spec
 from workbench.campaign import Campaign
 from workbench.cli import cli
 from workbench.store import Store
+
+from helpers import ROOT, write_spec
 
 HOLD = """
 import sys, time

@@ -2,7 +2,14 @@ import pandas as pd
 import pytest
 
 from workbench.models import (
-    LabelError, LabelKind, LabelSchema, Span, as_long_table, label_key, label_to_json, unit_id,
+    LabelError,
+    LabelKind,
+    LabelSchema,
+    Span,
+    as_long_table,
+    label_key,
+    label_to_json,
+    unit_id,
 )
 
 SINGLE = LabelSchema(LabelKind.SINGLE, ("a", "b"))

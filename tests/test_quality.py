@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.crowd import make_crowd
 from workbench.agreement.quality import Thresholds, annotator_quality, spammer_score
 from workbench.agreement.units import disputed_units, unit_agreement
 from workbench.models import LabelKind, LabelSchema
+
+from benchmarks.crowd import make_crowd
 
 
 def test_spammer_score_hand_values():

@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from export_fixtures import PERSON, builtin_plugins, run_campaign, write_campaign
 
 from workbench.campaign import Campaign
 from workbench.cli import cli
@@ -24,6 +23,8 @@ from workbench.report.pairwise import pairwise
 from workbench.spec import load_spec
 from workbench.store import Store
 from workbench.table.score import span_f1
+
+from export_fixtures import PERSON, builtin_plugins, run_campaign, write_campaign
 
 FIGURES = ["annotators", "confidence", "confusion", "labels", "pairwise", "progress"]
 

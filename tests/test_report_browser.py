@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from export_fixtures import builtin_plugins, run_campaign, write_campaign
 
 ROOT = Path(__file__).resolve().parent.parent

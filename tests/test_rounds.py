@@ -6,11 +6,12 @@ from collections import Counter
 
 from click.testing import CliRunner
 
-from helpers import pool, write_spec
 from workbench.campaign import Campaign
 from workbench.cli import cli
 from workbench.spec import load_spec
 from workbench.store import Store
+
+from helpers import pool, write_spec
 
 CROWD = pool(("ana", "expert"), ("ben", "careful"), ("chloe", "careful"), ("dev", "hasty"), ("sam", "spammer"))
 

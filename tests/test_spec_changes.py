@@ -7,12 +7,13 @@ from collections import Counter
 import pytest
 from click.testing import CliRunner
 
-from helpers import ARTICLES, pool, write_spec
 from workbench.campaign import Campaign
 from workbench.cli import cli
 from workbench.errors import WorkbenchError
 from workbench.spec import load_spec
 from workbench.store import Store
+
+from helpers import ARTICLES, pool, write_spec
 
 CROWD = pool(("ana", "expert"), ("ben", "careful"), ("dev", "hasty"), ("sam", "spammer"))
 

@@ -7,8 +7,9 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from helpers import write_spec
 from workbench.cli import cli
+
+from helpers import write_spec
 
 
 def run(home, *args):

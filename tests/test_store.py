@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from helpers import ARTICLES, ROOT, dump_store, write_spec
 from workbench.campaign import Campaign
 from workbench.cli import cli
 from workbench.store import Store, StoreError
 from workbench.store.backend import BackendState
 from workbench.store.migrations import MIGRATIONS, SCHEMA_VERSION
+
+from helpers import ARTICLES, ROOT, dump_store, write_spec
 
 FIXTURE = ROOT / "tests" / "fixtures" / "store-0.1.0"
 

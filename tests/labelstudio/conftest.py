@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
-from workbench.server import ManagedServer, free_port
+from workbench.backends.labelstudio.server import ManagedServer, free_port
 
 KEY_ENV = "WORKBENCH_TEST_LS_KEY"
 

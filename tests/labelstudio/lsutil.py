@@ -8,13 +8,14 @@ from typing import Callable
 
 import httpx
 from click.testing import CliRunner
-from conftest import KEY_ENV
-from helpers import ARTICLES, pool, write_spec
 
 from workbench.campaign import Campaign
 from workbench.cli import cli
 from workbench.spec import load_spec
 from workbench.store import Store
+
+from conftest import KEY_ENV
+from helpers import ARTICLES, pool, write_spec
 
 CROWD = pool(("ana", "expert"), ("ben", "careful"), ("sam", "spammer"))
 

@@ -6,6 +6,7 @@ import json
 import stat
 
 from workbench.backends.labelstudio.accounts import PERSONA_DOMAIN, Credentials, persona_email
+
 from lsutil import run
 
 

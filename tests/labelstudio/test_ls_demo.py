@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 
+from workbench.backends.labelstudio.server import ManagedServer
+
 from helpers import ROOT
 from lsutil import run
-from workbench.server import ManagedServer
 
 
 def small_samples(folder, names=("claims",)):

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import httpx
 
+from workbench.backends.labelstudio.server import free_port
+
 from conftest import KEY_ENV
 from helpers import dump_store
 from lsutil import ls_spec, open_campaign, project_id, run
-from workbench.server import free_port
 
 
 def one_line_error(result, *needles):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
+from workbench.backends.labelstudio.server import ManagedServer
+
 from helpers import ARTICLES, write_spec
 from lsutil import run
-from workbench.server import ManagedServer
 
 POOL = '[[annotators]]\nid = "ana"\npersona = "expert"\n[[annotators]]\nid = "sam"\npersona = "spammer"\n'
 

@@ -9,13 +9,14 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
-from helpers import dump_store
-from lsutil import CROWD, Faults, ls_spec, open_campaign, project_id, project_tasks, run
 from test_ls_push import with_transport
+
 from workbench.backends.labelstudio.accounts import browser, csrf_headers, persona_email, sign_up
 from workbench.errors import WorkbenchError
 from workbench.models import AnnotationStatus
+
+from helpers import dump_store
+from lsutil import CROWD, Faults, ls_spec, open_campaign, project_id, project_tasks, run
 
 PAT = 'id = "pat"\nemail = "pat@example.org"'
 

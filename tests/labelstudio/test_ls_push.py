@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from lsutil import Faults, ls_spec, open_campaign, project_id, project_tasks, run
 
-from workbench.backends.labelstudio import LabelStudioBackend
+from workbench.api import BackendType
+from workbench.backends.labelstudio.backend import LabelStudioBackend
 from workbench.errors import WorkbenchError
-from workbench.registry import BackendType
+
+from lsutil import Faults, ls_spec, open_campaign, project_id, project_tasks, run
 
 
 def planned(tmp_path, name, url, **kw):
@@ -113,7 +114,7 @@ def test_tasks_carry_unit_ids_and_predictions_and_hide_gold(tmp_path, ls_env, ad
 
 
 def test_invalid_label_config_is_refused_before_the_server(tmp_path, ls_env, with_plugin, name):
-    from workbench import hookimpl
+    from workbench.api import hookimpl
     from workbench.models import LabelKind, LabelSchema
     from workbench.tasktype import TaskType
 
@@ -145,8 +146,13 @@ def test_backend_options_are_checked(tmp_path, ls_env, name):
     assert result.exit_code == 1 and "backend.batch_size: expected an integer >= 1" in result.output
 
 
-def test_labelstudio_backend_is_registered():
+def test_labelstudio_backend_is_a_plugin_like_any_other():
+    from workbench.backends.labelstudio import plugin as ls_plugin
     from workbench.registry import get_registry
 
-    entry = get_registry().get("backends", "labelstudio")
-    assert isinstance(entry, BackendType) and entry.factory is LabelStudioBackend
+    reg = get_registry()
+    entry = reg.get("backends", "labelstudio")
+    assert isinstance(entry, BackendType) and entry.factory is ls_plugin.make_backend
+    assert reg.entries["backends"]["labelstudio"].plugin == "workbench.backends.labelstudio.plugin"
+    provided = {p["name"]: p for p in reg.plugins()}["workbench.backends.labelstudio.plugin"]
+    assert provided["hooks"] == ["register_backends", "register_commands"]

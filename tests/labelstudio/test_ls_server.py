@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from lsutil import run
+from workbench.backends.labelstudio.server import Database, ManagedServer
 from workbench.errors import WorkbenchError
-from workbench.server import Database, ManagedServer
+
+from lsutil import run
 
 
 def listening_addresses(pid: int) -> set[str]:

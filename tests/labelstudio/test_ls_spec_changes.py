@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from lsutil import CROWD, ls_spec, open_campaign, project_id, project_tasks, run
-from helpers import pool
 from workbench.backends.labelstudio.accounts import persona_email
+
+from helpers import pool
+from lsutil import CROWD, ls_spec, open_campaign, project_id, project_tasks, run
 
 
 def server_counts(admin, c) -> dict[str, tuple[int, int]]:
