@@ -26,11 +26,11 @@ import time
 from pathlib import Path
 
 from workbench.backends import BackendContext
-from workbench.backends.labelstudio import LabelStudioBackend
+from workbench.backends.labelstudio.backend import LabelStudioBackend
 from workbench.backends.labelstudio.client import LabelStudioAPI
+from workbench.backends.labelstudio.server import ManagedServer
 from workbench.models import PreLabel, Unit
 from workbench.registry import get_registry
-from workbench.server import ManagedServer
 from workbench.spec import parse_spec
 from workbench.store import Store
 
