@@ -42,10 +42,15 @@ def test_full_run_gives_k_distinct_annotators_per_unit(campaign):
     per_unit = Counter(a.unit_id for a in campaign.annotations())
     pairs = Counter((a.unit_id, a.annotator_id) for a in campaign.annotations())
     assert max(pairs.values()) == 1
+    # honeypots are blind: the same overlap as any unit
+    assert any(u.is_gold for u in units)
     for u in units:
-        assert per_unit[u.id] == (4 if u.is_gold else 3), u
-    loads = Counter(a.annotator_id for a in campaign.annotations() if not next(x for x in units if x.id == a.unit_id).is_gold)
+        assert per_unit[u.id] == 3, u
+    loads = Counter(a.annotator_id for a in campaign.annotations())
     assert max(loads.values()) - min(loads.values()) <= 1
+    gold = {u.id for u in units if u.is_gold}
+    gold_loads = Counter(a.annotator_id for a in campaign.annotations() if a.unit_id in gold)
+    assert len(gold_loads) == 4 and max(gold_loads.values()) - min(gold_loads.values()) <= 1
     assert results["aggregate"]["units"] == len(units)
     assert results["export"]["records"] == len(units)
 
@@ -58,11 +63,11 @@ def test_gold_share_matches_the_rate(campaign):
 
 
 def test_honeypot_count_formula():
-    # G / (G + (N - G) k / n) == r
-    g = honeypot_count(n_units=200, n_gold=200, rate=0.2, overlap=3, pool=5)
-    assert g / (g + (200 - g) * 3 / 5) == pytest.approx(0.2, abs=0.01)
-    assert honeypot_count(200, 5, 0.5, 3, 5) == 5  # never more than the gold there is
-    assert honeypot_count(200, 100, 0.0, 3, 5) == 0
+    # honeypots have the same overlap as other units: G / N == r
+    assert honeypot_count(n_units=200, n_gold=200, rate=0.2) == 40
+    assert honeypot_count(200, 5, 0.5) == 5  # never more than the gold there is
+    assert honeypot_count(200, 100, 0.0) == 0
+    assert honeypot_count(3, 3, 0.01) == 1  # a rate above zero gives at least one
 
 
 def test_every_step_is_idempotent(campaign):

@@ -300,7 +300,7 @@ class Campaign:
             return summary
 
     def assign(self) -> dict[str, Any]:
-        """Give each unit to ``overlap`` annotators (honeypots to all); later runs apply spec changes."""
+        """Give each unit to ``overlap`` annotators (honeypots blind among them); later runs apply spec changes."""
         return self._step(assign_step.run)
 
     def push(self) -> dict[str, Any]:

@@ -99,7 +99,7 @@ class CampaignState:
 
     @cached_property
     def honeypot_gold(self) -> dict[str, Label]:
-        """Gold of the honeypots: the units shown to every annotator to score them."""
+        """Gold of the honeypots: gold units mixed blind into the annotators' queues to score them."""
         return {u.id: u.gold_label for u in self.units if u.is_gold and u.gold_label is not None}
 
     @cached_property

@@ -1,14 +1,18 @@
 """The assign step: who labels what, round by round.
 
-The first round gives every regular unit to ``overlap`` distinct annotators, always the
-least-loaded ones (seeded tie-breaks), so loads differ by at most one; honeypots go to every
-annotator; each annotator's queue is shuffled (seeded) so gold units are mixed in, not bunched.
+Honeypots are blind: they get ``overlap`` annotators like every other unit, so nothing in a task
+(its number of annotations, its place in a queue or in a server's stream) tells them apart. The
+first round hands the honeypots out first, each to the annotators with the least gold so far, then
+the regular units to the least-loaded annotators (seeded tie-breaks): loads differ by at most one
+and each annotator's gold differs by at most one, about ``gold.rate`` of their work. Each queue is
+shuffled (seeded) so gold is mixed in, not bunched.
 
 Later runs bring the plan in line with the current spec, as a new round, and keep everything
-already planned: a retired annotator's unanswered work goes to others; a new annotator gets every
-honeypot and takes over unanswered work from the busiest annotators until loads are even; a raised
-overlap gives each unit more annotators. :func:`add_round` is the same machinery for a round asked
-for by hand (more labels for some units).
+already planned: a retired annotator's unanswered work goes to others; a new annotator takes over
+unanswered work (gold in the campaign's proportion) from the busiest annotators until loads are
+even, or, when everything is answered, gets a fair share of the units that need another label most
+(with as many honeypots as anyone's share); a raised overlap gives each unit more annotators.
+:func:`add_round` is the same machinery for a round asked for by hand (more labels for some units).
 """
 
 from __future__ import annotations
@@ -32,17 +36,21 @@ def assign(regular: list[str], honeypots: list[str], annotators: list[str], over
         raise ValueError(f"overlap {overlap} is larger than the pool ({len(annotators)})")
     rng = random.Random(seed)
     load = {a: 0 for a in annotators}
+    gold = {a: 0 for a in annotators}
     queues: dict[str, list[str]] = {a: [] for a in annotators}
+    pots = list(honeypots)
+    rng.shuffle(pots)
+    for unit in pots:
+        for a in sorted(annotators, key=lambda a: (gold[a], load[a], rng.random()))[:overlap]:
+            queues[a].append(unit)
+            load[a] += 1
+            gold[a] += 1
     order = list(regular)
     rng.shuffle(order)
     for unit in order:
-        ranked = sorted(annotators, key=lambda a: (load[a], rng.random()))
-        for a in ranked[:overlap]:
+        for a in sorted(annotators, key=lambda a: (load[a], rng.random()))[:overlap]:
             queues[a].append(unit)
             load[a] += 1
-    for unit in honeypots:
-        for a in annotators:
-            queues[a].append(unit)
     rows = []
     for a in annotators:
         q = sorted(queues[a])
@@ -75,6 +83,9 @@ class Plan:
         self.ctx = ctx
         self.honeypots = {u.id for u in state.units if u.is_gold}
         self.regular = [u.id for u in state.units if not u.is_gold]
+        self.units = self.regular + sorted(self.honeypots)
+        #: the share of the campaign's units that are honeypots (and of a newcomer's work)
+        self.gold_ratio = len(self.honeypots) / len(self.units) if self.units else 0.0
         self.active = [a.id for a in ctx.spec.active_annotators]
         self.planned: dict[str, set[str]] = {}  # unit -> annotators planned
         self.ever: dict[str, set[str]] = {}  # unit -> annotators ever assigned (planned or cancelled)
@@ -85,26 +96,22 @@ class Plan:
                 self.planned.setdefault(a.unit, set()).add(a.annotator)
             self.position[a.annotator] = max(self.position[a.annotator], a.position + 1)
         self.answered = covered(self.planned, state.annotations)
+        #: answers by someone who was not in the pool when they gave them (accepted since, perhaps)
+        self.unpooled = sorted({(a.unit_id, a.annotator_id) for a in state.annotations
+                                if a.status.value == "not_in_pool"})
         self.added: list[tuple[str, str]] = []
         self.cancelled: list[tuple[str, str, str]] = []
         self.rng = random.Random(f"{ctx.spec.seed}:round:{len(state.rounds) + 1}")
 
     # -- what is planned -----------------------------------------------------------------------
-    def load(self, annotator: str) -> int:
-        """Regular units planned for ``annotator`` (honeypots go to everyone and do not count)."""
-        return sum(1 for u in self.regular if annotator in self.planned.get(u, ()))
-
     def loads(self) -> dict[str, int]:
+        """Units planned per active annotator (honeypots count like any other unit)."""
         out = Counter({a: 0 for a in self.active})
-        for u in self.regular:
+        for u in self.units:
             for a in self.planned.get(u, ()):
                 if a in out:
                     out[a] += 1
         return out
-
-    def open_work(self, annotator: str) -> list[str]:
-        """Regular units planned for ``annotator`` and not answered yet."""
-        return [u for u in self.regular if annotator in self.planned.get(u, ()) and (u, annotator) not in self.answered]
 
     # -- changes -------------------------------------------------------------------------------
     def add(self, unit: str, annotator: str) -> None:
@@ -161,9 +168,10 @@ class Plan:
         return number
 
 
-def reconcile(plan: Plan, overlap: int) -> tuple[list[str], list[str]]:
+def reconcile(plan: Plan, overlap: int, need: dict[str, float] | None = None) -> tuple[list[str], list[str]]:
     """Bring ``plan`` in line with the pool and the overlap: what was done (the round's reason), and
-    notes for the user."""
+    notes for the user. ``need``: each unit's agreement (lower: needs another label more)."""
+    need = need or {}
     reasons, notes = [], []
     active = set(plan.active)
     # retired annotators: their unanswered work is cancelled (it goes to others below)
@@ -175,43 +183,71 @@ def reconcile(plan: Plan, overlap: int) -> tuple[list[str], list[str]]:
                 gone[a] += 1
     for a, n in sorted(gone.items()):
         reasons.append(f"{a} retired ({n} unanswered assignment(s) cancelled)")
-    # honeypots go to every active annotator
-    pots = Counter()
-    for u in sorted(plan.honeypots):
-        for a in plan.active:
-            if a not in plan.planned.get(u, ()):
-                plan.ever.get(u, set()).discard(a)  # planned once and cancelled: planned again
-                plan.add(u, a)
-                pots[a] += 1
-    # every regular unit up to the overlap (a raised overlap, or replacements for the retired)
-    target = {u: max(overlap, len(plan.planned.get(u, ()))) for u in plan.regular}
-    topped = plan.top_up(plan.regular, target)
+    # someone accepted into the pool keeps what they labeled before: those units are planned for them
+    adopted = Counter()
+    units = set(plan.units)
+    for u, a in plan.unpooled:
+        if a in active and u in units and a not in plan.planned.get(u, ()):
+            plan.ever.get(u, set()).discard(a)
+            plan.add(u, a)
+            adopted[a] += 1
+    for a, n in sorted(adopted.items()):
+        reasons.append(f"{a}: {n} unit(s) they labeled before joining the pool")
+    # every unit up to the overlap (a raised overlap, or replacements for the retired)
+    target = {u: max(overlap, len(plan.planned.get(u, ()))) for u in plan.units}
+    topped = plan.top_up(plan.units, target)
     if topped:
         reasons.append(f"{topped} assignment(s) added to reach overlap {overlap}")
-    # newcomers take over unanswered work from the busiest
+    # newcomers take over unanswered work from the busiest; if every unit is answered, they label the
+    # units that need it most as one more annotator each
+    newcomers = [a for a, n in plan.loads().items() if n == 0]
     moved = rebalance(plan)
     loads = plan.loads()
+    extra: Counter = Counter()
+    for a in newcomers:
+        if loads[a] == 0 and plan.units:
+            extra[a] = give_neediest(plan, a, need)
+            loads = plan.loads()
     for a in plan.active:
-        if pots[a] or moved[a]:
-            reasons.append(f"{a}: {pots[a]} honeypot(s)" + (f", {moved[a]} unanswered unit(s) moved from busier "
-                                                            "annotators" if moved[a] else ""))
-        if pots[a] and loads[a] == 0 and plan.regular:
-            notes.append(f"{a} joined after every unit was answered: they label the honeypots only (which "
-                         "scores them); raise overlap to give them more units")
+        if moved[a] or extra[a]:
+            reasons.append(f"{a}: " + ", ".join(
+                ([f"{moved[a]} unanswered unit(s) moved from busier annotators"] if moved[a] else [])
+                + ([f"{extra[a]} unit(s) that need it most (lowest agreement) as one more annotator"]
+                   if extra[a] else [])))
     return reasons, notes
 
 
+def give_neediest(plan: Plan, annotator: str, need: dict[str, float]) -> int:
+    """Give a newcomer their fair share of the units that need another label most (lowest agreement
+    first, then fewest annotators), honeypots among them in the campaign's proportion so the
+    newcomer's queue mixes gold in like everyone's; how many they got."""
+    share = round(sum(plan.loads().values()) / max(len(plan.active), 1))
+    n_gold = round(share * plan.gold_ratio)
+    pots = sorted(u for u in plan.honeypots if annotator not in plan.ever.get(u, ()))
+    plan.rng.shuffle(pots)
+    pots.sort(key=lambda u: len(plan.planned.get(u, ())))
+    order = [u for u in plan.regular if annotator not in plan.ever.get(u, ())]
+    plan.rng.shuffle(order)
+    order.sort(key=lambda u: (need.get(u, 1.0), len(plan.planned.get(u, ()))))
+    picked = pots[:n_gold] + order[:share - min(n_gold, len(pots))]
+    for u in picked:
+        plan.add(u, annotator)
+    return len(picked)
+
+
 def rebalance(plan: Plan) -> Counter:
-    """Newcomers (active annotators with no regular work yet) take over unanswered regular work from
-    the busiest annotators, until loads differ by at most one or nothing movable is left; how many
-    units each newcomer received. Nobody else's plan is reshuffled."""
+    """Newcomers (active annotators with no work yet) take over unanswered work from the busiest
+    annotators, until loads differ by at most one or nothing movable is left; a newcomer takes a
+    honeypot whenever their gold is below the campaign's share. How many units each newcomer
+    received. Nobody else's plan is reshuffled."""
     loads = plan.loads()
     moved: Counter = Counter()
+    gold: Counter = Counter()
     newcomers = [a for a in plan.active if loads[a] == 0]
     if not newcomers or len(plan.active) < 2:
         return moved
     open_by: dict[str, list[str]] = {a: [] for a in plan.active}
-    for u in plan.regular:
+    for u in plan.units:
         for a in plan.planned.get(u, ()):
             if a in open_by and (u, a) not in plan.answered:
                 open_by[a].append(u)
@@ -219,10 +255,12 @@ def rebalance(plan: Plan) -> Counter:
         plan.rng.shuffle(open_by[a])
     while True:
         low = min(newcomers, key=lambda a: (loads[a], a))
+        wants_gold = gold[low] < plan.gold_ratio * (loads[low] + 1)
         for high in sorted(plan.active, key=lambda a: (-loads[a], a)):
             if loads[high] - loads[low] <= 1:
                 return moved
-            pick = next((u for u in open_by[high] if low not in plan.ever.get(u, ())), None)
+            movable = [u for u in open_by[high] if low not in plan.ever.get(u, ())]
+            pick = next((u for u in movable if (u in plan.honeypots) == wants_gold), movable[0] if movable else None)
             if pick is not None:
                 break
         else:
@@ -233,6 +271,7 @@ def rebalance(plan: Plan) -> Counter:
         loads[high] -= 1
         loads[low] += 1
         moved[low] += 1
+        gold[low] += pick in plan.honeypots
 
 
 def run(ctx: "StepContext") -> dict[str, Any]:
@@ -251,7 +290,9 @@ def run(ctx: "StepContext") -> dict[str, Any]:
             round_made = {"round": number, "kind": "initial", "assignments": len(rows)}
         else:
             plan = Plan(ctx)
-            reasons, notes = reconcile(plan, spec.overlap)
+            per_unit = state.unit_agreement
+            need = {u: a for u, a in zip(per_unit["unit"], per_unit["agreement"]) if a == a and a is not None}
+            reasons, notes = reconcile(plan, spec.overlap, need)
             number = plan.write("spec", f"spec v{ctx.spec_version}: " + "; ".join(reasons)) if reasons else None
             if reasons:
                 round_made = {"round": number, "kind": "spec", "assignments": len(plan.added),

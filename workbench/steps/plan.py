@@ -2,8 +2,8 @@
 
 Gold lines (JSONL) name a unit by ``unit_id``, or by ``document`` and the unit's exact ``text``, and
 give its ``label`` in the task's normalized form. Gold units are the yardstick for aggregation
-accuracy; a share of them (the spec's ``gold.rate``) are honeypots, shown to every annotator and
-used to score them. Once work is handed out the honeypots stay the ones first picked, whatever
+accuracy; a share of them (the spec's ``gold.rate``) are honeypots, mixed blind into the annotators'
+queues (with the same overlap as any unit) and used to score them. Once work is handed out the honeypots stay the ones first picked, whatever
 later changes to the pool or the overlap would have picked.
 """
 
@@ -88,26 +88,25 @@ def load_gold(path: Path, task_type: TaskType, units: list[Unit]) -> dict[str, L
     return gold
 
 
-def honeypot_count(n_units: int, n_gold: int, rate: float, overlap: int, pool: int) -> int:
+def honeypot_count(n_units: int, n_gold: int, rate: float) -> int:
     """How many honeypots make ``rate`` of each annotator's queue gold.
 
-    Honeypots go to every annotator; other units to ``overlap`` of ``pool``. With G honeypots an
-    annotator sees G + (N - G) * k / n units, so G = r N k/n / (1 - r + r k/n).
+    Honeypots get ``overlap`` annotators like every other unit (so they cannot be told apart), and
+    assign spreads them evenly: each annotator's share of gold is the campaign's, G = r N.
     """
     if rate <= 0 or n_gold == 0:
         return 0
-    share = overlap / pool
-    g = round(rate * n_units * share / (1 - rate + rate * share))
+    g = round(rate * n_units)
     return max(1, min(g, n_gold, n_units - 1 if n_units > 1 else n_units))
 
 
-def mark_gold(units: list[Unit], gold: dict[str, Label], rate: float, overlap: int, pool: int,
-              seed: int, honeypots: set[str] | None = None) -> list[Unit]:
+def mark_gold(units: list[Unit], gold: dict[str, Label], rate: float, seed: int,
+              honeypots: set[str] | None = None) -> list[Unit]:
     """Attach gold labels; flag a seeded sample of gold units as honeypots (``is_gold``), or the given
     ``honeypots`` (a campaign whose work is handed out keeps the ones it has)."""
     if honeypots is None:
         gold_ids = sorted(gold)
-        g = honeypot_count(len(units), len(gold_ids), rate, overlap, pool)
+        g = honeypot_count(len(units), len(gold_ids), rate)
         honeypots = set(random.Random(seed).sample(gold_ids, g)) if g else set()
     return [replace(u, gold_label=gold.get(u.id), is_gold=u.id in honeypots) for u in units]
 
@@ -158,7 +157,7 @@ def prepare(ctx: "StepContext", documents: list[Document] | None = None) -> dict
         if missing:
             raise WorkbenchError(f"{spec.resolve(spec.gold_file) if spec.gold_file else spec.path}: honeypot unit "
                                  f"{missing[0]} of campaign {ctx.name!r} has no gold label any more")
-    units = mark_gold(units, gold, spec.gold_rate, spec.overlap, len(spec.active_annotators), spec.seed, kept)
+    units = mark_gold(units, gold, spec.gold_rate, spec.seed, kept)
     advance = ctx.progress(f"{ctx.name}: pre-labeling", len(units))
     pre: dict[str, PreLabel | None] = {}
     for u in units:
