@@ -61,12 +61,14 @@ def test_project_deleted_on_the_server(tmp_path, ls_env, admin, name):
 
 
 def test_personal_access_token_works(tmp_path, ls_server, monkeypatch, name):
-    url, _ = ls_server
-    from workbench.backends.labelstudio.accounts import browser, log_in, session_token, sign_up
+    url, key = ls_server
+    from workbench.backends.labelstudio.accounts import browser, invite_token, log_in, session_token, sign_up
+    from workbench.backends.labelstudio.client import LabelStudioAPI
 
+    token = invite_token(LabelStudioAPI(url, key))  # the managed server signs people up by invitation only
     with browser(url) as ui:  # a user of the server with a personal access token (a JWT)
         email = f"{name}@example.org"
-        assert sign_up(ui, email, "pat-Pass-9876") or log_in(ui, email, "pat-Pass-9876")
+        assert sign_up(ui, email, "pat-Pass-9876", invite_token=token) or log_in(ui, email, "pat-Pass-9876")
         r = ui.post("/api/token/", headers={"X-CSRFToken": ui.cookies.get("csrftoken"), "Referer": url})
         assert r.status_code == 201, r.text
         pat = r.json()["token"]

@@ -98,3 +98,54 @@ def test_database_dsn_is_parsed_and_masked():
     assert Database.parse(None).env() == {"DJANGO_DB": "sqlite"}
     with pytest.raises(WorkbenchError, match="expected sqlite or postgresql://"):
         Database.parse("mysql://root@localhost/x")
+
+
+def test_a_relative_home_a_restart_and_a_public_url(tmp_path, monkeypatch):
+    """The default home is relative (./.workbench): the data dir is absolute and where `server status`
+    says; a home left by workbench 0.1 (its data nested under a relative path) is moved there; a
+    restart keeps the port, so the simulated crowd's credentials and bookmarked links keep working;
+    invite links use the public URL when one is set."""
+    from helpers import ARTICLES, write_spec
+
+    monkeypatch.chdir(tmp_path)
+    home = Path(".wb")
+    spec = write_spec(tmp_path / "spec", name="restart-c", task_type="claims", documents=str(ARTICLES / "000_*.txt"),
+                      extra='[backend]\nname = "labelstudio"\n', overlap=2,
+                      pool='[[annotators]]\nid = "ana"\npersona = "expert"\n'
+                           '[[annotators]]\nid = "ben"\npersona = "careful"\n'
+                           '[[annotators]]\nid = "cy"\npersona = "hasty"\n')
+    server = ManagedServer(home)
+    try:
+        result = run("run", str(spec), home=home)
+        assert result.exit_code == 0, result.output
+        st = server.status()
+        data = Path(st["data_dir"])
+        assert data.is_absolute() and data == tmp_path / ".wb" / "labelstudio" / "data"
+        assert (data / "label_studio.sqlite3").is_file()
+        assert list((tmp_path / ".wb").rglob("label_studio.sqlite3")) == [data / "label_studio.sqlite3"]
+        port = st["port"]
+
+        assert run("server", "stop", home=home).exit_code == 0
+        # what workbench 0.1 left: the data dir nested under the relative home, inside the server's folder
+        legacy = tmp_path / ".wb" / "labelstudio" / ".wb" / "labelstudio" / "data"
+        legacy.parent.mkdir(parents=True)
+        data.rename(legacy)
+        result = run("server", "start", "--public-url", "https://labels.example.org", home=home)
+        assert result.exit_code == 0, result.output
+        st = server.status()
+        assert st["port"] == port and (data / "label_studio.sqlite3").is_file()  # same URL, the data moved back
+        assert not (tmp_path / ".wb" / "labelstudio" / ".wb").exists()
+
+        # the crowd signs in again with the credentials it had (a raised overlap gives it work)
+        spec.write_text(spec.read_text().replace("overlap = 2", "overlap = 3"))
+        result = run("run", str(spec), "--json", home=home)
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["simulate"]["labels_made"] > 0
+
+        info = json.loads(run("invite", "restart-c", "dee@example.org", "--json", home=home).stdout)
+        assert info["invite_url"].startswith("https://labels.example.org/user/signup/?token=")
+        assert info["project_url"].startswith("https://labels.example.org/projects/") and not info["loopback"]
+        plain = run("invite", "restart-c", "dee@example.org", home=home).stdout
+        assert "works on this machine only" not in plain
+    finally:
+        server.stop()

@@ -31,7 +31,10 @@ def persona_email(campaign: str, annotator_id: str) -> str:
 
 
 class Credentials:
-    """``{server url: {email: {password, token}}}`` in a file only the user can read."""
+    """``{server: {email: {password, token}}}`` in a file only the user can read. The server is
+    ``managed`` for the home's own Label Studio (whatever port it runs on) or an existing server's
+    URL; workbench 0.1 filed the managed server's accounts under its URL of the day, which
+    :meth:`get` still finds."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -44,8 +47,18 @@ class Credentials:
         except ValueError:
             raise WorkbenchError(f"{self.path}: not valid JSON; delete it to make new persona tokens") from None
 
-    def get(self, url: str, email: str) -> dict[str, str] | None:
-        return self._load().get(url, {}).get(email)
+    def get(self, server: str, email: str) -> dict[str, str] | None:
+        data = self._load()
+        found = data.get(server, {}).get(email)
+        if found is None and server == "managed":  # 0.1: under http://127.0.0.1:<port of the day>
+            found = next((v[email] for k, v in data.items() if k.startswith("http://127.0.0.1:") and email in v),
+                         None)
+        return found
+
+    def forget(self, server: str, email: str, field: str) -> None:
+        data = self._load()
+        if data.get(server, {}).get(email, {}).pop(field, None) is not None:
+            write_secret(self.path, json.dumps(data, indent=1))
 
     def put(self, url: str, email: str, **fields: str) -> None:
         data = self._load()
@@ -103,9 +116,13 @@ def session_token(session: httpx.Client) -> str:
 
 
 def persona_api(url: str, email: str, name: str, creds: Credentials,
-                transport: httpx.BaseTransport | None = None) -> LabelStudioAPI:
-    """An API client acting as the persona's own account, creating the account on first use."""
-    known = creds.get(url, email) or {}
+                transport: httpx.BaseTransport | None = None, server: str | None = None,
+                invite_token: str | None = None) -> LabelStudioAPI:
+    """An API client acting as the persona's own account, creating the account on first use (through
+    the organization's invitation, as a person signs up); ``server`` files its credentials
+    (``managed``, or the URL of an existing server)."""
+    server = server or url
+    known = creds.get(server, email) or {}
     if known.get("token"):
         api = LabelStudioAPI(url, known["token"], key_source=f"the token of {email}", transport=transport)
         if api._works():
@@ -114,16 +131,18 @@ def persona_api(url: str, email: str, name: str, creds: Credentials,
     password = known.get("password") or secrets.token_urlsafe(16)
     with browser(url, transport) as session:
         if not known.get("password"):
-            creds.put(url, email, password=password)  # before signing up: never an account we cannot enter
-        if not (sign_up(session, email, password) or log_in(session, email, password)):
+            creds.put(server, email, password=password)  # before signing up: never an account we cannot enter
+        if not (sign_up(session, email, password, invite_token) or log_in(session, email, password)):
+            if not known.get("password"):
+                creds.forget(server, email, "password")  # not ours after all: do not keep a wrong one
             raise WorkbenchError(
-                f"Label Studio at {url}: cannot sign up or log in as simulated annotator {email}; if the account "
-                f"exists from another workbench home, use that home (its password is in {creds.path})")
+                f"Label Studio at {url}: cannot sign up or log in as simulated annotator {email}: the account exists "
+                f"with another password (made from another workbench home?); that home's {creds.path.name} has it")
         token = session_token(session)
         user = session.get("/api/current-user/whoami").json()
         session.patch(f"/api/users/{user['id']}/", json={"first_name": name, "last_name": "(simulated)"},
                       headers=csrf_headers(session))
-    creds.put(url, email, password=password, token=token)
+    creds.put(server, email, password=password, token=token)
     return LabelStudioAPI(url, token, key_source=f"the token of {email}", transport=transport)
 
 
@@ -131,3 +150,10 @@ def invite_link(api: LabelStudioAPI) -> str:
     """Label Studio's own invitation link to its organization (the sign-up page with the invite token)."""
     invite = api.get("/api/invite", what="asking for an invitation link")
     return f"{api.url}{invite['invite_url']}"
+
+
+def invite_token(api: LabelStudioAPI) -> str | None:
+    """The organization's invitation token (the ``token`` of the sign-up link)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    return (parse_qs(urlsplit(invite_link(api)).query).get("token") or [None])[0]

@@ -18,6 +18,8 @@ import httpx
 from ...errors import WorkbenchError
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
+#: tries after a refused connection (0.5 + 1 s): a server that is down is reported in about 1.5 s
+CONNECT_RETRIES = 2
 
 
 class AmbiguousWrite(WorkbenchError):
@@ -79,7 +81,8 @@ class LabelStudioAPI:
                 headers = {**extra_headers, **(self._auth() if auth else {})}
                 r = self.http.request(method, path, headers=headers, **kwargs)
             except httpx.ConnectError as exc:  # never reached the server: safe to send again
-                if last:
+                # refused at once: a stopped server, not a busy one; say so in a second or two
+                if last or attempt >= CONNECT_RETRIES:
                     raise WorkbenchError(
                         f"cannot reach Label Studio at {self.url} ({exc}); is it running? "
                         "(`workbench server start` starts the managed one)") from None
@@ -111,18 +114,21 @@ class LabelStudioAPI:
         r = self._send(method, path, **kwargs)
         if r.status_code in ok:
             return r
-        what = what or f"{method} {path}"
-        if r.status_code in (401, 403) and r.status_code not in ok:
+        raise self.failure(r, what or f"{method} {path}")
+
+    def failure(self, r: httpx.Response, what: str) -> WorkbenchError:
+        """The one-line error for an answer that is not what was asked for (after the retries)."""
+        if r.status_code in (401, 403):
             if r.status_code == 401 or not self._works():
-                raise self._rejected()
-            raise WorkbenchError(f"Label Studio at {self.url} refused {what}: the token's user may not do that "
-                                 f"({_detail(r)})")
+                return self._rejected()
+            return WorkbenchError(f"Label Studio at {self.url} refused {what}: the token's user may not do that "
+                                  f"({_detail(r)})")
         if r.status_code == 404:
-            raise NotFound(f"Label Studio at {self.url}: {what}: not found ({_detail(r)})")
+            return NotFound(f"Label Studio at {self.url}: {what}: not found ({_detail(r)})")
         if r.status_code >= 500 or r.status_code == 429:
-            raise WorkbenchError(f"Label Studio at {self.url} kept failing on {what}: HTTP {r.status_code} after "
-                                 f"{self.retries + 1} tries ({_detail(r)})")
-        raise WorkbenchError(f"Label Studio at {self.url} refused {what}: HTTP {r.status_code}: {_detail(r)}")
+            return WorkbenchError(f"Label Studio at {self.url} kept failing on {what}: HTTP {r.status_code} after "
+                                  f"{self.retries + 1} tries ({_detail(r)})")
+        return WorkbenchError(f"Label Studio at {self.url} refused {what}: HTTP {r.status_code}: {_detail(r)}")
 
     def _works(self) -> bool:
         try:
@@ -169,7 +175,7 @@ class LabelStudioAPI:
             if r.status_code == 404 and page > 1:
                 return
             if r.status_code != 200:
-                self.request("GET", "/api/tasks/", params=params, what=f"listing the tasks of project {project}")
+                raise self.failure(r, f"listing the tasks of project {project}")
             body = r.json()
             tasks = body.get("tasks", body if isinstance(body, list) else [])
             yield from tasks

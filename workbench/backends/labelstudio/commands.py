@@ -27,23 +27,36 @@ def add_commands(main: click.Group) -> None:
         """The managed Label Studio of this workbench home (127.0.0.1 only)."""
 
     @server.command()
-    @click.option("--port", type=click.IntRange(1, 65535), help="Port to listen on (default: a free one).")
+    @click.option("--port", type=click.IntRange(1, 65535), help="Port to listen on (default: the last one, else a "
+                                                              "free one).")
     @click.option("--database", metavar="DSN",
                   help="sqlite (default) or postgresql://USER:PASSWORD@HOST:PORT/NAME; fixed at first start.")
+    @click.option("--host", help="Address to listen on (default: 127.0.0.1, this machine only). 0.0.0.0 lets "
+                                 "colleagues on other machines reach it: see docs/labelstudio.md first.")
+    @click.option("--public-url", help="The address people use (say https://labels.team.example behind your proxy): "
+                                       "invitation and task links are built from it ('' forgets it).")
     @click.option("--timeout", type=float, default=300, show_default=True, help="Seconds to wait for /health/.")
     @JSON
     @pass_state
-    def start(state, port, database, timeout, as_json):
+    def start(state, port, database, host, public_url, timeout, as_json):
         """Start Label Studio, or report the one already running."""
+        from .server import is_loopback
+
         srv = _server(state)
         was_running = srv.status()["running"]
-        srv.start(port=port, database=database, timeout=timeout)
+        srv.start(port=port, database=database, timeout=timeout, host=host, public_url=public_url)
         info = srv.status()
         if as_json:
             emit_json(info)
             return
         click.echo(f"Label Studio {'already running' if was_running else 'started'} at {info['url']} "
                    f"(pid {info['pid']}, database {info['database']})")
+        if not is_loopback(info["host"]):
+            click.echo(f"warning: it listens on {info['host']}: anyone who can reach this machine can open it, and "
+                       "Label Studio Community has no roles (every account sees every project); send invitation "
+                       "links only to people you trust, over a network you trust (docs/labelstudio.md)", err=True)
+        if info["public_url"]:
+            click.echo(f"people reach it at {info['public_url']} (the links workbench prints use it)")
         _print_login(info)
 
     @server.command()
@@ -96,24 +109,36 @@ def add_commands(main: click.Group) -> None:
     @main.command()
     @click.argument("campaign", metavar="CAMPAIGN")
     @click.argument("email")
+    @click.option("--new-link", is_flag=True, help="Make a new invitation link (links sent before stop working).")
     @JSON
     @pass_state
-    def invite(state, campaign, email, as_json):
-        """Give a person (EMAIL) a way into CAMPAIGN's Label Studio project."""
+    def invite(state, campaign, email, new_link, as_json):
+        """Give a person (EMAIL) a way into CAMPAIGN's Label Studio project, and say what waits for them."""
         if "@" not in email:
             raise WorkbenchError(f"EMAIL: expected an email address, got {email!r}")
-        info = _labelstudio(state, campaign).invite(email)
+        c = _labelstudio_campaign(state, campaign)
+        info = c.backend.invite(email, new_link=new_link)
         if as_json:
             emit_json(info)
             return
         if info["has_account"]:
-            click.echo(f"{email} already has an account: they log in and open {info['project_url']}")
+            click.echo(f"{email} already has an account: they log in at {info['login_url']}")
         else:
             click.echo(f"send {email} this sign-up link: {info['invite_url']}")
-            click.echo(f"after signing up with {email}, they open {info['project_url']}")
-        if not info["in_spec"]:
-            click.echo(f"note: {email} is not in the campaign's annotators: add [[annotators]] email = \"{email}\" "
-                       "to the campaign file and run it (`workbench run FILE`) so their work is planned and counted")
+            click.echo(f"they sign up as {email} (the email the campaign knows them by) with a password of their own")
+        click.echo(f"it opens the labeling stream of {c.name!r} ({info['project_url']}): one task at a time, "
+                   "Submit or Skip; nobody else's answers are shown there")
+        if info["waiting"]:
+            click.echo(f"{info['waiting']} task(s) wait for them there")
+        else:
+            click.echo(f"warning: nothing waits for {email}: every task has all its annotators; "
+                       f"`workbench annotators add {c.name} {email}` gives them a share")
+        if not info["in_pool"]:
+            click.echo(f"note: {email} is not in the campaign's pool: their labels are kept but not counted; "
+                       f"`workbench annotators add {c.name} {email}` adds them and plans their work")
+        if info["loopback"]:
+            click.echo("note: the link works on this machine only; for colleagues on other machines see "
+                       "`workbench server start --help` (--host, --public-url) and docs/labelstudio.md")
 
 
 def _labelstudio_campaign(state, campaign: str):

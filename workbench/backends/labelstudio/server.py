@@ -2,7 +2,8 @@
 
 ``<home>/labelstudio/`` holds its data dir, its log, a pid file and the secrets (admin password,
 API token, Django secret key, database DSN), each in a file only the user can read (0600). The
-token is never printed or logged. The server listens on 127.0.0.1 only, on a port we choose and
+token is never printed or logged. The server listens on 127.0.0.1 only (unless ``--host`` says otherwise,
+for a team on other machines), on a port we choose and
 then verify (Label Studio silently moves to the next port when one is busy), with every call home
 switched off. ``stop`` ends only the process recorded in the pid file, never anything by name.
 """
@@ -36,6 +37,9 @@ INSTALL_HINT = "install the server extra: pip install 'workbench[server]'"
 OFFLINE_ENV = {
     "SENTRY_DSN": "", "FRONTEND_SENTRY_DSN": "", "LATEST_VERSION_CHECK": "false",
     "COLLECT_ANALYTICS": "false", "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",
+    # sign-up only through an invitation link (`workbench invite`): Community has no roles, so an open
+    # sign-up page let anyone on the machine make an account and read every project
+    "DISABLE_SIGNUP_WITHOUT_LINK": "true", "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
 }
 STARTED_RE = re.compile(r"Starting development server at http://[^:/]+:(\d+)/")
 
@@ -59,6 +63,20 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def is_loopback(host: str) -> bool:
+    return host == "localhost" or host.startswith("127.") or host == "::1"
+
+
+def _busy_for_a_while(port: int, wait: float = 5.0) -> bool:
+    """Whether ``port`` stays in use for ``wait`` seconds (a server just stopped may still be closing it)."""
+    deadline = time.monotonic() + wait
+    while port_in_use(port):
+        if time.monotonic() > deadline:
+            return True
+        time.sleep(0.25)
+    return False
 
 
 def port_in_use(port: int) -> bool:
@@ -130,7 +148,10 @@ class ManagedServer:
     """The Label Studio of one workbench home."""
 
     def __init__(self, home: Path | str):
-        self.home = Path(home)
+        # absolute: Label Studio runs in its own folder, so a relative data dir would land elsewhere
+        self.home = Path(home).absolute()
+        self.host = "127.0.0.1"  # where it listens (start may change it)
+        self.public: str | None = None  # the address people use, when it is not ours
         self.dir = self.home / "labelstudio"
         self.data_dir = self.dir / "data"
         self.state_file = self.dir / "server.json"
@@ -161,13 +182,42 @@ class ManagedServer:
                 return False
             return True  # no /proc: trust the pid file
         args = [a.decode(errors="replace") for a in cmdline]
-        return any("label-studio" in a or "label_studio" in a for a in args) and str(self.data_dir) in args
+        if not any("label-studio" in a or "label_studio" in a for a in args) or "--data-dir" not in args:
+            return False
+        given = Path(args[args.index("--data-dir") + 1]) if args.index("--data-dir") + 1 < len(args) else Path()
+        if not given.is_absolute():  # a server started by workbench 0.1 from a relative home
+            try:
+                given = Path(os.readlink(f"/proc/{pid}/cwd")) / given
+            except OSError:
+                return False
+        return given.absolute() in (self.data_dir, self.legacy_data_dir())
+
+    def legacy_data_dir(self) -> Path | None:
+        """Where workbench 0.1 put the data of a home given as a relative path (the server ran in
+        ``<home>/labelstudio`` with ``--data-dir <home>/labelstudio/data`` relative to that), if it did."""
+        for db in self.dir.glob("*/**/labelstudio/data/label_studio.sqlite3"):
+            if db.parent != self.data_dir:
+                return db.parent
+        return None
+
+    def _adopt_legacy_data_dir(self) -> None:
+        """Move 0.1's misplaced data dir to where ``server status`` says it is (the server is stopped)."""
+        old = self.legacy_data_dir()
+        if old is None or (self.data_dir / "label_studio.sqlite3").exists():
+            return
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        for item in old.iterdir():
+            if item.name != ".workbench":
+                shutil.move(str(item), str(self.data_dir / item.name))
+        top = self.dir / old.relative_to(self.dir).parts[0]
+        shutil.rmtree(top, ignore_errors=True)
 
     def status(self) -> dict[str, Any]:
         st = self._state()
         running = self._ours(st.get("pid"))
         healthy = running and self._healthy(st["url"])
         return {"running": running, "healthy": healthy, "url": st.get("url") if running else None,
+                "host": st.get("host", "127.0.0.1"), "public_url": st.get("public_url"),
                 "pid": st.get("pid") if running else None, "port": st.get("port") if running else None,
                 "started_at": st.get("started_at") if running else None, "data_dir": str(self.data_dir),
                 "database": Database.parse(read_secret(self.database_file)).masked,
@@ -209,10 +259,23 @@ class ManagedServer:
         return st["url"], self.token()
 
     def start(self, port: int | None = None, database: str | None = None,
-              timeout: float = START_TIMEOUT) -> dict[str, Any]:
-        """Start the server, or return the running one. Only an explicit ``port`` is tried alone."""
+              timeout: float = START_TIMEOUT, host: str | None = None, public_url: str | None = None) -> dict[str, Any]:
+        """Start the server, or return the running one. Only an explicit ``port`` is tried alone.
+
+        ``host``: the address it listens on (default: the last one, else 127.0.0.1; another than a
+        loopback address lets other machines reach it). ``public_url``: the address people use, for
+        the links workbench prints (kept until changed; ``""`` forgets it)."""
         db = self._database(database)
         st = self._state()
+        if public_url is not None and public_url and not public_url.startswith(("http://", "https://")):
+            raise WorkbenchError(f"--public-url: expected an http:// or https:// address, got {public_url!r}")
+        if self._ours(st.get("pid")) and (host is not None and host != st.get("host", "127.0.0.1")):
+            raise WorkbenchError(f"the server is already running on {st.get('host', '127.0.0.1')}; stop it first")
+        if self._ours(st.get("pid")) and public_url is not None:
+            st["public_url"] = public_url or None
+            write_secret(self.state_file, json.dumps(st))
+        self.host = host or st.get("host") or "127.0.0.1"
+        self.public = st.get("public_url") if public_url is None else (public_url or None)
         if self._ours(st.get("pid")):
             if not self._wait_healthy(st, timeout):
                 raise WorkbenchError(
@@ -223,9 +286,10 @@ class ManagedServer:
             return st
         command = label_studio_command()
         db.check_reachable()
+        self._adopt_legacy_data_dir()
         self._secrets()
         # the last port first, so the URL people bookmarked keeps working across restarts
-        previous = [st["port"]] if st.get("port") and not port_in_use(st["port"]) else []
+        previous = [st["port"]] if st.get("port") and not _busy_for_a_while(st["port"]) else []
         attempts = [port] if port else previous + [free_port() for _ in range(3)]
         last_error = ""
         for p in attempts:
@@ -266,6 +330,8 @@ class ManagedServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRE_", "DJANGO_DB"))}
         env.update(OFFLINE_ENV)
         env.update(db.env())
+        if self.public:
+            env["LABEL_STUDIO_HOST"] = self.public  # the address in links Label Studio itself builds
         env.update({
             "PYTHONUNBUFFERED": "1",  # so the "Starting development server at" line reaches the log at once
             "LABEL_STUDIO_BASE_DATA_DIR": str(self.data_dir),
@@ -280,16 +346,17 @@ class ManagedServer:
     def _launch(self, command: list[str], port: int, db: Database, timeout: float) -> dict[str, Any] | str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "ab") as log:
-            log.write(f"\n=== workbench: starting Label Studio on 127.0.0.1:{port} at {now()} ===\n".encode())
+            log.write(f"\n=== workbench: starting Label Studio on {self.host}:{port} at {now()} ===\n".encode())
             log.flush()
             offset = log.tell()
             proc = subprocess.Popen(
-                [*command, "start", "--no-browser", "--internal-host", "127.0.0.1", "--port", str(port),
+                [*command, "start", "--no-browser", "--internal-host", self.host, "--port", str(port),
                  "--data-dir", str(self.data_dir)],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.dir,
                 env=self._env(db), start_new_session=True)
-        st = {"pid": proc.pid, "port": port, "url": f"http://127.0.0.1:{port}", "started_at": now(),
-              "database": db.kind}
+        local = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        st = {"pid": proc.pid, "port": port, "url": f"http://{local}:{port}", "started_at": now(),
+              "database": db.kind, "host": self.host, "public_url": self.public}
         write_secret(self.state_file, json.dumps(st))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -340,12 +407,14 @@ class ManagedServer:
         """Stop the server we started (pid file); False when none was running."""
         st = self._state()
         pid = st.get("pid")
-        if not self._ours(pid):
-            self.state_file.unlink(missing_ok=True)
-            return False
-        self._terminate(pid, timeout)
-        self.state_file.unlink(missing_ok=True)
-        return True
+        ran = self._ours(pid)
+        if ran:
+            self._terminate(pid, timeout)
+        if st:  # keep the port: the next start takes it again, so URLs and links stay valid
+            write_secret(self.state_file, json.dumps({"port": st.get("port"), "url": st.get("url"),
+                                                      "host": st.get("host", "127.0.0.1"),
+                                                      "public_url": st.get("public_url"), "stopped_at": now()}))
+        return ran
 
     @staticmethod
     def _terminate(pid: int, timeout: float = 30.0) -> None:
@@ -361,12 +430,22 @@ class ManagedServer:
         send(signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not _alive(pid):
+            if not _alive(pid) and not _group_alive(pid):  # the children too: one of them holds the port
                 return
             time.sleep(0.2)
         send(signal.SIGKILL)
-        while _alive(pid) and time.monotonic() < deadline + 10:
+        while (_alive(pid) or _group_alive(pid)) and time.monotonic() < deadline + 10:
             time.sleep(0.2)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _alive(pid: int) -> bool:
