@@ -176,6 +176,7 @@ class AnnotationStatus(str, enum.Enum):
     SKIPPED = "skipped"  # the annotator skipped the task: no label
     EXTRA = "extra"  # beyond the campaign's overlap: kept, flagged, never aggregated
     INVALID = "invalid"  # failed validation: quarantined with a reason, never aggregated
+    NOT_IN_POOL = "not_in_pool"  # by someone the campaign's pool does not name: kept, not counted until accepted
 
 
 @dataclass(frozen=True)

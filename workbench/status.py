@@ -17,7 +17,7 @@ STEPS = ("plan", "assign", "push", "simulate", "pull", "aggregate", "agreement",
 
 def _row(kind: str, persona: str | None = None, status: str = "active") -> dict[str, Any]:
     return {"kind": kind, "persona": persona, "status": status, "assigned": 0, "ok": 0, "skipped": 0,
-            "invalid": 0, "extra": 0}
+            "invalid": 0, "extra": 0, "not_in_pool": 0}
 
 
 def status(spec: "CampaignSpec", state: "CampaignState") -> dict[str, Any]:
@@ -36,7 +36,7 @@ def status(spec: "CampaignSpec", state: "CampaignState") -> dict[str, Any]:
     for aid, n in work_sql.planned_per_annotator(db, name).items():
         per.setdefault(aid, _row("unknown"))["assigned"] = n
     for aid, st, n in labels_sql.per_annotator(db, name):
-        per.setdefault(aid, _row("unknown (not in the spec)"))[st] = n
+        per.setdefault(aid, _row("not in the pool", status="not counted"))[st] = n
     quarantined = [{"unit": r[0], "annotator": r[1], "reason": r[2]} for r in labels_sql.quarantined(db, name)]
     rounds = [{k: r[k] for k in ("round", "kind", "reason", "spec_version", "created_at", "units", "assignments",
                                   "answered", "cancelled")} for r in state.rounds]

@@ -110,6 +110,8 @@ def test_a_person_working_in_the_web_app(tmp_path, ls_env, admin, name, no_margi
         assert r.status_code == 204, r.text
     pulled = c.pull()
     assert (pulled["updated"], pulled["deleted"], pulled["new"]) == (1, 1, 0)
+    assert any(n.startswith("1 annotation(s) deleted in labelstudio") and f"pat on {t2['data']['unit_id']}" in n
+               for n in pulled["notes"]), pulled["notes"]
     now = {t["id"]: len(t["annotations"]) for t in project_tasks(admin, pid)}
     # only the tasks pat touched (the edited one, and maybe others of the last second) were read again
     assert pulled["received"] <= sum(now[t["id"]] for t in (t1, t2, t3, t4)) < sum(now.values())
@@ -131,6 +133,7 @@ def test_bulk_deletion_is_caught_by_the_totals(tmp_path, ls_env, admin, name):
     assert r.status_code == 200, r.text
     pulled = c.pull()
     assert pulled["deleted"] == 3 * c.spec.overlap
+    assert f"{3 * c.spec.overlap} annotation(s) deleted" in pulled["notes"][0]
     on_server = sum(len(t["annotations"]) for t in project_tasks(admin, pid))
     assert c.store.one("SELECT COUNT(*) FROM annotations WHERE campaign=?", c.name)[0] == on_server
 
@@ -140,17 +143,17 @@ def test_pull_retries_then_stops_cleanly(tmp_path, ls_env, name):
     c.run(until="simulate")
     exports = []
 
-    def rule(request, n):  # the first five export requests fail with 503
-        if request.url.path.endswith("/export"):
+    def rule(request, n):  # the first five requests for the tasks with their annotations fail with 503
+        if request.url.path.endswith("/api/tasks/") and request.url.params.get("fields") == "all":
             exports.append(n)
             return "503" if len(exports) <= 5 else None
         return None
 
     with_transport(c, Faults(rule))
     before = dump_store(tmp_path / "home")
-    with pytest.raises(WorkbenchError, match="kept failing on exporting"):
+    with pytest.raises(WorkbenchError, match="kept failing on listing the tasks of project"):
         c.pull()  # 3 tries (retries = 2), all 503: stop, with nothing half-written
     assert dump_store(tmp_path / "home") == before
-    summary = c.pull()  # two more 503s, then the export answers: retried with backoff, done
+    summary = c.pull()  # two more 503s, then the listing answers: retried with backoff, done
     assert len(exports) == 6
     assert summary["new"] == summary["total_ok"] == len(c.annotations()) > 0

@@ -84,20 +84,42 @@ def apply_pull(ctx: "StepContext", batch: PullBatch) -> dict[str, Any]:
     gone = list(batch.deleted)
     if batch.complete:
         gone += [k for k in stored if k not in seen]
-    counts["deleted"] = labels_sql.delete(db, name, gone)
+    deleted = labels_sql.delete(db, name, gone)
+    counts["deleted"] = len(deleted)
     flipped, counts["extra"] = settle(ctx)
     counts["total_ok"] = labels_sql.count(db, name, "ok")
+    counts["not_in_pool"] = labels_sql.count(db, name, "not_in_pool")
     if rows or counts["deleted"] or flipped:
         campaigns_sql.bump_annotations_rev(db, name)
+    notes = pull_notes(ctx.spec.backend, deleted, [r for r in rows if r[9] == "invalid" and r[10]])
+    if notes:
+        counts["notes"] = notes
     return counts
 
 
+def pull_notes(backend: str, deleted: list[tuple[str, str, str]], quarantined: list[tuple]) -> list[str]:
+    """What a person must hear about a pull: labels deleted in the backend (by whom, no backend
+    records) and labels quarantined now (with the first reason)."""
+    notes = []
+    if deleted:
+        shown = ", ".join(f"{a} on {u}" for u, a, _ in deleted[:5]) + (", ..." if len(deleted) > 5 else "")
+        notes.append(f"{len(deleted)} annotation(s) deleted in {backend} since the last pull ({shown}): gone from "
+                     "the store, their places are open again (who deleted them is not recorded there)")
+    if quarantined:
+        notes.append(f"{len(quarantined)} annotation(s) quarantined, not counted (first: {quarantined[0][2]} on "
+                     f"{quarantined[0][1]}: {quarantined[0][10]}); `workbench status` lists them")
+    return notes
+
+
 def settle(ctx: "StepContext") -> tuple[int, int]:
-    """Give every annotation its place. Per unit, the earliest answers fill its planned places and later
-    ones are ``extra`` (a place freed later is taken back); each answer in a place takes its
-    annotator's own round, or the unit's earliest round with a place left. Returns how many
-    annotations changed and how many are extra."""
+    """Give every annotation its place. Per unit, the earliest answers by annotators of the pool fill
+    its planned places and later ones are ``extra`` (a place freed later is taken back); each answer
+    in a place takes its annotator's own round, or the unit's earliest round with a place left. An
+    answer by someone the pool does not name is ``not_in_pool``: kept, never counted, until they are
+    accepted (`workbench annotators accept`). Returns how many annotations changed and how many are
+    extra."""
     db, name = ctx.store, ctx.name
+    pool = {r["id"] for r in work_sql.annotators(db, name)} | {a.id for a in ctx.spec.annotators}
     slots: dict[str, list[int]] = {}  # unit -> the rounds of its planned places
     pair_round: dict[tuple[str, str], int] = {}
     for unit, annotator, rnd in work_sql.planned_rounds(db, name):
@@ -107,10 +129,14 @@ def settle(ctx: "StepContext") -> tuple[int, int]:
     rows = labels_sql.in_order(db, name)
     for start, end in _runs([r["unit_id"] for r in rows]):
         unit_rows = rows[start:end]
-        free = list(slots.get(unit_rows[0]["unit_id"], []))
-        answers = [r for r in unit_rows if r["status"] in ("ok", "extra")]
+        # a unit nothing was planned for (not through assign) has the spec's overlap of places, in no round
+        free = list(slots.get(unit_rows[0]["unit_id"], [None] * ctx.spec.overlap))
+        answers = [r for r in unit_rows if r["status"] in ("ok", "extra", "not_in_pool")]
+        outsiders = [r for r in answers if r["annotator_id"] not in pool]
+        answers = [r for r in answers if r["annotator_id"] in pool]
         kept, over = answers[:len(free)], answers[len(free):]
         want: dict[str, tuple[str, int | None]] = {r["key"]: ("extra", None) for r in over}
+        want.update({r["key"]: ("not_in_pool", None) for r in outsiders})
         for r in kept:  # the annotator's own place first
             rnd = pair_round.get((r["unit_id"], r["annotator_id"]))
             if rnd is not None and rnd in free:

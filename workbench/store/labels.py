@@ -38,11 +38,15 @@ def upsert(db: "Store", campaign: str, rows: Iterable[tuple]) -> None:
                    f"ON CONFLICT (campaign, key) DO UPDATE SET {updates}", [(campaign, *r) for r in rows])
 
 
-def delete(db: "Store", campaign: str, keys: Iterable[str]) -> int:
-    n = 0
+def delete(db: "Store", campaign: str, keys: Iterable[str]) -> list[tuple[str, str, str]]:
+    """Delete the annotations of ``keys``; ``(unit, annotator, status)`` of each one deleted."""
+    gone = []
     for key in keys:
-        n += db.execute("DELETE FROM annotations WHERE campaign=? AND key=?", (campaign, key)).rowcount
-    return n
+        row = db.one("SELECT unit_id, annotator_id, status FROM annotations WHERE campaign=? AND key=?", campaign, key)
+        if row is not None:
+            db.execute("DELETE FROM annotations WHERE campaign=? AND key=?", (campaign, key))
+            gone.append((row[0], row[1], row[2]))
+    return gone
 
 
 def in_order(db: "Store", campaign: str) -> list["sqlite3.Row"]:
@@ -53,7 +57,7 @@ def in_order(db: "Store", campaign: str) -> list["sqlite3.Row"]:
 
 
 def settle(db: "Store", campaign: str, changes: Iterable[tuple[str, str, int | None]]) -> None:
-    """``(key, status, round)``: the status (ok or extra) and round an annotation settles to."""
+    """``(key, status, round)``: the status (ok, extra or not_in_pool) and round an annotation settles to."""
     db.executemany("UPDATE annotations SET status=?, round=? WHERE campaign=? AND key=?",
                    [(status, rnd, campaign, key) for key, status, rnd in changes])
 
