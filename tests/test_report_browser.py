@@ -6,36 +6,17 @@ Skipped, with how to get a browser, where there is none; in CI (``CI`` set) a mi
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
+from browser import ARGS, ARTIFACTS, chromium_path
 from export_fixtures import builtin_plugins, run_campaign, write_campaign
-
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    path = os.environ.get("WORKBENCH_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    why = None
-    if not path:
-        why = "no Chromium found: install Debian's with `apt-get install chromium` (or set WORKBENCH_CHROMIUM)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            why = "Playwright is not installed: pip install -e '.[test]'"
-    if why:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the browser test: {why}")
-        pytest.skip(why)
-    return path
+    return chromium_path()
 
 
 @pytest.fixture(scope="module")

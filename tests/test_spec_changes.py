@@ -48,10 +48,10 @@ def test_add_an_annotator_raise_overlap_change_method(tmp_path, home, gold):
     c = Campaign.open("c1", Store(home))
     honeypots = {u.id for u in c.units() if u.is_gold}
     before = {(a.unit_id, a.annotator_id, str(a.label)) for a in c.annotations()}
-    assert len(honeypots) > 3 and set(per_unit(c).values()) == {3, 4}
+    assert len(honeypots) > 3 and set(per_unit(c).values()) == {3}  # honeypots are blind: overlap 3 too
 
     spec = spec_with(tmp_path, gold, crowd=CROWD + pool(("fay", "careful")), overlap=4,
-                     extra='[aggregate]\nmethod = "dawid_skene"')
+                     extra='show_prelabels = true\n[aggregate]\nmethod = "dawid_skene"')
     result = run(home, "run", str(spec))
     assert result.exit_code == 0, result.output
     c = Campaign.open("c1", Store(home))
@@ -60,14 +60,16 @@ def test_add_an_annotator_raise_overlap_change_method(tmp_path, home, gold):
     assert {u.id for u in c.units() if u.is_gold} == honeypots  # honeypots stay the ones first picked
     counts = per_unit(c)
     for u in c.units():
-        assert counts[u.id] == (5 if u.is_gold else 4), u.id  # honeypots to all five, others to four
+        assert counts[u.id] == 4, u.id  # honeypots like any other unit
     fay = [a for a in c.annotations() if a.annotator_id == "fay"]
-    assert {a.unit_id for a in fay} >= honeypots and len(fay) > len(honeypots)  # she got honeypots and work
+    fay_gold = {a.unit_id for a in fay} & honeypots
+    assert fay_gold and len(fay) > len(fay_gold)  # she got honeypots and work
+    assert len(fay_gold) / len(fay) == pytest.approx(len(honeypots) / len(counts), abs=0.1)
     assert {a.round for a in fay} == {2} and {a.round for a in c.annotations() if (a.unit_id, a.annotator_id,
                                                                                   str(a.label)) in before} == {1}
     st = c.status()
     assert [v["version"] for v in st["versions"]] == [1, 2]
-    assert st["versions"][1]["changes"] == ["overlap: 3 -> 4", "annotators: + fay (careful)",
+    assert st["versions"][1]["changes"] == ["overlap: 3 -> 4", "show_prelabels: false -> true", "annotators: + fay (careful)",
                                             "aggregate.method: 'majority' -> 'dawid_skene'"]
     assert [(r["round"], r["kind"], r["spec_version"]) for r in st["rounds"]] == [(1, "initial", 1), (2, "spec", 2)]
     assert c.state.step("aggregate")["method"] == "dawid_skene"
@@ -88,24 +90,41 @@ def test_assign_alone_applies_a_new_annotator(tmp_path, home, gold):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["per_annotator"]["maria"] > 0 and summary["round"]["round"] == 2
-    assert "maria" in summary["round"]["reason"]
-    assert "joined after every unit was answered" in " ".join(summary.get("notes", []))  # all done: honeypots only
+    # every unit was answered: maria gets her share of the units that need another label most (lowest
+    # agreement first), each with one more annotator than before, honeypots among them in the
+    # campaign's proportion (so nothing in her stream tells them apart)
+    c = Campaign.open("c1", Store(home))
+    mine = [a.unit for a in c.state.assignments if a.annotator == "maria" and a.planned]
+    honeypots = {u.id for u in c.units() if u.is_gold}
+    regular = [u for u in mine if u not in honeypots]
+    others = Counter(a.annotator for a in c.state.assignments if a.planned and a.annotator != "maria")
+    assert len(mine) == round(sum(others.values()) / 5)  # a fair share
+    assert len(set(mine) & honeypots) == round(len(mine) * len(honeypots) / len(c.units())) > 0
+    counts = Counter(a.unit for a in c.state.assignments if a.planned)
+    assert {counts[u] for u in mine} == {4} and set(counts.values()) == {3, 4}
+    agreement = dict(zip(c.state.unit_agreement["unit"], c.state.unit_agreement["agreement"]))
+    given = sorted(agreement[u] for u in regular)
+    rest = sorted(a for u, a in agreement.items() if u not in regular and u not in honeypots)
+    assert given[-1] <= rest[0]  # the lowest agreement first
+    assert "maria: " in summary["round"]["reason"] and "need it most" in summary["round"]["reason"]
 
 
 def test_a_newcomer_takes_over_unanswered_work(tmp_path, home, gold):
     spec = spec_with(tmp_path, gold)
     assert run(home, "run", str(spec), "--until", "push").exit_code == 0  # nobody has labeled anything yet
     c = Campaign.open("c1", Store(home))
-    loads = Counter(a.annotator for a in c.state.assignments if a.planned and not
-                    c.state.units_by_id[a.unit].is_gold)
+    loads = Counter(a.annotator for a in c.state.assignments if a.planned)
     spec = spec_with(tmp_path, gold, crowd=CROWD + pool(("fay", "careful")))
     assert run(home, "run", str(spec)).exit_code == 0
     c = Campaign.open("c1", Store(home))
-    regular = [a for a in c.state.assignments if a.planned and not c.state.units_by_id[a.unit].is_gold]
-    now = Counter(a.annotator for a in regular)
+    planned = [a for a in c.state.assignments if a.planned]
+    now = Counter(a.annotator for a in planned)
     assert max(now.values()) - min(now.values()) <= 1 and now["fay"] > 0  # even loads, fay included
     assert sum(now.values()) == sum(loads.values())  # work moved, not added: still three per unit
-    assert set(Counter(a.unit for a in regular).values()) == {3}
+    assert set(Counter(a.unit for a in planned).values()) == {3}
+    fay_gold = sum(1 for a in planned if a.annotator == "fay" and c.state.units_by_id[a.unit].is_gold)
+    share = sum(u.is_gold for u in c.units()) / len(c.units())
+    assert abs(fay_gold - share * now["fay"]) <= 1  # gold in the campaign's proportion
     moved = [a for a in c.state.assignments if a.cancelled]
     assert moved and all(x.cancelled == "moved to fay" for x in moved)
     assert not any(a.annotator_id != "fay" and (a.unit_id, a.annotator_id) in {(m.unit, m.annotator) for m in moved}
@@ -119,8 +138,7 @@ def test_retiring_an_annotator(tmp_path, home, gold):
     assert run(home, "run", str(spec_with(tmp_path, gold, crowd=crowd))).exit_code == 0
     c = Campaign.open("c1", Store(home))
     assert not [a for a in c.annotations() if a.annotator_id == "sam"]  # retired before answering anything
-    assert set(per_unit(c).values()) <= {3, 4}
-    assert all(n == 3 for u, n in per_unit(c).items() if not c.state.units_by_id[u].is_gold)
+    assert set(per_unit(c).values()) == {3}
     st = c.status()
     assert st["annotators"]["sam"]["status"] == "retired" and st["annotators"]["sam"]["assigned"] == 0
 

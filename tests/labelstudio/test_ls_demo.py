@@ -42,6 +42,16 @@ def test_demo_runs_through_label_studio(tmp_path):
         assert f"Label Studio is running at {status['url']}" in result.output
         assert re.search(r"annotations: \d+ counted", result.output)
         assert ManagedServer(home).token() not in result.output
+        # the closing lines give the sample campaign's person a command that works as printed
+        waiting = re.search(r"^  workbench invite claims-demo you@example.org +# (\d+) task\(s\) wait for you$",
+                            result.output, re.M)
+        assert waiting and int(waiting[1]) > 0, result.output
+        assert "workbench pull CAMPAIGN" in result.output
+        invited = run("invite", "claims-demo", "you@example.org", home=home)
+        assert invited.exit_code == 0, invited.output
+        assert f"send you@example.org this sign-up link: {status['url']}/user/signup/?token=" in invited.output
+        assert f"{waiting[1]} task(s) wait for them there" in invited.output
+        assert "warning" not in invited.output and "not in the campaign's pool" not in invited.output
     finally:
         stopped = run("server", "stop", home=home)
     assert stopped.exit_code == 0 and "Label Studio stopped" in stopped.output

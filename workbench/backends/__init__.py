@@ -89,7 +89,9 @@ class Backend(abc.ABC):
              record: Callable[[dict[str, str]], None]) -> dict[str, str]:
         """Send units not yet sent, each to be labeled by ``overlaps[unit]`` annotators; return
         ``{unit_id: backend task id}`` for the new ones. A backend that sends in batches calls
-        ``record({unit_id: task id})`` after each, so a push cut off half way loses nothing."""
+        ``record({unit_id: task id})`` after each, so a push cut off half way loses nothing. Called on
+        every push, with no units when all are in: a backend brings what it keeps of the spec (what
+        people are shown, say) up to date."""
 
     def set_overlaps(self, overlaps: dict[str, int]) -> None:
         """``{backend task id: n}``: tasks already sent should now collect ``n`` annotations (a new round)."""

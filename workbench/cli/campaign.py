@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -70,7 +71,7 @@ def _step_command(main: click.Group, step: str, help_text: str):
 def attach(main: click.Group) -> None:
     for step, help_text in [
         ("plan", "Cut the documents into units and attach gold labels and pre-labels."),
-        ("assign", "Give each unit to `overlap` annotators (honeypots to all)."),
+        ("assign", "Give each unit to `overlap` annotators (honeypots blind among them)."),
         ("push", "Send the units not yet sent to the campaign's backend."),
         ("simulate", "Let the simulated annotators label their queues (a dry-run crowd)."),
         ("pull", "Collect annotations from the backend (validated; edits and deletions applied)."),
@@ -201,10 +202,14 @@ def attach(main: click.Group) -> None:
             [s, "yes" if v["done"] else "no", v["finished_at"] or "",
              ", ".join(f"{k}={fmt(x)}" for k, x in (v["summary"] or {}).items() if not isinstance(x, (dict, list)))]
             for s, v in st["steps"].items()])
-        table("annotators", ["annotator", "kind", "persona", "status", "assigned", "done", "skipped", "invalid",
-                             "extra"], [
+        table("annotators", ["annotator", "kind", "persona", "status", "assigned", "ok", "skipped", "invalid",
+                             "extra", "not in pool"], [
             [a, v["kind"], v["persona"] or "", v["status"], v["assigned"], v["ok"], v["skipped"], v["invalid"],
-             v["extra"]] for a, v in st["annotators"].items()])
+             v["extra"], v["not_in_pool"]] for a, v in st["annotators"].items()])
+        outsiders = [a for a, v in st["annotators"].items() if v["not_in_pool"]]
+        if outsiders:
+            click.echo(f"not counted: {', '.join(outsiders)} labeled without being in the pool; "
+                       f"`workbench annotators accept {st['campaign']} ID` counts their labels")
         if st["rounds"]:
             table("rounds", ["round", "kind", "why", "spec", "units", "assigned", "answered", "cancelled"], [
                 [r["round"], r["kind"], r["reason"], f"v{r['spec_version']}", r["units"], r["assignments"],
@@ -266,6 +271,27 @@ def attach(main: click.Group) -> None:
             click.secho(notes[0], bold=True)
             for line in notes[1:]:
                 click.echo(line)
+            where = invoked_as()
+            if where != "workbench":
+                click.echo(f"(`workbench` above is {where}; `source {Path(where).parent}/activate` puts it on your PATH)")
+
+
+def invoked_as() -> str:
+    """How the user can run this same ``workbench`` again: ``workbench`` when that is on the PATH and
+    is this one, else the path of this program (relative to the current folder when under it)."""
+    import shutil
+    import sys
+
+    me = Path(sys.argv[0]).absolute() if sys.argv and sys.argv[0] else None
+    if me is None or me.name != "workbench":
+        return "workbench"
+    found = shutil.which("workbench")
+    if found and Path(found).resolve() == me.resolve():
+        return "workbench"
+    try:
+        return str(me.relative_to(Path.cwd()))
+    except ValueError:
+        return str(me)
 
 
 def backend_names() -> list[str]:
@@ -315,6 +341,11 @@ def print_campaign_report(c) -> None:
         table(None, ["annotator", "labels", "gold n", "gold accuracy", "agrees w/ consensus"], [
             [a["annotator"], a["n_annotations"], a["gold_n"], fmt(a["gold_accuracy"]), fmt(a["consensus_agreement"])]
             for a in st.quality])
+        labeled = {a["annotator"] for a in st.quality}
+        waiting = Counter(a.annotator for a in st.assignments if a.planned and a.annotator not in labeled)
+        idle = [f"{a.id} ({waiting[a.id]} assigned)" for a in c.spec.active_annotators if a.id not in labeled]
+        if idle:
+            click.echo(f"no labels yet: {', '.join(idle)}")
     for f in exp.get("files", []):
         click.echo(f"exported: {f}")
     if exp.get("card"):

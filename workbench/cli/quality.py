@@ -8,6 +8,7 @@ what they are (default: single choice over the labels found, sorted).
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -206,7 +207,9 @@ def _quality_table(rows: list[dict]) -> None:
     table("annotators", ["annotator", "labels", "gold n", "gold acc", "w/ consensus", "DS acc", "spammer",
                          "flags"],
           [[r["annotator"], r["n_annotations"], r["gold_n"], fmt(r["gold_accuracy"]), fmt(r["consensus_agreement"]),
-            fmt(r["ds_accuracy"]), fmt(r["spammer_score"]), "; ".join(r["flags"] or [])] for r in rows])
+            fmt(r["ds_accuracy"]), fmt(r["spammer_score"]), "; ".join([*(r["flags"] or []), *([r["note"]] if r.get("note")
+                                                                                                 else [])])]
+           for r in rows])
 
 
 def _print_report(report: dict) -> None:
@@ -245,7 +248,13 @@ def agreement_command(state, ref: str, kind, labels, gold_path, as_json: bool) -
 
 
 def attach(main: click.Group) -> None:
-    @main.command()
+    """The label-file commands live with ``aggregate`` and ``agreement``; ``annotators`` is in :mod:`.pool`."""
+
+
+def add_show(group: click.Group) -> None:
+    """``workbench annotators [show] CAMPAIGN``: the quality table (``show`` may be left out)."""
+
+    @group.command(name="show")
     @click.argument("campaign", metavar="CAMPAIGN")
     @label_file_options
     @click.option("--min-gold-accuracy", type=float, default=0.6, show_default=True,
@@ -256,8 +265,7 @@ def attach(main: click.Group) -> None:
                   help="Flag annotators whose spammer score (0 = answers ignore the truth) is below this.")
     @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (with confusion matrices).")
     @pass_state
-    def annotators(state, campaign, kind, labels, gold_path, min_gold_accuracy, min_consensus, min_spammer_score,
-                   as_json):
+    def show(state, campaign, kind, labels, gold_path, min_gold_accuracy, min_consensus, min_spammer_score, as_json):
         """Per-annotator quality: gold accuracy, agreement with the consensus, Dawid-Skene accuracy and
         confusion matrix, spammer score, flags. CAMPAIGN is a campaign or a CSV/Parquet label file."""
         from ..agreement.quality import Thresholds, annotator_quality, flags_for
@@ -271,12 +279,41 @@ def attach(main: click.Group) -> None:
             consensus, _ = _consensus(get_registry(), schema, tbl, gold)
             rows = quality_rows(annotator_quality(tbl, schema, gold, consensus, thresholds))
         else:  # the agreement step's stored table, flagged under these thresholds
+            c = state.open(campaign)
             rows = [{**r, "flags": flags_for(r["gold_n"], r["gold_accuracy"], r["consensus_agreement"],
                                               r["spammer_score"], thresholds)}
-                    for r in state.open(campaign).quality()]
+                    for r in c.quality()]
+            rows += outsider_rows(c, {r["annotator"] for r in rows})
         if as_json:
             emit_json(rows)
         else:
             _quality_table(rows)
             flagged = [r["annotator"] for r in rows if r["flags"]]
             click.echo(f"flagged: {', '.join(flagged) if flagged else 'none'}")
+
+
+def outsider_rows(c, listed: set[str]) -> list[dict]:
+    """Quality rows for whoever has no counted label: someone who labeled without being counted, with
+    why (not in the pool, beyond the overlap, invalid), and a pool member who has not labeled yet; so
+    nobody vanishes from the table."""
+    from ..export.facts import not_counted
+    from ..steps.export import status_counts
+
+    def row(aid: str, flags: list[str], note: str | None = None) -> dict:
+        return {"annotator": aid, "n_annotations": 0, "gold_n": 0, "gold_accuracy": None,
+                "consensus_agreement": None, "ds_accuracy": None, "spammer_score": None,
+                "flags": flags, "note": note, "confusion": None}
+
+    rows = []
+    for aid, counts in sorted(status_counts(c.state).items()):
+        kept = not_counted(counts)
+        if aid in listed or kept == "0":
+            continue
+        hint = (f" (`workbench annotators accept {c.name} {aid}` counts them)" if counts.get("not_in_pool") else "")
+        rows.append(row(aid, [f"kept, not counted: {kept}{hint}"]))
+    listed = listed | {r["annotator"] for r in rows}
+    planned = Counter(a.annotator for a in c.state.assignments if a.planned)
+    for a in c.spec.active_annotators:
+        if a.id not in listed:
+            rows.append(row(a.id, [], f"no labels yet ({planned[a.id]} assigned)"))
+    return rows

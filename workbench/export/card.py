@@ -69,7 +69,7 @@ FIELD_DOCS = {
     "tie": "the top labels were tied and the tie rule picked the consensus",
     "review": "true when the unit is flagged for review (see `review_reasons`)",
     "review_reasons": "why it is flagged: " + ", ".join(f"`{k}`" for k in REVIEW_REASONS),
-    "is_gold": "the unit is a honeypot: a gold unit shown to every annotator to score them",
+    "is_gold": "the unit is a honeypot: a gold unit mixed blind into the annotators' queues to score them",
     "gold_label": "the hand-written gold label, where the unit has one",
     "method": "the aggregation method",
     "task_type": "the task type (plugin) that defined the label schema",
@@ -97,6 +97,11 @@ def _table(columns: list[str], rows: list[list[Any]]) -> list[str]:
     out = ["| " + " | ".join(columns) + " |", "|" + "|".join(" --- " for _ in columns) + "|"]
     out += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
     return out + [""]
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``1 document``, ``2 documents``, ``1 person``, ``3 people``."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 def _size_category(n: int) -> str:
@@ -141,8 +146,9 @@ def limitations(f: dict[str, Any]) -> list[str]:
     if f["spans"]:
         out.append("Span consensus needs annotators to agree on exact offsets; a span placed one character "
                    "differently counts as a different span.")
-    if f["people"] and f["backend"] != "local" and f["plan"].get("prelabeled"):
-        out.append("People saw the plugin's pre-labels as suggestions; their labels may lean toward them.")
+    if f["people"] and f["backend"] != "local" and f["plan"].get("prelabeled") and f.get("show_prelabels"):
+        out.append("People saw the plugin's pre-labels as suggestions (`show_prelabels = true`); their labels may "
+                   "lean toward them.")
     out += [note[0].upper() + note[1:] + "." for note in f["split_notes"]]
     return out
 
@@ -167,9 +173,10 @@ def render_card(f: dict[str, Any]) -> str:
     ]
     if f["description"]:
         lines += [md_text(f["description"], block=True), ""]
-    pool = f"{f['simulated']} simulated" + (f" and {f['people']} people" if f["people"] else "")
+    pool = f"{f['simulated']} simulated" + (f" and {plural(f['people'], 'person', 'people')}" if f["people"] else "")
+    n_docs = len([d for d in f["documents"] if d["units"]])
     lines += [
-        f"{n} units from {len([d for d in f['documents'] if d['units']])} documents, each labeled by "
+        f"{plural(n, 'unit')} from {plural(n_docs, 'document')}, each labeled by "
         f"{f['overlap']} annotators from a pool of {len(f['annotators'])} ({pool}), aggregated by "
         f"{code(agg.get('method', 'n/a'))}. State as of {f['as_of'] or 'n/a'}.",
         "",
@@ -191,9 +198,11 @@ def render_card(f: dict[str, Any]) -> str:
         "",
         f"- Backend: {code(f['backend'])}; every unit went to {f['overlap']} distinct annotators.",
         f"- Gold: {f['plan'].get('gold_units', 0)} units have a hand-written gold label; "
-        f"{f['plan'].get('honeypots', 0)} of them were honeypots, mixed unmarked into every annotator's queue "
-        f"(gold rate {f['gold_rate']:g}).",
-        f"- Pre-labels: the plugin pre-labeled {f['plan'].get('prelabeled', 0)} units.",
+        f"{f['plan'].get('honeypots', 0)} of them were honeypots, mixed unmarked into the queues with the same "
+        f"overlap as any unit (gold rate {f['gold_rate']:g}).",
+        f"- Pre-labels: the plugin pre-labeled {f['plan'].get('prelabeled', 0)} units"
+        + ("" if not f["people"] else "; people saw them as suggestions" if f.get("show_prelabels")
+           else "; people did not see them (their labels are blind to the model)") + ".",
         f"- Aggregation: {code(agg.get('method', 'n/a'))}; {agg.get('ties', 0)} ties.",
     ]
     lines += [f"  - {md_text(note)}" for note in agg.get("notes") or []]
@@ -203,10 +212,10 @@ def render_card(f: dict[str, Any]) -> str:
                      f"{_pct(held.get('accuracy'))}" + (" (span micro-F1)" if f["spans"] else "") + ".")
     lines += ["", "## Annotator pool", "",
               "Annotators appear under pseudonymous ids (a keyed hash; names and emails are never exported).", ""]
-    lines += _table(["annotator", "kind", "labels", "labels exported", "honeypots", "honeypot accuracy",
-                     "agrees with consensus"],
-                    [[a["annotator"], a["kind"], a["labels"], a["labels_exported"], a["gold_n"], a["gold_accuracy"],
-                      a["consensus_agreement"]] for a in f["annotators"]])
+    lines += _table(["annotator", "kind", "labels counted", "kept, not counted", "labels exported", "honeypots",
+                     "honeypot accuracy", "agrees with consensus"],
+                    [[a["annotator"], a["kind"], a["labels"], a.get("not_counted", "0"), a["labels_exported"],
+                      a["gold_n"], a["gold_accuracy"], a["consensus_agreement"]] for a in f["annotators"]])
     lines += ["## Agreement", ""]
     lines += _table(["metric", "all units", "exported units", "note"], [
         [m, v["value"], (f["metrics_exported"].get(m) or {}).get("value"), v["note"] or ""]

@@ -22,17 +22,28 @@ def rounded(metrics: dict[str, dict], digits: int = 4) -> dict[str, dict]:
     return {m: {"value": plain_number(v.get("value"), digits), "note": v.get("note")} for m, v in metrics.items()}
 
 
+NOT_COUNTED = {"not_in_pool": "not in the pool", "extra": "beyond the overlap", "invalid": "quarantined"}
+
+
 def annotator_kind(member) -> str:
     """How the card and the report describe an annotator (``member``: a pool member, or None)."""
     if member is None:
-        return "unknown (not in the spec)"
+        return "not in the pool"
     kind = f"simulated: {member.persona}" if member.persona else "person"
     return kind + (" (retired)" if member.status == "retired" else "")
 
 
+def not_counted(statuses: dict[str, int]) -> str:
+    """``"12 (not in the pool)"``: an annotator's labels that are kept but not counted, and why."""
+    parts = [(n, NOT_COUNTED[s]) for s, n in statuses.items() if s in NOT_COUNTED and n]
+    return "; ".join(f"{n} ({why})" for n, why in parts) if parts else "0"
+
+
 def annotator_rows(names: dict[str, str], pool: dict[str, Any], quality: Iterable[dict],
-                   records: list[dict]) -> list[dict[str, Any]]:
-    """Per annotator, under their pseudonym: kind, labels made, labels exported, quality."""
+                   records: list[dict], statuses: dict[str, dict[str, int]] | None = None) -> list[dict[str, Any]]:
+    """Per annotator, under their pseudonym: kind, labels counted, labels kept but not counted (and
+    why), labels exported, quality."""
+    statuses = statuses or {}
     by_id = {row["annotator"]: row for row in quality}
     exported = Counter(v["annotator"] for r in records for v in r["votes"])
     rows = []
@@ -40,6 +51,7 @@ def annotator_rows(names: dict[str, str], pool: dict[str, Any], quality: Iterabl
         q = by_id.get(aid, {})
         rows.append({
             "annotator": pseudo, "kind": annotator_kind(pool.get(aid)), "labels": int(q.get("n_annotations", 0) or 0),
+            "not_counted": not_counted(statuses.get(aid, {})),
             "labels_exported": exported.get(pseudo, 0),
             "gold_n": int(q.get("gold_n", 0) or 0), "gold_accuracy": plain_number(q.get("gold_accuracy"), 4),
             "consensus_agreement": plain_number(q.get("consensus_agreement"), 4),
@@ -67,13 +79,14 @@ def gather(*, campaign: dict[str, Any], task: dict[str, Any], documents: Iterabl
            plan: dict, aggregate: dict, versions: list[dict], rounds: list[dict]) -> dict[str, Any]:
     """The facts the card is rendered from.
 
-    ``campaign``: name, description, backend, overlap, gold_rate, simulated, people;
+    ``campaign``: name, description, backend, overlap, gold_rate, simulated, people, show_prelabels;
     ``task``: task_type, description, instructions, schema, plugin, plugin_version.
     """
     schema = task["schema"]
     per_doc = Counter(r["document_id"] for r in records)
     return {
-        **{k: campaign[k] for k in ("description", "backend", "overlap", "gold_rate", "simulated", "people")},
+        **{k: campaign[k] for k in ("description", "backend", "overlap", "gold_rate", "simulated", "people",
+                                    "show_prelabels")},
         "campaign": campaign["name"], "as_of": records[0]["exported_at"] if records else None,
         "task_type": task["task_type"], "task_description": task["description"], "instructions": task["instructions"],
         "kind": schema.kind.value, "spans": schema.kind is LabelKind.SPANS, "labels": list(schema.labels),

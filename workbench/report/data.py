@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from ..agreement import plain_number
+from ..export.facts import not_counted
 from ..export.records import review_reasons
 from ..export.split import NONE_KEY, strata
 from ..models import LabelKind, Unit, label_to_json
@@ -70,7 +71,7 @@ class ReportData:
 
 def _kind(member) -> str:
     if member is None:
-        return "unknown (not in the spec)"
+        return "not in the pool"
     kind = f"simulated ({member.persona})" if member.persona else "person"
     return kind + (", retired" if member.status == "retired" else "")
 
@@ -140,7 +141,7 @@ def progress(status: dict[str, Any], planned: dict[str, int], done: dict[str, in
 def gather(*, campaign: dict[str, Any], task: dict[str, Any], units: dict[str, Unit], documents: dict,
            names: dict[str, str], table: pd.DataFrame, aggregates: list[dict[str, Any]], quality: list[dict],
            metrics: dict[str, dict], aggregate: dict[str, Any], progress: dict[str, Any], pool: dict,
-           as_of: str | None, top: int = 12) -> ReportData:
+           as_of: str | None, top: int = 12, statuses: dict[str, dict[str, int]] | None = None) -> ReportData:
     """The report's data. ``campaign``: name, description, backend, overlap; ``task``: task_type,
     description, instructions, schema; ``aggregates``: the stored consensus rows; ``quality`` and
     ``metrics``: the agreement step's tables; ``pool``: ``{annotator id: pool member}``."""
@@ -168,6 +169,25 @@ def gather(*, campaign: dict[str, Any], task: dict[str, Any], units: dict[str, U
         "consensus_agreement": plain_number(q.get("consensus_agreement")),
         "flags": [str(f) for f in q.get("flags") or []],
     } for q in quality]
+    # whoever labeled without being counted (not in the pool, beyond the overlap, invalid) is listed too
+    listed = {q["annotator"] for q in quality}
+    for aid, counts in sorted((statuses or {}).items()):
+        kept = not_counted(counts)
+        if kept == "0":
+            continue
+        if aid in listed:
+            row = next(a for a in annotators if a["annotator"] == names.get(aid, aid))
+            row["flags"].append(f"kept, not counted: {kept}")
+        else:
+            annotators.append({"annotator": names.get(aid, aid), "kind": _kind(pool.get(aid)), "labels": 0,
+                               "gold_n": 0, "gold_accuracy": None, "consensus_agreement": None,
+                               "flags": [f"kept, not counted: {kept}"]})
+            listed.add(aid)
+    # and a pool member who has not labeled yet
+    for aid, member in sorted(pool.items()):
+        if aid not in listed and getattr(member, "status", "active") == "active":
+            annotators.append({"annotator": names.get(aid, aid), "kind": _kind(member), "labels": 0, "gold_n": 0,
+                               "gold_accuracy": None, "consensus_agreement": None, "flags": ["no labels yet"]})
 
     pw = pairwise(table, schema, metrics)
     pw.values = pw.values.rename(index=names, columns=names)

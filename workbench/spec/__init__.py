@@ -44,6 +44,8 @@ class CampaignSpec:
     overlap: int = 3
     seed: int = 0
     description: str = ""
+    #: whether people see the plugin's pre-labels as suggestions (anchoring: off unless asked for)
+    show_prelabels: bool = False
     gold_file: str | None = None
     gold_rate: float = 0.0
     annotators: tuple[AnnotatorSpec, ...] = ()
@@ -75,7 +77,7 @@ class CampaignSpec:
         return hashlib.sha256(json.dumps(self.raw, sort_keys=True).encode()).hexdigest()[:16]
 
 
-TOP = {"name", "task_type", "task", "documents", "overlap", "seed", "description",
+TOP = {"name", "task_type", "task", "documents", "overlap", "seed", "description", "show_prelabels",
        "gold", "annotators", "backend", "aggregate", "metrics", "export"}
 
 
@@ -188,6 +190,7 @@ def parse_spec(raw: dict, path: Path) -> CampaignSpec:
         name=name, task_type=task_type, task_options=dict(task_options), documents=documents, path=path.resolve(),
         overlap=overlap, seed=seed,
         description=c.get(raw, "description", str, "description", ""),
+        show_prelabels=c.get(raw, "show_prelabels", bool, "show_prelabels", False),
         gold_file=gold_file, gold_rate=gold_rate, annotators=tuple(annotators),
         backend=backend_name, backend_options={k: v for k, v in backend.items() if k != "name"},
         aggregate_method=method, aggregate_options={k: v for k, v in aggregate.items() if k != "method"},

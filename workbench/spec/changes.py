@@ -89,6 +89,7 @@ def diff(old: CampaignSpec, new: CampaignSpec) -> list[str]:
 
     compare("description", old.description, new.description)
     compare("overlap", old.overlap, new.overlap)
+    compare("show_prelabels", old.show_prelabels, new.show_prelabels)
     before = {a.id: a for a in old.annotators}
     after = {a.id: a for a in new.annotators}
     for aid, a in after.items():
@@ -120,6 +121,8 @@ def diff(old: CampaignSpec, new: CampaignSpec) -> list[str]:
 def _show(value: Any) -> str:
     if value is None:
         return "(unset)"
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as the campaign file writes it
     if isinstance(value, str):
         return repr(value) if value else "''"
     return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else str(value)

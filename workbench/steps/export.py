@@ -167,6 +167,15 @@ def run(ctx: "StepContext", formats: Iterable[str] | None = None, out_dir: str |
     return summary
 
 
+def status_counts(state: "CampaignState") -> dict[str, dict[str, int]]:
+    """``{annotator: {status: n}}`` of every annotation."""
+    out: dict[str, dict[str, int]] = {}
+    for a in state.annotations:
+        per = out.setdefault(a.annotator_id, {})
+        per[a.status.value] = per.get(a.status.value, 0) + 1
+    return out
+
+
 def card_facts(ctx: "StepContext", settings, all_records: list[dict], kept: list[dict], log: list[dict],
                notes: list[str], files: list[dict], pseudonym_of: dict[str, str]) -> dict[str, Any]:
     state, spec, tt = ctx.state, ctx.spec, ctx.task_type
@@ -181,11 +190,12 @@ def card_facts(ctx: "StepContext", settings, all_records: list[dict], kept: list
         campaign={"name": ctx.name, "description": spec.description, "backend": spec.backend,
                   "overlap": spec.overlap, "gold_rate": spec.gold_rate,
                   "simulated": sum(1 for a in spec.active_annotators if a.simulated),
-                  "people": sum(1 for a in spec.active_annotators if not a.simulated)},
+                  "people": sum(1 for a in spec.active_annotators if not a.simulated),
+                  "show_prelabels": spec.show_prelabels},
         task={"task_type": spec.task_type, "description": tt.description, "instructions": tt.instructions,
               "schema": tt.schema, "plugin": plugin, "plugin_version": version, "options": dict(tt.settings)},
         documents=state.documents.values(), settings=settings, all_records=all_records, records=kept,
         filter_log=log, split_notes=notes, files=files,
-        annotators=annotator_rows(pseudonym_of, pool, state.quality, kept),
+        annotators=annotator_rows(pseudonym_of, pool, state.quality, kept, status_counts(state)),
         metrics_all=rounded(state.metrics), metrics_exported=subset,
         plan=state.step("plan"), aggregate=state.step("aggregate"), versions=state.versions, rounds=state.rounds)

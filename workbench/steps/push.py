@@ -27,8 +27,9 @@ def run(ctx: "StepContext") -> dict[str, Any]:
             work_sql.record_tasks(ctx.store, ctx.name, ctx.spec.backend, tasks,
                                   {u: planned.get(u, 0) for u in tasks}, now())
 
+    # called with no units too: a backend brings what it keeps of the spec (say, what people are shown) up to date
     new = backend.push(todo, {u.id: pre[u.id] for u in todo if u.id in pre},
-                       {u.id: planned.get(u.id, 0) for u in todo}, record) if todo else {}
+                       {u.id: planned.get(u.id, 0) for u in todo}, record)
     if new:
         record(new)  # a backend that does not record as it goes (the local one)
     changed = {u: planned.get(u, 0) for u, (task, told) in sent.items() if told != planned.get(u, 0)}

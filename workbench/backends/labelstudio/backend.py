@@ -69,23 +69,65 @@ class LabelStudioBackend(Backend):
                 server.start()
 
     def closing_notes(self) -> list[str]:
+        """Where the server is, how to log in, and, for a campaign with a person in its pool, the
+        command that gets them in and how many tasks wait for them (lines shared by every campaign
+        of the server come first, so a demo prints them once)."""
         if not self.conn.managed:
             return []
         info = self.conn.server.status()
         if not info["running"]:
             return []
-        return [f"Label Studio is running at {info['url']}",
-                f"log in as {info['admin']} with the password in {info['password_file']} (readable by you only)",
-                "the projects above hold the simulated crowd's work; label alongside it in the browser, then "
-                "`workbench pull CAMPAIGN`. `workbench server stop` stops the server."]
+        lines = [f"Label Studio is running at {info['url']} (`workbench server stop` stops it)",
+                 f"log in as {info['admin']} with the password in {info['password_file']} (readable by you only)"]
+        people = [a for a in self.ctx.spec.active_annotators if not a.simulated and a.email]
+        if not people:
+            return lines
+        lines += ["to label as a person: run the `invite` line below, open the sign-up link it prints, sign up "
+                  "as the email it names (any password of your own), and label in the stream it opens (Submit, "
+                  "or Skip); then `workbench pull CAMPAIGN` and `workbench status CAMPAIGN` count your labels "
+                  "with the crowd's. Anyone else: `workbench annotators add CAMPAIGN EMAIL` first.",
+                  "the people in the pool, and the tasks waiting for them:"]
+        project = self.conn.project()
+        users = {u["email"].lower(): u for u in self.conn.users()}
+        for a in people:
+            assert a.email is not None
+            n = self.waiting(project, users.get(a.email.lower()))
+            lines.append(f"  workbench invite {self.conn.campaign} {a.email}    # {n} task(s) wait for {a.id}")
+        return lines
 
     # ---- people ------------------------------------------------------------------------------------
-    def invite(self, email: str) -> dict[str, Any]:
-        """How a person gets in: Label Studio's invitation link (or their existing account)."""
+    def invite(self, email: str, new_link: bool = False) -> dict[str, Any]:
+        """How a person gets in: Label Studio's invitation link (or their existing account), each
+        landing on the project's labeling stream, and how many tasks wait for them there."""
+        from urllib.parse import quote
+
         from .accounts import invite_link
+        from .server import is_loopback
 
         project = self.conn.project()
         users = {u["email"].lower(): u for u in self.conn.users()}
-        in_spec = any((a.email or "").lower() == email.lower() for a in self.ctx.spec.active_annotators)
-        return {"email": email, "project_url": self.conn.project_url(project), "has_account": email.lower() in users,
-                "invite_url": invite_link(self.conn.api), "in_spec": in_spec}
+        user = users.get(email.lower())
+        in_pool = any((a.email or "").lower() == email.lower() for a in self.ctx.spec.active_annotators)
+        if new_link:  # the organization has one invitation token: a new one makes older links useless
+            self.conn.api.post("/api/invite/reset-token", {}, what="making a new invitation link")
+        link = invite_link(self.conn.api)
+        if self.conn.public_url != self.conn.api.url:
+            link = self.conn.public_url + link[len(self.conn.api.url):]
+        stream = self.conn.stream_url(project)
+        landing = quote(stream[len(self.conn.public_url):], safe="/")  # after sign-up or log-in: the stream
+        host = httpx.URL(self.conn.public_url).host
+        return {"email": email, "project_url": stream,
+                "data_manager_url": self.conn.project_url(project), "has_account": user is not None,
+                "invite_url": f"{link}&next={landing}", "login_url": f"{self.conn.public_url}/user/login/?next={landing}",
+                "in_pool": in_pool, "waiting": self.waiting(project, user), "loopback": is_loopback(host)}
+
+    def waiting(self, project, user: dict | None) -> int:
+        """Tasks with room for one more annotator that ``user`` has not done: what the stream gives them."""
+        n = 0
+        for task in self.conn.api.tasks(project.id, include="id,overlap,total_annotations,annotators",
+                                        fields="all"):
+            done = {u["id"] if isinstance(u, dict) else u for u in task.get("annotators") or []}
+            if int(task.get("total_annotations") or 0) < int(task.get("overlap") or 1) and \
+                    (user is None or user["id"] not in done):
+                n += 1
+        return n

@@ -23,6 +23,7 @@ import httpx
 
 from ...errors import WorkbenchError
 from ...models import LabelKind
+from ...registry import plugin_version
 from ...store import now
 from .client import LabelStudioAPI, NotFound
 from .options import DEFAULTS, check_options
@@ -60,6 +61,8 @@ class Connection:
             setattr(self, key, opts.get(key, default))
         self.url_option: str | None = opts.get("url")
         self.key_env: str | None = opts.get("api_key_env")
+        #: whether a person's task opens pre-filled with the plugin's pre-label (the spec's choice)
+        self.show_prelabels: bool = ctx.spec.show_prelabels
         self._api: LabelStudioAPI | None = None
 
     # ---- the server ---------------------------------------------------------------------------
@@ -117,6 +120,7 @@ class Connection:
                     f"campaign {self.campaign!r} was pushed to {rec['server']}, not {self.server_key}; "
                     f"`workbench server forget-project {self.campaign}` to push it to this server instead")
             info = self.check_alive(rec["project"])
+            self.settle_settings(rec["project"], info)
             return Project(rec["project"], rec["server"], maximum=info.get("maximum_annotations"))
         if not create:
             raise WorkbenchError(f"campaign {self.campaign!r} has no Label Studio project yet; run `push` first")
@@ -124,8 +128,23 @@ class Connection:
         self.ctx.state.put(PROJECT, {"server": self.server_key, "project": project.id, "created_at": now()})
         return project
 
+    @property
+    def public_url(self) -> str:
+        """The address people use: the managed server's public URL when one is set (``server start
+        --public-url``), else the one this machine uses."""
+        if self.managed:
+            public = self.server.status().get("public_url")
+            if public:
+                return public.rstrip("/")
+        return self.api.url
+
     def project_url(self, project: Project) -> str:
-        return f"{self.api.url}/projects/{project.id}/data"
+        """The project's Data Manager (every task; for whoever runs the campaign)."""
+        return f"{self.public_url}/projects/{project.id}/data"
+
+    def stream_url(self, project: Project) -> str:
+        """The project's labeling stream ("Label All Tasks"): one task at a time, never someone else's."""
+        return f"{self.public_url}/projects/{project.id}/data?labeling=1"
 
     def checked_label_config(self) -> str:
         """The task type's label config, validated by the SDK's own parser before the server sees it."""
@@ -167,13 +186,35 @@ class Connection:
         description = (spec.description + "\n\n" if spec.description else "") + marker
         created = api.post("/api/projects/", {
             "title": title_for(self.campaign), "description": description, "label_config": config,
-            "maximum_annotations": spec.overlap, "show_skip_button": True,
+            "maximum_annotations": spec.overlap,
             # an empty answer is an answer where the schema has one (no topic applies, no entity in the sentence)
             "enable_empty_annotation": self.ctx.task_type.schema.kind in (LabelKind.MULTI, LabelKind.SPANS),
-            "show_instruction": bool(self.ctx.task_type.instructions),
-            "expert_instruction": self.ctx.task_type.instructions or "",
+            **self.people_settings(),
         }, what=f"creating the project for campaign {self.campaign!r} (label config rejected?)")
         return Project(created["id"], self.server_key, created_now=True, maximum=created.get("maximum_annotations"))
+
+    def people_settings(self) -> dict:
+        """The project settings that decide what a person sees: the instructions, a Skip button, no
+        history of others' edits, and the plugin's pre-labels only when the spec shows them."""
+        return {"show_instruction": True, "show_skip_button": True, "show_annotation_history": False,
+                "expert_instruction": instructions_html(self.ctx.task_type.instructions),
+                "show_collab_predictions": self.show_prelabels}
+
+    def settle_settings(self, project_id: int, info: dict) -> None:
+        """Bring a project made earlier (or by an older release, or changed in the UI) in line with
+        :meth:`people_settings`."""
+        wanted = self.people_settings()
+        if any(info.get(k) != v for k, v in wanted.items() if k in info):
+            self.api.patch(f"/api/projects/{project_id}/", wanted, what=f"updating project {project_id}'s settings")
+        if self.show_prelabels and not info.get("model_version"):
+            # hiding pre-labels cleared the project's prediction set; showing them again names ours (Label
+            # Studio refuses, 400, when the project has none of our predictions: nothing to show then)
+            self.api._send("PATCH", f"/api/projects/{project_id}/", json={"model_version": self.model_version()})
+
+    def model_version(self) -> str:
+        """What the pre-labels are tagged with in Label Studio: the task type's plugin and its version."""
+        plugin, version = plugin_version(self.ctx.registry, "task_types", self.ctx.task_type.name)
+        return f"{plugin} {version}" if version else plugin
 
     def check_alive(self, project_id: int) -> dict:
         try:
@@ -198,6 +239,17 @@ class Connection:
         else:
             out["login"] = f"your account on {self.api.url}; people: `workbench invite {self.campaign} EMAIL`"
         return out
+
+
+def instructions_html(question: str) -> str:
+    """What a person reads before the first task: the question, and how to work in the stream."""
+    from html import escape
+
+    head = f"<p><b>{escape(question)}</b></p>" if question else ""
+    return (head + "<p>Work through your tasks in the labeling stream (<b>Label All Tasks</b>; the link you were "
+            "sent opens it): one task at a time, <b>Submit</b> your answer, or <b>Skip</b> a task you cannot "
+            "judge.</p><p>Please do not open other people's answers from the task list, nor change them: an "
+            "answer changed by someone other than its author is not counted.</p>")
 
 
 def title_for(campaign: str) -> str:

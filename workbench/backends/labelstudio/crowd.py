@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ...errors import WorkbenchError
 from ...models import Label, Unit
 from ...simulate import SimulatedAnnotator
-from .accounts import Credentials, persona_api, persona_email
+from .accounts import Credentials, invite_token, persona_api, persona_email
 from .client import AmbiguousWrite, LabelStudioAPI
 from .connection import Connection, Project
 from .pull import completed_by
@@ -88,9 +88,11 @@ def enlist(backend: Connection, project: Project, crowd: list[SimulatedAnnotator
     """Accounts for the personas, and how much each may still do (planned minus already done here)."""
     creds = Credentials(backend.home_dir / "credentials.json")
     url = backend.api.url
+    token = invite_token(backend.api)  # sign-up is by invitation only on the managed server
     members = []
     for a in crowd:
-        api = persona_api(url, persona_email(backend.campaign, a.id), a.id, creds, backend.transport)
+        api = persona_api(url, persona_email(backend.campaign, a.id), a.id, creds, backend.transport,
+                          server=backend.server_key, invite_token=token)
         api.retries = backend.retries
         members.append(Member(a, api, api.whoami()["id"], len(queues.get(a.id, []))))
     done: Counter = Counter()

@@ -6,7 +6,7 @@ import whose outcome is unknown, the project's tasks are listed and the units al
 recorded, not sent again. Each batch is handed to the engine's ``record`` as soon as it is in, so
 a failure later loses nothing. Pre-labels go in with their task as predictions (model_version:
 plugin name and version). Each task's overlap is the number of annotators the campaign plans for
-its unit (honeypots: the whole pool); a new round raises it with :func:`set_overlaps`. Nothing in a
+its unit (honeypots included: they are blind); a new round raises it with :func:`set_overlaps`. Nothing in a
 task's data marks it as gold.
 """
 
@@ -16,7 +16,6 @@ from typing import Callable
 
 from ...errors import WorkbenchError
 from ...models import PreLabel, Unit
-from ...registry import plugin_version
 from .client import AmbiguousWrite
 from .connection import Connection, Project
 
@@ -31,11 +30,6 @@ def server_units(backend: Connection, project: Project) -> dict[str, int]:
     return found
 
 
-def model_version(backend: Connection) -> str:
-    plugin, version = plugin_version(backend.ctx.registry, "task_types", backend.ctx.task_type.name)
-    return f"{plugin} {version}" if version else plugin
-
-
 def task_payload(backend: Connection, unit: Unit, pre: PreLabel | None, version: str) -> dict:
     tt = backend.ctx.task_type
     task: dict = {"data": tt.task_data(unit)}
@@ -47,6 +41,10 @@ def task_payload(backend: Connection, unit: Unit, pre: PreLabel | None, version:
 
 def push_units(backend: Connection, units: list[Unit], prelabels: dict[str, PreLabel], overlaps: dict[str, int],
                record: Callable[[dict[str, str]], None]) -> dict[str, str]:
+    if not units:  # everything is in: only the project's settings follow the spec
+        if backend.recorded() is not None:
+            backend.project()
+        return {}
     project = backend.project(create=True)
     campaign = backend.campaign
     mapping: dict[str, str] = {}
@@ -62,7 +60,7 @@ def push_units(backend: Connection, units: list[Unit], prelabels: dict[str, PreL
     if not project.created_now:
         keep({u: t for u, t in server_units(backend, project).items() if u in wanted})
     todo = [u for u in units if u.id not in mapping]
-    version = model_version(backend)
+    version = backend.model_version()
     advance = backend.ctx.progress(f"{campaign}: importing tasks into Label Studio", len(todo))
     for start in range(0, len(todo), backend.batch_size):
         batch = todo[start:start + backend.batch_size]
