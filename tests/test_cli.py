@@ -1,6 +1,7 @@
 """The command line, as a user drives it."""
 
 import json
+import re
 
 from click.testing import CliRunner
 
@@ -49,6 +50,20 @@ def test_steps_one_by_one_then_status_by_name(tmp_path, home):
     assert st["annotators"]["ana"]["ok"] == st["annotators"]["ana"]["assigned"] > 0
     table = run("status", "steps", home=home)
     assert table.exit_code == 0 and "ana" in table.output and "expert" in table.output
+    header = next(line for line in table.output.splitlines() if "assigned" in line)
+    assert re.search(r"assigned\W+ok\W+skipped\W+invalid\W+extra\W+not in pool", header)  # ok, as in --json
+
+
+def test_one_person_one_document_in_the_card(tmp_path, home):
+    """The card's counts agree in number: "1 person", "1 document" (not "1 people", "1 documents")."""
+    spec = write_spec(tmp_path, name="one", documents=str(ARTICLES / "000_*.txt"),
+                      pool='[[annotators]]\nid = "ana"\npersona = "expert"\n[[annotators]]\nid = "ben"\n'
+                           'persona = "careful"\n[[annotators]]\nemail = "pat@example.org"\n', overlap=2)
+    result = run("run", str(spec), "--json", home=home)
+    assert result.exit_code == 0, result.output
+    card = (home / "exports" / "one" / "README.md").read_text("utf-8")
+    assert "from 1 document," in card and "(2 simulated and 1 person)" in card, card[:600]
+    assert "1 documents" not in card and "1 people" not in card
 
 
 def test_run_prints_the_campaign_report(tmp_path, home):

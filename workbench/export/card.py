@@ -141,7 +141,7 @@ def limitations(f: dict[str, Any]) -> list[str]:
                    "`--drop-flagged` for a cleaner, smaller set.")
     n_docs = len([d for d in f["documents"] if d["units"]])
     if f["settings"]["split"] and n_docs < 20:
-        out.append(f"Only {n_docs} documents: splits keep whole documents together, so dev and test hold few "
+        out.append(f"Only {plural(n_docs, 'document')}: splits keep whole documents together, so dev and test hold few "
                    "articles and scores on them are noisy.")
     if f["spans"]:
         out.append("Span consensus needs annotators to agree on exact offsets; a span placed one character "
