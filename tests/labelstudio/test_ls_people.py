@@ -39,6 +39,29 @@ def answer(ui: httpx.Client, pid: int, task: dict, value: str) -> None:
     assert r.status_code == 201, r.text
 
 
+def test_the_crowd_leaves_a_persons_places_to_them(tmp_path, ls_home, admin, name):
+    """Label Studio does not know whose place a task has room for: the crowd must not take the
+    person's places on some tasks and leave others empty. Every unit gets its crowd labels, every
+    task is back at its planned overlap, and exactly the person's units wait for them."""
+    email = f"pia-{name}@example.org"
+    pool = CROWD + '[[annotators]]\nid = "cy"\npersona = "careful"\n' \
+        f'[[annotators]]\nid = "pia"\nemail = "{email}"\n'
+    spec = managed_spec(tmp_path, name, pool)
+    result = run("run", str(spec), home=ls_home)
+    assert result.exit_code == 0, result.output
+    c = open_campaign(spec, ls_home)
+    theirs = {u.id for u in c.state.queues["pia"]}
+    assert 0 < len(theirs) < len(c.units())
+    tasks = project_tasks(admin, project_id(c))
+    for t in tasks:
+        unit = t["data"]["unit_id"]
+        assert t["overlap"] == 2, unit  # set back after the crowd's run
+        assert len(t["annotations"]) == (1 if unit in theirs else 2), unit
+    info = json.loads(run("invite", name, email, "--json", home=ls_home).stdout)
+    assert info["waiting"] == len(theirs)
+    assert len(c.annotations()) == 2 * len(c.units()) - len(theirs)  # nothing empty, nothing extra
+
+
 def test_invite_says_what_waits_and_warns_when_nothing_does(tmp_path, ls_home, name):
     spec = managed_spec(tmp_path, name)
     assert run("run", str(spec), home=ls_home).exit_code == 0
