@@ -64,11 +64,13 @@ def test_a_person_working_in_the_web_app(tmp_path, ls_env, admin, name, no_margi
     pid = project_id(c)
     with browser(ls_env) as ui:
         assert sign_up(ui, "pat@example.org", "a-Long-pass-123", invite_token=token)
-        # the labeling stream: the server's queue is full (overlap 2 reached), so pat opens a task
-        # from the Data Manager, which the web app then submits like this
+        # pat opens tasks from the Data Manager, which the web app then submits like this: two that the
+        # plan has for others only (full: a third answer is extra), then any two
         tasks = project_tasks(admin, pid)
         unit = {u.id: u for u in c.units()}
-        t1, t2, t3, t4 = tasks[:4]
+        pats = {u.id for u in c.state.queues.get("pat", [])}
+        t1, t2 = [t for t in tasks if t["data"]["unit_id"] not in pats][:2]
+        t3, t4 = [t for t in tasks if t not in (t1, t2)][:2]
 
         def submit(task, result, **extra):
             body = {"lead_time": 7.5, "result": result, "draft_id": 0, "parent_prediction": None,

@@ -91,9 +91,20 @@ class LabelStudioBackend(Backend):
         users = {u["email"].lower(): u for u in self.conn.users()}
         for a in people:
             assert a.email is not None
-            n = self.waiting(project, users.get(a.email.lower()))
-            lines.append(f"  workbench invite {self.conn.campaign} {a.email}    # {n} task(s) wait for {a.id}")
+            open_ = self.waiting(project, users.get(a.email.lower()))
+            lines.append(f"  workbench invite {self.conn.campaign} {a.email}    # "
+                         + waiting_words(open_, self.share(a.id), a.id))
         return lines
+
+    def share(self, annotator: str) -> int:
+        """What the plan still has for ``annotator``: planned places minus the answers pulled so far."""
+        from ...store import labels as labels_sql
+        from ...store import work as work_sql
+
+        db, name = self.ctx.store, self.conn.campaign
+        planned = work_sql.planned_per_annotator(db, name).get(annotator, 0)
+        done = sum(r[2] for r in labels_sql.per_annotator(db, name) if r[0] == annotator and r[1] in ("ok", "skipped"))
+        return max(0, planned - done)
 
     # ---- people ------------------------------------------------------------------------------------
     def invite(self, email: str, new_link: bool = False) -> dict[str, Any]:
@@ -107,7 +118,6 @@ class LabelStudioBackend(Backend):
         project = self.conn.project()
         users = {u["email"].lower(): u for u in self.conn.users()}
         user = users.get(email.lower())
-        in_pool = any((a.email or "").lower() == email.lower() for a in self.ctx.spec.active_annotators)
         if new_link:  # the organization has one invitation token: a new one makes older links useless
             self.conn.api.post("/api/invite/reset-token", {}, what="making a new invitation link")
         link = invite_link(self.conn.api)
@@ -116,10 +126,12 @@ class LabelStudioBackend(Backend):
         stream = self.conn.stream_url(project)
         landing = quote(stream[len(self.conn.public_url):], safe="/")  # after sign-up or log-in: the stream
         host = httpx.URL(self.conn.public_url).host
-        return {"email": email, "project_url": stream,
+        member = next((a for a in self.ctx.spec.active_annotators if (a.email or "").lower() == email.lower()), None)
+        return {"email": email, "project_url": stream, "annotator": member.id if member else None,
+                "planned": self.share(member.id) if member else 0,
                 "data_manager_url": self.conn.project_url(project), "has_account": user is not None,
                 "invite_url": f"{link}&next={landing}", "login_url": f"{self.conn.public_url}/user/login/?next={landing}",
-                "in_pool": in_pool, "waiting": self.waiting(project, user), "loopback": is_loopback(host)}
+                "in_pool": member is not None, "waiting": self.waiting(project, user), "loopback": is_loopback(host)}
 
     def waiting(self, project, user: dict | None) -> int:
         """Tasks with room for one more annotator that ``user`` has not done: what the stream gives them."""
@@ -131,3 +143,12 @@ class LabelStudioBackend(Backend):
                     (user is None or user["id"] not in done):
                 n += 1
         return n
+
+
+def waiting_words(open_: int, planned: int, who: str) -> str:
+    """``127 task(s) wait for you``; when the stream has more room than the plan has for them (other
+    people's places: Label Studio gives them to whoever comes first), both numbers."""
+    if planned >= open_:
+        return f"{open_} task(s) wait for {who}"
+    return (f"{planned} task(s) planned for {who}; the stream has {open_} open, other people's places among them "
+            "(Label Studio gives those to whoever comes first)")

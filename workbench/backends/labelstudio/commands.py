@@ -129,7 +129,10 @@ def add_commands(main: click.Group) -> None:
         click.echo(f"it opens the labeling stream of {c.name!r} ({info['project_url']}): one task at a time, "
                    "Submit or Skip; nobody else's answers are shown there")
         if info["waiting"]:
-            click.echo(f"{info['waiting']} task(s) wait for them there")
+            from .backend import waiting_words
+
+            planned = info["planned"] if info["in_pool"] else info["waiting"]
+            click.echo(waiting_words(info["waiting"], planned, "them") + (" there" if planned >= info["waiting"] else ""))
         else:
             click.echo(f"warning: nothing waits for {email}: every task has all its annotators; "
                        f"`workbench annotators add {c.name} {email}` gives them a share")
