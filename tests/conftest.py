@@ -19,6 +19,9 @@ def clean_registry(monkeypatch):
     """Each test starts from the built-in plugins only, and leaves no registry behind."""
     monkeypatch.setenv("WORKBENCH_LOAD_PLUGINS", ",".join(BUILTIN))
     monkeypatch.delenv("WORKBENCH_HOME", raising=False)
+    # no progress lines mixed into the CLI output tests parse (a step past 10 s on a busy machine would
+    # print one); tests/test_progress.py checks them
+    monkeypatch.setenv("WORKBENCH_PROGRESS", "none")
     registry_mod.reset_registry()
     yield
     registry_mod.reset_registry()

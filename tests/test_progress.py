@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from workbench.cli.common import State
-from workbench.cli.progress import Bars, NoBars
+from workbench.cli.progress import Bars, Lines, NoBars
 
 
 def terminal() -> tuple[Bars, io.StringIO]:
@@ -51,11 +51,47 @@ def test_nested_steps_share_one_display():
     assert bars._progress is None
 
 
-def test_quiet_or_not_a_terminal_draws_nothing():
+def test_quiet_draws_nothing_and_no_terminal_gets_lines(monkeypatch):
+    monkeypatch.delenv("WORKBENCH_PROGRESS")
     assert isinstance(State(quiet=True).progress(), NoBars)
-    assert isinstance(State(quiet=False).progress(), NoBars)  # pytest's stderr is not a terminal
+    assert isinstance(State(quiet=False).progress(), Lines)  # pytest's stderr is not a terminal
+    for choice, kind in (("none", NoBars), ("lines", Lines), ("bars", Bars)):
+        monkeypatch.setenv("WORKBENCH_PROGRESS", choice)
+        assert isinstance(State(quiet=False).progress(), kind)
     with State(quiet=True).step("x"):
         State(quiet=True).progress()("y", 5)(5)
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_lines_for_long_work_when_not_on_a_terminal():
+    """`make demo | tee log` used to print nothing for 15 minutes: long work now says how far it is,
+    after 10 s, then at most every 30 s; work shorter than 10 s prints nothing."""
+    out, clock = io.StringIO(), Clock()
+    lines = Lines(out, after=10, every=30, clock=clock)
+    with lines.step("c: push"):
+        lines("c: sending units", 4)(4)  # quick: nothing
+    assert out.getvalue() == ""
+    with lines.step("c: simulate"):
+        advance = lines("c: simulated crowd", 100)
+        for _ in range(100):
+            clock.now += 1.0
+            advance()
+    assert out.getvalue().splitlines() == [
+        "c: simulated crowd: 10/100 (10s)", "c: simulated crowd: 40/100 (40s)",
+        "c: simulated crowd: 70/100 (1m 10s)", "c: simulated crowd: 100/100 (1m 40s)",
+        "c: simulate: done after 1m 40s"]
+    with pytest.raises(RuntimeError):
+        with lines.step("c: pull"):
+            clock.now += 12
+            raise RuntimeError("boom")
+    assert out.getvalue().splitlines()[-1] == "c: pull: stopped after 12s"
 
 
 def test_zero_total_needs_no_bar():

@@ -52,7 +52,7 @@ def _main() -> click.Group:
     @click.version_option(package_name="workbench")
     @click.option("--home", type=click.Path(), envvar="WORKBENCH_HOME",
                   help="Where campaign state lives (default: ./.workbench; env WORKBENCH_HOME).")
-    @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+    @click.option("--quiet", "-q", is_flag=True, help="No progress (bars on a terminal, else a line every 30 s of long work; env WORKBENCH_PROGRESS=bars|lines|none).")
     @click.option("--wait", is_flag=True, help="When another process is working on the campaign, wait for it "
                                               "instead of stopping.")
     @click.option("--traceback", "show_traceback", is_flag=True,

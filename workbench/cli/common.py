@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,11 +32,19 @@ class State:
         return self._store
 
     def progress(self) -> Callable[[str, int], Callable[[int], None]]:
-        """``factory(desc, total) -> advance(n=1)``: bars on stderr, nothing when quiet or not on a terminal."""
+        """``factory(desc, total) -> advance(n=1)``: bars on stderr; plain lines for long work when stderr
+        is not a terminal; nothing when quiet. ``WORKBENCH_PROGRESS`` (``bars``, ``lines``, ``none``)
+        overrides the choice."""
         if self._bars is None:
-            from .progress import Bars, NoBars
+            from .progress import Bars, Lines, NoBars
 
-            self._bars = NoBars() if self.quiet or not sys.stderr.isatty() else Bars()
+            chosen = os.environ.get("WORKBENCH_PROGRESS", "").strip().lower()
+            if self.quiet or chosen == "none":
+                self._bars = NoBars()
+            elif chosen == "bars" or (chosen != "lines" and sys.stderr.isatty()):
+                self._bars = Bars()
+            else:
+                self._bars = Lines()
         return self._bars
 
     def step(self, desc: str):

@@ -3,13 +3,16 @@
 ``bars(desc, total)`` adds a bar and returns ``advance(n=1)`` (the engine's progress callback);
 ``with bars.step(desc):`` shows a spinner with the elapsed time for a step with no count of its own,
 and removes every bar opened inside it when it ends, even on an error. One display serves them all:
-rich allows one live display per console, and stdout stays clean for ``--json``.
+rich allows one live display per console, and stdout stays clean for ``--json``. When stderr is not
+a terminal, :class:`Lines` prints plain progress lines for long work instead.
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Iterator
+import sys
+import time
+from typing import Callable, Iterator, TextIO
 
 from rich.console import Console
 from rich.progress import (
@@ -96,8 +99,65 @@ class Bars:
         self._open.clear()
 
 
+class Lines:
+    """Not on a terminal (a log, CI, ``make demo | tee``): plain lines instead of bars, only for work
+    that takes a while, so a long run is never silent for minutes and a short one prints nothing.
+
+    A counted task prints ``desc: done/total (elapsed)`` once it has run ``after`` seconds, then at
+    most every ``every`` seconds, and a last line when it ends; a step that ran ``after`` seconds or more
+    says so when it ends."""
+
+    def __init__(self, stream: TextIO | None = None, after: float = 10.0, every: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.stream, self.after, self.every, self.clock = stream, after, every, clock
+
+    def _say(self, line: str) -> None:
+        out = self.stream or sys.stderr
+        out.write(line + "\n")
+        out.flush()
+
+    def __call__(self, desc: str, total: int) -> Callable[[int], None]:
+        if total <= 0:
+            return _noop
+        start = self.clock()
+        state = {"done": 0, "said": None}
+
+        def advance(n: int = 1) -> None:
+            if state["done"] >= total:
+                return
+            state["done"] = min(total, state["done"] + n)
+            now = self.clock()
+            finished = state["done"] >= total
+            due = state["said"] is None or now - state["said"] >= self.every
+            if now - start >= self.after and (finished or due):
+                state["said"] = now
+                self._say(f"{desc}: {state['done']}/{total} ({_elapsed(now - start)})")
+
+        return advance
+
+    @contextlib.contextmanager
+    def step(self, desc: str) -> Iterator[None]:
+        start = self.clock()
+        ok = False
+        try:
+            yield
+            ok = True
+        finally:
+            took = self.clock() - start
+            if took >= self.after:
+                self._say(f"{desc}: {'done' if ok else 'stopped'} after {_elapsed(took)}")
+
+    def close(self) -> None:
+        return None
+
+
+def _elapsed(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 60}m {seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
 class NoBars:
-    """Quiet, or not on a terminal: nothing is drawn."""
+    """Quiet: nothing is drawn."""
 
     def __call__(self, desc: str, total: int) -> Callable[[int], None]:
         return _noop
