@@ -90,9 +90,9 @@ def posterior_result(method: str, enc, post: np.ndarray, notes: list[str] | None
                      annotators: pd.DataFrame | None = None, tie_rtol: float = 1e-9) -> AggregateResult:
     """One label per unit from a units x classes posterior (rows sum to 1).
 
-    The label is the most probable class; among equally probable ones the first in class order
-    (schema order) wins, and those units are reported as ties. ``post`` becomes the data of the
-    posteriors frame without a copy: pass an array nothing else changes afterwards.
+    The label is the most probable class; among equally probable ones a draw keyed on the unit's id
+    decides (:func:`break_ties`), and those units are reported as ties. ``post`` becomes the data of
+    the posteriors frame without a copy: pass an array nothing else changes afterwards.
     """
     notes = list(notes or [])
     best, confidence = row_argmax(post)
@@ -102,6 +102,10 @@ def posterior_result(method: str, enc, post: np.ndarray, notes: list[str] | None
     for j in range(post.shape[1]):
         near += post[:, j] >= floor
     tied = near > 1
+    tied_rows = np.flatnonzero(tied)
+    if len(tied_rows):
+        best[tied_rows] = break_ties(post[tied_rows] >= floor[tied_rows, None],
+                                     enc.unit_names.array[tied_rows])
     if all(isinstance(c, str) for c in enc.classes):  # codes into the classes: no per-row strings
         label = pd.Categorical.from_codes(best, categories=pd.Index(enc.classes, dtype=object), validate=False)
     else:
@@ -116,7 +120,21 @@ def posterior_result(method: str, enc, post: np.ndarray, notes: list[str] | None
     }, copy=False)  # fresh arrays: pandas 3 would otherwise copy each of them
     posteriors = pd.DataFrame(post, index=pd.Index(enc.unit_names.array, name="unit"),
                               columns=column_names(enc.classes), copy=False)
-    ties = TiedUnits(enc.unit_names.array, np.flatnonzero(tied))
+    ties = TiedUnits(enc.unit_names.array, tied_rows)
     if ties:
-        notes.append(f"{len(ties)} unit(s) tied; broken by schema label order")
+        notes.append(f"{len(ties)} unit(s) tied; each broken by a draw keyed on its unit id (reproducible, no "
+                     "label favoured); `ties` lists them")
     return AggregateResult(method, labels, posteriors, annotators, notes, ties)
+
+
+def break_ties(candidates: np.ndarray, unit_ids) -> np.ndarray:
+    """For each tied unit, one of its ``candidates`` (a boolean row: the classes tied for first),
+    drawn by a hash of the unit's id: the same unit gets the same label in every run, on every
+    machine, whatever else is in the table, and over many ties every tied label wins as often (the
+    first in schema order no longer wins them all, a bias the curated dataset would inherit)."""
+    from ..table.hashing import stable_hash
+
+    key = stable_hash(unit_ids)
+    count = candidates.sum(axis=1).astype(np.uint64)
+    nth = (key % count).astype(np.int64) + 1  # the nth candidate, counting from 1
+    return np.argmax(candidates & (np.cumsum(candidates, axis=1) == nth[:, None]), axis=1)

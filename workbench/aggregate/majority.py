@@ -1,8 +1,8 @@
 """Vote-counting methods: majority vote, weighted majority by gold accuracy, and Wawa.
 
-Tie rule (deterministic, all three): among the labels with the highest score, the one that comes
-first in the schema's label order wins (label sets: ordered by their members' schema positions);
-tied units are listed in ``AggregateResult.ties``.
+Tie rule (all three, as every posterior method): among the labels with the highest score, a draw
+keyed on the unit's id decides (:func:`workbench.aggregate.break_ties`: reproducible, no label
+favoured); tied units are listed in ``AggregateResult.ties``.
 
 Spans (majority only) are voted one whole span at a time: a span (exact offsets and label) is
 kept when more than half of the unit's annotators marked it. The token-level ``spans`` method

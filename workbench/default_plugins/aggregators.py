@@ -16,7 +16,7 @@ def register_aggregators(register):
     from workbench.aggregate.tokenvote import span_vote
 
     register(Aggregator("majority", majority_vote,
-                        "majority vote; ties go to the first label in schema order (spans: exact-span vote)",
+                        "majority vote; a tie is drawn by the unit id (reproducible, no label favoured; spans: exact-span vote)",
                         options=()))
     register(Aggregator("weighted_majority", weighted_majority,
                         "votes weighted by each annotator's accuracy on gold units (log-odds)", CATEGORICAL,
