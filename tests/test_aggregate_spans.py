@@ -54,11 +54,21 @@ def test_token_vote_keeps_adjacent_entities_apart_when_most_annotators_split_the
     assert consensus(res) == (JANE,)
 
 
-def test_token_vote_ties_go_to_no_span_and_schema_order():
+def test_token_vote_ties_go_to_no_span_or_to_a_draw_by_unit():
     res = span_vote(table([ACME], []), SCHEMA, units=UNITS)  # 1 ORG vs 1 O on every token
     assert consensus(res) == () and res.ties == ["u1"]
-    res = span_vote(table([Span(0, 9, "PERSON")], [ACME], [ACME], [Span(0, 9, "PERSON")]), SCHEMA, units=UNITS)
-    assert consensus(res) == (ACME,)  # ORG and PERSON tie at 2, O has 0: ORG comes first
+    # ORG and PERSON tie at 2 on both tokens of "Acme Corp", O has 0: one span, its label drawn by the
+    # unit's id (the same on every token), about half of the units each way (it was always ORG)
+    units = {f"u{i}": Unit(f"u{i}", "text", "d", 0, len(TEXT), TEXT) for i in range(400)}
+    rows = pd.concat([table([Span(0, 9, "PERSON")], [ACME], [ACME], [Span(0, 9, "PERSON")], unit=u) for u in units])
+    res = span_vote(rows, SCHEMA, units=units)
+    spans = res.labels.set_index("unit")["label"]
+    assert {len(s) for s in spans} == {1} and {(s[0].start, s[0].end) for s in spans} == {(0, 9)}
+    orgs = sum(s[0].label == "ORG" for s in spans) / len(spans)
+    assert 0.4 < orgs < 0.6, orgs
+    assert sorted(res.ties) == sorted(units) and "drawn by the unit's id" in res.notes[-1]
+    again = span_vote(rows.iloc[::-1], SCHEMA, units=units).labels.set_index("unit")["label"]
+    assert (again[spans.index] == spans).all()
 
 
 def test_token_vote_without_text_uses_span_boundaries():

@@ -4,7 +4,8 @@ Each unit is cut into tokens (see :mod:`workbench.table.spans`). On every token,
 unit's annotators votes ``O`` (no span there) or the label of their span covering it.
 
 - A token takes a label when that label has more votes than ``O`` and at least as many as any
-  other label; ties between labels go to the first in schema order, a tie with ``O`` is ``O``.
+  other label; a tie between labels is drawn by the unit's id (the same draw on every token of the
+  unit, so a tied span keeps one label; reproducible, no label favoured), a tie with ``O`` is ``O``.
 - Neighbouring tokens with the same label form one span, unless most of the annotators who gave
   that label to a token started a span there (two adjacent entities stay two). Without the unit's
   text, a gap between tokens also ends a span; with it, only whitespace lies between tokens.
@@ -19,7 +20,7 @@ import pandas as pd
 
 from ..models import LabelSchema
 from ..table.spans import explode_spans, spans_by_unit, token_votes
-from . import AggregateResult, check_options, empty_result
+from . import AggregateResult, break_ties, check_options, empty_result
 
 
 def span_vote(table: pd.DataFrame, schema: LabelSchema, *, gold=None, units=None, **options) -> AggregateResult:
@@ -33,6 +34,12 @@ def span_vote(table: pd.DataFrame, schema: LabelSchema, *, gold=None, units=None
     label_votes = votes[:, 1:]
     best = label_votes.argmax(axis=1) if n_tok else np.zeros(0, dtype=np.int64)
     top = label_votes[np.arange(n_tok), best] if n_tok else np.zeros(0)
+    names = st.unit_names.to_numpy(dtype=object)
+    if n_tok and label_votes.shape[1] > 1:
+        candidates = (label_votes == top[:, None]) & (top > votes[:, 0])[:, None]
+        drawn = np.flatnonzero(candidates.sum(axis=1) > 1)  # labels tied for first, above 'no span'
+        if len(drawn):
+            best[drawn] = break_ties(candidates[drawn], names[tv.unit[drawn]])
     winner = np.where(top > votes[:, 0], best + 1, 0)
     win_votes = votes[np.arange(n_tok), winner]
     n_ann = st.annotations_per_unit()
@@ -57,11 +64,10 @@ def span_vote(table: pd.DataFrame, schema: LabelSchema, *, gold=None, units=None
     tokens = np.bincount(tv.unit, minlength=st.n_units)
     confidence = np.where(tokens > 0, share_sum / np.maximum(tokens, 1), 1.0)
     tied_units = np.unique(tv.unit[tied_token])
-    names = st.unit_names.to_numpy(dtype=object)
     out = pd.DataFrame({"unit": names, "label": spans, "confidence": confidence, "n_annotations": n_ann})
     notes = ["spans: token-level vote (a token takes a label with more votes than 'no span'), "
              "runs of tokens turned back into spans"]
     if len(tied_units):
-        notes.append(f"{len(tied_units)} unit(s) have a tied token; ties go to schema order, a tie with "
-                     "'no span' to no span")
+        notes.append(f"{len(tied_units)} unit(s) have a tied token; a tie between labels is drawn by the unit's "
+                     "id, a tie with 'no span' goes to no span")
     return AggregateResult("spans", out, notes=notes, ties=names[tied_units].tolist())
