@@ -120,25 +120,28 @@ class LabelStudioBackend(Backend):
         user = users.get(email.lower())
         if new_link:  # the organization has one invitation token: a new one makes older links useless
             self.conn.api.post("/api/invite/reset-token", {}, what="making a new invitation link")
+        public = self.conn.public_url
         link = invite_link(self.conn.api)
-        if self.conn.public_url != self.conn.api.url:
-            link = self.conn.public_url + link[len(self.conn.api.url):]
+        if public != self.conn.api.url:
+            link = public + link[len(self.conn.api.url):]
         stream = self.conn.stream_url(project)
-        landing = quote(stream[len(self.conn.public_url):], safe="/")  # after sign-up or log-in: the stream
-        host = httpx.URL(self.conn.public_url).host
+        landing = quote(stream[len(public):], safe="/")  # after sign-up or log-in: the stream
+        host = httpx.URL(public).host
         member = next((a for a in self.ctx.spec.active_annotators if (a.email or "").lower() == email.lower()), None)
         return {"email": email, "project_url": stream, "annotator": member.id if member else None,
                 "planned": self.share(member.id) if member else 0,
                 "data_manager_url": self.conn.project_url(project), "has_account": user is not None,
-                "invite_url": f"{link}&next={landing}", "login_url": f"{self.conn.public_url}/user/login/?next={landing}",
+                "invite_url": f"{link}&next={landing}", "login_url": f"{public}/user/login/?next={landing}",
                 "in_pool": member is not None, "waiting": self.waiting(project, user), "loopback": is_loopback(host)}
 
     def waiting(self, project, user: dict | None) -> int:
         """Tasks with room for one more annotator that ``user`` has not done: what the stream gives them."""
+        from .pull import user_id
+
         n = 0
         for task in self.conn.api.tasks(project.id, include="id,overlap,total_annotations,annotators",
                                         fields="all"):
-            done = {u["id"] if isinstance(u, dict) else u for u in task.get("annotators") or []}
+            done = {user_id(u) for u in task.get("annotators") or []}
             if int(task.get("total_annotations") or 0) < int(task.get("overlap") or 1) and \
                     (user is None or user["id"] not in done):
                 n += 1

@@ -132,11 +132,8 @@ class Connection:
     def public_url(self) -> str:
         """The address people use: the managed server's public URL when one is set (``server start
         --public-url``), else the one this machine uses."""
-        if self.managed:
-            public = self.server.status().get("public_url")
-            if public:
-                return public.rstrip("/")
-        return self.api.url
+        public = self.server.public_url() if self.managed else None
+        return public.rstrip("/") if public else self.api.url
 
     def project_url(self, project: Project) -> str:
         """The project's Data Manager (every task; for whoever runs the campaign)."""
@@ -209,7 +206,8 @@ class Connection:
         if self.show_prelabels and not info.get("model_version"):
             # hiding pre-labels cleared the project's prediction set; showing them again names ours (Label
             # Studio refuses, 400, when the project has none of our predictions: nothing to show then)
-            self.api._send("PATCH", f"/api/projects/{project_id}/", json={"model_version": self.model_version()})
+            self.api.request("PATCH", f"/api/projects/{project_id}/", ok=(200, 400),
+                             json={"model_version": self.model_version()})
 
     def model_version(self) -> str:
         """What the pre-labels are tagged with in Label Studio: the task type's plugin and its version."""

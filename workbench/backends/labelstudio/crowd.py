@@ -32,8 +32,8 @@ from ...simulate import SimulatedAnnotator
 from .accounts import Credentials, invite_token, persona_api, persona_email
 from .client import AmbiguousWrite, LabelStudioAPI
 from .connection import Connection, Project
-from .pull import annotator_ids, completed_by
-from .push import set_overlaps
+from .pull import annotator_ids, completed_by, user_id
+from .push import finished_by, set_overlaps
 
 
 class Member:
@@ -70,7 +70,7 @@ def hold_people_places(backend: Connection, project: Project, queues: dict[str, 
     if not theirs:
         return {}
     who = annotator_ids(backend)
-    lower, restore = {}, {}
+    lower, restore, finished = {}, {}, {}
     for task in backend.api.tasks(project.id, include=None, fields="all"):
         unit = (task.get("data") or {}).get("unit_id")
         if unit not in theirs:
@@ -80,9 +80,10 @@ def hold_people_places(backend: Connection, project: Project, queues: dict[str, 
         during = planned[unit] - held
         if int(task.get("overlap") or 0) != during:  # also one a killed run left lowered
             lower[str(task["id"])] = during
+            finished[str(task["id"])] = finished_by(task)
         if held:
             restore[str(task["id"])] = planned[unit]
-    set_overlaps(backend, lower)
+    set_overlaps(backend, lower, finished)  # counted from this listing: no second one
     return restore
 
 
@@ -144,7 +145,7 @@ def enlist(backend: Connection, project: Project, crowd: list[SimulatedAnnotator
     # "annotators" is filled in only when every field is asked for (with fields=task_only it is [])
     for task in backend.api.tasks(project.id, include="id,annotators", fields="all"):
         for user in task.get("annotators") or []:
-            done[user["id"] if isinstance(user, dict) else user] += 1
+            done[user_id(user)] += 1
     for m in members:
         m.done = done[m.user_id]
         m.quota = max(0, m.planned - m.done)

@@ -131,16 +131,20 @@ def validator(backend: Connection):
     return check
 
 
+def user_id(user: Any) -> Any:
+    """The id of a user field, which Label Studio sends as the id or as the whole user object."""
+    return user.get("id") if isinstance(user, dict) else user
+
+
 def completed_by(annotation: dict) -> tuple[Any, dict | None]:
     """The annotation's user id, and the user object when the server sent one (not just its id)."""
     user = annotation.get("completed_by")
-    return (user.get("id"), user) if isinstance(user, dict) else (user, None)
+    return user_id(user), user if isinstance(user, dict) else None
 
 
 def updated_by(annotation: dict) -> Any:
     """Who last changed the annotation (its author, unless someone else pressed Update on it)."""
-    user = annotation.get("updated_by")
-    return user.get("id") if isinstance(user, dict) else user
+    return user_id(annotation.get("updated_by"))
 
 
 def convert(project: Project, tasks: Iterable[dict], who: dict[int, str], check) -> list[RawAnnotation]:

@@ -18,6 +18,7 @@ from ...errors import WorkbenchError
 from ...models import PreLabel, Unit
 from .client import AmbiguousWrite
 from .connection import Connection, Project
+from .pull import completed_by
 
 
 def server_units(backend: Connection, project: Project) -> dict[str, int]:
@@ -85,19 +86,19 @@ def set_overlaps(backend: Connection, overlaps: dict[str, int], finished: dict[s
     if not overlaps:
         return
     if finished is None:
-        finished = {}
-        for task in backend.api.tasks(backend.project().id, include=None, fields="all"):
-            if str(task["id"]) in overlaps:
-                finished[str(task["id"])] = len({_user(a) for a in task.get("annotations") or []
-                                                 if not a.get("was_cancelled") and a.get("result") is not None})
+        finished = {str(t["id"]): finished_by(t) for t in backend.api.tasks(backend.project().id, include=None,
+                                                                              fields="all")
+                    if str(t["id"]) in overlaps}
     for task_id, n in overlaps.items():
         backend.api.patch(f"/api/tasks/{task_id}/", {"overlap": n, "is_labeled": finished.get(str(task_id), 0) >= n},
                           what=f"setting the overlap of task {task_id}")
 
 
-def _user(annotation: dict):
-    user = annotation.get("completed_by")
-    return user.get("id") if isinstance(user, dict) else user
+def finished_by(task: dict) -> int:
+    """Distinct users with a finished annotation on ``task`` (skips do not count), as Label Studio
+    counts them for ``is_labeled``."""
+    return len({completed_by(a)[0] for a in task.get("annotations") or []
+                if not a.get("was_cancelled") and a.get("result") is not None})
 
 
 def import_batch(backend: Connection, project: Project, batch: list[Unit],

@@ -231,6 +231,10 @@ class ManagedServer:
         except (httpx.HTTPError, ValueError):
             return False
 
+    def public_url(self) -> str | None:
+        """The address people use (``start --public-url``), kept across restarts; None: none set."""
+        return self._state().get("public_url")
+
     def token(self) -> str:
         token = read_secret(self.token_file)
         if not token:
