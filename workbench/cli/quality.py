@@ -296,7 +296,7 @@ def outsider_rows(c, listed: set[str]) -> list[dict]:
     """Quality rows for whoever has no counted label: someone who labeled without being counted, with
     why (not in the pool, beyond the overlap, invalid), and a pool member who has not labeled yet; so
     nobody vanishes from the table."""
-    from ..export.facts import not_counted
+    from ..export.facts import uncounted
     from ..steps.export import status_counts
 
     def row(aid: str, flags: list[str], note: str | None = None) -> dict:
@@ -304,16 +304,13 @@ def outsider_rows(c, listed: set[str]) -> list[dict]:
                 "consensus_agreement": None, "ds_accuracy": None, "spammer_score": None,
                 "flags": flags, "note": note, "confusion": None}
 
+    statuses = status_counts(c.state)
+    kept, idle = uncounted(statuses, listed, [a.id for a in c.spec.active_annotators])
     rows = []
-    for aid, counts in sorted(status_counts(c.state).items()):
-        kept = not_counted(counts)
-        if aid in listed or kept == "0":
-            continue
-        hint = (f" (`workbench annotators accept {c.name} {aid}` counts them)" if counts.get("not_in_pool") else "")
-        rows.append(row(aid, [f"kept, not counted: {kept}{hint}"]))
-    listed = listed | {r["annotator"] for r in rows}
+    for aid, what in kept:
+        if aid not in listed:
+            hint = (f" (`workbench annotators accept {c.name} {aid}` counts them)"
+                    if statuses[aid].get("not_in_pool") else "")
+            rows.append(row(aid, [f"kept, not counted: {what}{hint}"]))
     planned = Counter(a.annotator for a in c.state.assignments if a.planned)
-    for a in c.spec.active_annotators:
-        if a.id not in listed:
-            rows.append(row(a.id, [], f"no labels yet ({planned[a.id]} assigned)"))
-    return rows
+    return rows + [row(aid, [], f"no labels yet ({planned[aid]} assigned)") for aid in idle]

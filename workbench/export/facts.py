@@ -39,6 +39,16 @@ def not_counted(statuses: dict[str, int]) -> str:
     return "; ".join(f"{n} ({why})" for n, why in parts) if parts else "0"
 
 
+def uncounted(statuses: dict[str, dict[str, int]], listed: Iterable[str],
+              pool: Iterable[str]) -> tuple[list[tuple[str, str]], list[str]]:
+    """Who a quality table (``listed``: its annotators) must not leave out: ``[(annotator, what is
+    kept but not counted)]`` for everyone with such labels, and the members of ``pool`` (in its
+    order) with no row and no label at all yet."""
+    kept = [(aid, not_counted(counts)) for aid, counts in sorted(statuses.items()) if not_counted(counts) != "0"]
+    seen = set(listed) | {aid for aid, _ in kept}
+    return kept, [aid for aid in pool if aid not in seen]
+
+
 def annotator_rows(names: dict[str, str], pool: dict[str, Any], quality: Iterable[dict],
                    records: list[dict], statuses: dict[str, dict[str, int]] | None = None) -> list[dict[str, Any]]:
     """Per annotator, under their pseudonym: kind, labels counted, labels kept but not counted (and

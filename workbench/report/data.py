@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from ..agreement import plain_number
-from ..export.facts import not_counted
+from ..export.facts import uncounted
 from ..export.records import review_reasons
 from ..export.split import NONE_KEY, strata
 from ..models import LabelKind, Unit, label_to_json
@@ -169,25 +169,22 @@ def gather(*, campaign: dict[str, Any], task: dict[str, Any], units: dict[str, U
         "consensus_agreement": plain_number(q.get("consensus_agreement")),
         "flags": [str(f) for f in q.get("flags") or []],
     } for q in quality]
-    # whoever labeled without being counted (not in the pool, beyond the overlap, invalid) is listed too
+    # whoever labeled without being counted (not in the pool, beyond the overlap, invalid) is listed too,
+    # and so is a pool member who has not labeled yet
     listed = {q["annotator"] for q in quality}
-    for aid, counts in sorted((statuses or {}).items()):
-        kept = not_counted(counts)
-        if kept == "0":
-            continue
+    kept, idle = uncounted(statuses or {}, listed,
+                           [aid for aid, m in sorted(pool.items()) if getattr(m, "status", "active") == "active"])
+    for aid, what in kept:
         if aid in listed:
             row = next(a for a in annotators if a["annotator"] == names.get(aid, aid))
-            row["flags"].append(f"kept, not counted: {kept}")
+            row["flags"].append(f"kept, not counted: {what}")
         else:
             annotators.append({"annotator": names.get(aid, aid), "kind": _kind(pool.get(aid)), "labels": 0,
                                "gold_n": 0, "gold_accuracy": None, "consensus_agreement": None,
-                               "flags": [f"kept, not counted: {kept}"]})
-            listed.add(aid)
-    # and a pool member who has not labeled yet
-    for aid, member in sorted(pool.items()):
-        if aid not in listed and getattr(member, "status", "active") == "active":
-            annotators.append({"annotator": names.get(aid, aid), "kind": _kind(member), "labels": 0, "gold_n": 0,
-                               "gold_accuracy": None, "consensus_agreement": None, "flags": ["no labels yet"]})
+                               "flags": [f"kept, not counted: {what}"]})
+    for aid in idle:
+        annotators.append({"annotator": names.get(aid, aid), "kind": _kind(pool[aid]), "labels": 0, "gold_n": 0,
+                           "gold_accuracy": None, "consensus_agreement": None, "flags": ["no labels yet"]})
 
     pw = pairwise(table, schema, metrics)
     pw.values = pw.values.rename(index=names, columns=names)
