@@ -340,6 +340,24 @@ class Campaign:
             self._refresh()
             return self._step(report_step.run, out, top)
 
+    def evaluate(self, predictions: pd.DataFrame | None = None, model: str | None = None,
+                 source: str | None = None, **options) -> dict[str, Any]:
+        """Score a model's predictions (``unit, label, score``; None: the task type's pre-labels)
+        against the consensus and the gold labels, and keep it as the model's last evaluation."""
+        from . import evaluate as evaluate_mod
+
+        with self._working():
+            self._sync()
+            self._refresh()
+            self._fresh()
+            if predictions is None:
+                predictions = evaluate_mod.prelabel_predictions(self.state)
+                if predictions.empty:
+                    raise WorkbenchError(f"campaign {self.name!r}: no pre-labels (task type {self.spec.task_type!r} "
+                                         "gives none, or `plan` has not run)")
+                model, source = model or evaluate_mod.PRELABELS, evaluate_mod.PRELABELS
+            return self._step(evaluate_mod.run, predictions, model or "model", source or "predictions", **options)
+
     def run(self, until: str = "export", around: Callable[[str], Any] | None = None) -> dict[str, Any]:
         """Every step up to ``until``; ``around(description)``, if given, is a context manager each step
         runs inside (the CLI's spinner)."""

@@ -257,10 +257,16 @@ def attach(main: click.Group) -> None:
         results = {}
         for c in campaigns:
             results[c.name] = state.run_steps(c)
+            with state.step(f"{c.name}: evaluate pre-labels"):
+                evaluation = evaluate_prelabels(c)
+            if evaluation is not None:
+                results[c.name]["evaluate"] = evaluation
             with state.step(f"{c.name}: report"):
                 results[c.name]["report"] = c.report()
             if not as_json:
                 print_campaign_report(c)
+                if evaluation is not None:
+                    print_prelabel_line(evaluation)
                 click.echo(f"report: {results[c.name]['report']['path']}")
         if as_json:
             emit_json(results)
@@ -274,6 +280,22 @@ def attach(main: click.Group) -> None:
             where = invoked_as()
             if where != "workbench":
                 click.echo(f"(`workbench` above is {where}; `source {Path(where).parent}/activate` puts it on your PATH)")
+
+
+def evaluate_prelabels(c) -> dict | None:
+    """The demo scores the task type's built-in pre-labeler (None when it gives no pre-labels)."""
+    if not c.prelabels():
+        return None
+    return c.evaluate(None)
+
+
+def print_prelabel_line(result: dict) -> None:
+    """``pre-labels vs consensus: accuracy 0.710 [0.660, 0.760], macro-F1 ...; vs gold: ...``"""
+    from ..evaluate import headline
+
+    refs = result["references"]
+    click.echo(f"pre-labels vs consensus: {headline(refs['consensus'], result['kind'])}; "
+               f"vs gold: {headline(refs['gold'], result['kind'])}")
 
 
 def invoked_as() -> str:
@@ -335,11 +357,15 @@ def print_campaign_report(c) -> None:
         for note in agg.get("notes") or []:
             click.echo(f"  note: {note}")
     if agr:
-        click.echo("agreement: " + ", ".join(
-            f"{m}={fmt(v['value'])}" + (f" ({v['note']})" if v.get("note") else "")
-            for m, v in agr.get("metrics", {}).items()))
-        table(None, ["annotator", "labels", "gold n", "gold accuracy", "agrees w/ consensus"], [
-            [a["annotator"], a["n_annotations"], a["gold_n"], fmt(a["gold_accuracy"]), fmt(a["consensus_agreement"])]
+        from ..bootstrap import show_interval
+
+        click.echo("agreement (95% bootstrap intervals): " + ", ".join(
+            f"{m}={fmt(v['value'])}" + (f" {show_interval(v['interval'])}" if v.get("interval") else "")
+            + (f" ({v['note']})" if v.get("note") else "")
+            for m, v in st.metrics.items()))
+        table(None, ["annotator", "labels", "gold n", "gold accuracy", "95% interval", "agrees w/ consensus"], [
+            [a["annotator"], a["n_annotations"], a["gold_n"], fmt(a["gold_accuracy"]),
+             show_interval(a.get("gold_accuracy_ci")), fmt(a["consensus_agreement"])]
             for a in st.quality])
         labeled = {a["annotator"] for a in st.quality}
         waiting = Counter(a.annotator for a in st.assignments if a.planned and a.annotator not in labeled)

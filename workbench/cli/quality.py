@@ -199,21 +199,30 @@ def aggregate_file(state, ref: str, method: str | None, kind, labels, gold_path,
 
 
 def _metrics_table(metrics: dict) -> None:
-    table("agreement", ["metric", "value", "note"],
-          [[name, fmt(m["value"]), m.get("note") or ""] for name, m in metrics.items()])
+    from ..bootstrap import show_interval
+
+    table("agreement", ["metric", "value", "95% interval", "note"],
+          [[name, fmt(m["value"]), show_interval(m.get("interval")), m.get("note") or ""] for name, m in metrics.items()])
 
 
 def _quality_table(rows: list[dict]) -> None:
-    table("annotators", ["annotator", "labels", "gold n", "gold acc", "w/ consensus", "DS acc", "spammer",
-                         "flags"],
-          [[r["annotator"], r["n_annotations"], r["gold_n"], fmt(r["gold_accuracy"]), fmt(r["consensus_agreement"]),
+    from ..bootstrap import show_interval
+
+    table("annotators", ["annotator", "labels", "gold n", "gold acc", "95% interval", "w/ consensus", "DS acc",
+                         "spammer", "flags"],
+          [[r["annotator"], r["n_annotations"], r["gold_n"], fmt(r["gold_accuracy"]),
+            show_interval(r.get("gold_accuracy_ci")), fmt(r["consensus_agreement"]),
             fmt(r["ds_accuracy"]), fmt(r["spammer_score"]), "; ".join([*(r["flags"] or []), *([r["note"]] if r.get("note")
                                                                                                  else [])])]
            for r in rows])
 
 
 def _print_report(report: dict) -> None:
-    click.echo("agreement: " + ", ".join(f"{k}={fmt(m['value'])}" for k, m in report["metrics"].items()))
+    from ..bootstrap import show_interval
+
+    click.echo("agreement: " + ", ".join(f"{k}={fmt(m['value'])}" + (f" {show_interval(m.get('interval'))}"
+                                                                     if m.get("interval") else "")
+                                         for k, m in report["metrics"].items()))
     _metrics_table(report["metrics"])
     _quality_table(report["annotators"])
     d = report["disputed"]

@@ -207,6 +207,21 @@ def m009_pinned_schema(db: sqlite3.Connection) -> None:
     _add_column(db, "campaigns", "schema_json TEXT")
 
 
+@migration
+def m010_intervals_and_evaluations(db: sqlite3.Connection) -> None:
+    """Bootstrap intervals of the agreement metrics and of each annotator's gold accuracy, and the
+    last evaluation of each model's predictions (``workbench evaluate``)."""
+    _add_column(db, "metrics", "ci_low REAL")
+    _add_column(db, "metrics", "ci_high REAL")
+    _add_column(db, "annotator_quality", "gold_accuracy_low REAL")
+    _add_column(db, "annotator_quality", "gold_accuracy_high REAL")
+    _run(db, """
+CREATE TABLE evaluations (
+    campaign TEXT NOT NULL, model TEXT NOT NULL, source TEXT NOT NULL, evaluated_at TEXT NOT NULL,
+    aggregate_seq INTEGER, result_json TEXT NOT NULL, PRIMARY KEY (campaign, model))
+""")
+
+
 def pending(db: sqlite3.Connection) -> list[Migration]:
     """The migrations this store has not had yet; raises when it has one this code does not know."""
     has_table = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='_migrations'").fetchone()
