@@ -93,6 +93,13 @@ def _cell(value: Any) -> str:
     return md_text(value).replace("\n", " ")
 
 
+def with_interval(value: float | None, interval: list | None) -> Any:
+    """``0.512 [0.448, 0.571]``: a figure and its bootstrap 95% interval (the figure alone without one)."""
+    if value is None or not interval:
+        return value
+    return Md(f"{value:.3f} [{interval[0]:.3f}, {interval[1]:.3f}]")
+
+
 def _table(columns: list[str], rows: list[list[Any]]) -> list[str]:
     out = ["| " + " | ".join(columns) + " |", "|" + "|".join(" --- " for _ in columns) + "|"]
     out += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
@@ -132,9 +139,11 @@ def limitations(f: dict[str, Any]) -> list[str]:
                    "of the time: expect label errors at about that rate.")
     elif not f["plan"].get("gold_units"):
         out.append("There are no gold labels, so the accuracy of the consensus is unknown.")
-    alpha = (f["metrics_all"].get("krippendorff_alpha") or {}).get("value")
+    alpha_entry = f["metrics_all"].get("krippendorff_alpha") or {}
+    alpha, alpha_ci = alpha_entry.get("value"), alpha_entry.get("interval")
     if alpha is not None and alpha < KRIPPENDORFF_TENTATIVE:
-        out.append(f"Krippendorff's alpha is {alpha:.3f}, below {KRIPPENDORFF_TENTATIVE}, the lowest value "
+        ci = f" (95% interval {alpha_ci[0]:.3f} to {alpha_ci[1]:.3f})" if alpha_ci else ""
+        out.append(f"Krippendorff's alpha is {alpha:.3f}{ci}, below {KRIPPENDORFF_TENTATIVE}, the lowest value "
                    "Krippendorff advises even for tentative conclusions: annotators often disagreed.")
     if f["flagged"] and not f["settings"]["drop_flagged"]:
         out.append(f"{f['flagged']} exported units are flagged for review (`review` is true); drop them with "
@@ -215,11 +224,19 @@ def render_card(f: dict[str, Any]) -> str:
     lines += _table(["annotator", "kind", "labels counted", "kept, not counted", "labels exported", "honeypots",
                      "honeypot accuracy", "agrees with consensus"],
                     [[a["annotator"], a["kind"], a["labels"], a.get("not_counted", "0"), a["labels_exported"],
-                      a["gold_n"], a["gold_accuracy"], a["consensus_agreement"]] for a in f["annotators"]])
+                      a["gold_n"], with_interval(a["gold_accuracy"], a.get("gold_accuracy_ci")),
+                      a["consensus_agreement"]] for a in f["annotators"]])
+    if any(a.get("gold_accuracy_ci") for a in f["annotators"]):
+        lines += ["Honeypot accuracy is followed by its bootstrap 95% interval (the honeypots resampled 1000 times): "
+                  "with few honeypots per annotator it is wide.", ""]
     lines += ["## Agreement", ""]
     lines += _table(["metric", "all units", "exported units", "note"], [
-        [m, v["value"], (f["metrics_exported"].get(m) or {}).get("value"), v["note"] or ""]
+        [m, with_interval(v["value"], v.get("interval")), (f["metrics_exported"].get(m) or {}).get("value"),
+         v["note"] or ""]
         for m, v in f["metrics_all"].items()])
+    if any(v.get("interval") for v in f["metrics_all"].values()):
+        lines += ["Brackets: bootstrap 95% intervals (units resampled with replacement 1000 times, seeded by the "
+                  "campaign's seed): how far the figure could move with another sample of units like these.", ""]
     lines += _history(f)
     lines += ["## Curation", "", f"{f['aggregated']} aggregated units; {n} exported."]
     if f["filters"]:

@@ -39,6 +39,6 @@ def run(ctx: "StepContext", out: str | Path | None = None, top: int = 12) -> dic
         units=state.units_by_id, documents=state.documents, names=shown, table=state.table,
         aggregates=state.aggregates, quality=state.quality, metrics=state.metrics, aggregate=state.step("aggregate"),
         progress=progress(status(spec, state), planned, done, shown), pool={a.id: a for a in state.pool},
-        as_of=as_of(state), top=top, statuses=status_counts(state))
+        as_of=as_of(state), top=top, statuses=status_counts(state), evaluations=state.evaluations)
     return write_report(data, path, ctx.progress)
 
