@@ -87,7 +87,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _label(value: Any, schema: LabelSchema, text_cell: bool) -> Any:
+def _label(value: Any, schema: LabelSchema) -> Any:
     value = _plain(value)
     if schema.categorical:
         if isinstance(value, bool):
@@ -129,7 +129,6 @@ def read_predictions(path: Path, schema: LabelSchema, units: set[str] | None = N
     out_units, out_labels, out_scores = [], [], []
     first_row: dict[str, int] = {}
     has_score = "score" in df.columns
-    text_cells = fmt in ("csv", "tsv")
     for i, (unit, label, score) in enumerate(zip(df[unit_col], df["label"],
                                                  df["score"] if has_score else [None] * len(df))):
         if _missing(unit) or (isinstance(unit, str) and not unit.strip()):
@@ -146,7 +145,7 @@ def read_predictions(path: Path, schema: LabelSchema, units: set[str] | None = N
             raise WorkbenchError(f"{where(i)}: field label: empty; expected a label of the schema "
                                  f"({schema.kind.value}: {', '.join(schema.labels)})")
         try:
-            out_labels.append(_label(label, schema, text_cells))
+            out_labels.append(_label(label, schema))
         except LabelError as exc:
             raise WorkbenchError(f"{where(i)}: field label: {exc}") from None
         out_scores.append(_score(score, where(i)))
