@@ -220,3 +220,33 @@ def test_token_alpha_interval_equals_a_plain_bootstrap(plain_draws):
     values = [token_alpha(resampled_table(table, units, row), schema).value for row in idx]
     low, high = plain_percentiles(values)
     assert fast.low == pytest.approx(low, abs=1e-9) and fast.high == pytest.approx(high, abs=1e-9)
+
+
+def test_agreement_json_card_and_report_carry_the_intervals(tmp_path, home):
+    import json
+
+    from click.testing import CliRunner
+
+    from workbench.cli import cli
+
+    from helpers import write_spec
+
+    spec = write_spec(tmp_path, name="ci")
+    run = lambda *a: CliRunner().invoke(cli(), ["--home", str(home), *a])  # noqa: E731
+    assert run("run", str(spec)).exit_code == 0
+    result = run("agreement", "ci", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    alpha = data["metrics"]["krippendorff_alpha"]
+    assert alpha["interval"][0] <= alpha["value"] <= alpha["interval"][1]
+    assert data["metrics"]["disputed_units"]["interval"] is None
+    assert run("agreement", "ci", "--json").output == result.output  # seeded: the same again
+    table = run("agreement", "ci")
+    assert "95% interval" in table.output and f"{alpha['interval'][0]:.3f}" in table.output
+    card = (home / "exports" / "ci" / "README.md").read_text("utf-8")
+    assert f"{alpha['value']:.3f} [{alpha['interval'][0]:.3f}, {alpha['interval'][1]:.3f}]" in card
+    assert "bootstrap 95% intervals" in card
+    page_path = tmp_path / "r.html"
+    assert run("report", "ci", "--out", str(page_path)).exit_code == 0
+    page = page_path.read_text("utf-8")
+    assert f"[{alpha['interval'][0]:.3f}, {alpha['interval'][1]:.3f}]" in page and 'id="models"' not in page

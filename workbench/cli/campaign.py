@@ -359,10 +359,11 @@ def print_campaign_report(c) -> None:
     if agr:
         from ..bootstrap import show_interval
 
-        click.echo("agreement (95% bootstrap intervals): " + ", ".join(
+        click.echo("agreement: " + ", ".join(
             f"{m}={fmt(v['value'])}" + (f" {show_interval(v['interval'])}" if v.get("interval") else "")
             + (f" ({v['note']})" if v.get("note") else "")
-            for m, v in st.metrics.items()))
+            for m, v in st.metrics.items())
+            + ("; [brackets]: 95% bootstrap intervals" if any(v.get("interval") for v in st.metrics.values()) else ""))
         table(None, ["annotator", "labels", "gold n", "gold accuracy", "95% interval", "agrees w/ consensus"], [
             [a["annotator"], a["n_annotations"], a["gold_n"], fmt(a["gold_accuracy"]),
              show_interval(a.get("gold_accuracy_ci")), fmt(a["consensus_agreement"])]
