@@ -52,11 +52,11 @@ def rng_for(seed: int | None) -> np.random.Generator:
     return np.random.default_rng(0 if seed is None else seed)
 
 
-def index_draws(n: int, resamples: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+def index_draws(n: int, resamples: int, rng: np.random.Generator, width: int = 0) -> Iterator[np.ndarray]:
     """Chunks of resamples as multiplicity matrices (chunk x n): row b counts how often resample b
     drew each unit. Draws ``rng.integers(0, n, size=(chunk, n))``: chunk after chunk, the same
-    stream as one ``(resamples, n)`` draw."""
-    chunk = max(1, min(resamples, CHUNK_CELLS // max(n, 1)))
+    stream as one ``(resamples, n)`` draw. ``width``: columns the caller will hold per resample."""
+    chunk = max(1, min(resamples, CHUNK_CELLS // max(n, width, 1)))
     done = 0
     while done < resamples:
         b = min(chunk, resamples - done)
@@ -66,21 +66,30 @@ def index_draws(n: int, resamples: int, rng: np.random.Generator) -> Iterator[np
         done += b
 
 
-def resampled_sums(contrib: Any, resamples: int = RESAMPLES, seed: int | None = 0) -> np.ndarray:
-    """``resamples x d`` sums of the ``n x d`` per-unit contributions (a numpy array or a scipy
-    sparse matrix) over units drawn with replacement."""
+def resampled_values(contrib: Any, statistic: Callable[[np.ndarray], np.ndarray], resamples: int = RESAMPLES,
+                     seed: int | None = 0) -> np.ndarray:
+    """``statistic`` of each resample's sums of the ``n x d`` per-unit contributions (a numpy array
+    or a scipy sparse matrix) over units drawn with replacement; computed chunk by chunk, so only a
+    chunk of resamples' sums is ever held."""
     import scipy.sparse as sp
 
     n, d = contrib.shape
     rng = rng_for(seed)
-    out = np.empty((resamples, d))
     sparse = sp.issparse(contrib)
     c = contrib.tocsc() if sparse else np.asarray(contrib, dtype=float)
-    at = 0
-    for w in index_draws(n, resamples, rng):
-        out[at:at + len(w)] = (c.T @ w.T).T if sparse else w @ c
-        at += len(w)
-    return out
+    out = []
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for w in index_draws(n, resamples, rng, d):
+            sums = np.asarray((c.T @ w.T).T) if sparse else w @ c
+            out.append(np.asarray(statistic(sums), dtype=float))
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def resampled_sums(contrib: Any, resamples: int = RESAMPLES, seed: int | None = 0) -> np.ndarray:
+    """``resamples x d`` sums of the ``n x d`` per-unit contributions (a numpy array or a scipy
+    sparse matrix) over units drawn with replacement."""
+    rows = resampled_values(contrib, lambda s: s, resamples, seed)
+    return rows.reshape(resamples, contrib.shape[1])
 
 
 def pattern_sums(contrib: np.ndarray, resamples: int = RESAMPLES, seed: int | None = 0) -> np.ndarray:

@@ -25,7 +25,17 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from ..bootstrap import LEVEL, NO_INTERVAL, RESAMPLES, Interval, interval_of, pattern_sums, resampled_sums
+from ..bootstrap import (
+    LEVEL,
+    NO_INTERVAL,
+    RESAMPLES,
+    Interval,
+    interval_of,
+    pattern_sums,
+    percentile_interval,
+    resampled_sums,
+    resampled_values,
+)
 from ..models import LabelKind, LabelSchema, with_long_columns
 from . import count_matrix, pairs_within
 from .alpha import interval_distance, scale_values
@@ -163,7 +173,6 @@ def cohen_interval(table: pd.DataFrame, schema: LabelSchema, resamples: int = RE
     to_agree = indicator(cell_ids, pair_of_cell.reshape(-1), p_n, li == lj)
     to_row = indicator(cell_ids, pair_of_cell.reshape(-1) * k + li, p_n * k)
     to_col = indicator(cell_ids, pair_of_cell.reshape(-1) * k + lj, p_n * k)
-    sums = resampled_sums(contrib, resamples, seed)
 
     def mean_kappa(s):
         n = np.asarray((to_pair.T @ s.T).T)
@@ -176,7 +185,7 @@ def cohen_interval(table: pd.DataFrame, schema: LabelSchema, resamples: int = RE
         defined = ~np.isnan(kappa)
         return np.where(defined.any(axis=1), np.nansum(kappa, axis=1) / np.maximum(defined.sum(axis=1), 1), np.nan)
 
-    return interval_of(mean_kappa, sums, level)
+    return percentile_interval(resampled_values(contrib, mean_kappa, resamples, seed), level)
 
 
 def token_alpha_interval(table: pd.DataFrame, schema: LabelSchema, units=None, resamples: int = RESAMPLES,
