@@ -33,6 +33,12 @@ from workbench.registry import get_registry
 
 from benchmarks.crowd import make_crowd
 
+
+def plain_sums(contrib, resamples, seed, key=None):
+    """The plain bootstrap (unit indices drawn one by one) in place of the pattern shortcut."""
+    return bootstrap.resampled_sums(contrib, resamples, seed)
+
+
 B = 100
 
 
@@ -67,7 +73,7 @@ def plain_percentiles(values) -> list[float]:
 @pytest.fixture
 def plain_draws(monkeypatch):
     """Make the pattern shortcut draw units one by one, so a loop over the same draws can check it."""
-    monkeypatch.setattr(intervals, "pattern_sums", bootstrap.resampled_sums)
+    monkeypatch.setattr(intervals, "pattern_sums", plain_sums)
 
 
 @pytest.mark.parametrize("name", ["nominal", "ordinal", "interval", "fleiss", "ac1", "percent"])

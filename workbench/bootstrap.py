@@ -92,19 +92,30 @@ def resampled_sums(contrib: Any, resamples: int = RESAMPLES, seed: int | None = 
     return rows.reshape(resamples, contrib.shape[1])
 
 
-def pattern_sums(contrib: np.ndarray, resamples: int = RESAMPLES, seed: int | None = 0) -> np.ndarray:
+def row_key(rows: np.ndarray) -> np.ndarray:
+    """One int64 per row, equal for equal rows: the rows' digits in a mixed radix when they are small
+    non-negative integers (vote counts), else the row's rank among the distinct rows."""
+    rows = np.asarray(rows)
+    if rows.ndim == 2 and rows.size and np.all(rows >= 0) and np.all(rows == np.round(rows)):
+        base = int(rows.max()) + 1
+        if rows.shape[1] * np.log2(max(base, 2)) < 62:
+            return (rows.astype(np.int64) * base ** np.arange(rows.shape[1], dtype=np.int64)).sum(axis=1)
+    return np.unique(rows, axis=0, return_inverse=True)[1].reshape(-1)
+
+
+def pattern_sums(contrib: np.ndarray, resamples: int = RESAMPLES, seed: int | None = 0,
+                 key: np.ndarray | None = None) -> np.ndarray:
     """The same as :func:`resampled_sums` for dense contributions with few distinct rows (in
-    distribution: the draws differ), at a cost of ``resamples x patterns``."""
+    distribution: the draws differ), at a cost of ``resamples x patterns``. ``key``: per unit, an id
+    equal for units whose contribution rows are equal (default: from the rows themselves)."""
     contrib = np.asarray(contrib, dtype=float)
     n = len(contrib)
     rng = rng_for(seed)
     if n == 0:
         return np.zeros((resamples, contrib.shape[1]))
-    patterns, counts = np.unique(contrib, axis=0, return_counts=True)
-    if len(patterns) > n // 2:  # hardly any repetition: plain draws are as cheap
-        return resampled_sums(contrib, resamples, seed)
+    _, first, counts = np.unique(row_key(contrib) if key is None else key, return_index=True, return_counts=True)
     draws = rng.multinomial(n, counts / n, size=resamples).astype(float)
-    return draws @ patterns
+    return draws @ contrib[first]
 
 
 def percentile_interval(values: np.ndarray, level: float = LEVEL, min_defined: float = 0.5) -> Interval:

@@ -35,6 +35,7 @@ from ..bootstrap import (
     percentile_interval,
     resampled_sums,
     resampled_values,
+    row_key,
 )
 from ..models import LabelKind, LabelSchema, with_long_columns
 from . import count_matrix, pairs_within
@@ -51,7 +52,7 @@ def _pairable_weights(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def nominal_alpha_interval(counts: np.ndarray, resamples: int = RESAMPLES, seed: int | None = 0,
-                           level: float = LEVEL) -> Interval:
+                           level: float = LEVEL, key: np.ndarray | None = None) -> Interval:
     """Nominal alpha from ``[n, sum of diagonal coincidences, n_c...]`` per resample."""
     counts = np.asarray(counts, dtype=float)
     if counts.shape[1] > MAX_VALUES or len(counts) < 2:
@@ -59,7 +60,7 @@ def nominal_alpha_interval(counts: np.ndarray, resamples: int = RESAMPLES, seed:
     m, w = _pairable_weights(counts)
     ok = (m >= 2).astype(float)
     contrib = np.column_stack([m * ok, w * ((counts ** 2).sum(axis=1) - m), counts * ok[:, None]])
-    sums = pattern_sums(contrib, resamples, seed)
+    sums = pattern_sums(contrib, resamples, seed, _key(counts, key))
 
     def alpha(s):
         n, diag, n_c = s[:, 0], s[:, 1], s[:, 2:]
@@ -67,6 +68,11 @@ def nominal_alpha_interval(counts: np.ndarray, resamples: int = RESAMPLES, seed:
         return np.where((n > 0) & (expected > 0), 1 - (n - 1) * (n - diag) / expected, np.nan)
 
     return interval_of(alpha, sums, level)
+
+
+def _key(counts: np.ndarray, key: np.ndarray | None) -> np.ndarray:
+    """Units with equal vote counts contribute equally: the counts' row key groups them."""
+    return row_key(counts) if key is None else key
 
 
 def _ordinal_delta(n_c: np.ndarray) -> np.ndarray:
@@ -80,7 +86,8 @@ def _ordinal_delta(n_c: np.ndarray) -> np.ndarray:
 
 
 def scale_alpha_interval(counts: np.ndarray, level_of_measurement: str, values: np.ndarray | None = None,
-                         resamples: int = RESAMPLES, seed: int | None = 0, level: float = LEVEL) -> Interval:
+                         resamples: int = RESAMPLES, seed: int | None = 0, level: float = LEVEL,
+                         key: np.ndarray | None = None) -> Interval:
     """Ordinal or interval alpha from the resampled ``K x K`` coincidence matrices."""
     counts = np.asarray(counts, dtype=float)
     if len(counts) < 2:
@@ -89,7 +96,7 @@ def scale_alpha_interval(counts: np.ndarray, level_of_measurement: str, values: 
     m, w = _pairable_weights(counts)
     per_unit = (counts[:, :, None] * counts[:, None, :]) * w[:, None, None]
     per_unit[:, np.arange(k), np.arange(k)] -= counts * w[:, None]
-    sums = pattern_sums(per_unit.reshape(len(counts), k * k), resamples, seed).reshape(-1, k, k)
+    sums = pattern_sums(per_unit.reshape(len(counts), k * k), resamples, seed, _key(counts, key)).reshape(-1, k, k)
     n_c = sums.sum(axis=2)
     n = n_c.sum(axis=1)
     if level_of_measurement == "ordinal":
@@ -104,7 +111,7 @@ def scale_alpha_interval(counts: np.ndarray, level_of_measurement: str, values: 
 
 
 def gwet_interval(counts: np.ndarray, which: str, q: int, resamples: int = RESAMPLES, seed: int | None = 0,
-                  level: float = LEVEL) -> Interval:
+                  level: float = LEVEL, key: np.ndarray | None = None) -> Interval:
     """Fleiss' kappa (``which="fleiss"``) or Gwet's AC1 (``"ac1"``) in Gwet's form for missing labels."""
     counts = np.asarray(counts, dtype=float)
     if len(counts) < 2 or counts.shape[1] > MAX_VALUES:
@@ -114,7 +121,7 @@ def gwet_interval(counts: np.ndarray, which: str, q: int, resamples: int = RESAM
     with np.errstate(invalid="ignore", divide="ignore"):
         pa = np.where(r >= 2, (counts * (counts - 1)).sum(axis=1) / np.maximum(r * (r - 1), 1), 0.0)
         shares = np.where(r[:, None] >= 1, counts / np.maximum(r, 1)[:, None], 0.0)
-    sums = pattern_sums(np.column_stack([pa, two, rated, shares]), resamples, seed)
+    sums = pattern_sums(np.column_stack([pa, two, rated, shares]), resamples, seed, _key(counts, key))
 
     def kappa(s):
         pa_ = s[:, 0] / s[:, 1]
@@ -129,14 +136,14 @@ def gwet_interval(counts: np.ndarray, which: str, q: int, resamples: int = RESAM
 
 
 def percent_interval(counts: np.ndarray, resamples: int = RESAMPLES, seed: int | None = 0,
-                     level: float = LEVEL) -> Interval:
+                     level: float = LEVEL, key: np.ndarray | None = None) -> Interval:
     counts = np.asarray(counts, dtype=float)
     if len(counts) < 2:
         return NO_INTERVAL
     m = counts.sum(axis=1)
     ok = m >= 2
     share = np.where(ok, (counts * (counts - 1)).sum(axis=1) / np.maximum(m * (m - 1), 1), 0.0)
-    sums = pattern_sums(np.column_stack([share, ok.astype(float)]), resamples, seed)
+    sums = pattern_sums(np.column_stack([share, ok.astype(float)]), resamples, seed, _key(counts, key))
     return interval_of(lambda s: np.where(s[:, 1] > 0, s[:, 0] / s[:, 1], np.nan), sums, level)
 
 
@@ -236,22 +243,23 @@ def metric_intervals(registry, schema: LabelSchema, table: pd.DataFrame, metrics
               and getattr(registry.get("metrics", name).func, "__module__", None) == BUILT_IN[name]]
     if not wanted:
         return out
-    counts = cats = None
-    if any(name != "token_alpha" for name in wanted):
+    counts = cats = key = None
+    if any(name not in ("token_alpha", "cohen_kappa") for name in wanted):
         counts, _, cats = count_matrix(table, schema)
+        key = row_key(counts) if counts.shape[1] <= MAX_VALUES else None
     for name in wanted:
         if name == "percent_agreement":
-            out[name] = percent_interval(counts, resamples, seed, level)
+            out[name] = percent_interval(counts, resamples, seed, level, key)
         elif name == "krippendorff_alpha":
-            out[name] = nominal_alpha_interval(counts, resamples, seed, level)
+            out[name] = nominal_alpha_interval(counts, resamples, seed, level, key)
         elif name == "krippendorff_alpha_ordinal":
-            out[name] = scale_alpha_interval(counts, "ordinal", None, resamples, seed, level)
+            out[name] = scale_alpha_interval(counts, "ordinal", None, resamples, seed, level, key)
         elif name == "krippendorff_alpha_interval":
-            out[name] = scale_alpha_interval(counts, "interval", scale_values(schema)[0], resamples, seed, level)
+            out[name] = scale_alpha_interval(counts, "interval", scale_values(schema)[0], resamples, seed, level, key)
         elif name == "fleiss_kappa":
-            out[name] = gwet_interval(counts, "fleiss", len(cats), resamples, seed, level)
+            out[name] = gwet_interval(counts, "fleiss", len(cats), resamples, seed, level, key)
         elif name == "gwet_ac1":
-            out[name] = gwet_interval(counts, "ac1", len(cats), resamples, seed, level)
+            out[name] = gwet_interval(counts, "ac1", len(cats), resamples, seed, level, key)
         elif name == "cohen_kappa":
             out[name] = cohen_interval(table, schema, resamples, seed, level)
         elif name == "token_alpha":

@@ -99,7 +99,7 @@ def categorical_scores(truth: list, predicted: list, labels: list[str], resample
     if n >= 2 and resamples > 0:
         onehot = np.zeros((n, k * k))
         onehot[np.arange(n), cell] = 1.0
-        sums = pattern_sums(onehot, resamples, seed).reshape(resamples, k, k)
+        sums = pattern_sums(onehot, resamples, seed, key=cell).reshape(resamples, k, k)
         diag = np.einsum("bii->bi", sums)
         col, row = sums.sum(axis=1), sums.sum(axis=2)
         acc = interval_of(lambda s: diag.sum(axis=1) / s.sum(axis=(1, 2)), sums, level)
