@@ -81,8 +81,9 @@ def agreement_report(registry, schema, table, names=(), units=None, consensus=No
     metrics = compute_metrics(registry, schema, table, names, details=True, units=units, consensus=consensus,
                               gold=gold)
     quality = annotator_quality(table, schema, gold, consensus, thresholds, units=units)
-    for name, interval in metric_intervals(registry, schema, table, metrics, units=units, seed=seed).items():
-        metrics[name]["interval"] = interval.as_list()
+    found = metric_intervals(registry, schema, table, metrics, units=units, seed=seed)
+    for name, entry in metrics.items():
+        entry["interval"] = found[name].as_list() if name in found else None
     gold_ci = gold_accuracy_intervals(table, schema, gold, list(quality["annotator"]), seed=seed)
     rows = [{**r, "gold_accuracy_ci": gold_ci[r["annotator"]].as_list() if r["annotator"] in gold_ci else None}
             for r in quality_rows(quality)]

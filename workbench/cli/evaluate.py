@@ -48,6 +48,8 @@ def attach(main: click.Group) -> None:
             else:
                 path = Path(predictions_path)
                 units = {u.id for u in c.units()}
+                if not units:
+                    raise WorkbenchError(f"campaign {c.name!r} has no units yet: run `workbench run` (or `plan`) first")
                 preds = read_predictions(path, c.task_type.schema, units)
                 result = c.evaluate(preds, model or path.stem, str(path), **options)
         if as_json:

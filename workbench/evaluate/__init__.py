@@ -62,7 +62,8 @@ def evaluate_state(state: "CampaignState", predictions: pd.DataFrame, model: str
         raise WorkbenchError(f"{source}: none of its {len(predictions)} predicted units has a consensus or gold "
                              "label to compare with")
     notes = []
-    if source == PRELABELS and any(m.simulated for m in state.pool):
+    without_gold = sum(1 for u in state.consensus if u not in state.gold)
+    if source == PRELABELS and without_gold and any(m.simulated for m in state.pool):
         notes.append("simulated annotators answer around the pre-label where a unit has no gold label, so "
                      "pre-labels vs consensus overstates the pre-labeler; the gold figures do not have that bias")
     if not predictions["score"].notna().any():

@@ -95,20 +95,21 @@ def _models(d) -> str:
     for e in d.evaluations:
         for ref_name, ref in e["references"].items():
             if not ref.get("units"):
-                rows.append([escape(e["model"]), escape(ref_name), 0, escape(ref.get("note") or ""), "", "", ""])
+                rows.append([escape(e["model"]), escape(ref_name), 0, escape(ref.get("note") or ""), "", "", ""][
+                    :7 if spans or multi else 6])
                 continue
             main = ("micro_f1" if spans or multi else "accuracy")
             cal = ref.get("calibration")
             stale = ' <span class="flag">consensus changed since</span>' if e.get("stale") and ref_name == "consensus" \
                 else ""
+            exact = [_num(ref.get("accuracy")) + _ci(ref.get("accuracy_ci"))] if spans or multi else []
             rows.append([escape(e["model"]) + stale, escape(ref_name), ref["units"],
                          _num(ref.get(main)) + _ci(ref.get(f"{main}_ci")),
-                         _num(ref.get("macro_f1")) + _ci(ref.get("macro_f1_ci")),
-                         (_num(ref.get("accuracy")) + _ci(ref.get("accuracy_ci"))) if spans or multi else "",
+                         _num(ref.get("macro_f1")) + _ci(ref.get("macro_f1_ci")), *exact,
                          _num(cal["ece"]) if cal else "no scores"])
     main_name = "span F1 (micro)" if spans else "micro-F1" if multi else "accuracy"
-    table = _table(["model", "vs", "units", main_name, "macro-F1", "exact units" if spans or multi else "",
-                    "ECE"], rows, {2, 3, 4, 5, 6})
+    columns = ["model", "vs", "units", main_name, "macro-F1", *(["exact units"] if spans or multi else []), "ECE"]
+    table = _table(columns, rows, set(range(2, len(columns))))
     per_class = []
     for e in d.evaluations:
         refs = {k: {r["label"]: r for r in v.get("per_class") or []} for k, v in e["references"].items()}
