@@ -296,6 +296,8 @@ def print_prelabel_line(result: dict) -> None:
     refs = result["references"]
     click.echo(f"pre-labels vs consensus: {headline(refs['consensus'], result['kind'])}; "
                f"vs gold: {headline(refs['gold'], result['kind'])}")
+    for note in result.get("notes") or []:
+        click.echo(f"  note: {note}")
 
 
 def invoked_as() -> str:
