@@ -348,3 +348,14 @@ def test_evaluate_refuses_predictions_for_units_the_campaign_lacks(tmp_path, hom
     assert "Traceback" not in result.output
     nobody = run("evaluate", "nosuch", "--prelabels", home=home)
     assert nobody.exit_code == 1 and "no campaign 'nosuch'" in nobody.output
+
+
+def test_the_demo_scores_each_pre_labeler(tmp_path, home):
+    folder = tmp_path / "campaigns"
+    write_spec(folder, name="tiny", task_type="claims", documents=str(ARTICLES / "000_*.txt"))
+    result = run("demo", "--campaigns", str(folder), "--backend", "local", home=home)
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("pre-labels vs consensus: accuracy "))
+    assert "macro-F1" in line and "; vs gold: the campaign has no gold labels" in line
+    page = (home / "reports" / "tiny.html").read_text("utf-8")
+    assert 'id="models"' in page and "pre-labels" in page
