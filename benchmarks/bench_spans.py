@@ -1,0 +1,118 @@
+"""Span aggregation benchmark: the token vote (``spans``) against span Dawid-Skene (``span_dawid_skene``).
+
+Usage::
+
+    python -m benchmarks.bench_spans                       # simulated crowds + the sample campaign
+    python -m benchmarks.bench_spans --sizes 500,2000 --campaign-seeds 2026
+
+1. Simulated span crowds (:mod:`benchmarks.span_crowd`) at a few sizes: a *biased* crowd
+   (annotators who cut spans short or run them long, swap entity types, miss entities, spammers)
+   and a *clean* one (good annotators only). Printed per size and method: span F1 against the
+   known truth (exact spans, micro over spans, the campaign's held-out gold measure) and seconds
+   (the fastest of ``--repeats`` calls; the aggregation call only).
+2. The sample text campaign (``tasks/campaigns/text.toml``) on the local backend, once per seed of
+   ``--campaign-seeds`` (the seed changes who labels what and the simulated annotators' answers;
+   the gold stays the hand-written one): span F1 of each method on the held-out gold units (gold
+   never shown as gold: honeypots are clamped by span Dawid-Skene, so they are not counted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks.span_crowd import make_span_crowd, span_f1
+from benchmarks.timing import best_of
+
+ROOT = Path(__file__).resolve().parent.parent
+METHODS = ("spans", "span_dawid_skene")
+BIASED = {"short": 0.2, "long": 0.15, "confuser": 0.15, "misser": 0.1, "spammer": 0.1}
+
+
+def simulated(sizes: list[int], repeats: int, min_time: float, seed: int) -> list[dict]:
+    from workbench.registry import get_registry
+
+    registry = get_registry()
+    rows = []
+    for crowd_name, roles in (("biased", BIASED), ("clean", {})):
+        for n in sizes if crowd_name == "biased" else sizes[:1]:
+            crowd = make_span_crowd(n, n_annotators=max(12, n // 100), overlap=3, roles=roles, seed=seed)
+            for method in METHODS:
+                agg = registry.get("aggregators", method)
+                seconds, res = best_of(repeats, lambda: agg.func(crowd.table, crowd.schema, units=crowd.units),
+                                       min_time=min_time)
+                labels = dict(zip(res.labels["unit"], res.labels["label"]))
+                rows.append({"crowd": crowd_name, "units": n, "annotations": len(crowd.table), "method": method,
+                             "f1": span_f1(labels, crowd.truth), "seconds": seconds})
+    return rows
+
+
+def campaign(seeds: list[int]) -> list[dict]:
+    """The sample text campaign, locally, once per seed; held-out gold span F1 of each method."""
+    exe = str(Path(sys.executable).with_name("workbench"))
+    spec = (ROOT / "tasks" / "campaigns" / "text.toml").read_text()
+    spec = spec.replace("../", str(ROOT / "tasks") + "/")
+    spec = re.sub(r'(?m)^name = "labelstudio"', 'name = "local"', spec)
+    rows = []
+    for seed in seeds:
+        with tempfile.TemporaryDirectory() as home:
+            path = Path(home) / "text.toml"
+            path.write_text(re.sub(r"(?m)^seed = \d+", f"seed = {seed}", spec))
+            env = {**os.environ, "WORKBENCH_HOME": home}
+            subprocess.run([exe, "-q", "run", str(path), "--until", "pull"], check=True, env=env,
+                           stdout=subprocess.DEVNULL)
+            row: dict = {"seed": seed}
+            for method in METHODS:
+                out = subprocess.run([exe, "-q", "aggregate", "text-demo", "--method", method, "--json"],
+                                     check=True, env=env, capture_output=True, text=True).stdout
+                held = json.loads(out)["accuracy_held_out_gold"]
+                row["held_out_units"] = held["n"]
+                row[method] = held["accuracy"]
+            rows.append(row)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", default="500,2000,10000", help="units of the simulated crowds (comma-separated)")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--min-time", type=float, default=0.5)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--campaign-seeds", default="2026,1,2,3,4",
+                    help="seeds of the sample text campaign runs (comma-separated; empty: skip it)")
+    ap.add_argument("--json", help="also write the results to this JSON file")
+    args = ap.parse_args(argv)
+    sizes = [int(x) for x in args.sizes.split(",") if x]
+    sim = simulated(sizes, args.repeats, args.min_time, args.seed)
+    print("## Simulated span crowds (3 annotators per unit; F1 = exact-span micro F1 against the truth)\n")
+    print("| crowd | units | annotations | spans F1 | span_dawid_skene F1 | spans s | span_dawid_skene s | time ratio |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for i in range(0, len(sim), 2):
+        v, d = sim[i], sim[i + 1]
+        print(f"| {v['crowd']} | {v['units']} | {v['annotations']} | {v['f1']:.3f} | {d['f1']:.3f} | "
+              f"{v['seconds']:.3f} | {d['seconds']:.3f} | {d['seconds'] / v['seconds']:.1f}x |")
+    seeds = [int(x) for x in args.campaign_seeds.split(",") if x.strip()]
+    camp = campaign(seeds) if seeds else []
+    if camp:
+        print("\n## Sample text campaign (local backend; span F1 on the held-out gold units)\n")
+        print("| seed | held-out units | spans F1 | span_dawid_skene F1 |")
+        print("| ---: | ---: | ---: | ---: |")
+        for r in camp:
+            print(f"| {r['seed']} | {r['held_out_units']} | {r['spans']:.3f} | {r['span_dawid_skene']:.3f} |")
+        mean = {m: sum(r[m] for r in camp) / len(camp) for m in METHODS}
+        wins = sum(r["span_dawid_skene"] > r["spans"] for r in camp)
+        print(f"| mean | | {mean['spans']:.3f} | {mean['span_dawid_skene']:.3f} |")
+        print(f"\nspan_dawid_skene ahead on {wins} of {len(camp)} seeds")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"simulated": sim, "campaign": camp}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
