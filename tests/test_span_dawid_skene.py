@@ -233,3 +233,20 @@ def test_registered_and_picked_by_auto_for_span_tasks():
     table = pd.DataFrame({"unit": ["u"], "annotator": ["x"], "label": ["a"]})
     with pytest.raises(WorkbenchError, match="aggregator 'span_dawid_skene' works on spans labels, not single"):
         aggregate_table(reg, single, table, "span_dawid_skene")
+
+
+def test_a_span_campaign_stores_each_spans_score(tmp_path):
+    from export_fixtures import builtin_plugins, run_campaign, write_campaign
+
+    with builtin_plugins():
+        c = run_campaign(write_campaign(tmp_path, "spans", "text", documents="000_*.txt",
+                                        extra='[aggregate]\nmethod = "auto"\n'), tmp_path / "home")
+        try:
+            rows = c.state.aggregates
+            assert rows and {r["method"] for r in rows} == {"span_dawid_skene"}
+            for r in rows:
+                keys = [f"{s.start}:{s.end}:{s.label}" for s in r["label"]]
+                assert list(r["posteriors"]) == keys and all(0.0 <= x <= 1.0 for x in r["posteriors"].values())
+            assert any(r["label"] for r in rows)
+        finally:
+            c.store.close()

@@ -34,6 +34,9 @@ def run(ctx: "StepContext", method: str | None = None, **options) -> dict[str, A
     spans = schema.kind is LabelKind.SPANS
     # one dict per unit, built once: a .loc lookup per unit is the slow part on big campaigns
     posteriors = {} if result.posteriors is None else result.posteriors.to_dict("index")
+    if "span_scores" in result.labels:  # span methods that score each span: {"start:end:label": score}
+        posteriors = {u: {f"{s.start}:{s.end}:{s.label}": x for s, x in zip(lab, sc)}
+                      for u, lab, sc in result.labels[["unit", "label", "span_scores"]].itertuples(index=False)}
     ties = set(result.ties)
     rows = [(u, label_key(lab), float(conf), int(n), per_unit.get(u), result.method,
              json.dumps({str(k): float(v) for k, v in posteriors[u].items()}) if u in posteriors else None,
