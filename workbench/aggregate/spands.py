@@ -40,23 +40,30 @@ from ..table.spans import explode_spans, token_votes
 from . import AggregateResult, break_ties, check_options, empty_result
 
 METHOD = "span_dawid_skene"
-OPTIONS = ("max_iter", "tol")
+OPTIONS = ("max_iter", "tol", "right_prior")
 EPS = 1e-10
 #: prior counts added to every confusion row (spread over the row in proportion to the class
 #: priors) so a tag an annotator met once does not get a probability of 0 or 1
 SMOOTHING = 0.01
+#: default ``right_prior``: pseudo-counts of a right tag added to each true tag's row of each
+#: annotator's confusion matrix (a Dirichlet prior). An annotator seen on a few sentences cannot fill
+#: a (2L + 1)^2 matrix; without it, EM overfits and loses to the vote on small campaigns
+RIGHT_PRIOR = 2.0
 _GOLD = "\x00gold"  # the pseudo-annotator carrying gold spans into the tokenization
 _TIE_RTOL = 1e-9
 
 
-def parse_options(options: dict) -> tuple[int, float]:
+def parse_options(options: dict) -> tuple[int, float, float]:
     check_options(METHOD, options, OPTIONS)
     max_iter, tol = options.get("max_iter", 100), options.get("tol", 1e-6)
+    right_prior = options.get("right_prior", RIGHT_PRIOR)
+    if isinstance(right_prior, bool) or not isinstance(right_prior, (int, float)) or not right_prior >= 0:
+        raise WorkbenchError(f"{METHOD}: right_prior: expected a number >= 0, got {right_prior!r}")
     if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
         raise WorkbenchError(f"{METHOD}: max_iter: expected a whole number >= 1, got {max_iter!r}")
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
         raise WorkbenchError(f"{METHOD}: tol: expected a number >= 0, got {tol!r}")
-    return max_iter, float(tol)
+    return max_iter, float(tol), float(right_prior)
 
 
 def tag_names(labels: tuple[str, ...]) -> list[str]:
@@ -87,8 +94,9 @@ def _gold_spans(gold, names: pd.Series, schema: LabelSchema) -> dict:
 
 def span_dawid_skene(table: pd.DataFrame, schema: LabelSchema, *, gold=None, units=None,
                      **options) -> AggregateResult:
-    """Token-level BIO Dawid-Skene over span labels. Options: ``max_iter`` (100), ``tol`` (1e-6)."""
-    max_iter, tol = parse_options(options)
+    """Token-level BIO Dawid-Skene over span labels. Options: ``max_iter`` (100), ``tol`` (1e-6),
+    ``right_prior`` (2: pseudo-counts of a right tag per true tag and annotator; 0: plain Dawid-Skene)."""
+    max_iter, tol, right_prior = parse_options(options)
     if table.empty:
         return empty_result(METHOD)
     table = with_long_columns(table)
@@ -120,7 +128,7 @@ def span_dawid_skene(table: pd.DataFrame, schema: LabelSchema, *, gold=None, uni
     n_ann = len(ann_codes)
 
     post, fit_notes, confusion, priors = _fit(token, ann_index.reshape(-1), bio, n_tok, n_ann, k,
-                                              g_tok, g_tag, max_iter, tol)
+                                              g_tok, g_tag, max_iter, tol, right_prior)
     tied_tok = _ties(post)
     choice = post.copy()
     if len(tied_tok):
@@ -190,7 +198,7 @@ def _bio_tags(tv, st, token, annotator, tag, seq_start, n_labels: int) -> np.nda
     return np.where(labelled, np.where(is_b, 2 * tag - 1, 2 * tag), 0).astype(np.int64)
 
 
-def _fit(token, annotator, tag, n_tok, n_ann, k, g_tok, g_tag, max_iter, tol):
+def _fit(token, annotator, tag, n_tok, n_ann, k, g_tok, g_tag, max_iter, tol, right_prior):
     """EM for Dawid-Skene on (token, annotator, tag) triples; gold tokens clamped.
 
     Tokens with the same annotations (the same (annotator, tag) pairs, and the same gold tag or
@@ -222,7 +230,10 @@ def _fit(token, annotator, tag, n_tok, n_ann, k, g_tok, g_tag, max_iter, tol):
         priors = np.maximum((weight @ post) / max(n_tok, 1), EPS) if n_tok else np.full(k, 1.0 / k)
         priors /= priors.sum()
         expected = np.asarray(design.T @ (post * w)).reshape(n_ann, k, k)  # [annotator, given, true]
-        confusion = expected.transpose(0, 2, 1) + SMOOTHING * priors[None, None, :]
+        confusion = expected.transpose(0, 2, 1)  # [annotator, true, given]
+        if right_prior > 0:  # Dirichlet prior: every annotator starts out right on every true tag
+            confusion = confusion + right_prior * np.eye(k)[None, :, :]
+        confusion = confusion + SMOOTHING * priors[None, None, :]
         confusion /= confusion.sum(axis=2, keepdims=True)
         log_conf = np.log(np.maximum(confusion, EPS)).transpose(0, 2, 1).reshape(n_ann * k, k)
         logp = np.asarray(design @ log_conf) + np.log(priors)[None, :]
@@ -233,7 +244,7 @@ def _fit(token, annotator, tag, n_tok, n_ann, k, g_tok, g_tag, max_iter, tol):
         post /= total
         post[g_pat] = clamp
         history.append(ll)
-        if len(history) > 1 and history[-1] - history[-2] < tol:
+        if len(history) > 1 and abs(history[-1] - history[-2]) < tol:  # (with the prior, EM is MAP-EM)
             converged = True
             break
     notes = [f"{METHOD}: EM converged after {it} iteration(s)" if converged
