@@ -10,7 +10,9 @@ Usage::
    and a *clean* one (good annotators only). Printed per size and method: span F1 against the
    known truth (exact spans, micro over spans, the campaign's held-out gold measure) and seconds
    (the fastest of ``--repeats`` calls; the aggregation call only).
-2. The sample text campaign (``tasks/campaigns/text.toml``) on the local backend, once per seed of
+2. Small crowds (10-60 units, 3-6 annotators: a few sentences per annotator), mean F1 over
+   ``--small-seeds`` seeded crowds and how often span Dawid-Skene is behind the vote.
+3. The sample text campaign (``tasks/campaigns/text.toml``) on the local backend, once per seed of
    ``--campaign-seeds`` (the seed changes who labels what and the simulated annotators' answers;
    the gold stays the hand-written one): span F1 of each method on the held-out gold units (gold
    never shown as gold: honeypots are clamped by span Dawid-Skene, so they are not counted).
@@ -53,6 +55,29 @@ def simulated(sizes: list[int], repeats: int, min_time: float, seed: int) -> lis
     return rows
 
 
+SMALL = ((10, 3), (10, 6), (30, 6), (60, 6))  # (units, annotators) of the small crowds
+
+
+def small(seeds: int) -> list[dict]:
+    """Small crowds (a few sentences per annotator), F1 averaged over ``seeds`` seeded crowds."""
+    from workbench.aggregate.spands import span_dawid_skene
+    from workbench.aggregate.tokenvote import span_vote
+
+    rows = []
+    for n, annotators in SMALL:
+        for crowd_name, roles in (("clean", {}), ("biased", BIASED)):
+            vote, ds = [], []
+            for seed in range(seeds):
+                crowd = make_span_crowd(n, n_annotators=annotators, overlap=3, roles=roles, seed=seed)
+                for fn, out in ((span_vote, vote), (span_dawid_skene, ds)):
+                    res = fn(crowd.table, crowd.schema, units=crowd.units)
+                    out.append(span_f1(dict(zip(res.labels["unit"], res.labels["label"])), crowd.truth))
+            rows.append({"crowd": crowd_name, "units": n, "annotators": annotators, "seeds": seeds,
+                         "spans": sum(vote) / seeds, "span_dawid_skene": sum(ds) / seeds,
+                         "worse": sum(d < v for d, v in zip(ds, vote))})
+    return rows
+
+
 def campaign(seeds: list[int]) -> list[dict]:
     """The sample text campaign, locally, once per seed; held-out gold span F1 of each method."""
     exe = str(Path(sys.executable).with_name("workbench"))
@@ -86,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--campaign-seeds", default="2026,1,2,3,4",
                     help="seeds of the sample text campaign runs (comma-separated; empty: skip it)")
+    ap.add_argument("--small-seeds", type=int, default=8, help="seeded crowds per small-crowd setting (0: skip)")
     ap.add_argument("--json", help="also write the results to this JSON file")
     args = ap.parse_args(argv)
     sizes = [int(x) for x in args.sizes.split(",") if x]
@@ -97,6 +123,14 @@ def main(argv: list[str] | None = None) -> int:
         v, d = sim[i], sim[i + 1]
         print(f"| {v['crowd']} | {v['units']} | {v['annotations']} | {v['f1']:.3f} | {d['f1']:.3f} | "
               f"{v['seconds']:.3f} | {d['seconds']:.3f} | {d['seconds'] / v['seconds']:.1f}x |")
+    few = small(args.small_seeds) if args.small_seeds > 0 else []
+    if few:
+        print(f"\n## Small crowds (3 annotators per unit; mean F1 over {args.small_seeds} seeds)\n")
+        print("| crowd | units | annotators | spans F1 | span_dawid_skene F1 | seeds where it is behind |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        for r in few:
+            print(f"| {r['crowd']} | {r['units']} | {r['annotators']} | {r['spans']:.3f} | "
+                  f"{r['span_dawid_skene']:.3f} | {r['worse']} of {r['seeds']} |")
     seeds = [int(x) for x in args.campaign_seeds.split(",") if x.strip()]
     camp = campaign(seeds) if seeds else []
     if camp:
@@ -110,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| mean | | {mean['spans']:.3f} | {mean['span_dawid_skene']:.3f} |")
         print(f"\nspan_dawid_skene ahead on {wins} of {len(camp)} seeds")
     if args.json:
-        Path(args.json).write_text(json.dumps({"simulated": sim, "campaign": camp}, indent=2))
+        Path(args.json).write_text(json.dumps({"simulated": sim, "small": few, "campaign": camp}, indent=2))
     return 0
 
 

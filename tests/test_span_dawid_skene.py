@@ -272,7 +272,7 @@ def test_span_benchmark_runs_on_a_tiny_crowd(tmp_path, capsys):
 
     out = tmp_path / "spans.json"
     assert bench_spans.main(["--sizes", "150", "--repeats", "1", "--min-time", "0", "--campaign-seeds", "",
-                             "--json", str(out)]) == 0
+                             "--small-seeds", "1", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     import json
 
@@ -281,3 +281,4 @@ def test_span_benchmark_runs_on_a_tiny_crowd(tmp_path, capsys):
                                                        ("clean", "spans"), ("clean", "span_dawid_skene")]
     assert all(0.3 < r["f1"] <= 1.0 and r["seconds"] > 0 for r in rows)
     assert "| biased | 150 |" in printed
+    assert len(json.loads(out.read_text())["small"]) == 8 and "## Small crowds" in printed

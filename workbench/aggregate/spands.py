@@ -12,7 +12,9 @@ span), ``B-X`` (their span of label X starts here) or ``I-X`` (it goes on here).
   as ``B-PERSON``), *misses* (``B-X``/``I-X`` given as ``O``) and spammers (a flat row) — the
   token-level model of Nguyen et al. (2017, "Aggregating and predicting sequence labels from
   crowd annotations", the "MV/DS on tokens" baseline they extend with an HMM).
-- **Fit**: EM from vote shares, two sparse products per iteration (as :mod:`.dawid_skene`); tokens
+- **Fit**: EM from vote shares, two sparse products per iteration (as :mod:`.dawid_skene`), once
+  per distinct token pattern; every confusion row gets a Dirichlet prior of ``right_prior``
+  pseudo-counts of the right tag (few sentences per annotator cannot fill a (2L+1)^2 matrix). Tokens
   of gold units (honeypots) are clamped to the gold tags at every step, so gold anchors the
   confusion matrices and gold units come out as their gold spans.
 - **Decoding**: the most probable *valid* tag sequence under the token posteriors (Viterbi over
