@@ -10,9 +10,10 @@ Usage::
    and a *clean* one (good annotators only). Printed per size and method: span F1 against the
    known truth (exact spans, micro over spans, the campaign's held-out gold measure) and seconds
    (the fastest of ``--repeats`` calls; the aggregation call only).
-2. Small crowds (10-60 units, 3-6 annotators: a few sentences per annotator), mean F1 over
+2. Span scores: per band of score, the share of output spans that are exactly right.
+3. Small crowds (10-60 units, 3-6 annotators: a few sentences per annotator), mean F1 over
    ``--small-seeds`` seeded crowds and how often span Dawid-Skene is behind the vote.
-3. The sample text campaign (``tasks/campaigns/text.toml``) on the local backend, once per seed of
+4. The sample text campaign (``tasks/campaigns/text.toml``) on the local backend, once per seed of
    ``--campaign-seeds`` (the seed changes who labels what and the simulated annotators' answers;
    the gold stays the hand-written one): span F1 of each method on the held-out gold units (gold
    never shown as gold: honeypots are clamped by span Dawid-Skene, so they are not counted).
@@ -78,6 +79,29 @@ def small(seeds: int) -> list[dict]:
     return rows
 
 
+BINS = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
+
+
+def calibration(n: int, seed: int) -> list[dict]:
+    """Per band of span score: how many output spans and the share exactly right (biased crowd)."""
+    from workbench.aggregate.spands import span_dawid_skene
+
+    crowd = make_span_crowd(n, n_annotators=max(12, n // 100), overlap=3, roles=BIASED, seed=seed)
+    res = span_dawid_skene(crowd.table, crowd.schema, units=crowd.units)
+    scores, right = [], []
+    for u, spans, sc in res.labels[["unit", "label", "span_scores"]].itertuples(index=False):
+        scores += list(sc)
+        right += [s in crowd.truth[u] for s in spans]
+    rows = []
+    for lo, hi in zip(BINS[:-1], BINS[1:]):
+        pick = [r for x, r in zip(scores, right) if lo <= x < hi or (hi == 1.0 and x == 1.0)]
+        mean = [x for x in scores if lo <= x < hi or (hi == 1.0 and x == 1.0)]
+        rows.append({"band": f"{lo:.2f}-{hi:.2f}", "spans": len(pick),
+                     "mean_score": sum(mean) / len(mean) if mean else None,
+                     "precision": sum(pick) / len(pick) if pick else None})
+    return rows
+
+
 def campaign(seeds: list[int]) -> list[dict]:
     """The sample text campaign, locally, once per seed; held-out gold span F1 of each method."""
     exe = str(Path(sys.executable).with_name("workbench"))
@@ -123,6 +147,13 @@ def main(argv: list[str] | None = None) -> int:
         v, d = sim[i], sim[i + 1]
         print(f"| {v['crowd']} | {v['units']} | {v['annotations']} | {v['f1']:.3f} | {d['f1']:.3f} | "
               f"{v['seconds']:.3f} | {d['seconds']:.3f} | {d['seconds'] / v['seconds']:.1f}x |")
+    cal = calibration(max(sizes), args.seed + 21)
+    print(f"\n## Span scores (biased crowd, {max(sizes)} units): share of output spans exactly right per score band\n")
+    print("| score | spans | mean score | exactly right |")
+    print("| --- | ---: | ---: | ---: |")
+    for r in cal:
+        if r["spans"]:
+            print(f"| {r['band']} | {r['spans']} | {r['mean_score']:.3f} | {r['precision']:.3f} |")
     few = small(args.small_seeds) if args.small_seeds > 0 else []
     if few:
         print(f"\n## Small crowds (3 annotators per unit; mean F1 over {args.small_seeds} seeds)\n")
@@ -144,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| mean | | {mean['spans']:.3f} | {mean['span_dawid_skene']:.3f} |")
         print(f"\nspan_dawid_skene ahead on {wins} of {len(camp)} seeds")
     if args.json:
-        Path(args.json).write_text(json.dumps({"simulated": sim, "small": few, "campaign": camp}, indent=2))
+        Path(args.json).write_text(json.dumps({"simulated": sim, "calibration": cal, "small": few, "campaign": camp},
+                                              indent=2))
     return 0
 
 

@@ -281,4 +281,6 @@ def test_span_benchmark_runs_on_a_tiny_crowd(tmp_path, capsys):
                                                        ("clean", "spans"), ("clean", "span_dawid_skene")]
     assert all(0.3 < r["f1"] <= 1.0 and r["seconds"] > 0 for r in rows)
     assert "| biased | 150 |" in printed
-    assert len(json.loads(out.read_text())["small"]) == 8 and "## Small crowds" in printed
+    results = json.loads(out.read_text())
+    assert len(results["small"]) == 8 and "## Small crowds" in printed
+    assert sum(r["spans"] for r in results["calibration"]) > 50
