@@ -222,6 +222,14 @@ def test_units_with_nothing_marked_and_counts():
     crowdkit = table.rename(columns={"unit": "task", "annotator": "worker"})
     assert labels_of(span_dawid_skene(crowdkit, schema)) == labels_of(res)
     assert span_dawid_skene(table.iloc[:0], schema).labels.empty
+    # an annotator who only ever marked nothing, on a unit with no tokens, is still listed; a
+    # categorical unit column and gold on a unit give the same counts
+    more = pd.concat([table, pd.DataFrame({"unit": ["u3"], "annotator": ["z"], "label": [()]})], ignore_index=True)
+    more["unit"] = pd.Categorical(more["unit"], categories=["u3", "u2", "u1"])
+    res = span_dawid_skene(more, schema, gold={"u1": ()})
+    assert list(res.annotators["annotator"]) == ["a", "b", "z"]
+    assert dict(zip(res.labels["unit"], res.labels["n_annotations"])) == {"u1": 2, "u2": 2, "u3": 1}
+    assert labels_of(res) == {"u1": (), "u2": (Span(0, 4, "ORG"),), "u3": ()}
 
 
 def test_options_and_bad_input():

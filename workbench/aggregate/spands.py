@@ -116,7 +116,6 @@ def span_dawid_skene(table: pd.DataFrame, schema: LabelSchema, *, gold=None, uni
     n_tok = len(tv.unit)
     names = st.unit_names.to_numpy(dtype=object)
     n_units = st.n_units
-    n_ann_rows = real.annotations_per_unit()
     token, annotator, tag = tv.tags()
     seq_start = _sequence_starts(tv)
     bio = _bio_tags(tv, st, token, annotator, tag, seq_start, n_labels)
@@ -126,10 +125,13 @@ def span_dawid_skene(table: pd.DataFrame, schema: LabelSchema, *, gold=None, uni
     g_tok, g_tag = token[is_gold_obs], bio[is_gold_obs]
     keep = ~is_gold_obs
     token, annotator, bio = token[keep], annotator[keep], bio[keep]
-    ann_codes, ann_index = np.unique(annotator, return_inverse=True)
+    real_rows = st.row_annotator != gold_code
+    n_ann_rows = np.bincount(st.row_unit[real_rows], minlength=n_units)
+    ann_codes = np.unique(st.row_annotator[real_rows])  # every annotator, with tokens or not
+    ann_index = np.searchsorted(ann_codes, annotator)
     n_ann = len(ann_codes)
 
-    post, fit_notes, confusion, priors = _fit(token, ann_index.reshape(-1), bio, n_tok, n_ann, k,
+    post, fit_notes, confusion, priors = _fit(token, ann_index, bio, n_tok, n_ann, k,
                                               g_tok, g_tag, max_iter, tol, right_prior)
     tied_tok = _ties(post)
     choice = post.copy()
