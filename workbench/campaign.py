@@ -249,6 +249,9 @@ class Campaign:
         if campaigns_sql.get(self.store, self.name) is None:
             return  # not planned yet: the step says to run plan first
         sync = self._decide()
+        if sync.new_version and self.spec.models:
+            # the new [models] must work on the campaign's units before the version is recorded
+            aggregate_step.model_sources(self.context())
         with self.store.transaction():
             self._apply(sync)
         self.synced = True
@@ -370,6 +373,12 @@ class Campaign:
         inputs = agg.get("inputs")
         if (inputs is None and rev) or (inputs is not None and inputs.get("annotations_rev") != rev):
             self.notify(f"campaign {self.name!r}: annotations changed since the last aggregate; aggregating again")
+            self.aggregate()
+            steps = self.state.steps
+            agg = steps["aggregate"]
+        elif (inputs or {}).get("models") != aggregate_step.models_digest(self.context()):
+            self.notify(f"campaign {self.name!r}: the model sources ([models]: their spec or their votes) changed "
+                        "since the last aggregate; aggregating again")
             self.aggregate()
             steps = self.state.steps
             agg = steps["aggregate"]

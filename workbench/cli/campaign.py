@@ -83,13 +83,20 @@ def attach(main: click.Group) -> None:
     @click.option("--method", help="Aggregation method (default: the spec's, `auto` for a label file).")
     @label_file_options
     @click.option("--out", type=click.Path(dir_okay=False), help="Label file only: write the labels here.")
+    @click.option("--predictions", multiple=True, metavar="[NAME=]FILE",
+                  help="Label file only: a model's predictions (CSV/JSONL/Parquet of unit, label[, score]) that "
+                       "vote as annotator model:NAME (default NAME: the file's stem). Repeatable. Campaigns name "
+                       "their models in the spec's [models] table.")
     @JSON
     @pass_state
-    def aggregate(state, campaign, method, kind, labels, gold_path, out, as_json):
+    def aggregate(state, campaign, method, kind, labels, gold_path, out, predictions, as_json):
         """Aggregate the annotations into one label per unit. CAMPAIGN is a campaign or a
         CSV/Parquet file of (unit, annotator, label) rows."""
         if is_label_file(campaign):
-            return aggregate_file(state, campaign, method, kind, labels, gold_path, out, as_json)
+            return aggregate_file(state, campaign, method, kind, labels, gold_path, out, as_json, predictions)
+        if predictions:
+            raise WorkbenchError("--predictions: only for a label file; a campaign names its models in its spec's "
+                                 "[models] table (predictions = [\"file.csv\"]), see docs/campaigns.md")
         c = state.open(campaign)
         with state.step(f"{c.name}: aggregate"):
             summary = c.aggregate(method)
