@@ -9,7 +9,7 @@ import click
 
 from ..errors import WorkbenchError
 from .common import emit_json, fmt, pass_state, table
-from .quality import aggregate_file, agreement_command, is_label_file, label_file_options
+from .quality import aggregate_file, agreement_command, is_label_file, label_file_options, print_models
 
 CAMPAIGN = click.argument("campaign", metavar="CAMPAIGN")
 JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -52,6 +52,8 @@ def _print_summary(step: str, summary: dict, as_json: bool) -> None:
                                        if not isinstance(v, (dict, list))))
     for note in summary.get("notes", []) or []:
         click.echo(f"  note: {note}")
+    if summary.get("models"):
+        print_models(summary["models"])
 
 
 def _step_command(main: click.Group, step: str, help_text: str):
@@ -341,6 +343,8 @@ def print_campaign_report(c) -> None:
                    f"on {held.get('n', 0)} units; ties: {agg.get('ties')}")
         for note in agg.get("notes") or []:
             click.echo(f"  note: {note}")
+        if agg.get("models"):
+            print_models(agg["models"])
     if agr:
         click.echo("agreement: " + ", ".join(
             f"{m}={fmt(v['value'])}" + (f" ({v['note']})" if v.get("note") else "")

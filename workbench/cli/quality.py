@@ -190,6 +190,24 @@ def load_prediction_sources(refs, schema: LabelSchema, units) -> tuple[Any, list
     return models, notes
 
 
+def print_models(m: dict, without_key: str = "accuracy_held_out_gold_without_models",
+                 gold: str = "held-out gold") -> None:
+    """The model sources' part of an aggregate summary, for people."""
+    without_gold = m.get(without_key)
+    click.echo(f"  models: {m['model_votes']} votes ({fmt(m['vote_share'])} of all); {m['changed']} unit(s) "
+               "would have another label without them"
+               + (f"; accuracy vs {gold} without them: {without_gold['accuracy']:.3f}" if without_gold else ""))
+    for s in m["sources"]:
+        est = s["estimate"]
+        honeypots = s["accuracy_honeypots"]
+        click.echo(f"    {s['source']}: {s['units']} units, "
+                   + (f"{est['measure']} {est['value']:.3f}" if est else "no estimate by this method")
+                   + (f", right on {honeypots['accuracy']:.3f} of {honeypots['n']} {gold if gold == 'gold' else 'honeypots'}"
+                      if honeypots else ""))
+    for n in m.get("notes") or []:
+        click.echo(f"    note: {n}")
+
+
 def aggregate_file(state, ref: str, method: str | None, kind, labels, gold_path, out: str | None,
                    as_json: bool, predictions=()) -> None:
     import pandas as pd
@@ -237,19 +255,7 @@ def aggregate_file(state, ref: str, method: str | None, kind, labels, gold_path,
                    f"{summary['accuracy_gold']['n']} units"
                    + (" (the method clamps gold units: this is not a held-out measure)" if clamped else ""))
     if "models" in summary:
-        m = summary["models"]
-        without_gold = m["accuracy_gold_without_models"]
-        click.echo(f"  models: {m['model_votes']} votes ({fmt(m['vote_share'])} of all); {m['changed']} unit(s) "
-                   "would have another label without them"
-                   + (f"; accuracy vs gold without them: {without_gold['accuracy']:.3f}" if without_gold else ""))
-        for s in m["sources"]:
-            est = s["estimate"]
-            click.echo(f"    {s['source']}: {s['units']} units, "
-                       + (f"{est['measure']} {est['value']:.3f}" if est else "no estimate by this method")
-                       + (f", gold accuracy {s['accuracy_honeypots']['accuracy']:.3f} on "
-                          f"{s['accuracy_honeypots']['n']}" if s["accuracy_honeypots"] else ""))
-        for n in m["notes"]:
-            click.echo(f"    note: {n}")
+        print_models(summary["models"], "accuracy_gold_without_models", "gold")
     for n in summary["notes"]:
         click.echo(f"  note: {n}")
     if not out:
