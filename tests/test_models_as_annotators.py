@@ -188,6 +188,10 @@ def test_prelabeler_votes_as_a_model_source_never_as_an_annotator(tmp_path, home
     assert "would have another consensus label without the models" in card
     pool = card.split("## Annotator pool", 1)[1].split("## Agreement", 1)[0]
     assert "model:" not in pool
+    report = run(home, "report", "m1", "--out", str(tmp_path / "r.html"))
+    assert report.exit_code == 0, report.output
+    html = (tmp_path / "r.html").read_text()
+    assert "<h3>Model sources</h3>" in html and html.count("model:prelabel") == 1
 
 
 def test_changed_units_match_a_people_only_consensus(tmp_path, home):
