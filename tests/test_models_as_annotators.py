@@ -335,10 +335,11 @@ def test_wrong_label_in_predictions(planned, home):
                 "check-worthy")
 
 
-def test_predictions_on_unknown_units(planned, home):
+@pytest.mark.parametrize("command", ["aggregate", "run", "plan", "assign"])
+def test_predictions_on_unknown_units(planned, home, command):
     (planned.parent / "p.csv").write_text("unit,label\nclaims-nope,check-worthy\n")
     planned.write_text(planned.read_text() + '\n[models]\npredictions = ["p.csv"]\n')
-    check_fails(home, ["aggregate", str(planned)], "models.predictions.p", "line 2", "'claims-nope'",
+    check_fails(home, [command, str(planned)], "models.predictions.p", "line 2", "'claims-nope'",
                 "not a unit of the campaign")
 
 

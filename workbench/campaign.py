@@ -291,6 +291,10 @@ class Campaign:
             sync = self._decide() if self.from_file else None
             ctx = self.context()
             planned = plan_step.prepare(ctx, sync.documents if sync else None)
+            if sync is not None and sync.new_version and self.spec.models:
+                # the [models] must work on the planned units before the version is recorded
+                aggregate_step.sources_for(self.spec, self.registry, self.task_type, planned["units"],
+                                           planned["prelabels"], self.name)
             with self.store.transaction():
                 if sync is not None:
                     ctx.spec_version = self._apply(sync)

@@ -33,7 +33,13 @@ from ..predictions import (
 from ..store import results as results_sql
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Mapping, Sequence
+
     from ..aggregate import AggregateResult
+    from ..models import PreLabel, Unit
+    from ..registry import Registry
+    from ..spec import CampaignSpec
+    from ..tasktype import TaskType
     from . import StepContext
 
 #: a model source that gives one label to at least this share of its units is noted as near-constant
@@ -43,22 +49,30 @@ ESTIMATES = ("accuracy", "competence", "skill", "weight")
 
 
 def model_sources(ctx: "StepContext") -> ModelTable:
-    """The votes of the spec's ``[models]`` sources (empty when it names none)."""
-    spec, state = ctx.spec, ctx.state
+    """The votes of the spec's ``[models]`` sources on the campaign's units (empty when it names none)."""
+    if not ctx.spec.models:
+        return ModelTable()
+    return sources_for(ctx.spec, ctx.registry, ctx.task_type, ctx.state.units, ctx.state.prelabels, ctx.name)
+
+
+def sources_for(spec: "CampaignSpec", registry: "Registry", task_type: "TaskType", units: "Sequence[Unit]",
+                prelabels: "Mapping[str, PreLabel | None]", campaign: str) -> ModelTable:
+    """The votes of ``spec``'s ``[models]`` sources on ``units`` (``prelabels``: the task type's
+    pre-labels of them). Raises WorkbenchError naming the field and the file or model at fault."""
     models = spec.models
     out = ModelTable()
     if not models:
         return out
-    schema = ctx.task_type.schema
+    schema = task_type.schema
     if models.prelabels:
-        pre = state.prelabels
+        pre = {u: p for u, p in prelabels.items() if p is not None}
         if not pre:
             raise WorkbenchError(
                 f"{spec.path}: models.prelabels: task type {spec.task_type!r} pre-labeled no unit of campaign "
-                f"{ctx.name!r}, so there is no pre-labeler to vote; set prelabels = false")
+                f"{campaign!r}, so there is no pre-labeler to vote; set prelabels = false")
         out.sources.append(ModelVotes(MODEL_PREFIX + "prelabel", f"pre-labeler of task type {spec.task_type}",
                                       prelabel_frame(pre)))
-    unit_ids = set(state.units_by_id)
+    unit_ids = {u.id for u in units}
     for name, file in models.predictions:
         path = spec.resolve(file)
         try:
@@ -68,12 +82,11 @@ def model_sources(ctx: "StepContext") -> ModelTable:
         out.sources.append(ModelVotes(MODEL_PREFIX + name, str(path), frame))
     for i, name in enumerate(models.plugins):
         try:
-            model = ctx.registry.model(name)
+            model = registry.model(name)
         except WorkbenchError as exc:
             raise WorkbenchError(f"{spec.path}: models.plugins[{i}]: {exc}") from None
-        units = state.units
-        with ctx.registry.guard("models", name, f"predict() on {len(units)} units"):
-            answers = list(model.predict(units, ctx.task_type))
+        with registry.guard("models", name, f"predict() on {len(units)} units"):
+            answers = list(model.predict(units, task_type))
         out.sources.append(ModelVotes(MODEL_PREFIX + name, f"model {name!r} (plugin)",
                                       predicted_frame(name, units, answers, schema)))
     out.sources = [with_min_score(s, models.min_score) for s in out.sources]
