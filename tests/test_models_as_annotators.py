@@ -408,3 +408,21 @@ def test_plugin_model_for_another_task_type_or_bad_answers(tmp_path, home, with_
                           ("crash", ["model 'crash'", "predict() on", "ZeroDivisionError"])]:
         spec.write_text(base + f'\n[models]\nplugins = ["{name}"]\n')
         check_fails(home, ["aggregate", str(spec)], *needles)
+
+
+def test_span_task_prelabeler_votes_in_the_token_vote(tmp_path, home):
+    spec = write_spec(tmp_path, name="t1", task_type="text", pool=MODELS_POOL,
+                      extra='[aggregate]\nmethod = "spans"\n\n[export]\nformats = ["jsonl", "parquet"]\n\n'
+                            '[models]\nprelabels = true\n')
+    result = run(home, "run", str(spec), "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    models = out["aggregate"]["models"]
+    assert models["sources"][0]["source"] == "model:prelabel" and models["sources"][0]["estimate"] is None
+    folder = Path(out["export"]["folder"])
+    records = [json.loads(x) for x in (folder / "t1.jsonl").read_text().splitlines()]
+    spans = [v["label"] for r in records for v in r["model_votes"]]
+    assert spans and all(isinstance(x, list) for x in spans)
+    assert any(s and {"start", "end", "label"} <= set(s[0]) for s in spans)
+    table = pd.read_parquet(folder / "t1.parquet")
+    assert len(table) == len(records) and "model_votes" in table.columns

@@ -112,6 +112,10 @@ def read_predictions(path: Path, schema: LabelSchema, units: set[str] | None = N
 
     text = kind in ("csv", "tsv")
     categorical = schema.categorical
+    if categorical:
+        fast = _categorical_fast(df, schema, units)
+        if fast is not None:
+            return fast
     out_units: list[str] = []
     out_labels: list[Label] = []
     scores: list[float] = []
@@ -163,6 +167,31 @@ def read_predictions(path: Path, schema: LabelSchema, units: set[str] | None = N
     labels = pd.Series(out_labels, dtype=object) if out_labels else pd.Series([], dtype=object)
     return pd.DataFrame({"unit": pd.Series(out_units, dtype=object), "label": labels,
                          "score": pd.Series(scores, dtype=float)})
+
+
+def _categorical_fast(df: pd.DataFrame, schema: LabelSchema, units: set[str] | None) -> pd.DataFrame | None:
+    """A single or ordinal predictions frame checked column-wise (a big file is read in one pass);
+    None when any row is wrong, so the row-by-row reader finds and names the first one."""
+    if df["unit"].isna().any() or df["label"].isna().any():
+        return None
+    # object arrays: pandas' hash tables check a million ids in a blink (Arrow strings' isin does not)
+    label = pd.Series(df["label"].to_numpy(dtype=object), dtype=object)
+    if pd.api.types.infer_dtype(label, skipna=False) != "string":  # a number is not a label, even if it reads as one
+        return None
+    unit = pd.Series(df["unit"].astype(str).to_numpy(dtype=object), dtype=object)
+    if unit.duplicated().any() or not label.isin(schema.labels).all() or (unit.str.strip() == "").any():
+        return None
+    if units is not None and not unit.isin(pd.Series(list(units), dtype=object)).all():
+        return None
+    if "score" in df.columns:
+        raw = df["score"]
+        score = pd.to_numeric(raw.where(raw != "", None), errors="coerce").astype(float)
+        given = raw.notna() & (raw != "")
+        if (given & (score.isna() | (score < 0) | (score > 1))).any():
+            return None
+    else:
+        score = pd.Series(float("nan"), index=df.index, dtype=float)
+    return pd.DataFrame({"unit": unit, "label": label, "score": pd.Series(score.to_numpy(dtype=float), dtype=float)})
 
 
 # ------------------------------------------------------------------------------------------------
