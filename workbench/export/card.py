@@ -210,7 +210,9 @@ def render_card(f: dict[str, Any]) -> str:
         f"- Pre-labels: the plugin pre-labeled {f['plan'].get('prelabeled', 0)} units"
         + ("" if not f["people"] else "; people saw them as suggestions" if f.get("show_prelabels")
            else "; people did not see them (their labels are blind to the model)") + ".",
-        f"- Aggregation: {code(agg.get('method', 'n/a'))}; {agg.get('ties', 0)} ties.",
+        f"- Aggregation: {code(agg.get('method', 'n/a'))}; {agg.get('ties', 0)} ties"
+        + (f"; model sources voted too: {', '.join(code(s['source']) for s in agg['models']['sources'])} "
+           "(see Model sources)" if agg.get("models") else "") + ".",
     ]
     lines += [f"  - {md_text(note)}" for note in agg.get("notes") or []]
     held = agg.get("accuracy_held_out_gold") or {}
