@@ -223,6 +223,21 @@ def _disputed(d, colours) -> str:
     return "".join(out)
 
 
+def _models(d) -> str:
+    """The model sources that voted in the aggregation (the campaign's ``[models]``), apart from annotators."""
+    m = d.aggregate.get("models")
+    if not m:
+        return ""
+    rows = [[escape(s["source"]), escape(s["origin"]), s["units"],
+             escape(f"{s['estimate']['measure']} {s['estimate']['value']:.3f}") if s.get("estimate") else "n/a",
+             _pct((s.get("accuracy_honeypots") or {}).get("accuracy"), 1), _pct(s.get("agrees_with_consensus"), 1)]
+            for s in m["sources"]]
+    return (f"""<h3>Model sources</h3><p class="how">Models that voted as annotators of their own (not counted above):
+{_pct(m.get("vote_share"), 1)} of the votes; {m["changed"]} unit(s) would have another label without them.</p>"""
+            + _table(["source", "from", "units voted", "method's estimate", "honeypot accuracy",
+                      "agrees with consensus"], rows, {2, 4, 5}))
+
+
 def render(d, figures: dict[str, tuple[str, str]]) -> str:
     colours = label_colours(d.kind, d.labels)
     p = d.progress
@@ -272,7 +287,7 @@ common in the votes than in the consensus is one annotators reach for when unsur
 a careless or adversarial annotator. Accuracy high but agreement low: the crowd may be the one that is wrong.</p>
 {_figure(figures, "annotators", "Sorted by honeypot accuracy.")}
 {_table(["annotator", "kind", "labels", "honeypots", "honeypot accuracy", "agrees with consensus", "flags"], ann_rows,
-        {2, 3, 4, 5})}</section>
+        {2, 3, 4, 5})}{_models(d)}</section>
 
 <section id="pairwise"><h2>Pairwise agreement</h2>
 <p class="how">{escape(d.pairwise.measure[0].upper() + d.pairwise.measure[1:])} for every pair of annotators on the units both labeled
