@@ -88,7 +88,7 @@ def test_auto_picks_dawid_skene_only_with_enough_labels_and_says_so():
     single = t(["u1", "u2"], ["x", "x"], ["a", "b"])
     assert choose_method(reg, SCHEMA, single, "auto")[1].endswith("needs two or more annotators)")
     spans = LabelSchema(LabelKind.SPANS, ("ORG",))
-    assert choose_method(reg, spans, single, "auto") == ("spans", "auto: picked spans (span task)")
+    assert choose_method(reg, spans, single, "auto") == ("span_dawid_skene", "auto: picked span_dawid_skene (span task)")
 
 
 def test_span_only_method_refuses_choice_labels():

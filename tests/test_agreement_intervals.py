@@ -255,4 +255,4 @@ def test_agreement_json_card_and_report_carry_the_intervals(tmp_path, home):
     page_path = tmp_path / "r.html"
     assert run("report", "ci", "--out", str(page_path)).exit_code == 0
     page = page_path.read_text("utf-8")
-    assert f"[{alpha['interval'][0]:.3f}, {alpha['interval'][1]:.3f}]" in page and 'id="models"' not in page
+    assert f"[{alpha['interval'][0]:.3f}, {alpha['interval'][1]:.3f}]" in page and 'id="evaluations"' not in page

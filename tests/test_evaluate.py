@@ -187,7 +187,7 @@ def test_reads_csv_jsonl_and_parquet_alike(tmp_path):
     assert got["unit"].tolist() == ["u1"] and np.isnan(got["score"].iloc[0])
 
 
-def test_reads_spans_as_json_text_or_lists_and_numbers_of_a_numeric_scale(tmp_path):
+def test_reads_spans_as_json_text_or_lists(tmp_path):
     spans = [{"start": 0, "end": 3, "label": "ORG"}]
     (tmp_path / "s.csv").write_text('unit,label\nu1,"' + json.dumps(spans).replace('"', '""') + '"\nu2,[]\n', "utf-8")
     (tmp_path / "s.jsonl").write_text(json.dumps({"unit": "u1", "label": spans}) + "\n\n"
@@ -196,23 +196,19 @@ def test_reads_spans_as_json_text_or_lists_and_numbers_of_a_numeric_scale(tmp_pa
     for x in ("csv", "jsonl", "parquet"):
         got = read_predictions(tmp_path / f"s.{x}", SPANS)
         assert got["label"].tolist() == [(Span(0, 3, "ORG"),), ()], x
-    stars = LabelSchema(LabelKind.ORDINAL, ("1", "2", "3"))
-    (tmp_path / "n.jsonl").write_text('{"unit": "u1", "label": 3}\n{"unit": "u2", "label": 2.0}\n', "utf-8")
-    assert read_predictions(tmp_path / "n.jsonl", stars)["label"].tolist() == ["3", "2"]
 
 
 @pytest.mark.parametrize("name, text, expected", [
-    ("p.csv", "unit,label\nu1,positive\nu1,neutral\n", "line 3: field unit: unit 'u1' appears twice (first at line 2)"),
-    ("p.csv", "unit,label\nu1,positive\nu7,neutral\n", "line 3: field unit: 'u7' is not a unit of the campaign"),
-    ("p.csv", "unit,label\nu1,great\n", "line 2: field label: label 'great' is not one of"),
-    ("p.csv", "unit,label\nu1,\n", "line 2: field label: empty"),
-    ("p.csv", "unit,prediction\nu1,positive\n", "missing column(s) label: expected unit, label and optionally score"),
-    ("p.csv", "unit,label,score\nu1,positive,high\n", "line 2: field score: 'high' is not a number"),
-    ("p.csv", "unit,label,score\nu1,positive,1.5\n", "line 2: field score: '1.5' is outside [0, 1]"),
-    ("p.csv", "unit,label\n", "no predictions"),
+    ("p.csv", "unit,label\nu1,positive\nu1,neutral\n", "line 3: unit 'u1' appears twice (first on line 2)"),
+    ("p.csv", "unit,label\nu1,positive\nu7,neutral\n", "line 3: unit 'u7' is not a unit of the campaign"),
+    ("p.csv", "unit,label\nu1,great\n", "line 2: label: label 'great' is not one of"),
+    ("p.csv", "unit,label\nu1,\n", "line 2: label: is empty"),
+    ("p.csv", "unit,prediction\nu1,positive\n", "missing column(s) label: expected unit, label and an optional score"),
+    ("p.csv", "unit,label,score\nu1,positive,high\n", "line 2: score: expected a number in [0, 1] (the model's confidence), got 'high'"),
+    ("p.csv", "unit,label,score\nu1,positive,1.5\n", "line 2: score: expected a number in [0, 1] (the model's confidence), got '1.5'"),
     ("p.jsonl", '{"unit": "u1", "label": "positive"}\n{"unit": "u2", "label": \n', "line 2: not JSON"),
     ("p.jsonl", '["u1", "positive"]\n', "line 1: expected a JSON object"),
-    ("p.txt", "u1 positive\n", "expected a .csv, .tsv, .jsonl or .parquet file"),
+    ("p.txt", "u1 positive\n", "expected a predictions file ending in"),
 ])
 def test_bad_predictions_give_one_line_naming_file_row_and_field(tmp_path, name, text, expected):
     path = tmp_path / name
@@ -225,12 +221,12 @@ def test_bad_predictions_give_one_line_naming_file_row_and_field(tmp_path, name,
 
 def test_bad_spans_and_parquet_rows_are_named(tmp_path):
     (tmp_path / "s.csv").write_text('unit,label\nu1,ORG\n', "utf-8")
-    with pytest.raises(WorkbenchError, match=r"line 2: field label: expected a JSON list of spans"):
+    with pytest.raises(WorkbenchError, match=r"line 2: label: expected a JSON list"):
         read_predictions(tmp_path / "s.csv", SPANS)
     pd.DataFrame({"unit": ["u1", "u2"], "label": ["neutral", "bad"]}).to_parquet(tmp_path / "p.parquet")
-    with pytest.raises(WorkbenchError, match=r"p.parquet: row 2: field label"):
+    with pytest.raises(WorkbenchError, match=r"p.parquet: row 2: label"):
         read_predictions(tmp_path / "p.parquet", SENT)
-    with pytest.raises(WorkbenchError, match="no such file"):
+    with pytest.raises(WorkbenchError, match="no such predictions file"):
         read_predictions(tmp_path / "missing.csv", SENT)
 
 
@@ -289,7 +285,7 @@ def test_evaluate_a_predictions_file_end_to_end(tmp_path, home):
     report = run("report", "ev", "--out", str(tmp_path / "r.html"), home=home)
     assert report.exit_code == 0, report.output
     page = (tmp_path / "r.html").read_text("utf-8")
-    assert 'id="models"' in page and "my-model" in page and "m2" in page
+    assert 'id="evaluations"' in page and "my-model" in page and "m2" in page
     # the same model name again replaces its evaluation, never adds one
     again = run("evaluate", "ev", "--predictions", str(preds), "--model", "m2", "--resamples", "0", "--json",
                 home=home)
@@ -325,7 +321,7 @@ def test_evaluate_prelabels_of_a_span_campaign_and_the_demo_line(tmp_path, home)
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["--predictions", "nowhere.csv"], "nowhere.csv: no such file"),
+    (["--predictions", "nowhere.csv"], "nowhere.csv: no such predictions file"),
     ([], "give --predictions FILE or --prelabels"),
     (["--prelabels", "--predictions", "x.csv"], "give --predictions FILE or --prelabels"),
     (["--prelabels", "--bins", "0"], "--bins: expected 1 or more"),
@@ -344,7 +340,7 @@ def test_evaluate_refuses_predictions_for_units_the_campaign_lacks(tmp_path, hom
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"unit": "sentiment-nope", "label": "neutral"}\n', "utf-8")
     result = run("evaluate", "ev", "--predictions", str(bad), home=home)
-    assert result.exit_code == 1 and "line 1: field unit: 'sentiment-nope' is not a unit of the campaign" in result.output
+    assert result.exit_code == 1 and "line 1: unit 'sentiment-nope' is not a unit of the campaign" in result.output
     assert "Traceback" not in result.output
     nobody = run("evaluate", "nosuch", "--prelabels", home=home)
     assert nobody.exit_code == 1 and "no campaign 'nosuch'" in nobody.output
@@ -358,4 +354,13 @@ def test_the_demo_scores_each_pre_labeler(tmp_path, home):
     line = next(x for x in result.output.splitlines() if x.startswith("pre-labels vs consensus: accuracy "))
     assert "macro-F1" in line and "; vs gold: the campaign has no gold labels" in line
     page = (home / "reports" / "tiny.html").read_text("utf-8")
-    assert 'id="models"' in page and "pre-labels" in page
+    assert 'id="evaluations"' in page and "pre-labels" in page
+
+
+def test_a_model_that_voted_in_the_consensus_is_said_to(tmp_path, home):
+    spec = write_spec(tmp_path, name="voted", task_type="claims", documents=str(ARTICLES / "000_*.txt"),
+                      extra="[models]\nprelabels = true\n")
+    assert run("run", str(spec), "--until", "agreement", home=home).exit_code == 0
+    result = run("evaluate", "voted", "--prelabels", "--json", "--resamples", "0", home=home)
+    assert result.exit_code == 0, result.output
+    assert any("votes in the campaign's aggregation" in n for n in json.loads(result.output)["notes"])

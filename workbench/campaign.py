@@ -249,6 +249,9 @@ class Campaign:
         if campaigns_sql.get(self.store, self.name) is None:
             return  # not planned yet: the step says to run plan first
         sync = self._decide()
+        if sync.new_version and self.spec.models:
+            # the new [models] must work on the campaign's units before the version is recorded
+            aggregate_step.model_sources(self.context())
         with self.store.transaction():
             self._apply(sync)
         self.synced = True
@@ -288,6 +291,10 @@ class Campaign:
             sync = self._decide() if self.from_file else None
             ctx = self.context()
             planned = plan_step.prepare(ctx, sync.documents if sync else None)
+            if sync is not None and sync.new_version and self.spec.models:
+                # the [models] must work on the planned units before the version is recorded
+                aggregate_step.sources_for(self.spec, self.registry, self.task_type, planned["units"],
+                                           planned["prelabels"], self.name)
             with self.store.transaction():
                 if sync is not None:
                     ctx.spec_version = self._apply(sync)
@@ -388,6 +395,12 @@ class Campaign:
         inputs = agg.get("inputs")
         if (inputs is None and rev) or (inputs is not None and inputs.get("annotations_rev") != rev):
             self.notify(f"campaign {self.name!r}: annotations changed since the last aggregate; aggregating again")
+            self.aggregate()
+            steps = self.state.steps
+            agg = steps["aggregate"]
+        elif (inputs or {}).get("models") != aggregate_step.models_digest(self.context()):
+            self.notify(f"campaign {self.name!r}: the model sources ([models]: their spec or their votes) changed "
+                        "since the last aggregate; aggregating again")
             self.aggregate()
             steps = self.state.steps
             agg = steps["aggregate"]

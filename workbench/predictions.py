@@ -1,172 +1,299 @@
-"""A model's predictions for a campaign's units: ``unit, label, score`` from CSV, JSONL or Parquet.
+"""Model predictions as annotators: reading a predictions file, and the model sources of a campaign.
 
-One row per unit. ``label`` must fit the campaign's label schema: a label for single and ordinal
-tasks, a list of labels (multi) or of ``{start, end, label}`` spans (spans), as JSON text in a CSV
-cell. ``score`` is optional: the model's confidence in its label, a probability in [0, 1] (empty
-cells are missing). ``task`` and ``unit_id`` are accepted for ``unit``. Anything wrong gives one
-line naming the file, the row (CSV and JSONL: the line) and what was expected.
+A predictions file holds one model's label per unit: columns ``unit, label`` and an optional
+``score`` (the model's confidence, 0..1). CSV (``.csv``, ``.tsv``), JSON lines (``.jsonl``,
+``.ndjson``) and Parquet (``.parquet``, ``.pq``), by suffix. crowd-kit's ``task`` is accepted for
+``unit``. Labels are checked against the task's schema: a single or ordinal label is one of the
+labels; a label set (multi) or a span list is a JSON list (a JSON string in a CSV cell).
+
+A mistake is one line naming the file, the line (or row) and field, and what was expected.
+
+Model sources enter aggregation as annotators named ``model:<name>`` (:data:`MODEL_PREFIX`), so a
+method that estimates each annotator's confusion learns the model's too: a good model helps, a
+bad one is discounted. They never count as people: agreement, annotator quality and gold scores
+are computed on the people's (and personas') table only.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
 from .errors import WorkbenchError
-from .models import LabelError, LabelKind, LabelSchema
+from .models import Label, LabelError, LabelSchema, PreLabel
 
-FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet",
-           ".pq": "parquet"}
-UNIT_ALIASES = ("unit", "task", "unit_id")
-COLUMNS = ["unit", "label", "score"]
+#: annotator ids of model sources start with this (``model:prelabel``, ``model:<file or plugin name>``)
+MODEL_PREFIX = "model:"
 
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet",
+            ".pq": "parquet"}
+PREDICTION_COLUMNS = ["unit", "label", "score"]
 
 
-def _read_jsonl(path: Path) -> tuple[pd.DataFrame, list[int]]:
-    rows, lines = [], []
-    try:
-        with path.open(encoding="utf-8") as f:
-            for number, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise WorkbenchError(f"{path}: line {number}: not JSON ({exc.msg})") from None
-                if not isinstance(row, dict):
-                    raise WorkbenchError(f"{path}: line {number}: expected a JSON object with unit, label "
-                                         f"(and score), got {type(row).__name__}")
-                rows.append(row)
-                lines.append(number)
-    except UnicodeDecodeError as exc:
-        raise WorkbenchError(f"{path}: not UTF-8 text ({exc.reason})") from None
-    return pd.DataFrame(rows), lines
+def is_model(annotator: Any) -> bool:
+    """Is this annotator id a model source?"""
+    return isinstance(annotator, str) and annotator.startswith(MODEL_PREFIX)
 
 
-def _read(path: Path) -> tuple[pd.DataFrame, str, list[int] | None]:
-    """The raw table, its format, and per row the line it came from (None: Parquet, rows)."""
+def _read_frame(path: Path) -> tuple[pd.DataFrame, str]:
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise WorkbenchError(f"{path}: expected a predictions file ending in "
+                             f"{', '.join(sorted(SUFFIXES))}, got {path.suffix or 'no suffix'!r}")
     if not path.is_file():
-        raise WorkbenchError(f"{path}: no such file")
-    fmt = FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise WorkbenchError(f"{path}: expected a .csv, .tsv, .jsonl or .parquet file of predictions")
-    if fmt == "jsonl":
-        df, lines = _read_jsonl(path)
-        return df, fmt, lines
+        raise WorkbenchError(f"{path}: no such predictions file")
     try:
-        if fmt == "parquet":
-            return pd.read_parquet(path), fmt, None
-        df = pd.read_csv(path, sep="\t" if fmt == "tsv" else ",", dtype=str, keep_default_na=False, na_values=[""])
+        if kind == "parquet":
+            df = pd.read_parquet(path)
+        elif kind == "jsonl":
+            rows = []
+            with path.open(encoding="utf-8") as fh:
+                for i, line in enumerate(fh, 1):
+                    if not line.strip():
+                        continue
+                    try:
+                        row = json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        raise WorkbenchError(f"{path}: line {i}: not JSON ({exc.msg})") from None
+                    if not isinstance(row, dict):
+                        raise WorkbenchError(f"{path}: line {i}: expected a JSON object {{unit, label[, score]}}, "
+                                             f"got {type(row).__name__}")
+                    rows.append({**row, "_line": i})
+            df = pd.DataFrame(rows)
+            if df.empty:
+                df = pd.DataFrame(columns=["unit", "label", "_line"])
+        else:  # only empty cells are missing: "NA", "null" ... are labels like any other text
+            df = pd.read_csv(path, sep="\t" if kind == "tsv" else ",", dtype=str, keep_default_na=False,
+                             na_values=[""])
     except WorkbenchError:
         raise
-    except Exception as exc:  # pandas and pyarrow raise many kinds; the user needs one line
-        raise WorkbenchError(f"{path}: cannot read as {fmt}: {_first_line(exc)}") from None
-    return df, fmt, list(range(2, len(df) + 2))  # line 1 is the header
+    except UnicodeDecodeError:
+        raise WorkbenchError(f"{path}: not UTF-8 text") from None
+    except Exception as exc:  # noqa: BLE001 - pandas and pyarrow raise many kinds; the user needs one line
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WorkbenchError(f"{path}: cannot read as {kind}: {first}") from None
+    return df, kind
 
 
 def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _plain(value: Any) -> Any:
-    """Parquet's list and struct values (numpy arrays, dicts of numpy scalars) as plain Python."""
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
-        value = value.tolist()
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-def _label(value: Any, schema: LabelSchema) -> Any:
-    value = _plain(value)
-    if schema.categorical:
-        if isinstance(value, bool):
-            raise LabelError(f"expected one of {list(schema.labels)}, got {value!r}")
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            # a JSON number for a numeric scale: 3 and 3.0 are the label "3" where the scale says so
-            for candidate in (str(value), str(int(value)) if float(value).is_integer() else None):
-                if candidate in schema.labels:
-                    return candidate
-        return schema.normalize(value)
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            what = "labels" if schema.kind is LabelKind.MULTI else "spans {start, end, label}"
-            raise LabelError(f"expected a JSON list of {what}, got {value!r}") from None
-    return schema.normalize(value)
+    if value is None:
+        return True
+    try:
+        return bool(isinstance(value, float) and math.isnan(value)) or value is pd.NA
+    except TypeError:
+        return False
 
 
 def read_predictions(path: Path, schema: LabelSchema, units: set[str] | None = None) -> pd.DataFrame:
-    """The predictions in ``path`` as a DataFrame ``unit, label, score`` (labels normalized by
-    ``schema``; score a float, NaN where absent). ``units``: the campaign's units; a prediction for
-    any other unit is refused."""
+    """One model's predictions: a frame ``unit, label, score`` (label normalized by ``schema``,
+    score a float, NaN when the file has none). ``units``: the units predictions may name (a unit
+    outside it is an error). Raises :class:`WorkbenchError` naming the file, line and field."""
     path = Path(path)
-    df, fmt, lines = _read(path)
+    df, kind = _read_frame(path)
+    if "unit" not in df.columns and "task" in df.columns:
+        df = df.rename(columns={"task": "unit"})
+    missing = [c for c in ("unit", "label") if c not in df.columns]
+    if missing:
+        found = ", ".join(str(c) for c in df.columns if c != "_line") or "none"
+        raise WorkbenchError(f"{path}: missing column(s) {', '.join(missing)}: expected unit, label and an "
+                             f"optional score; found {found}")
 
     def where(i: int) -> str:
-        return f"{path}: line {lines[i]}" if lines is not None else f"{path}: row {i + 1}"
+        if kind == "jsonl":
+            return f"line {int(df['_line'].iloc[i])}"
+        if kind == "parquet":
+            return f"row {i + 1}"
+        return f"line {i + 2}"  # the header is line 1
 
-    if df.empty:
-        raise WorkbenchError(f"{path}: no predictions (expected rows of unit, label[, score])")
-    unit_col = next((c for c in UNIT_ALIASES if c in df.columns), None)
-    missing = [name for name, col in (("unit", unit_col), ("label", "label" if "label" in df.columns else None))
-               if col is None]
-    if missing:
-        found = ", ".join(map(str, df.columns)) or "none"
-        raise WorkbenchError(f"{path}: missing column(s) {', '.join(missing)}: expected unit, label and optionally "
-                             f"score; found {found}")
-    out_units, out_labels, out_scores = [], [], []
-    first_row: dict[str, int] = {}
+    text = kind in ("csv", "tsv")
+    categorical = schema.categorical
+    if categorical:
+        fast = _categorical_fast(df, schema, units)
+        if fast is not None:
+            return fast
+    out_units: list[str] = []
+    out_labels: list[Label] = []
+    scores: list[float] = []
+    seen: dict[str, int] = {}
     has_score = "score" in df.columns
-    for i, (unit, label, score) in enumerate(zip(df[unit_col], df["label"],
-                                                 df["score"] if has_score else [None] * len(df))):
-        if _missing(unit) or (isinstance(unit, str) and not unit.strip()):
-            raise WorkbenchError(f"{where(i)}: field {unit_col}: empty; expected a unit id")
-        unit = str(_plain(unit))
-        if unit in first_row:
-            j = first_row[unit]
-            raise WorkbenchError(f"{where(i)}: field {unit_col}: unit {unit!r} appears twice "
-                                 f"(first at {where(j).split(': ', 1)[1]}); expected one prediction per unit")
-        first_row[unit] = i
-        if units is not None and unit not in units:
-            raise WorkbenchError(f"{where(i)}: field {unit_col}: {unit!r} is not a unit of the campaign")
-        if not isinstance(label, (list, tuple, dict)) and not hasattr(label, "tolist") and _missing(label):
-            raise WorkbenchError(f"{where(i)}: field label: empty; expected a label of the schema "
-                                 f"({schema.kind.value}: {', '.join(schema.labels)})")
+    unit_col, label_col = df["unit"].tolist(), df["label"].tolist()
+    score_col = df["score"].tolist() if has_score else None
+    for i, (u, raw) in enumerate(zip(unit_col, label_col)):
+        if _missing(u) or (isinstance(u, str) and not u.strip()):
+            raise WorkbenchError(f"{path}: {where(i)}: unit: is empty (expected a unit id)")
+        u = str(u)
+        if u in seen:
+            raise WorkbenchError(f"{path}: {where(i)}: unit {u!r} appears twice (first on {where(seen[u])}); "
+                                 "expected one prediction per unit")
+        seen[u] = i
+        if units is not None and u not in units:
+            raise WorkbenchError(f"{path}: {where(i)}: unit {u!r} is not a unit of the campaign "
+                                 "(expected the unit ids of the campaign's units: `workbench units CAMPAIGN`)")
+        if _missing(raw):
+            raise WorkbenchError(f"{path}: {where(i)}: label: is empty (expected one of {list(schema.labels)})"
+                                 if categorical else f"{path}: {where(i)}: label: is empty")
+        value = raw
+        if not categorical and text and isinstance(raw, str):
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError:
+                raise WorkbenchError(f"{path}: {where(i)}: label: expected a JSON list, got {raw!r}") from None
+        elif not categorical and hasattr(raw, "tolist"):  # Parquet list columns come back as arrays
+            value = raw.tolist()
         try:
-            out_labels.append(_label(label, schema))
+            label = schema.normalize(value)
         except LabelError as exc:
-            raise WorkbenchError(f"{where(i)}: field label: {exc}") from None
-        out_scores.append(_score(score, where(i)))
-        out_units.append(unit)
-    return pd.DataFrame({"unit": pd.Series(out_units, dtype=object),
-                         "label": pd.Series(out_labels, dtype=object),
-                         "score": pd.Series(out_scores, dtype=float)}, columns=COLUMNS)
+            raise WorkbenchError(f"{path}: {where(i)}: label: {exc}") from None
+        score = math.nan
+        if score_col is not None and not _missing(score_col[i]) and score_col[i] != "":
+            try:
+                score = float(score_col[i])
+            except (TypeError, ValueError):
+                score = math.nan
+                bad = True
+            else:
+                bad = not 0.0 <= score <= 1.0
+            if bad:
+                raise WorkbenchError(f"{path}: {where(i)}: score: expected a number in [0, 1] (the model's "
+                                     f"confidence), got {score_col[i]!r}")
+        out_units.append(u)
+        out_labels.append(label)
+        scores.append(score)
+    labels = pd.Series(out_labels, dtype=object) if out_labels else pd.Series([], dtype=object)
+    return pd.DataFrame({"unit": pd.Series(out_units, dtype=object), "label": labels,
+                         "score": pd.Series(scores, dtype=float)})
 
 
-def _score(value: Any, where: str) -> float:
-    value = _plain(value)
-    if _missing(value) or (isinstance(value, str) and not value.strip()):
-        return float("nan")
-    if isinstance(value, bool):
-        raise WorkbenchError(f"{where}: field score: {value!r} is not a number; expected a probability in [0, 1]")
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise WorkbenchError(f"{where}: field score: {value!r} is not a number; expected a probability in [0, 1] "
-                             "(or an empty cell)") from None
-    if not 0.0 <= x <= 1.0:
-        raise WorkbenchError(f"{where}: field score: {value!r} is outside [0, 1]; expected the model's probability "
-                             "for its label")
-    return x
+def _categorical_fast(df: pd.DataFrame, schema: LabelSchema, units: set[str] | None) -> pd.DataFrame | None:
+    """A single or ordinal predictions frame checked column-wise (a big file is read in one pass);
+    None when any row is wrong, so the row-by-row reader finds and names the first one."""
+    if df["unit"].isna().any() or df["label"].isna().any():
+        return None
+    # object arrays: pandas' hash tables check a million ids in a blink (Arrow strings' isin does not)
+    label = pd.Series(df["label"].to_numpy(dtype=object), dtype=object)
+    if pd.api.types.infer_dtype(label, skipna=False) != "string":  # a number is not a label, even if it reads as one
+        return None
+    unit = pd.Series(df["unit"].astype(str).to_numpy(dtype=object), dtype=object)
+    if unit.duplicated().any() or not label.isin(schema.labels).all() or (unit.str.strip() == "").any():
+        return None
+    if units is not None and not unit.isin(pd.Series(list(units), dtype=object)).all():
+        return None
+    if "score" in df.columns:
+        raw = df["score"]
+        score = pd.to_numeric(raw.where(raw != "", None), errors="coerce").astype(float)
+        given = raw.notna() & (raw != "")
+        if (given & (score.isna() | (score < 0) | (score > 1))).any():
+            return None
+    else:
+        score = pd.Series(float("nan"), index=df.index, dtype=float)
+    return pd.DataFrame({"unit": unit, "label": label, "score": pd.Series(score.to_numpy(dtype=float), dtype=float)})
+
+
+# ------------------------------------------------------------------------------------------------
+# a campaign's model sources
+
+@dataclass
+class ModelVotes:
+    """One model source's votes: ``frame`` has ``unit, label, score``; ``origin`` says where it came
+    from (``pre-labeler of task type claims``, a file path, ``plugin model x``)."""
+
+    source: str  # the annotator id: model:<name>
+    origin: str
+    frame: pd.DataFrame
+    dropped_low_score: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.source[len(MODEL_PREFIX):]
+
+
+@dataclass
+class ModelTable:
+    """The model sources' votes of one aggregation, and what they were made from."""
+
+    sources: list[ModelVotes] = field(default_factory=list)
+
+    def long_table(self, units: Iterable[str] | None = None) -> pd.DataFrame:
+        """``unit, annotator, label`` rows of every source (only ``units``, when given)."""
+        keep = None if units is None else set(units)
+        parts = []
+        for s in self.sources:
+            f = s.frame if keep is None else s.frame[s.frame["unit"].isin(keep)]
+            parts.append(pd.DataFrame({"unit": f["unit"].to_numpy(dtype=object),
+                                       "annotator": s.source, "label": f["label"].to_numpy(dtype=object)}))
+        if not parts:
+            return pd.DataFrame(columns=["unit", "annotator", "label"])
+        return pd.concat(parts, ignore_index=True)
+
+    def votes(self) -> dict[str, list[tuple[str, Label, float]]]:
+        """Each unit's model votes ``(source, label, score)``, sources in order."""
+        out: dict[str, list[tuple[str, Label, float]]] = {}
+        for s in self.sources:
+            for u, lab, sc in s.frame[["unit", "label", "score"]].itertuples(index=False):
+                out.setdefault(u, []).append((s.source, lab, float(sc)))
+        return out
+
+    def digest(self) -> str:
+        """A hash of every vote: a change in a predictions file or a model changes it."""
+        import hashlib
+
+        from .models import label_key
+
+        h = hashlib.sha256()
+        for s in self.sources:
+            h.update(s.source.encode() + b"\0")
+            for u, lab, sc in sorted((u, label_key(lab), sc) for u, lab, sc in
+                                     s.frame[["unit", "label", "score"]].itertuples(index=False)):
+                h.update(f"{u}\0{lab}\0{sc!r}\n".encode())
+        return h.hexdigest()[:16]
+
+
+def prelabel_frame(prelabels: Mapping[str, PreLabel]) -> pd.DataFrame:
+    """The stored pre-labels as a predictions frame."""
+    items = sorted(prelabels.items())
+    return pd.DataFrame({"unit": pd.Series([u for u, _ in items], dtype=object),
+                         "label": pd.Series([p.label for _, p in items], dtype=object),
+                         "score": pd.Series([float(p.score) for _, p in items], dtype=float)})
+
+
+def predicted_frame(model_name: str, units: Sequence, predictions: Sequence[PreLabel | None],
+                    schema: LabelSchema) -> pd.DataFrame:
+    """A model plugin's answers (one per unit, in order) checked and made a predictions frame."""
+    if len(predictions) != len(units):
+        raise WorkbenchError(f"model {model_name!r}: predict() returned {len(predictions)} answers for "
+                             f"{len(units)} units (expected one PreLabel or None per unit, in order)")
+    rows_u, rows_l, rows_s = [], [], []
+    for unit, pred in zip(units, predictions):
+        if pred is None:
+            continue
+        if not isinstance(pred, PreLabel):
+            raise WorkbenchError(f"model {model_name!r}: unit {unit.id}: predict() returned "
+                                 f"{type(pred).__name__}, expected a PreLabel or None")
+        try:
+            label = schema.normalize(pred.label, text_length=len(unit.text))
+        except LabelError as exc:
+            raise WorkbenchError(f"model {model_name!r}: unit {unit.id}: label: {exc}") from None
+        score = float(pred.score) if pred.score is not None else math.nan
+        if score == score and not 0.0 <= score <= 1.0:
+            raise WorkbenchError(f"model {model_name!r}: unit {unit.id}: score: expected a number in [0, 1], "
+                                 f"got {pred.score!r}")
+        rows_u.append(unit.id)
+        rows_l.append(label)
+        rows_s.append(score)
+    return pd.DataFrame({"unit": pd.Series(rows_u, dtype=object), "label": pd.Series(rows_l, dtype=object),
+                         "score": pd.Series(rows_s, dtype=float)})
+
+
+def with_min_score(votes: ModelVotes, min_score: float | None) -> ModelVotes:
+    """Drop the votes whose score is below ``min_score`` (a vote without a score is kept)."""
+    if min_score is None:
+        return votes
+    low = (votes.frame["score"] < min_score).to_numpy()
+    if not low.any():
+        return votes
+    return ModelVotes(votes.source, votes.origin, votes.frame[~low].reset_index(drop=True), int(low.sum()))

@@ -21,7 +21,7 @@ AUTO_MAX_SPARSE_SHARE = 0.10
 def choose_method(registry, schema, table, requested: str) -> tuple[str, str | None]:
     """The method to run and, for ``auto``, a note saying what it picked and why.
 
-    ``auto``: span tasks use the token-level ``spans`` vote; other tasks use ``dawid_skene`` when
+    ``auto``: span tasks use ``span_dawid_skene`` (else the ``spans`` vote); other tasks use ``dawid_skene`` when
     two or more annotators have at least :data:`AUTO_MIN_LABELS` labels each (enough to estimate a
     confusion matrix) and annotators with fewer hold at most :data:`AUTO_MAX_SPARSE_SHARE` of the
     labels, else ``majority``.
@@ -30,7 +30,7 @@ def choose_method(registry, schema, table, requested: str) -> tuple[str, str | N
         return requested, None
     names = registry.names("aggregators")
     if schema.kind is LabelKind.SPANS:
-        pick = "spans" if "spans" in names else "majority"
+        pick = next((m for m in ("span_dawid_skene", "spans") if m in names), "majority")
         return pick, f"auto: picked {pick} (span task)"
     per = table.groupby("annotator", sort=False).size() if len(table) else None
     sparse = per[per < AUTO_MIN_LABELS] if per is not None else None

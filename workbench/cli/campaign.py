@@ -9,7 +9,7 @@ import click
 
 from ..errors import WorkbenchError
 from .common import emit_json, fmt, pass_state, table
-from .quality import aggregate_file, agreement_command, is_label_file, label_file_options
+from .quality import aggregate_file, agreement_command, is_label_file, label_file_options, print_models
 
 CAMPAIGN = click.argument("campaign", metavar="CAMPAIGN")
 JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -52,6 +52,8 @@ def _print_summary(step: str, summary: dict, as_json: bool) -> None:
                                        if not isinstance(v, (dict, list))))
     for note in summary.get("notes", []) or []:
         click.echo(f"  note: {note}")
+    if summary.get("models"):
+        print_models(summary["models"])
 
 
 def _step_command(main: click.Group, step: str, help_text: str):
@@ -83,13 +85,20 @@ def attach(main: click.Group) -> None:
     @click.option("--method", help="Aggregation method (default: the spec's, `auto` for a label file).")
     @label_file_options
     @click.option("--out", type=click.Path(dir_okay=False), help="Label file only: write the labels here.")
+    @click.option("--predictions", multiple=True, metavar="[NAME=]FILE",
+                  help="Label file only: a model's predictions (CSV/JSONL/Parquet of unit, label[, score]) that "
+                       "vote as annotator model:NAME (default NAME: the file's stem). Repeatable. Campaigns name "
+                       "their models in the spec's [models] table.")
     @JSON
     @pass_state
-    def aggregate(state, campaign, method, kind, labels, gold_path, out, as_json):
+    def aggregate(state, campaign, method, kind, labels, gold_path, out, predictions, as_json):
         """Aggregate the annotations into one label per unit. CAMPAIGN is a campaign or a
         CSV/Parquet file of (unit, annotator, label) rows."""
         if is_label_file(campaign):
-            return aggregate_file(state, campaign, method, kind, labels, gold_path, out, as_json)
+            return aggregate_file(state, campaign, method, kind, labels, gold_path, out, as_json, predictions)
+        if predictions:
+            raise WorkbenchError("--predictions: only for a label file; a campaign names its models in its spec's "
+                                 "[models] table (predictions = [\"file.csv\"]), see docs/campaigns.md")
         c = state.open(campaign)
         with state.step(f"{c.name}: aggregate"):
             summary = c.aggregate(method)
@@ -358,6 +367,8 @@ def print_campaign_report(c) -> None:
                    f"on {held.get('n', 0)} units; ties: {agg.get('ties')}")
         for note in agg.get("notes") or []:
             click.echo(f"  note: {note}")
+        if agg.get("models"):
+            print_models(agg["models"])
     if agr:
         from ..bootstrap import show_interval
 

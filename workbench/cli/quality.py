@@ -163,22 +163,87 @@ def _consensus(registry, schema, tbl, gold) -> tuple[dict, Any]:
     return dict(zip(res.labels["unit"], res.labels["label"])), res
 
 
+def load_prediction_sources(refs, schema: LabelSchema, units) -> tuple[Any, list[str]]:
+    """``--predictions [NAME=]FILE`` as model sources voting on ``units`` (other units' predictions
+    are left out, with a note)."""
+    from ..predictions import MODEL_PREFIX, ModelTable, ModelVotes, read_predictions
+    from ..spec import NAME_RE
+
+    models, notes = ModelTable(), []
+    keep = set(units)
+    for ref in refs:
+        name, _, file = ref.rpartition("=") if "=" in ref else ("", "", ref)
+        name = name or Path(file).stem
+        if not NAME_RE.match(name):
+            raise WorkbenchError(f"--predictions {ref}: source name {name!r}: expected letters, digits, '-', '_' "
+                                 "or '.' (give one: --predictions NAME=FILE)")
+        if any(s.name == name for s in models.sources):
+            raise WorkbenchError(f"--predictions {ref}: source name {name!r} is given twice "
+                                 "(name them: --predictions NAME=FILE)")
+        frame = read_predictions(Path(file), schema)
+        outside = ~frame["unit"].isin(keep)
+        if outside.any():
+            notes.append(f"model:{name}: {int(outside.sum())} prediction(s) on units without a label in the file "
+                         "were not counted")
+            frame = frame[~outside].reset_index(drop=True)
+        models.sources.append(ModelVotes(MODEL_PREFIX + name, file, frame))
+    return models, notes
+
+
+def print_models(m: dict, without_key: str = "accuracy_held_out_gold_without_models",
+                 gold: str = "held-out gold") -> None:
+    """The model sources' part of an aggregate summary, for people."""
+    without_gold = m.get(without_key)
+    click.echo(f"  models: {m['model_votes']} votes ({fmt(m['vote_share'])} of all); {m['changed']} unit(s) "
+               "would have another label without them"
+               + (f"; accuracy vs {gold} without them: {without_gold['accuracy']:.3f}" if without_gold else ""))
+    for s in m["sources"]:
+        est = s["estimate"]
+        honeypots = s["accuracy_honeypots"]
+        click.echo(f"    {s['source']}: {s['units']} units, "
+                   + (f"{est['measure']} {est['value']:.3f}" if est else "no estimate by this method")
+                   + (f", right on {honeypots['accuracy']:.3f} of {honeypots['n']} {gold if gold == 'gold' else 'honeypots'}"
+                      if honeypots else ""))
+    for n in m.get("notes") or []:
+        click.echo(f"    note: {n}")
+
+
 def aggregate_file(state, ref: str, method: str | None, kind, labels, gold_path, out: str | None,
-                   as_json: bool) -> None:
+                   as_json: bool, predictions=()) -> None:
+    import pandas as pd
+
     from ..aggregate.choose import aggregate_table, gold_accuracy
+    from ..predictions import is_model
     from ..registry import get_registry
+    from ..steps.aggregate import models_summary
 
     tbl, schema, note = load_label_file(ref, kind, labels)
     gold = load_gold(gold_path, schema)
+    models, model_notes = load_prediction_sources(predictions, schema, tbl["unit"]) if predictions else (None, [])
+    if models is not None:
+        clash = sorted({a for a in pd.unique(tbl["annotator"]) if is_model(a)})
+        if clash:
+            raise WorkbenchError(f"{ref}: annotator {clash[0]!r} has a model source's name (model:...); rename it "
+                                 "or leave out --predictions")
+    model_table = models.long_table() if models is not None else None
+    full = tbl if model_table is None else pd.concat([tbl, model_table], ignore_index=True)
     with state.step(f"{Path(ref).name}: aggregate"):
-        result = aggregate_table(get_registry(), schema, tbl, method or "auto", gold=gold)
+        result = aggregate_table(get_registry(), schema, full, method or "auto", gold=gold)
+        without = (aggregate_table(get_registry(), schema, tbl, result.method, gold=gold)
+                   if models is not None else None)
     if out:
         _write_atomic(result, Path(out))
     consensus = dict(zip(result.labels["unit"], result.labels["label"]))
     summary = {"file": ref, "method": result.method, "units": int(len(result.labels)),
                "annotations": int(len(tbl)), "annotators": int(tbl["annotator"].nunique()),
-               "ties": len(result.ties), "notes": ([note] if note else []) + result.notes,
+               "ties": len(result.ties), "notes": ([note] if note else []) + model_notes + result.notes,
                "accuracy_gold": gold_accuracy(consensus, gold, False), "out": out}
+    if models is not None and without is not None:
+        summary["models"] = models_summary(models, model_table, result, without, n_people=int(len(tbl)),
+                                           honeypots=gold, held_out={}, spans=False)
+        del summary["models"]["accuracy_held_out_gold_without_models"]  # a label file's gold is all it has
+        summary["models"]["accuracy_gold_without_models"] = gold_accuracy(
+            dict(zip(without.labels["unit"], without.labels["label"])), gold, False)
     if as_json:
         emit_json(summary)
         return
@@ -189,6 +254,8 @@ def aggregate_file(state, ref: str, method: str | None, kind, labels, gold_path,
         click.echo(f"  accuracy vs gold: {summary['accuracy_gold']['accuracy']:.3f} on "
                    f"{summary['accuracy_gold']['n']} units"
                    + (" (the method clamps gold units: this is not a held-out measure)" if clamped else ""))
+    if "models" in summary:
+        print_models(summary["models"], "accuracy_gold_without_models", "gold")
     for n in summary["notes"]:
         click.echo(f"  note: {n}")
     if not out:

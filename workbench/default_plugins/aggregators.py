@@ -10,9 +10,11 @@ CATEGORICAL = frozenset({LabelKind.SINGLE, LabelKind.ORDINAL, LabelKind.MULTI})
 def register_aggregators(register):
     from workbench.aggregate import dawid_skene as ds
     from workbench.aggregate import mace as mc
+    from workbench.aggregate import spands as spd
     from workbench.aggregate.dawid_skene import dawid_skene, one_coin_dawid_skene
     from workbench.aggregate.mace import mace
     from workbench.aggregate.majority import majority_vote, wawa, weighted_majority
+    from workbench.aggregate.spands import span_dawid_skene
     from workbench.aggregate.tokenvote import span_vote
 
     register(Aggregator("majority", majority_vote,
@@ -33,3 +35,6 @@ def register_aggregators(register):
                         CATEGORICAL, options=mc.OPTIONS, check=mc.parse_options))
     register(Aggregator("spans", span_vote, "token-level vote turned back into spans", frozenset({LabelKind.SPANS}),
                         options=()))
+    register(Aggregator("span_dawid_skene", span_dawid_skene,
+                        "token-level BIO Dawid-Skene: boundary and type errors per annotator; valid spans, a score each",
+                        frozenset({LabelKind.SPANS}), options=spd.OPTIONS, check=spd.parse_options))

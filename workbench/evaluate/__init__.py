@@ -41,8 +41,9 @@ def prelabel_predictions(state: "CampaignState") -> pd.DataFrame:
 
 def evaluate_state(state: "CampaignState", predictions: pd.DataFrame, model: str, source: str,
                    resamples: int = RESAMPLES, seed: int | None = 0, bins: int = BINS,
-                   level: float = LEVEL) -> dict[str, Any]:
-    """The evaluation of ``predictions`` on a campaign's read model (nothing is written)."""
+                   level: float = LEVEL, voted: bool = False) -> dict[str, Any]:
+    """The evaluation of ``predictions`` on a campaign's read model (nothing is written). ``voted``:
+    the model is one of the campaign's ``[models]`` sources, so it voted in the consensus."""
     if resamples < 0:
         raise WorkbenchError(f"--resamples: expected 0 or more, got {resamples}")
     if bins < 1:
@@ -66,6 +67,9 @@ def evaluate_state(state: "CampaignState", predictions: pd.DataFrame, model: str
     if source == PRELABELS and without_gold and any(m.simulated for m in state.pool):
         notes.append("simulated annotators answer around the pre-label where a unit has no gold label, so "
                      "pre-labels vs consensus overstates the pre-labeler; the gold figures do not have that bias")
+    if voted:
+        notes.append(f"model {model!r} votes in the campaign's aggregation ([models]), so its score vs consensus "
+                     "is not independent of it; judge it by the gold figures")
     if not predictions["score"].notna().any():
         notes.append("no score column (or no score): calibration is not measured")
     return {"model": model, "source": source, "kind": schema.kind.value, "labels": list(schema.labels),
@@ -76,7 +80,11 @@ def evaluate_state(state: "CampaignState", predictions: pd.DataFrame, model: str
 def run(ctx: "StepContext", predictions: pd.DataFrame, model: str, source: str, **options) -> dict[str, Any]:
     """Evaluate and store the result as the model's last evaluation."""
     state = ctx.state
-    result = evaluate_state(state, predictions, model, source, seed=options.pop("seed", ctx.spec.seed), **options)
+    models = getattr(ctx.spec, "models", None)
+    sources = set(getattr(models, "sources", ()) or ())
+    voted = f"model:{'prelabel' if source == PRELABELS else model}" in sources
+    result = evaluate_state(state, predictions, model, source, seed=options.pop("seed", ctx.spec.seed), voted=voted,
+                            **options)
     agg = state.steps.get("aggregate")
     stamp = now()
     with ctx.store.transaction():

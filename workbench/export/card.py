@@ -65,7 +65,10 @@ FIELD_DOCS = {
     "confidence": "how sure the aggregation method is of the consensus (vote share or posterior)",
     "agreement": "share of annotator pairs who gave this unit the same label (null with one annotation)",
     "n_annotations": "number of counted annotations of the unit",
-    "votes": "every counted vote: `{annotator, label}`, annotators under pseudonymous ids",
+    "votes": "every counted vote of a person or simulated annotator: `{annotator, label}`, annotators under "
+             "pseudonymous ids",
+    "model_votes": "the votes of model sources (the campaign's `[models]`), kept apart from people's: "
+                   "`{model, label, score}` (score null when the model gave none); empty without models",
     "tie": "the top labels were tied and the tie rule picked the consensus",
     "review": "true when the unit is flagged for review (see `review_reasons`)",
     "review_reasons": "why it is flagged: " + ", ".join(f"`{k}`" for k in REVIEW_REASONS),
@@ -152,6 +155,10 @@ def limitations(f: dict[str, Any]) -> list[str]:
     if f["settings"]["split"] and n_docs < 20:
         out.append(f"Only {plural(n_docs, 'document')}: splits keep whole documents together, so dev and test hold few "
                    "articles and scores on them are noisy.")
+    models = (f["aggregate"] or {}).get("models")
+    if models and models.get("changed"):
+        out.append(f"{plural(models['changed'], 'unit')} owe their label to model votes (see Model sources): "
+                   "those labels are as good as the models' answers where people were split.")
     if f["spans"]:
         out.append("Span consensus needs annotators to agree on exact offsets; a span placed one character "
                    "differently counts as a different span.")
@@ -212,13 +219,16 @@ def render_card(f: dict[str, Any]) -> str:
         f"- Pre-labels: the plugin pre-labeled {f['plan'].get('prelabeled', 0)} units"
         + ("" if not f["people"] else "; people saw them as suggestions" if f.get("show_prelabels")
            else "; people did not see them (their labels are blind to the model)") + ".",
-        f"- Aggregation: {code(agg.get('method', 'n/a'))}; {agg.get('ties', 0)} ties.",
+        f"- Aggregation: {code(agg.get('method', 'n/a'))}; {agg.get('ties', 0)} ties"
+        + (f"; model sources voted too: {', '.join(code(s['source']) for s in agg['models']['sources'])} "
+           "(see Model sources)" if agg.get("models") else "") + ".",
     ]
     lines += [f"  - {md_text(note)}" for note in agg.get("notes") or []]
     held = agg.get("accuracy_held_out_gold") or {}
     if held.get("n"):
         lines.append(f"- Consensus accuracy on {held['n']} held-out gold units (not honeypots): "
                      f"{_pct(held.get('accuracy'))}" + (" (span micro-F1)" if f["spans"] else "") + ".")
+    lines += _models(f)
     lines += ["", "## Annotator pool", "",
               "Annotators appear under pseudonymous ids (a keyed hash; names and emails are never exported).", ""]
     lines += _table(["annotator", "kind", "labels counted", "kept, not counted", "labels exported", "honeypots",
@@ -256,6 +266,44 @@ def render_card(f: dict[str, Any]) -> str:
     lines += ["## Known limitations", ""]
     lines += [f"- {x}" for x in limitations(f)] + [""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _acc(x: dict | None) -> str:
+    return "n/a" if not x or not x.get("n") else f"{_pct(x.get('accuracy'))} of {x['n']}"
+
+
+def _models(f: dict[str, Any]) -> list[str]:
+    """The model sources that voted in the aggregation, and how much of the consensus came from them."""
+    m = (f["aggregate"] or {}).get("models")
+    if not m:
+        return []
+    agg = f["aggregate"]
+    out = ["", "## Model sources", "",
+           "Models voted in the aggregation as annotators of their own (the campaign's `[models]`). A method that "
+           "estimates each annotator's confusion (Dawid-Skene, one-coin, MACE, weighted majority) weighs a model "
+           "by what it learned of it; majority vote counts a model as one vote. Models voted only on units people "
+           "labeled, and they are never counted as annotators: the pool, agreement and honeypot figures below are "
+           "people's (and simulated annotators') alone; each record keeps model votes apart (`model_votes`).", ""]
+    out += _table(["source", "from", "units voted", "method's estimate", "agrees with consensus",
+                   "honeypot accuracy", "held-out gold accuracy"],
+                  [[s["source"], s["origin"], s["units"],
+                    None if not s.get("estimate") else f"{s['estimate']['measure']} {s['estimate']['value']:.3f}",
+                    s.get("agrees_with_consensus"), _acc(s.get("accuracy_honeypots")),
+                    _acc(s.get("accuracy_held_out_gold"))] for s in m["sources"]])
+    out += [f"- {md_text(note)}" for note in m.get("notes") or []] + ([""] if m.get("notes") else [])
+    held, without = agg.get("accuracy_held_out_gold") or {}, m.get("accuracy_held_out_gold_without_models") or {}
+    out += [f"Model votes were {_pct(m.get('vote_share'))} of the {m['model_votes'] + agg.get('annotations', 0)} "
+            f"votes counted; {m['units_with_model_vote']} of {agg.get('units', 0)} units had a model's vote. "
+            f"**{plural(m['changed'], 'unit')}** would have another consensus label without the models (the same "
+            f"method on people's labels alone)"
+            + (f"; on the held-out gold the consensus scores {_pct(held.get('accuracy'))} with the models and "
+               f"{_pct(without.get('accuracy'))} without" if held.get("n") and without.get("n") else "") + ".", ""]
+    out += ["Share of each consensus label that came from the models: of the units with that label, those whose "
+            "label would differ without the model votes.", ""]
+    out += _table(["label", "units", "with a model vote", "label due to models", "share"],
+                  [[code(label), r["units"], r["model_voted"], r["changed"], _pct(r["changed_share"])]
+                   for label, r in m["by_label"].items()])
+    return out[:-1]  # the caller adds the blank line
 
 
 def _history(f: dict[str, Any]) -> list[str]:

@@ -18,7 +18,7 @@ from ..models import Document, Label, Unit, label_to_json
 #: every record has exactly these fields, in this order (the Arrow schema follows it too)
 FIELDS = (
     "unit_id", "split", "text", "context", "document_id", "document_title", "document_source",
-    "start", "end", "label", "confidence", "agreement", "n_annotations", "votes", "tie", "review",
+    "start", "end", "label", "confidence", "agreement", "n_annotations", "votes", "model_votes", "tie", "review",
     "review_reasons", "is_gold", "gold_label", "method", "task_type", "campaign", "plugin",
     "plugin_version", "exported_at",
 )
@@ -57,12 +57,15 @@ def review_reasons(label: Label, confidence: float, n_annotations: int, tie: boo
 
 def build_records(units: list[Unit], documents: dict[str, Document], aggregates: list[dict[str, Any]],
                   votes: dict[str, list[dict[str, Any]]], *, campaign: str, task_type: str, plugin: str,
-                  plugin_version: str | None, as_of: str | None) -> list[dict[str, Any]]:
+                  plugin_version: str | None, as_of: str | None,
+                  model_votes: dict[str, list[dict[str, Any]]] | None = None) -> list[dict[str, Any]]:
     """One record per aggregated unit, in unit order, with ``split`` still unset (None).
 
     ``aggregates`` are the stored consensus rows (normalized ``label``), ``votes`` each unit's counted
-    votes ``{annotator: pseudonym, label: JSON label}``, ``as_of`` the time of the exported state.
+    votes ``{annotator: pseudonym, label: JSON label}``, ``as_of`` the time of the exported state,
+    ``model_votes`` each unit's model votes ``{model, label, score}`` (kept apart from people's).
     """
+    model_votes = model_votes or {}
     agg = {r["unit_id"]: r for r in aggregates}
     records = []
     for u in units:
@@ -82,6 +85,7 @@ def build_records(units: list[Unit], documents: dict[str, Document], aggregates:
             "agreement": None if row["agreement"] is None else round(float(row["agreement"]), 6),
             "n_annotations": int(row["n_annotations"]),
             "votes": sorted(votes.get(u.id, []), key=lambda v: v["annotator"]),
+            "model_votes": sorted(model_votes.get(u.id, []), key=lambda v: v["model"]),
             "tie": bool(row["tie"]),
             "review": bool(reasons),
             "review_reasons": reasons,
@@ -106,3 +110,9 @@ def counted_votes(annotations, names: dict[str, str]) -> dict[str, list[dict[str
             continue
         votes.setdefault(a.unit_id, []).append({"annotator": names[a.annotator_id], "label": label_to_json(a.label)})
     return votes
+
+
+def model_vote_records(votes: dict[str, list[tuple[str, Label, float]]]) -> dict[str, list[dict[str, Any]]]:
+    """Each unit's model votes as record entries ``{model, label, score}`` (score None when absent)."""
+    return {u: [{"model": src, "label": label_to_json(lab), "score": None if sc != sc else round(float(sc), 6)}
+                for src, lab, sc in vs] for u, vs in votes.items()}

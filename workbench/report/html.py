@@ -87,7 +87,7 @@ def _ci(pair: Any, pct: bool = False) -> str:
     return f' <span class="ci">[{pair[0]:.3f}, {pair[1]:.3f}]</span>'
 
 
-def _models(d) -> str:
+def _evaluations(d) -> str:
     """The last evaluation of each model: headline figures per reference, then per-class F1."""
     spans = d.spans
     multi = d.kind.value == "multi"
@@ -277,16 +277,31 @@ def _disputed(d, colours) -> str:
     return "".join(out)
 
 
+def _models(d) -> str:
+    """The model sources that voted in the aggregation (the campaign's ``[models]``), apart from annotators."""
+    m = d.aggregate.get("models")
+    if not m:
+        return ""
+    rows = [[escape(s["source"]), escape(s["origin"]), s["units"],
+             escape(f"{s['estimate']['measure']} {s['estimate']['value']:.3f}") if s.get("estimate") else "n/a",
+             _pct((s.get("accuracy_honeypots") or {}).get("accuracy"), 1), _pct(s.get("agrees_with_consensus"), 1)]
+            for s in m["sources"]]
+    return (f"""<h3>Model sources</h3><p class="how">Models that voted as annotators of their own (not counted above):
+{_pct(m.get("vote_share"), 1)} of the votes; {m["changed"]} unit(s) would have another label without them.</p>"""
+            + _table(["source", "from", "units voted", "method's estimate", "honeypot accuracy",
+                      "agrees with consensus"], rows, {2, 4, 5}))
+
+
 def render(d, figures: dict[str, tuple[str, str]]) -> str:
     colours = label_colours(d.kind, d.labels)
     p = d.progress
-    sections = SECTIONS + ([("models", "Models")] if d.evaluations else [])
+    sections = SECTIONS + ([("evaluations", "Model evaluation")] if d.evaluations else [])
     nav = "".join(f'<a href="#{k}">{escape(v)}</a>' for k, v in sections)
-    models = (f"""<section id="models"><h2>Models</h2>
+    evaluations = (f"""<section id="evaluations"><h2>Model evaluation</h2>
 <p class="how">The last evaluation of each model (<code>workbench evaluate</code>): its predictions against the
 consensus and against the gold labels. Brackets: bootstrap 95% intervals (units resampled with replacement).
 ECE: expected calibration error of the model's scores.</p>
-{_models(d)}</section>
+{_evaluations(d)}</section>
 """ if d.evaluations else "")
     check_items = "".join(f"<li>{c}</li>" for c in checks(d)) or "<li>Nothing stands out.</li>"
     metric_rows = [[escape(m), _num(v["value"]), _ci(v.get("interval")), escape(v["note"] or "")]
@@ -335,7 +350,7 @@ common in the votes than in the consensus is one annotators reach for when unsur
 a careless or adversarial annotator. Accuracy high but agreement low: the crowd may be the one that is wrong.</p>
 {_figure(figures, "annotators", "Sorted by honeypot accuracy.")}
 {_table(["annotator", "kind", "labels", "honeypots", "honeypot accuracy", "agrees with consensus", "flags"], ann_rows,
-        {2, 3, 4, 5})}</section>
+        {2, 3, 4, 5})}{_models(d)}</section>
 
 <section id="pairwise"><h2>Pairwise agreement</h2>
 <p class="how">{escape(d.pairwise.measure[0].upper() + d.pairwise.measure[1:])} for every pair of annotators on the units both labeled
@@ -359,7 +374,7 @@ flagged for review.</p>
 <p class="how">The units with the lowest agreement, with every vote. These are where guidelines are unclear or units
 are genuinely ambiguous.</p>
 {_disputed(d, colours)}</section>
-{models}</main>
+{evaluations}</main>
 <footer>Made by <code>workbench report</code> from the campaign's stored state; open offline, nothing is fetched.</footer>
 </body></html>
 """

@@ -35,6 +35,30 @@ class AnnotatorSpec:
 
 
 @dataclass(frozen=True)
+class ModelsSpec:
+    """The ``[models]`` table: models that vote in aggregation as annotators of their own.
+
+    ``prelabels``: the task type's pre-labeler (source ``model:prelabel``); ``predictions``:
+    ``(name, path)`` of predictions files (source ``model:<name>``); ``plugins``: models registered
+    by plugins (source ``model:<name>``); ``min_score``: votes with a lower score do not count.
+    """
+
+    prelabels: bool = False
+    predictions: tuple[tuple[str, str], ...] = ()
+    plugins: tuple[str, ...] = ()
+    min_score: float | None = None
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The annotator ids the model sources vote under, in order."""
+        return tuple(f"model:{n}" for n in (["prelabel"] if self.prelabels else [])
+                     + [n for n, _ in self.predictions] + list(self.plugins))
+
+    def __bool__(self) -> bool:
+        return bool(self.prelabels or self.predictions or self.plugins)
+
+
+@dataclass(frozen=True)
 class CampaignSpec:
     name: str
     task_type: str
@@ -57,6 +81,7 @@ class CampaignSpec:
     export_formats: tuple[str, ...] = ("jsonl",)
     export_dir: str | None = None
     export_options: dict = field(default_factory=dict)
+    models: ModelsSpec = field(default_factory=ModelsSpec)
     raw: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -78,7 +103,7 @@ class CampaignSpec:
 
 
 TOP = {"name", "task_type", "task", "documents", "overlap", "seed", "description", "show_prelabels",
-       "gold", "annotators", "backend", "aggregate", "metrics", "export"}
+       "gold", "annotators", "backend", "aggregate", "metrics", "export", "models"}
 
 
 class _Checker:
@@ -186,6 +211,7 @@ def parse_spec(raw: dict, path: Path) -> CampaignSpec:
     if not formats or not all(isinstance(f, str) for f in formats):
         c.fail("export.formats", f"expected a non-empty list of format names, got {formats!r}")
     export_dir = c.get(export, "dir", str, "export.dir", None)
+    models = _models(c, c.get(raw, "models", dict, "models", {}))
     return CampaignSpec(
         name=name, task_type=task_type, task_options=dict(task_options), documents=documents, path=path.resolve(),
         overlap=overlap, seed=seed,
@@ -196,5 +222,43 @@ def parse_spec(raw: dict, path: Path) -> CampaignSpec:
         aggregate_method=method, aggregate_options={k: v for k, v in aggregate.items() if k != "method"},
         metrics=tuple(metrics), export_formats=tuple(formats), export_dir=export_dir,
         export_options={k: v for k, v in export.items() if k not in ("formats", "dir")},
-        raw=raw,
+        models=models, raw=raw,
     )
+
+
+def _models(c: _Checker, table: dict) -> ModelsSpec:
+    """The ``[models]`` table: names checked here, files and plugin names by :mod:`.check`."""
+    c.only(table, {"prelabels", "predictions", "plugins", "min_score"}, "models.")
+    prelabels = c.get(table, "prelabels", bool, "models.prelabels", False)
+    preds = c.get(table, "predictions", (list, dict), "models.predictions", [])
+    named: list[tuple[str, str]] = []
+    if isinstance(preds, dict):
+        for key, path in preds.items():
+            if not isinstance(path, str):
+                c.fail(f"models.predictions.{key}", f"expected the path of a predictions file, got {path!r}")
+            named.append((key, path))
+    else:
+        for i, path in enumerate(preds):
+            if not isinstance(path, str):
+                c.fail(f"models.predictions[{i}]", f"expected the path of a predictions file, got {path!r}")
+            named.append((Path(path).stem, path))
+    plugins = c.get(table, "plugins", list, "models.plugins", [])
+    for i, name in enumerate(plugins):
+        if not isinstance(name, str):
+            c.fail(f"models.plugins[{i}]", f"expected a model name (`workbench plugins` lists them), got {name!r}")
+    min_score = c.get(table, "min_score", (int, float), "models.min_score", None)
+    if min_score is not None and (isinstance(min_score, bool) or not 0 <= min_score <= 1):
+        c.fail("models.min_score", f"expected a score in [0, 1], got {min_score!r}")
+    names = (["prelabel"] if prelabels else []) + [n for n, _ in named] + list(plugins)
+    for n, path in named:
+        if not NAME_RE.match(n):
+            where = f"models.predictions.{n}" if isinstance(preds, dict) else "models.predictions"
+            c.fail(where, f"source name {n!r} (from {path!r}): expected letters, digits, '-', '_' or '.'; "
+                          "name the files in a table: predictions = { name = \"file.csv\" }")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        c.fail("models", f"model source {twice[0]!r} is named twice (each source needs its own name; "
+                         "`prelabel` is the pre-labeler's): name the predictions files in a table, "
+                         "predictions = { name = \"file.csv\" }")
+    return ModelsSpec(prelabels, tuple(named), tuple(plugins),
+                      None if min_score is None else float(min_score))

@@ -110,6 +110,11 @@ def diff(old: CampaignSpec, new: CampaignSpec) -> list[str]:
     compare("aggregate.method", old.aggregate_method, new.aggregate_method)
     for key in sorted(set(old.aggregate_options) | set(new.aggregate_options)):
         compare(f"aggregate.{key}", old.aggregate_options.get(key), new.aggregate_options.get(key))
+    compare("models.prelabels", old.models.prelabels, new.models.prelabels)
+    compare("models.predictions", {n: f for n, f in old.models.predictions} or None,
+            {n: f for n, f in new.models.predictions} or None)
+    compare("models.plugins", list(old.models.plugins) or None, list(new.models.plugins) or None)
+    compare("models.min_score", old.models.min_score, new.models.min_score)
     compare("metrics", list(old.metrics), list(new.metrics))
     compare("export.formats", list(old.export_formats), list(new.export_formats))
     compare("export.dir", old.export_dir, new.export_dir)

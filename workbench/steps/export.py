@@ -19,13 +19,14 @@ from ..export.context import ExportContext
 from ..export.facts import annotator_rows, gather, rounded
 from ..export.files import Staging
 from ..export.filters import apply_filters
-from ..export.records import build_records, counted_votes, pseudonyms
+from ..export.records import build_records, counted_votes, model_vote_records, pseudonyms
 from ..export.settings import resolve_settings
 from ..export.split import assign_splits
 from ..registry import plugin_version
 from ..spec.check import check_exporters
 from ..store import campaigns as campaigns_sql
 from ..store.errors import file_error
+from .aggregate import model_sources
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..state import CampaignState
@@ -73,9 +74,10 @@ def records(ctx: "StepContext", pseudonym_of: dict[str, str] | None = None) -> l
     state = ctx.state
     pseudonym_of = pseudonym_of if pseudonym_of is not None else names(ctx)
     plugin, version = plugin_info(ctx)
+    model_votes = model_vote_records(model_sources(ctx).votes()) if ctx.spec.models else None
     return build_records(state.units, state.documents, state.aggregates, counted_votes(state.annotations, pseudonym_of),
                          campaign=ctx.name, task_type=ctx.spec.task_type, plugin=plugin, plugin_version=version,
-                         as_of=as_of(state))
+                         as_of=as_of(state), model_votes=model_votes)
 
 
 def as_of(state: "CampaignState") -> str | None:
