@@ -325,3 +325,30 @@ def test_cli_aggregate_file_with_glad(tmp_path):
     assert bad.exit_code == 1 and "Traceback" not in bad.output
     assert bad.output.strip() == ("Error: kos works on binary labels only (a schema of exactly two labels); "
                                   "this one is single with 3 label(s): c0, c1, c2")
+
+
+def test_cli_label_sets_file_with_binary_relevance(tmp_path):
+    crowd = make_multilabel_crowd(n_tasks=200, n_workers=10, n_labels=4, overlap=5, spammers=0.2, seed=2)
+    table = crowd.table.assign(label=crowd.table["label"].map(lambda s: json.dumps(list(s))))
+    path = tmp_path / "sets.csv"
+    table.to_csv(path, index=False)
+    gold = tmp_path / "gold.csv"
+    crowd.truth.iloc[:20].map(lambda s: json.dumps(list(s))).rename_axis("unit").rename("label").reset_index().to_csv(
+        gold, index=False)
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(cli(), ["aggregate", str(path), "--kind", "multi", "--method", "binary_relevance",
+                                        "--gold", str(gold), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "method=binary_relevance, units=200, annotations=1000" in result.output
+    assert "accuracy vs gold:" in result.output
+    written = pd.read_csv(out)
+    direct = run_method("binary_relevance", crowd.long_table(), LabelSchema(LabelKind.MULTI, crowd.classes))
+    assert written["label"].tolist() == [json.dumps(list(s)) for s in direct.labels["label"]]
+    assert [f"p_l{i}" for i in range(4)] == [c for c in written.columns if c.startswith("p_")]
+    for command in (["agreement"], ["annotators"]):
+        assert CliRunner().invoke(cli(), [*command, str(path), "--kind", "multi"]).exit_code == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("unit,annotator,label\nu1,a,\"[\"\"x\"\"]\"\nu1,b,x\n")
+    result = CliRunner().invoke(cli(), ["aggregate", str(bad), "--kind", "multi"])
+    assert result.exit_code == 1 and result.output.strip() == (
+        f"Error: {bad}: row 2: label 'x' is not a label set (--kind multi expects a JSON list such as [\"a\", \"b\"])")
