@@ -135,9 +135,7 @@ def binary_relevance(table: pd.DataFrame, schema: LabelSchema, *, gold=None, uni
         yes[tu, tl] = (stable_hash(keys.to_numpy(dtype=object)) % np.uint64(2)) == 1
         notes.append(f"{len(tied_units)} unit(s) had a label at exactly 0.5 ({len(tu)} label(s) in all); each drawn in "
                      "or out by a hash of the unit id and the label (reproducible); `ties` lists them")
-    names = np.asarray(labels, dtype=object)
-    sets = np.empty(enc.n_units, dtype=object)
-    sets[:] = [tuple(names[row]) for row in yes]  # one tuple per unit (the result's label values)
+    sets = _sets(yes, labels)
     confidence = np.prod(np.where(yes, prob, 1 - prob), axis=1)
     out = pd.DataFrame({"unit": enc.unit_names.array, "label": sets, "confidence": confidence,
                         "n_annotations": enc.per_unit().copy()})
@@ -156,3 +154,12 @@ def _gold_question(gold, label: str) -> dict | None:
         if isinstance(value, (tuple, list, set, frozenset)):
             out[unit] = YES if label in value else NO
     return out or None
+
+
+def _sets(yes: np.ndarray, labels: list[str]) -> np.ndarray:
+    """Units x labels booleans -> one tuple per unit, made once per distinct pattern (not per unit)."""
+    patterns, inverse = np.unique(yes, axis=0, return_inverse=True)
+    names = np.asarray(labels, dtype=object)
+    made = np.empty(len(patterns), dtype=object)
+    made[:] = [tuple(names[row]) for row in patterns]
+    return made[inverse.reshape(-1)]

@@ -115,13 +115,17 @@ def _signs(cov: np.ndarray, s_abs: np.ndarray) -> np.ndarray:
     adj = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(size, size))
     inv = 1 / np.sqrt(np.asarray(adj.sum(axis=1)).ravel())
     sym = sparse.diags(inv) @ adj @ sparse.diags(inv)
-    if size <= 2000:
-        _, vecs = np.linalg.eigh(sym.toarray())
-        vec = vecs[:, 0]
-    else:
-        from scipy.sparse.linalg import eigsh
+    vec = None
+    if size > 300:  # one extremal eigenpair of a sparse matrix: Lanczos, from a fixed start (reproducible)
+        from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 
-        _, vecs = eigsh(sym, k=1, which="SA")
+        try:
+            _, vecs = eigsh(sym, k=1, which="SA", v0=np.ones(size), tol=1e-12, maxiter=100 * size)
+            vec = vecs[:, 0]
+        except ArpackNoConvergence:
+            vec = None
+    if vec is None:
+        _, vecs = np.linalg.eigh(sym.toarray())
         vec = vecs[:, 0]
     colour = np.sign(vec * inv)[:kv]
     out[valid] = np.sign(colour.sum()) * s_abs[valid] * colour
