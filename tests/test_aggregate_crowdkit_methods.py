@@ -352,3 +352,15 @@ def test_cli_label_sets_file_with_binary_relevance(tmp_path):
     result = CliRunner().invoke(cli(), ["aggregate", str(bad), "--kind", "multi"])
     assert result.exit_code == 1 and result.output.strip() == (
         f"Error: {bad}: row 2: label 'x' is not a label set (--kind multi expects a JSON list such as [\"a\", \"b\"])")
+
+
+@pytest.mark.parametrize("method", ["glad", "mmsr", "kos"])
+def test_annotators_with_nothing_in_common_keep_their_votes(method):
+    schema = LabelSchema(LabelKind.SINGLE, ("a", "b"))
+    # no two annotators share a unit: nothing to weigh anyone by, so each unit keeps its one vote
+    table = t(["u1", "u2", "u3", "u4"], ["x", "y", "z", "x"], ["a", "b", "a", "b"])
+    res = run_method(method, table, schema)
+    assert res.labels["label"].astype(str).tolist() == ["a", "b", "a", "b"]
+    assert list(res.ties) == []
+    if method != "glad":
+        assert any("plain vote shares used there" in n for n in res.notes)

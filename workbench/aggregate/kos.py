@@ -16,7 +16,8 @@ crowd-kit's ``KOS``, the updates are linear and the messages grow every round: t
 
 KOS has no probability model; the ``posteriors`` frame holds the reliability-weighted margin mapped
 to [0, 1]: ``(1 + score / sum |y|) / 2`` for the first label, its complement for the other. A score
-of exactly zero is a tie, drawn by the unit id as everywhere else.
+of exactly zero is a tie, drawn by the unit id as everywhere else. A unit whose annotators labeled
+no other unit gets no message at all: its plain vote shares are used instead (the note counts them).
 """
 
 from __future__ import annotations
@@ -87,6 +88,11 @@ def kos(table: pd.DataFrame, schema: LabelSchema, *, gold=None, units=None, **op
     notes = [f"kos: {rounds} round(s) of message passing"
              + (" (stopped early: the messages passed 1e300)" if stopped else "")
              + "; confidence is the reliability-weighted vote margin, not a probability"]
+    silent = scale == 0  # no annotator of the unit labeled anything else: KOS knows nothing there
+    if silent.any():
+        post[silent] = enc.shares()[silent]
+        notes.append(f"kos: {int(silent.sum())} unit(s) whose annotators labeled no other unit (no message to "
+                     "weigh them by): plain vote shares used there")
     # an annotator's reliability: the mean of their outgoing messages, scaled by the largest
     rel = np.bincount(a, weights=y, minlength=na) / np.maximum(enc.per_annotator(), 1)
     top = np.abs(rel).max() if na else 0.0

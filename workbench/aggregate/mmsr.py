@@ -19,7 +19,9 @@ two differences: the co-agreement matrix comes from two sparse products (no loop
 pairs and rows), each round updates all entries at once (the updates of one side do not depend on
 each other, so this is what crowd-kit's per-entry loop computes), and ``F`` is at least 0 (crowd-kit
 keeps only the largest candidate when an annotator shares units with fewer than two others).
-``K`` is the number of labels in the schema.
+``K`` is the number of labels in the schema. An annotator who shares no unit with anyone has no
+skill estimate and weighs 0; a unit whose voters all weigh 0 (those, or skills clipped to chance)
+gets its plain vote shares, as ``wawa`` and ``weighted_majority`` do.
 """
 
 from __future__ import annotations
@@ -132,8 +134,9 @@ def _signs(cov: np.ndarray, s_abs: np.ndarray) -> np.ndarray:
     return out
 
 
-def fit(enc, k: int, opts: dict) -> tuple[np.ndarray, int, bool]:
-    """Per annotator, the probability of a right answer; the rounds run; whether it converged."""
+def fit(enc, k: int, opts: dict) -> tuple[np.ndarray, int, bool, np.ndarray]:
+    """Per annotator, the probability of a right answer; the rounds run; whether it converged; who shares
+    no unit with anyone."""
     cov, common = covariation(enc, k)
     na, n_units = enc.n_annotators, enc.n_units
     observed = common != 0
@@ -156,7 +159,7 @@ def fit(enc, k: int, opts: dict) -> tuple[np.ndarray, int, bool]:
     skill = _signs(cov, u / scale)
     skill = np.minimum(skill, 1 - 1 / np.sqrt(n_units))
     skill = np.maximum(skill, -1 / (k - 1) + 1 / np.sqrt(n_units))
-    return skill * (k - 1) / k + 1 / k, rounds, converged
+    return skill * (k - 1) / k + 1 / k, rounds, converged, ~observed.any(axis=0)
 
 
 def mmsr(table: pd.DataFrame, schema: LabelSchema, *, gold=None, units=None, **options) -> AggregateResult:
@@ -169,14 +172,23 @@ def mmsr(table: pd.DataFrame, schema: LabelSchema, *, gold=None, units=None, **o
     if k < 2:
         post = np.ones((enc.n_units, 1))
         return posterior_result("mmsr", enc, post, ["mmsr: the schema has one label; every unit gets it"])
-    p, rounds, converged = fit(enc, k, opts)
+    p, rounds, converged, alone = fit(enc, k, opts)
     weight = np.log(p * (k - 1) / (1 - p))
+    weight[alone | (np.abs(weight) < 1e-12)] = 0.0  # alone: no unit shared with anyone, no skill estimate
     scores = enc.counts(weights=weight[enc.annotator])
+    counts = enc.counts()
+    voters = enc.counts(weights=(weight[enc.annotator] != 0).astype(float)).sum(axis=1)
+    unweighed = voters == 0  # every voter of the unit weighs 0: their plain vote decides
+    scores[unweighed] = np.log(np.maximum(counts[unweighed], 1e-300))  # softmax of log counts = shares
     top = row_max(scores)
     post = np.exp(scores - top[:, None])
     post /= row_sum(post)[:, None]
     notes = [f"mmsr: {'converged after' if converged else 'did not converge in'} {rounds} round(s) "
              f"(tol {opts['tol']:g}); labels are votes weighted by log((K-1) p / (1-p))"]
+    if alone.any():
+        notes.append(f"mmsr: {int(alone.sum())} annotator(s) share no unit with anyone: weight 0")
+    if unweighed.any():
+        notes.append(f"mmsr: {int(unweighed.sum())} unit(s) had only zero-weight voters: plain vote shares used there")
     info = pd.DataFrame({"annotator": enc.annotator_names.to_numpy(), "n_annotations": enc.per_annotator(),
                          "accuracy": p, "weight": weight})
     return posterior_result("mmsr", enc, post, notes, info)
