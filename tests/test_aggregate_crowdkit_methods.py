@@ -364,3 +364,25 @@ def test_annotators_with_nothing_in_common_keep_their_votes(method):
     assert list(res.ties) == []
     if method != "glad":
         assert any("plain vote shares used there" in n for n in res.notes)
+
+
+@pytest.mark.parametrize("aggregate, method", [('method = "glad"\nmax_iter = 50', "glad"),
+                                               ('method = "ordinal_median"', "ordinal_median")])
+def test_campaign_aggregates_with_a_new_method(tmp_path, home, aggregate, method):
+    from helpers import write_spec
+
+    spec = str(write_spec(tmp_path, name="m1", extra=f"[aggregate]\n{aggregate}\n"))
+    result = CliRunner().invoke(cli(), ["--home", str(home), "run", spec, "--until", "aggregate"])
+    assert result.exit_code == 0, result.output
+    shown = CliRunner().invoke(cli(), ["--home", str(home), "aggregate", "m1", "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["method"] == method
+
+
+def test_campaign_file_with_a_bad_option_is_refused_before_any_step(tmp_path, home):
+    from helpers import write_spec
+
+    spec = str(write_spec(tmp_path, name="m2", extra='[aggregate]\nmethod = "mmsr"\nrounds = 5\n'))
+    result = CliRunner().invoke(cli(), ["--home", str(home), "run", spec])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "aggregate.rounds" in result.output and "unknown option for mmsr (known: max_iter, tol, seed)" in result.output
