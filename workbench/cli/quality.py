@@ -35,8 +35,9 @@ def label_file_options(command):
                            help="Label file only: known labels, a CSV/Parquet of (unit, label) rows.")(command)
     command = click.option("--labels", help="Label file only: the allowed labels, comma-separated "
                                             "(ordinal: in scale order). Default: the labels found.")(command)
-    command = click.option("--kind", type=click.Choice(["single", "ordinal"]), default=None,
-                           help="Label file only: single choice (default) or an ordinal scale.")(command)
+    command = click.option("--kind", type=click.Choice(["single", "ordinal", "multi"]), default=None,
+                           help="Label file only: single choice (default), an ordinal scale, or label sets "
+                                "(multi: each label a JSON list such as [\"a\", \"b\"]).")(command)
     return command
 
 
@@ -74,6 +75,8 @@ def _schema(path: Path, labels_found: "pd.Series", kind: str | None,
             raise WorkbenchError(f"--labels: a label appears twice in {labels!r}")
     else:
         found = [x for x in pd.unique(labels_found.dropna())]
+        if kind_ is LabelKind.MULTI:  # the labels inside the sets
+            found = sorted({x for s in found for x in s})
         if not found:
             raise WorkbenchError(f"{path}: no labels in column 'label'")
         numeric = all(_is_number(x) for x in found)
@@ -107,13 +110,37 @@ def load_label_file(ref: str, kind: str | None, labels: str | None) -> tuple["pd
     df = with_long_columns(df, where=str(path))
     if df.empty:
         raise WorkbenchError(f"{path}: no rows")
-    tbl = pd.DataFrame({c: _text(df[c]) for c in ("unit", "annotator", "label")})
+    tbl = pd.DataFrame({c: _text(df[c]) for c in ("unit", "annotator")})
+    tbl["label"] = _label_sets(path, df["label"]) if kind == "multi" else _text(df["label"])
     schema, note = _schema(path, tbl["label"], kind, labels)
     encode(tbl, schema, what=str(path))  # every check at once: NaN, unknown labels, duplicates
     return tbl, schema, note
 
 
-def load_gold(ref: str | None, schema: LabelSchema) -> dict[str, str]:
+def _label_sets(path: Path, col: "pd.Series") -> "pd.Series":
+    """Label sets as sorted tuples: JSON lists in text files (``["a", "b"]``, ``[]``), list columns in Parquet."""
+    import json
+
+    import pandas as pd
+
+    out = []
+    for i, value in enumerate(col.tolist()):
+        if value is None or isinstance(value, float) and value != value:
+            out.append(None)  # missing: encode() names the row
+            continue
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                value = None
+        if isinstance(value, str) or not hasattr(value, "__iter__") or isinstance(value, dict):
+            raise WorkbenchError(f"{path}: row {i + 1}: label {col.iloc[i]!r} is not a label set "
+                                 '(--kind multi expects a JSON list such as ["a", "b"])')
+        out.append(tuple(sorted({str(x) for x in value})))
+    return pd.Series(out, index=col.index, dtype=object)
+
+
+def load_gold(ref: str | None, schema: LabelSchema) -> dict[str, Any]:
     import numpy as np
 
     if not ref:
@@ -123,7 +150,15 @@ def load_gold(ref: str | None, schema: LabelSchema) -> dict[str, str]:
     missing = [c for c in ("unit", "label") if c not in df.columns]
     if missing:
         raise WorkbenchError(f"{path}: missing column(s) {', '.join(missing)}: expected unit, label")
-    units, labels = _text(df["unit"]), _text(df["label"])
+    units = _text(df["unit"])
+    if schema.kind is LabelKind.MULTI:
+        sets = _label_sets(path, df["label"])
+        for i, value in enumerate(sets):
+            if value is None or not set(value) <= set(schema.labels):
+                raise WorkbenchError(f"{path}: row {i + 1}: gold label {df['label'].iloc[i]!r} is not a set of "
+                                     f"{list(schema.labels)}")
+        return dict(zip(units, sets))
+    labels = _text(df["label"])
     bad = np.flatnonzero(~labels.isin(schema.labels).to_numpy())
     if len(bad):
         i = int(bad[0])
@@ -135,8 +170,12 @@ def _write_atomic(result, path: Path) -> None:
     """The labels (and per-class posteriors) to CSV or Parquet: a temp file renamed into place."""
     import pandas as pd
 
+    from ..models import label_key
+
     out = result.labels.copy()
     out["label"] = out["label"].astype(object)
+    if len(out) and isinstance(out["label"].iloc[0], tuple):  # label sets: their JSON key, as the store keeps them
+        out["label"] = [label_key(x) for x in out["label"]]
     if result.posteriors is not None:
         post = result.posteriors.add_prefix("p_").reset_index(drop=True)
         out = pd.concat([out.reset_index(drop=True), post], axis=1)
