@@ -143,7 +143,9 @@ def attach(main: click.Group) -> None:
     @JSON
     @pass_state
     def run(state, spec, until, as_json):
-        """Run every step of a campaign (each is idempotent: a re-run resumes)."""
+        """Run every step of a campaign (each is idempotent: a re-run resumes). With a [redundancy] table,
+        after aggregate it goes round after round (one more annotator for the units below target) until
+        every unit is settled or only answers from people are awaited."""
         c = state.open(spec)
         results = state.run_steps(c, until)
         if as_json:
