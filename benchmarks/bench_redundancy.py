@@ -59,8 +59,8 @@ def real(name: str) -> DataSet | None:
                    LabelSchema(LabelKind.SINGLE, classes))
 
 
-def simulated(name: str, seed: int, **kw) -> DataSet:
-    c = make_crowd(n_tasks=600, overlap=10, seed=seed, **kw)
+def simulated(name: str, seed: int, n_tasks: int = 600, **kw) -> DataSet:
+    c = make_crowd(n_tasks=n_tasks, overlap=10, seed=seed, **kw)
     table = c.table.rename(columns={"task": "unit", "worker": "annotator"}) if "task" in c.table.columns else c.table
     table = table.astype(str)
     truth = {str(k): str(v) for k, v in c.truth.items()}
@@ -197,13 +197,15 @@ def plot(rows: list[dict], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format=path.suffix.lstrip(".") or "svg")
     print(f"\nwrote {path}")
+    if path.suffix == ".svg":  # a PNG beside it, for viewers that show no SVG
+        fig.savefig(path.with_suffix(".png"), format="png", dpi=90)
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=3, help="replay orders averaged")
     # majority's confidence is the winner's share of the votes: 0.75 stops at 2-0 or 3-1, goes on at 2-1 or 3-2
-    ap.add_argument("--majority-targets", default="0.6,0.75,0.8", help="vote-share targets (majority)")
+    ap.add_argument("--majority-targets", default="0.6,0.7,0.75,0.8", help="vote-share targets (majority)")
     ap.add_argument("--ds-targets", default="0.9,0.95,0.99", help="posterior targets (Dawid-Skene)")
     ap.add_argument("--initial", type=int, default=2)
     ap.add_argument("--max", type=int, default=7)
