@@ -201,8 +201,10 @@ def render_card(f: dict[str, Any]) -> str:
             f"adaptive redundancy (the campaign's `[redundancy]` table): {md_text(f['redundancy']['policy'])}."),
         *_redundancy(f),
         f"- Gold: {f['plan'].get('gold_units', 0)} units have a hand-written gold label; "
-        f"{f['plan'].get('honeypots', 0)} of them were honeypots, mixed unmarked into the queues with the same "
-        f"overlap as any unit (gold rate {f['gold_rate']:g}).",
+        f"{f['plan'].get('honeypots', 0)} of them were honeypots, mixed unmarked into the queues "
+        + ("with the same overlap as any unit" if not f.get("redundancy") else
+           "and given more annotators by the same rule as any unit (judged with the gold withheld)")
+        + f" (gold rate {f['gold_rate']:g}).",
         f"- Pre-labels: the plugin pre-labeled {f['plan'].get('prelabeled', 0)} units"
         + ("" if not f["people"] else "; people saw them as suggestions" if f.get("show_prelabels")
            else "; people did not see them (their labels are blind to the model)") + ".",
