@@ -12,7 +12,7 @@ Data: real crowd labels from ``/work/shared/crowd-data/`` (face, dog, duck; skip
 absent) and simulated crowds (``benchmarks/crowd.py``) generated with 10 answers per unit and
 replayed the same way. ``--svg PATH`` draws the curves (matplotlib when installed, else a plain SVG).
 
-    python -m benchmarks.bench_redundancy [--seeds 3] [--svg docs/img/redundancy.svg]
+    python -m benchmarks.bench_redundancy [--seeds 3] [--svg docs/img/redundancy.png]
 """
 
 from __future__ import annotations
