@@ -24,3 +24,28 @@ def test_aggregation_benchmark_runs_on_a_tiny_crowd(tmp_path, capsys):
     assert majority["dictionary_seconds"] > 0 and majority["dictionary_shuffled_seconds"] > 0
     assert results["alpha"]["abs_difference"] < 1e-9  # the same alpha as the krippendorff package
     assert ">= 30x" not in printed and ">= 20x" not in printed  # targets are judged at 1M annotations only
+
+
+def test_redundancy_replay_runs_the_campaign_policy(monkeypatch):
+    """The replay benchmark (benchmarks/bench_redundancy.py) on a tiny simulated crowd: fixed k takes each
+    unit's first k answers; adaptive draws one more answer per round for the units `decide` picks."""
+    from workbench import redundancy
+    from workbench.spec.redundancy import RedundancySpec
+
+    from benchmarks import bench_redundancy as bench
+
+    data = bench.simulated("tiny", 3, n_tasks=60, accuracy=(0.5, 0.9))
+    acc, n = bench.fixed(data, 0, 3, "majority")
+    assert n == 180 and 0.4 < acc <= 1.0
+    calls = []
+    real_decide = redundancy.decide
+    monkeypatch.setattr(bench, "decide", lambda *a, **k: calls.append(1) or real_decide(*a, **k))
+    pol = RedundancySpec(initial=2, max=4, target=0.75)
+    acc2, n2, rounds = bench.adaptive(data, 0, pol, "majority")
+    assert len(calls) == rounds + 1 and rounds >= 1
+    assert 120 < n2 <= 240  # between everyone at initial and everyone at max
+    r = bench.Replay(data, 0)
+    unit = sorted(r.rows)[0]
+    first = r.rows[unit].iloc[:2]
+    r.take([unit], 2)
+    assert r.table().equals(first.reset_index(drop=True))

@@ -58,6 +58,7 @@ from .steps import export as export_step
 from .steps import plan as plan_step
 from .steps import pull as pull_step
 from .steps import push as push_step
+from .steps import redundancy as redundancy_step
 from .steps import report as report_step
 from .steps import simulate as simulate_step
 from .store import Store, now
@@ -375,9 +376,55 @@ class Campaign:
             for step in STEPS:
                 with around(f"{self.name}: {step}") if around else contextlib.nullcontext():
                     results[step] = getattr(self, step)()
+                if step == "aggregate" and self.spec.redundancy is not None:
+                    results["redundancy"] = self.adaptive_rounds(around)
                 if step == until:
                     break
         return results
+
+    def redundancy_check(self) -> dict[str, Any]:
+        """One check of the ``[redundancy]`` policy: a new round for the units below target (if any)."""
+        if self.spec.redundancy is None:
+            raise WorkbenchError(f"campaign {self.name!r} has no [redundancy] table (adaptive rounds)")
+        return self._step(redundancy_step.run)
+
+    def adaptive_rounds(self, around: Callable[[str], Any] | None = None) -> dict[str, Any]:
+        """Round after round (check, push, simulate, pull, aggregate) until no unit is below target
+        or can get more, or the round's work is not answered yet (people): then the next ``run``
+        resumes. Returns the rounds made and why it stopped."""
+        made: list[int] = []
+        policy = self.spec.redundancy
+        assert policy is not None
+        # each round gives a unit below max one more place, so the loop ends by itself; the guard
+        # only stops a runaway (a bug) with a clear line
+        guard = 10 * (policy.max + 2)
+        with self._working():
+            while True:
+                with around(f"{self.name}: redundancy check") if around else contextlib.nullcontext():
+                    check = self.redundancy_check()
+                number = check["round"]
+                if number is None:
+                    stopped = ("every unit settled" if not check["waiting"] else
+                               f"{check['open_places']} answer(s) awaited on {check['waiting']} unit(s); "
+                               "the next `run` goes on")
+                    break
+                made.append(number)
+                if len(made) > guard:
+                    stopped = f"stopped after {len(made)} rounds (guard)"
+                    break
+                for step in ("push", "simulate", "pull", "aggregate"):
+                    with around(f"{self.name}: {step} (round {number})") if around else contextlib.nullcontext():
+                        getattr(self, step)()
+                self._fresh()
+                row = next((r for r in self.state.rounds if r["round"] == number), None)
+                if row is not None and row["answered"] == 0 and row["assignments"] > 0:
+                    stopped = (f"round {number}: none of its {row['assignments']} place(s) answered yet; "
+                               "the next `run` goes on")
+                    break
+            if number is not None:  # stopped while a round's work is open: record where things stand
+                check = self._step(redundancy_step.survey)
+        return {"rounds": made, "stopped": stopped, **{k: check.get(k) for k in (
+            "settled", "waiting", "open_places", "spent", "budget_left")}}
 
     def add_round(self, units: Iterable[str], extra: int = 1, kind: str = "more",
                   reason: str | None = None) -> dict[str, Any]:

@@ -152,7 +152,9 @@ def attach(main: click.Group) -> None:
     @JSON
     @pass_state
     def run(state, spec, until, as_json):
-        """Run every step of a campaign (each is idempotent: a re-run resumes)."""
+        """Run every step of a campaign (each is idempotent: a re-run resumes). With a [redundancy] table,
+        after aggregate it goes round after round (one more annotator for the units below target) until
+        every unit is settled or only answers from people are awaited."""
         c = state.open(spec)
         results = state.run_steps(c, until)
         if as_json:
@@ -223,6 +225,8 @@ def attach(main: click.Group) -> None:
             table("rounds", ["round", "kind", "why", "spec", "units", "assigned", "answered", "cancelled"], [
                 [r["round"], r["kind"], r["reason"], f"v{r['spec_version']}", r["units"], r["assignments"],
                  r["answered"], r["cancelled"]] for r in st["rounds"]])
+        if st.get("redundancy"):
+            print_redundancy(st["redundancy"])
         if len(st["versions"]) > 1:
             table("spec versions", ["version", "recorded", "changes"], [
                 [v["version"], v["recorded_at"], "; ".join(v["changes"])] for v in st["versions"]])
@@ -344,6 +348,20 @@ def open_demo_campaign(state, spec_path: str, backend: str | None):
     return Campaign(spec, state.store, progress=state.progress(), wait=state.wait, notify=state.notify)
 
 
+def print_redundancy(r: dict) -> None:
+    """The ``[redundancy]`` lines of status and of a run's report."""
+    click.echo(f"redundancy: {r['policy']}")
+    spread = ", ".join(f"{n}: {k}" for n, k in r["units_by_annotators"].items())
+    click.echo(f"  rounds: {r['rounds']} ({r['adaptive_rounds']} adaptive); annotations spent: {r['spent']} "
+               f"(answered {r['answered']}"
+               + (f", budget {r['budget']}" if r["budget"] is not None else "") + f"); units per annotators: {spread}")
+    if r["checked"]:
+        settled = r["settled"] or {}
+        click.echo(f"  last check: settled {sum(settled.values())} unit(s) ("
+                   + ", ".join(f"{why} {n}" for why, n in settled.items() if n) + f"); waiting {r['waiting']} "
+                   f"unit(s) with {r['open_places']} answer(s) awaited")
+
+
 def print_campaign_report(c) -> None:
     """What a campaign run produced, for people."""
     st = c.state
@@ -355,7 +373,9 @@ def print_campaign_report(c) -> None:
                f"{plan.get('gold_units')} ({plan.get('honeypots')} used as honeypots)")
     click.echo(f"annotations: {pull.get('total_ok')} counted, {pull.get('invalid', 0)} quarantined, "
                f"{pull.get('skipped', 0)} skipped, {pull.get('extra', 0)} extra")
-    if len(st.rounds) > 1 or len(st.versions) > 1:
+    if c.spec.redundancy is not None:
+        print_redundancy(c.status()["redundancy"])
+    elif len(st.rounds) > 1 or len(st.versions) > 1:
         click.echo(f"rounds: {len(st.rounds)}; spec version {st.versions[-1]['version'] if st.versions else 1} "
                    "(`workbench status` lists them)")
     for key in ("url", "login"):

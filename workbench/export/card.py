@@ -193,7 +193,7 @@ def render_card(f: dict[str, Any]) -> str:
     n_docs = len([d for d in f["documents"] if d["units"]])
     lines += [
         f"{plural(n, 'unit')} from {plural(n_docs, 'document')}, each labeled by "
-        f"{f['overlap']} annotators from a pool of {len(f['annotators'])} ({pool}), aggregated by "
+        f"{_per_unit(f)} annotators from a pool of {len(f['annotators'])} ({pool}), aggregated by "
         f"{code(agg.get('method', 'n/a'))}. State as of {f['as_of'] or 'n/a'}.",
         "",
         "## What was labeled",
@@ -212,10 +212,15 @@ def render_card(f: dict[str, Any]) -> str:
                 [[d["id"], d["title"], d["source"], d["units"]] for d in f["documents"]]),
         "## How it was labeled",
         "",
-        f"- Backend: {code(f['backend'])}; every unit went to {f['overlap']} distinct annotators.",
+        f"- Backend: {code(f['backend'])}; " + (
+            f"every unit went to {f['overlap']} distinct annotators." if not f.get("redundancy") else
+            f"adaptive redundancy (the campaign's `[redundancy]` table): {md_text(f['redundancy']['policy'])}."),
+        *_redundancy(f),
         f"- Gold: {f['plan'].get('gold_units', 0)} units have a hand-written gold label; "
-        f"{f['plan'].get('honeypots', 0)} of them were honeypots, mixed unmarked into the queues with the same "
-        f"overlap as any unit (gold rate {f['gold_rate']:g}).",
+        f"{f['plan'].get('honeypots', 0)} of them were honeypots, mixed unmarked into the queues "
+        + ("with the same overlap as any unit" if not f.get("redundancy") else
+           "and given more annotators by the same rule as any unit (judged with the gold withheld)")
+        + f" (gold rate {f['gold_rate']:g}).",
         f"- Pre-labels: the plugin pre-labeled {f['plan'].get('prelabeled', 0)} units"
         + ("" if not f["people"] else "; people saw them as suggestions" if f.get("show_prelabels")
            else "; people did not see them (their labels are blind to the model)") + ".",
@@ -304,6 +309,34 @@ def _models(f: dict[str, Any]) -> list[str]:
                   [[code(label), r["units"], r["model_voted"], r["changed"], _pct(r["changed_share"])]
                    for label, r in m["by_label"].items()])
     return out[:-1]  # the caller adds the blank line
+
+
+def _per_unit(f: dict[str, Any]) -> str:
+    """How many annotators each unit had: the overlap, or the range under adaptive redundancy."""
+    r = f.get("redundancy")
+    if not r or not r.get("units_by_annotators"):
+        return str(f["overlap"])
+    counts = [int(k) for k in r["units_by_annotators"]]
+    return str(counts[0]) if len(counts) == 1 else f"{min(counts)} to {max(counts)} (mean {r['mean_annotators']:g})"
+
+
+def _redundancy(f: dict[str, Any]) -> list[str]:
+    """The adaptive rounds: annotations spent, units per number of annotators, why units stopped."""
+    r = f.get("redundancy")
+    if not r:
+        return []
+    out = [f"  - {plural(r['adaptive_rounds'], 'adaptive round')} after the first; {r['spent']} annotations "
+           f"spent (places handed out, every round), {r['answered']} answered"
+           + (f"; budget {r['budget']}" if r.get("budget") is not None else "") + ".",
+           "  - Units per number of annotators: " + ", ".join(
+               f"{n}: {plural(k, 'unit')}" for n, k in r["units_by_annotators"].items()) + "."]
+    settled = r.get("settled") or {}
+    if r.get("checked"):
+        out.append("  - At the last check: " + ", ".join(
+            f"{n} reached the target" if why == "target" else f"{n} stopped at {why}" if why == "max" else
+            f"{n} stopped: {why}" for why, n in settled.items() if n) + (
+            f"; {r['waiting']} waiting for {r['open_places']} answer(s)" if r.get("waiting") else "") + ".")
+    return out
 
 
 def _history(f: dict[str, Any]) -> list[str]:

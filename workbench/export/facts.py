@@ -119,5 +119,5 @@ def gather(*, campaign: dict[str, Any], task: dict[str, Any], documents: Iterabl
         "review": {reason: sum(reason in r["review_reasons"] for r in records) for reason in REVIEW_REASONS},
         "flagged": sum(r["review"] for r in records),
         "splits": split_counts(records), "split_notes": split_notes, "files": files,
-        "versions": versions, "rounds": rounds,
+        "versions": versions, "rounds": rounds, "redundancy": campaign.get("redundancy"),
     }

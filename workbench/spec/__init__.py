@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import WorkbenchError
+from .redundancy import RedundancySpec, parse_redundancy
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -82,6 +83,8 @@ class CampaignSpec:
     export_dir: str | None = None
     export_options: dict = field(default_factory=dict)
     models: ModelsSpec = field(default_factory=ModelsSpec)
+    #: adaptive labels per unit (``[redundancy]``); None: every unit gets ``overlap`` annotators
+    redundancy: RedundancySpec | None = None
     raw: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -103,7 +106,7 @@ class CampaignSpec:
 
 
 TOP = {"name", "task_type", "task", "documents", "overlap", "seed", "description", "show_prelabels",
-       "gold", "annotators", "backend", "aggregate", "metrics", "export", "models"}
+       "gold", "annotators", "backend", "aggregate", "metrics", "export", "models", "redundancy"}
 
 
 class _Checker:
@@ -156,6 +159,10 @@ def parse_spec(raw: dict, path: Path) -> CampaignSpec:
     overlap = c.get(raw, "overlap", int, "overlap", 3)
     if overlap < 1:
         c.fail("overlap", f"expected at least 1 annotator per unit, got {overlap}")
+    redundancy = None
+    if "redundancy" in raw:  # adaptive: every unit starts with `initial` annotators (the overlap)
+        redundancy = parse_redundancy(raw["redundancy"], overlap if "overlap" in raw else None, c.fail)
+        overlap = redundancy.initial
     seed = c.get(raw, "seed", int, "seed", 0)
 
     gold = c.get(raw, "gold", dict, "gold", {})
@@ -196,7 +203,7 @@ def parse_spec(raw: dict, path: Path) -> CampaignSpec:
     if not active:
         c.fail("annotators", "expected at least one annotator (not retired)")
     if overlap > len(active):
-        c.fail("overlap", f"{overlap} annotators per unit, but the pool has only {len(active)}"
+        c.fail("redundancy.initial" if redundancy and "overlap" not in raw else "overlap", f"{overlap} annotators per unit, but the pool has only {len(active)}"
                + (f" active ({len(annotators) - len(active)} retired)" if len(active) < len(annotators) else ""))
 
     backend = c.get(raw, "backend", dict, "backend", {})
@@ -222,7 +229,7 @@ def parse_spec(raw: dict, path: Path) -> CampaignSpec:
         aggregate_method=method, aggregate_options={k: v for k, v in aggregate.items() if k != "method"},
         metrics=tuple(metrics), export_formats=tuple(formats), export_dir=export_dir,
         export_options={k: v for k, v in export.items() if k not in ("formats", "dir")},
-        models=models, raw=raw,
+        models=models, redundancy=redundancy, raw=raw,
     )
 
 

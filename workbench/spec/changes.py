@@ -89,6 +89,8 @@ def diff(old: CampaignSpec, new: CampaignSpec) -> list[str]:
 
     compare("description", old.description, new.description)
     compare("overlap", old.overlap, new.overlap)
+    for key in ("max", "target", "target_by", "budget"):
+        compare(f"redundancy.{key}", getattr(old.redundancy, key, None), getattr(new.redundancy, key, None))
     compare("show_prelabels", old.show_prelabels, new.show_prelabels)
     before = {a.id: a for a in old.annotators}
     after = {a.id: a for a in new.annotators}
@@ -137,7 +139,7 @@ def refuse_running_change(old: CampaignSpec, new: CampaignSpec, assigned: bool, 
     """Changes outside the identity that a campaign in progress still cannot take."""
     if assigned and new.overlap < old.overlap:
         raise WorkbenchError(
-            f"{new.path}: overlap: lowered from {old.overlap} to {new.overlap} after campaign {new.name!r} handed "
+            f"{new.path}: {'redundancy.initial' if new.redundancy else 'overlap'}: lowered from {old.overlap} to {new.overlap} after campaign {new.name!r} handed "
             "out work; labels already planned are kept, so overlap can only go up (to keep fewer labels per unit, "
             "filter the export instead)")
     if pushed and new.backend != old.backend:

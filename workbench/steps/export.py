@@ -22,9 +22,11 @@ from ..export.filters import apply_filters
 from ..export.records import build_records, counted_votes, model_vote_records, pseudonyms
 from ..export.settings import resolve_settings
 from ..export.split import assign_splits
+from ..redundancy import progress as redundancy_progress
 from ..registry import plugin_version
 from ..spec.check import check_exporters
 from ..store import campaigns as campaigns_sql
+from ..store import work as work_sql
 from ..store.errors import file_error
 from .aggregate import model_sources
 
@@ -193,7 +195,10 @@ def card_facts(ctx: "StepContext", settings, all_records: list[dict], kept: list
                   "overlap": spec.overlap, "gold_rate": spec.gold_rate,
                   "simulated": sum(1 for a in spec.active_annotators if a.simulated),
                   "people": sum(1 for a in spec.active_annotators if not a.simulated),
-                  "show_prelabels": spec.show_prelabels},
+                  "show_prelabels": spec.show_prelabels,
+                  "redundancy": redundancy_progress(spec.redundancy, state.rounds,
+                                                    work_sql.planned_per_unit(ctx.store, ctx.name),
+                                                    state.step("redundancy"))},
         task={"task_type": spec.task_type, "description": tt.description, "instructions": tt.instructions,
               "schema": tt.schema, "plugin": plugin, "plugin_version": version, "options": dict(tt.settings)},
         documents=state.documents.values(), settings=settings, all_records=all_records, records=kept,
