@@ -44,6 +44,7 @@ def arrow_schema(kind: LabelKind, meta: dict[str, Any] | None = None):
         "confidence": pa.float64(), "agreement": pa.float64(), "n_annotations": pa.int64(),
         "votes": pa.list_(pa.struct([("annotator", pa.string()), ("label", label)])),
         "tie": pa.bool_(), "review": pa.bool_(), "is_gold": pa.bool_(), "review_reasons": pa.list_(pa.string()),
+        "reviewed_by": pa.list_(pa.string()),
     }
     fields = [pa.field(name, types.get(name, pa.string())) for name in FIELDS]
     metadata = {b"workbench": json.dumps(meta, sort_keys=True).encode()} if meta else None

@@ -62,12 +62,15 @@ FIELD_DOCS = {
     "start": "character offset of the unit in the document",
     "end": "end offset (exclusive) of the unit in the document",
     "label": "the consensus label (spans: `{start, end, label}` with offsets in the unit's text)",
+    "label_source": "where `label` came from: `consensus` (the aggregation) or `review` (a reviewer's verdict, "
+                    "which overrides the consensus)",
+    "reviewed_by": "pseudonymous ids of the reviewers who gave a verdict on the unit (empty when not reviewed)",
     "confidence": "how sure the aggregation method is of the consensus (vote share or posterior)",
     "agreement": "share of annotator pairs who gave this unit the same label (null with one annotation)",
     "n_annotations": "number of counted annotations of the unit",
     "votes": "every counted vote: `{annotator, label}`, annotators under pseudonymous ids",
     "tie": "the top labels were tied and the tie rule picked the consensus",
-    "review": "true when the unit is flagged for review (see `review_reasons`)",
+    "review": "true when the unit is flagged for review (see `review_reasons`) and no reviewer has judged it yet",
     "review_reasons": "why it is flagged: " + ", ".join(f"`{k}`" for k in REVIEW_REASONS),
     "is_gold": "the unit is a honeypot: a gold unit mixed blind into the annotators' queues to score them",
     "gold_label": "the hand-written gold label, where the unit has one",
@@ -212,15 +215,18 @@ def render_card(f: dict[str, Any]) -> str:
                      f"{_pct(held.get('accuracy'))}" + (" (span micro-F1)" if f["spans"] else "") + ".")
     lines += ["", "## Annotator pool", "",
               "Annotators appear under pseudonymous ids (a keyed hash; names and emails are never exported).", ""]
+    reviewed = bool(f.get("review_round"))
     lines += _table(["annotator", "kind", "labels counted", "kept, not counted", "labels exported", "honeypots",
-                     "honeypot accuracy", "agrees with consensus"],
+                     "honeypot accuracy", "agrees with consensus", *(["overturned by review"] if reviewed else [])],
                     [[a["annotator"], a["kind"], a["labels"], a.get("not_counted", "0"), a["labels_exported"],
-                      a["gold_n"], a["gold_accuracy"], a["consensus_agreement"]] for a in f["annotators"]])
+                      a["gold_n"], a["gold_accuracy"], a["consensus_agreement"],
+                      *([overturned_cell(a.get("review"))] if reviewed else [])] for a in f["annotators"]])
     lines += ["## Agreement", ""]
     lines += _table(["metric", "all units", "exported units", "note"], [
         [m, v["value"], (f["metrics_exported"].get(m) or {}).get("value"), v["note"] or ""]
         for m, v in f["metrics_all"].items()])
     lines += _history(f)
+    lines += _review(f)
     lines += ["## Curation", "", f"{f['aggregated']} aggregated units; {n} exported."]
     if f["filters"]:
         lines += ["", *_table(["filter", "units removed"], [[x["filter"], x["removed"]] for x in f["filters"]])]
@@ -239,6 +245,43 @@ def render_card(f: dict[str, Any]) -> str:
     lines += ["## Known limitations", ""]
     lines += [f"- {x}" for x in limitations(f)] + [""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def overturned_cell(row: dict[str, int] | None) -> str:
+    """``2 of 9 (22.2%)``: an annotator's votes on reviewed units that the verdict differs from."""
+    if not row or not row.get("reviewed"):
+        return "0 of 0"
+    return f"{row['overturned']} of {row['reviewed']} ({_pct(row['overturned'] / row['reviewed'])})"
+
+
+def _review(f: dict[str, Any]) -> list[str]:
+    """The review rounds: what was sent, what the reviewers overturned, and the effect on held-out gold."""
+    r = f.get("review_round")
+    if not r:
+        return []
+    out = ["## Review", "",
+           f"{plural(r['sent'], 'unit')} went to review in {plural(r['rounds'], 'round')} (why: "
+           + (", ".join(f"{code(k)} {v}" for k, v in r["reasons"].items()) or "n/a") + "); "
+           f"{r['reviewed']} have a verdict ({r['pending']} still waiting), and the verdict overturned the "
+           f"consensus on {r['overturned']}. A verdict replaces the consensus in `label` (`label_source` is "
+           f"`review`, `reviewed_by` names the reviewers under pseudonyms); {r['exported_reviewed']} exported "
+           "records carry one. Reviewers' verdicts are not annotators' labels: agreement and annotator quality "
+           "above leave them out.", ""]
+    before, after = r.get("held_out_before") or {}, r.get("held_out_after") or {}
+    if before.get("n"):
+        out += [f"- Accuracy on {before['n']} held-out gold units (never a reason for review): consensus "
+                f"{_pct(before.get('accuracy'))}, after review {_pct(after.get('accuracy'))} "
+                f"({r['held_out_reviewed']} of them were reviewed)."]
+    ra = r.get("reviewer_agreement") or {}
+    if ra.get("units"):
+        out += [f"- Reviewer agreement: on {plural(ra['units'], 'unit')} with two or more verdicts, "
+                f"{_pct(ra.get('agreement'))} of reviewer pairs gave the same label."]
+    else:
+        out += ["- Reviewer agreement: not measured (no unit had two reviewers; `review.per_unit = 2` measures it)."]
+    if f["annotators"] and any(a.get("review") for a in f["annotators"]):
+        out += ["- Per annotator, how often the review overturned their vote: the **overturned by review** "
+                "column of the annotator table."]
+    return out + [""]
 
 
 def _history(f: dict[str, Any]) -> list[str]:

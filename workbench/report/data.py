@@ -63,6 +63,9 @@ class ReportData:
     disputed: list[UnitView]
     progress: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    #: the review rounds (:func:`workbench.review.summary_facts`) and, per annotator (display name),
+    #: ``{reviewed, overturned}``; None: no review yet
+    review: dict[str, Any] | None = None
 
     @property
     def spans(self) -> bool:

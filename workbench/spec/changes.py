@@ -111,6 +111,7 @@ def diff(old: CampaignSpec, new: CampaignSpec) -> list[str]:
     for key in sorted(set(old.aggregate_options) | set(new.aggregate_options)):
         compare(f"aggregate.{key}", old.aggregate_options.get(key), new.aggregate_options.get(key))
     compare("metrics", list(old.metrics), list(new.metrics))
+    compare("review", old.raw.get("review"), new.raw.get("review"))
     compare("export.formats", list(old.export_formats), list(new.export_formats))
     compare("export.dir", old.export_dir, new.export_dir)
     for key in sorted(set(old.export_options) | set(new.export_options)):

@@ -124,6 +124,9 @@ def validate(spec: CampaignSpec, registry, files: bool = True) -> None:
         if a.lean is not None and a.lean not in schema.labels:
             raise _fail(spec, f"annotators[{i}].lean", f"{a.lean!r} is not a label of task type "
                                                        f"{spec.task_type!r} (labels: {', '.join(schema.labels)})")
+    for i, r in enumerate(spec.review.reviewers if spec.review else ()):
+        if r.persona:
+            _get(spec, registry, "annotators", r.persona, f"review.reviewers[{i}].persona")
     if files:
         check_files(spec)
 
