@@ -212,7 +212,11 @@ def attach(main: click.Group) -> None:
     @pass_state
     def status(state, campaign, as_json):
         """Progress per step and per annotator, and quarantined annotations."""
-        st = state.open(campaign).status()
+        c = state.open(campaign)
+        st = c.status()
+        reviewed = c.state.step("review")
+        if reviewed:
+            st["review"] = reviewed
         if as_json:
             emit_json(st)
             return
@@ -237,6 +241,8 @@ def attach(main: click.Group) -> None:
         if len(st["versions"]) > 1:
             table("spec versions", ["version", "recorded", "changes"], [
                 [v["version"], v["recorded_at"], "; ".join(v["changes"])] for v in st["versions"]])
+        if reviewed:
+            click.echo(review_line(reviewed))
         if st["quarantined"]:
             table("quarantined (invalid, not aggregated)", ["unit", "annotator", "reason"],
                   [[q["unit"], q["annotator"], q["reason"]] for q in st["quarantined"]])

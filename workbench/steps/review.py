@@ -79,10 +79,19 @@ def apply_verdicts(ctx: "StepContext", verdicts: list[RawVerdict]) -> dict[str, 
                 counts["invalid"] += 1  # a unit never sent to review, or with every place answered
                 continue
             r = open_[0]
-            review_sql.reassign(ctx.store, ctx.name, r.unit_id, r.reviewer, v.reviewer)
-            del by_pair[(r.unit_id, r.reviewer)]
+            old = r.reviewer
+            review_sql.reassign(ctx.store, ctx.name, r.unit_id, old, v.reviewer)
+            del by_pair[(r.unit_id, old)]
             r = replace(r, reviewer=v.reviewer)
             by_pair[(r.unit_id, v.reviewer)] = r
+            # the place swaps: one of the answering reviewer's own open places goes to the one it was planned
+            # for, so each reviewer keeps their share (a person's share is not used up by a simulated reviewer)
+            swap = sorted((x for (u, who), x in by_pair.items() if who == v.reviewer and x.label is None
+                           and u != v.unit_id and (u, old) not in by_pair), key=lambda x: x.unit_id)
+            if swap:
+                review_sql.reassign(ctx.store, ctx.name, swap[0].unit_id, v.reviewer, old)
+                del by_pair[(swap[0].unit_id, v.reviewer)]
+                by_pair[(swap[0].unit_id, old)] = replace(swap[0], reviewer=old)
         key = label_key(label)
         if r.label is not None and label_key(r.label) == key:
             counts["verdicts"] += 1
