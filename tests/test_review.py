@@ -129,9 +129,15 @@ def test_a_review_round_overrides_the_consensus(tmp_path, home):
             assert rec["label"] == verdict[u]
             assert len(rec["reviewed_by"]) == 1 and rec["reviewed_by"][0].startswith("rev-")
             assert "rita" not in json.dumps(rec)
+        elif rec["is_gold"]:  # a honeypot nobody reviewed: its hand-written gold label
+            assert rec["label_source"] == "gold" and rec["reviewed_by"] == []
+            assert rec["label"] == c.state.units_by_id[u].gold_label
         else:
             assert rec["label_source"] == "consensus" and rec["reviewed_by"] == []
             assert rec["label"] == consensus[u]
+    # a honeypot the consensus got wrong and the reviewer judged: the verdict stands, not the gold
+    judged = [u for u in verdict if records[u]["is_gold"]]
+    assert judged and all(records[u]["label_source"] == "review" for u in judged)
     # held-out gold before and after, recomputed here
     held = c.state.held_out_gold
     final = {**consensus, **verdict}
@@ -140,7 +146,9 @@ def test_a_review_round_overrides_the_consensus(tmp_path, home):
     # the export, its card and the annotators' overturned counts
     out = c.export(formats=("jsonl", "csv"), out_dir=str(tmp_path / "out"))
     lines = [json.loads(x) for x in (tmp_path / "out" / "c1.jsonl").read_text("utf-8").splitlines()]
-    assert Counter(x["label_source"] for x in lines) == {"review": len(wanted), "consensus": len(lines) - len(wanted)}
+    honeypots = sum(1 for x in lines if x["is_gold"] and x["unit_id"] not in verdict)
+    assert Counter(x["label_source"] for x in lines) == {"review": len(wanted), "gold": honeypots,
+                                                          "consensus": len(lines) - len(wanted) - honeypots}
     header = (tmp_path / "out" / "c1.csv").read_text("utf-8").splitlines()[0].split(",")
     assert "label_source" in header and "reviewed_by" in header
     card = (tmp_path / "out" / "README.md").read_text("utf-8")
@@ -148,6 +156,8 @@ def test_a_review_round_overrides_the_consensus(tmp_path, home):
     assert f"{len(wanted)} units went to review in 1 round" in card
     assert f"overturned the consensus on {overturned}." in card
     assert "overturned by review" in card
+    assert (f"(`label_source`): `consensus` {len(lines) - len(wanted) - honeypots}, `gold` {honeypots}, "
+            f"`review` {len(wanted)}.") in card
     assert out["records"] == len(lines)
     per = Counter()
     for a in c.annotations():

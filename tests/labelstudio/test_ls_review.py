@@ -128,7 +128,7 @@ def test_a_review_round_through_label_studio(tmp_path, ls_home, ls_server, admin
             assert records[unit]["label_source"] == "review" and records[unit]["label"] == r.label
             assert records[unit]["reviewed_by"][0].startswith("rev-")
         else:
-            assert records[unit]["label_source"] == "consensus"
+            assert records[unit]["label_source"] == ("gold" if records[unit]["is_gold"] else "consensus")
     # reviewers are not annotators: nothing of theirs in the labeling project's pull
     assert not {a.annotator_id for a in c.annotations()} & {"rita", "pia", email}
     # a second review round sends nothing new and makes no second review task

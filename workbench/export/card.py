@@ -61,9 +61,10 @@ FIELD_DOCS = {
     "document_source": "where the document came from",
     "start": "character offset of the unit in the document",
     "end": "end offset (exclusive) of the unit in the document",
-    "label": "the consensus label (spans: `{start, end, label}` with offsets in the unit's text)",
-    "label_source": "where `label` came from: `consensus` (the aggregation) or `review` (a reviewer's verdict, "
-                    "which overrides the consensus)",
+    "label": "the unit's label (see `label_source`): the consensus, unless a reviewer or gold decided it "
+             "(spans: `{start, end, label}` with offsets in the unit's text)",
+    "label_source": "where `label` came from: `review` (a reviewer's verdict, which overrides the rest), `gold` "
+                    "(a honeypot's hand-written gold label) or `consensus` (the aggregation)",
     "reviewed_by": "pseudonymous ids of the reviewers who gave a verdict on the unit (empty when not reviewed)",
     "confidence": "how sure the aggregation method is of the consensus (vote share or posterior)",
     "agreement": "share of annotator pairs who gave this unit the same label (null with one annotation)",
@@ -227,7 +228,9 @@ def render_card(f: dict[str, Any]) -> str:
         for m, v in f["metrics_all"].items()])
     lines += _history(f)
     lines += _review(f)
-    lines += ["## Curation", "", f"{f['aggregated']} aggregated units; {n} exported."]
+    sources = f.get("label_sources") or {}
+    lines += ["## Curation", "", f"{f['aggregated']} aggregated units; {n} exported. Where the exported labels "
+              "came from (`label_source`): " + ", ".join(f"{code(k)} {v}" for k, v in sources.items()) + "."]
     if f["filters"]:
         lines += ["", *_table(["filter", "units removed"], [[x["filter"], x["removed"]] for x in f["filters"]])]
     else:

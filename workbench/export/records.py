@@ -63,7 +63,10 @@ def build_records(units: list[Unit], documents: dict[str, Document], aggregates:
 
     ``aggregates`` are the stored consensus rows (normalized ``label``), ``votes`` each unit's counted
     votes ``{annotator: pseudonym, label: JSON label}``, ``as_of`` the time of the exported state,
-    ``verdicts`` the review's ``{unit: (label, reviewer pseudonyms)}``: a verdict overrides the consensus.
+    ``verdicts`` the review's ``{unit: (label, reviewer pseudonyms)}``: a verdict overrides the consensus,
+    and so does a honeypot's gold label (unless a reviewer judged the unit: a verdict on a honeypot the
+    consensus contradicted is the later, closer look). Held-out gold never replaces the consensus: it
+    measures it.
     """
     agg = {r["unit_id"]: r for r in aggregates}
     verdicts = verdicts or {}
@@ -74,7 +77,9 @@ def build_records(units: list[Unit], documents: dict[str, Document], aggregates:
             continue
         doc = documents[u.document_id]
         verdict = verdicts.get(u.id)
-        label = row["label"] if verdict is None else verdict[0]
+        # a reviewer's verdict first, then a honeypot's hand-written gold label, then the consensus
+        source = "review" if verdict is not None else "gold" if u.is_gold and u.gold_label is not None else "consensus"
+        label = verdict[0] if verdict is not None else u.gold_label if source == "gold" else row["label"]
         confidence = round(float(row["confidence"]), 6)
         reasons = review_reasons(label, confidence, int(row["n_annotations"]), bool(row["tie"]), u.gold_label)
         records.append({
@@ -82,7 +87,7 @@ def build_records(units: list[Unit], documents: dict[str, Document], aggregates:
             "document_id": doc.id, "document_title": doc.title, "document_source": doc.source,
             "start": u.start, "end": u.end,
             "label": label_to_json(label),
-            "label_source": "consensus" if verdict is None else "review",
+            "label_source": source,
             "reviewed_by": [] if verdict is None else list(verdict[1]),
             "confidence": confidence,
             "agreement": None if row["agreement"] is None else round(float(row["agreement"]), 6),
