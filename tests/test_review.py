@@ -294,3 +294,22 @@ def test_review_from_the_command_line(tmp_path, home):
     assert line.startswith("review: round 1;") and "overturned" in line and "held-out gold accuracy" in line
     again = run_cli(home, "review", "c1", "--pull", "--json")
     assert again.exit_code == 0 and json.loads(again.output)["sent_now"] == 0
+
+
+def test_what_a_reviewer_reads():
+    from workbench.models import Span, Unit
+    from workbench.review import ReviewTask
+
+    unit = Unit(id="u", task_type="text", document_id="d", start=0, end=20, text="Meta bought Scale AI")
+    spans = ReviewTask(unit=unit, reviewer="r", round=1, consensus=(Span(0, 4, "ORG"),), confidence=0.5,
+                       votes=(("annotator A", (Span(0, 4, "ORG"),)), ("annotator B", ()),
+                              ("annotator C", (Span(0, 4, "ORG"), Span(12, 20, "ORG")))),
+                       reasons=("low_agreement", "tie"))
+    assert spans.votes_text().splitlines() == [
+        "(none): 1 of 3 (annotator B)", 'ORG "Meta" [0:4]; ORG "Scale AI" [12:20]: 1 of 3 (annotator C)',
+        'ORG "Meta" [0:4]: 1 of 3 (annotator A)',
+        'consensus (pre-selected): ORG "Meta" [0:4]', "sent to review: low agreement, tie"]
+    choice = ReviewTask(unit=unit, reviewer="r", round=1, consensus="positive", confidence=0.6,
+                        votes=(("annotator A", "negative"), ("annotator B", "positive"), ("annotator C", "positive")))
+    assert choice.votes_text().splitlines() == ["positive: 2 of 3 (annotator B, annotator C)",
+                                                "negative: 1 of 3 (annotator A)", "consensus (pre-selected): positive"]

@@ -69,19 +69,20 @@ class ReviewTask:
             shown[key] = label
         lines = []
         for key, whos in sorted(by_label.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-            lines.append(f"{_show(shown[key])}: {len(whos)} of {n} ({', '.join(whos)})")
-        lines.append(f"consensus (pre-selected): {_show(self.consensus)}")
+            lines.append(f"{_show(shown[key], self.unit.text)}: {len(whos)} of {n} ({', '.join(whos)})")
+        lines.append(f"consensus (pre-selected): {_show(self.consensus, self.unit.text)}")
         if self.reasons:
             lines.append("sent to review: " + ", ".join(r.replace("_", " ") for r in self.reasons))
         return "\n".join(lines)
 
 
-def _show(label: Label) -> str:
+def _show(label: Label, text: str = "") -> str:
+    """A label as a reviewer reads it; spans with the words they cover: ``ORG "Meta" [0:4]``."""
     value = label_to_json(label)
     if isinstance(value, str):
         return value
     if isinstance(value, list) and value and isinstance(value[0], dict):
-        return "; ".join(f"{s['label']} [{s['start']}:{s['end']}]" for s in value)
+        return "; ".join(f"{s['label']} \"{text[s['start']:s['end']]}\" [{s['start']}:{s['end']}]" for s in value)
     return ", ".join(map(str, value)) if isinstance(value, list) and value else "(none)"
 
 
