@@ -60,6 +60,7 @@ from .steps import pull as pull_step
 from .steps import push as push_step
 from .steps import redundancy as redundancy_step
 from .steps import report as report_step
+from .steps import review as review_step
 from .steps import simulate as simulate_step
 from .store import Store, now
 from .store import campaigns as campaigns_sql
@@ -366,6 +367,15 @@ class Campaign:
                 model, source = model or evaluate_mod.PRELABELS, evaluate_mod.PRELABELS
             return self._step(evaluate_mod.run, predictions, model or "model", source or "predictions", **options)
 
+
+    def review(self, pull_only: bool = False) -> dict[str, Any]:
+        """A review round (the spec's ``[review]`` table): the units that need it go to the review queue,
+        simulated reviewers answer, verdicts come back; ``pull_only``: only bring the verdicts back."""
+        with self._working():
+            self._sync()
+            self._refresh()
+            return self._step(review_step.run, pull_only)
+
     def run(self, until: str = "export", around: Callable[[str], Any] | None = None) -> dict[str, Any]:
         """Every step up to ``until``; ``around(description)``, if given, is a context manager each step
         runs inside (the CLI's spinner)."""
@@ -374,6 +384,10 @@ class Campaign:
         results = {}
         with self._working():
             for step in STEPS:
+                if step == "export" and self.spec.review is not None and self.state.step("review") is not None:
+                    # verdicts given since the last review round (a person in Label Studio) count in this export
+                    with around(f"{self.name}: review --pull") if around else contextlib.nullcontext():
+                        results["review"] = self.review(pull_only=True)
                 with around(f"{self.name}: {step}") if around else contextlib.nullcontext():
                     results[step] = getattr(self, step)()
                 if step == "aggregate" and self.spec.redundancy is not None:

@@ -199,11 +199,35 @@ def attach(main: click.Group) -> None:
 
     @main.command()
     @CAMPAIGN
+    @click.option("--pull", "pull_only", is_flag=True,
+                  help="Only bring back the verdicts given since the last round (send nothing new).")
+    @JSON
+    @pass_state
+    def review(state, campaign, pull_only, as_json):
+        """Send the units that need review (the spec's [review] table: ties, low confidence, honeypot
+        mismatch, low agreement, excluded annotators) to the review queue and bring the verdicts back;
+        a verdict overrides the consensus in the next export."""
+        c = state.open(campaign)
+        with state.step(f"{c.name}: review"):
+            summary = c.review(pull_only=pull_only)
+        if as_json:
+            emit_json(summary)
+            return
+        click.echo(review_line(summary))
+        for note in summary.get("notes") or []:
+            click.echo(f"  {note}")
+
+    @main.command()
+    @CAMPAIGN
     @JSON
     @pass_state
     def status(state, campaign, as_json):
         """Progress per step and per annotator, and quarantined annotations."""
-        st = state.open(campaign).status()
+        c = state.open(campaign)
+        st = c.status()
+        reviewed = c.state.step("review")
+        if reviewed:
+            st["review"] = reviewed
         if as_json:
             emit_json(st)
             return
@@ -230,6 +254,8 @@ def attach(main: click.Group) -> None:
         if len(st["versions"]) > 1:
             table("spec versions", ["version", "recorded", "changes"], [
                 [v["version"], v["recorded_at"], "; ".join(v["changes"])] for v in st["versions"]])
+        if reviewed:
+            click.echo(review_line(reviewed))
         if st["quarantined"]:
             table("quarantined (invalid, not aggregated)", ["unit", "annotator", "reason"],
                   [[q["unit"], q["annotator"], q["reason"]] for q in st["quarantined"]])
@@ -274,6 +300,11 @@ def attach(main: click.Group) -> None:
                 evaluation = evaluate_prelabels(c)
             if evaluation is not None:
                 results[c.name]["evaluate"] = evaluation
+            if c.spec.review is not None:  # a review round over what remains disputed, then export again
+                with state.step(f"{c.name}: review"):
+                    results[c.name]["review"] = c.review()
+                with state.step(f"{c.name}: export"):
+                    results[c.name]["export"] = c.export()
             with state.step(f"{c.name}: report"):
                 results[c.name]["report"] = c.report()
             if not as_json:
@@ -406,6 +437,9 @@ def print_campaign_report(c) -> None:
         idle = [f"{a.id} ({waiting[a.id]} assigned)" for a in c.spec.active_annotators if a.id not in labeled]
         if idle:
             click.echo(f"no labels yet: {', '.join(idle)}")
+    rev = st.step("review")
+    if rev:
+        click.echo(review_line(rev))
     for f in exp.get("files", []):
         click.echo(f"exported: {f}")
     if exp.get("card"):
@@ -413,3 +447,17 @@ def print_campaign_report(c) -> None:
                    + (", split " + ", ".join(f"{k} {v}" for k, v in exp["splits"].items())
                       if "all" not in (exp.get("splits") or {"all": 0}) else "")
                    + ")")
+
+
+def review_line(s: dict) -> str:
+    """One line about the review: units reviewed, overturned, held-out gold accuracy before -> after."""
+    before, after = s.get("held_out_before") or {}, s.get("held_out_after") or {}
+    line = (f"review: round {s.get('round')}; {s.get('sent')} unit(s) sent, {s.get('reviewed')} reviewed, "
+            f"{s.get('overturned')} overturned, {s.get('pending')} waiting")
+    if before.get("n"):
+        line += (f"; held-out gold accuracy {fmt(before.get('accuracy'))} -> {fmt(after.get('accuracy'))} "
+                 f"on {before['n']} units ({s.get('held_out_reviewed', 0)} reviewed)")
+    ra = s.get("reviewer_agreement") or {}
+    if ra.get("units"):
+        line += f"; reviewer agreement {fmt(ra.get('agreement'))} on {ra['units']} unit(s)"
+    return line

@@ -314,13 +314,33 @@ def _metrics_table(metrics: dict) -> None:
 def _quality_table(rows: list[dict]) -> None:
     from ..bootstrap import show_interval
 
+    reviewed = any("overturned_by_review" in r for r in rows)
     table("annotators", ["annotator", "labels", "gold n", "gold acc", "95% interval", "w/ consensus", "DS acc",
-                         "spammer", "flags"],
+                         "spammer", *(["overturned by review"] if reviewed else []), "flags"],
           [[r["annotator"], r["n_annotations"], r["gold_n"], fmt(r["gold_accuracy"]),
             show_interval(r.get("gold_accuracy_ci")), fmt(r["consensus_agreement"]),
-            fmt(r["ds_accuracy"]), fmt(r["spammer_score"]), "; ".join([*(r["flags"] or []), *([r["note"]] if r.get("note")
-                                                                                                 else [])])]
+            fmt(r["ds_accuracy"]), fmt(r["spammer_score"]),
+            *([_overturned(r.get("overturned_by_review"))] if reviewed else []),
+            "; ".join([*(r["flags"] or []), *([r["note"]] if r.get("note") else [])])]
            for r in rows])
+
+
+def _overturned(row: dict | None) -> str:
+    if not row or not row.get("reviewed"):
+        return "0 of 0"
+    return f"{row['overturned']} of {row['reviewed']} ({fmt(row['overturned'] / row['reviewed'])})"
+
+
+def with_review(c, rows: list[dict]) -> list[dict]:
+    """Each row with how often review overturned the annotator's votes (``{reviewed, overturned}``),
+    when the campaign has had a review round."""
+    from ..review import annotator_overturns, read
+
+    reviews = read(c.store, c.name, c.task_type.schema)
+    if not reviews:
+        return rows
+    per = annotator_overturns(c.state.annotations, reviews)
+    return [{**r, "overturned_by_review": per.get(r["annotator"], {"reviewed": 0, "overturned": 0})} for r in rows]
 
 
 def _print_report(report: dict) -> None:
@@ -399,6 +419,7 @@ def add_show(group: click.Group) -> None:
                                               r["spammer_score"], thresholds)}
                     for r in c.quality()]
             rows += outsider_rows(c, {r["annotator"] for r in rows})
+            rows = with_review(c, rows)
         if as_json:
             emit_json(rows)
         else:

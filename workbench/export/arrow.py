@@ -45,6 +45,7 @@ def arrow_schema(kind: LabelKind, meta: dict[str, Any] | None = None):
         "votes": pa.list_(pa.struct([("annotator", pa.string()), ("label", label)])),
         "model_votes": pa.list_(pa.struct([("model", pa.string()), ("label", label), ("score", pa.float64())])),
         "tie": pa.bool_(), "review": pa.bool_(), "is_gold": pa.bool_(), "review_reasons": pa.list_(pa.string()),
+        "reviewed_by": pa.list_(pa.string()),
     }
     fields = [pa.field(name, types.get(name, pa.string())) for name in FIELDS]
     metadata = {b"workbench": json.dumps(meta, sort_keys=True).encode()} if meta else None

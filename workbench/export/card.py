@@ -61,7 +61,11 @@ FIELD_DOCS = {
     "document_source": "where the document came from",
     "start": "character offset of the unit in the document",
     "end": "end offset (exclusive) of the unit in the document",
-    "label": "the consensus label (spans: `{start, end, label}` with offsets in the unit's text)",
+    "label": "the unit's label (see `label_source`): the consensus, unless a reviewer or gold decided it "
+             "(spans: `{start, end, label}` with offsets in the unit's text)",
+    "label_source": "where `label` came from: `review` (a reviewer's verdict, which overrides the rest), `gold` "
+                    "(a honeypot's hand-written gold label) or `consensus` (the aggregation)",
+    "reviewed_by": "pseudonymous ids of the reviewers who gave a verdict on the unit (empty when not reviewed)",
     "confidence": "how sure the aggregation method is of the consensus (vote share or posterior)",
     "agreement": "share of annotator pairs who gave this unit the same label (null with one annotation)",
     "n_annotations": "number of counted annotations of the unit",
@@ -70,7 +74,7 @@ FIELD_DOCS = {
     "model_votes": "the votes of model sources (the campaign's `[models]`), kept apart from people's: "
                    "`{model, label, score}` (score null when the model gave none); empty without models",
     "tie": "the top labels were tied and the tie rule picked the consensus",
-    "review": "true when the unit is flagged for review (see `review_reasons`)",
+    "review": "true when the unit is flagged for review (see `review_reasons`) and no reviewer has judged it yet",
     "review_reasons": "why it is flagged: " + ", ".join(f"`{k}`" for k in REVIEW_REASONS),
     "is_gold": "the unit is a honeypot: a gold unit mixed blind into the annotators' queues to score them",
     "gold_label": "the hand-written gold label, where the unit has one",
@@ -236,11 +240,12 @@ def render_card(f: dict[str, Any]) -> str:
     lines += _models(f)
     lines += ["", "## Annotator pool", "",
               "Annotators appear under pseudonymous ids (a keyed hash; names and emails are never exported).", ""]
+    reviewed = bool(f.get("review_round"))
     lines += _table(["annotator", "kind", "labels counted", "kept, not counted", "labels exported", "honeypots",
-                     "honeypot accuracy", "agrees with consensus"],
+                     "honeypot accuracy", "agrees with consensus", *(["overturned by review"] if reviewed else [])],
                     [[a["annotator"], a["kind"], a["labels"], a.get("not_counted", "0"), a["labels_exported"],
                       a["gold_n"], with_interval(a["gold_accuracy"], a.get("gold_accuracy_ci")),
-                      a["consensus_agreement"]] for a in f["annotators"]])
+                      a["consensus_agreement"], *([overturned_cell(a.get("review"))] if reviewed else [])] for a in f["annotators"]])
     if any(a.get("gold_accuracy_ci") for a in f["annotators"]):
         lines += ["Honeypot accuracy is followed by its bootstrap 95% interval (the honeypots resampled 1000 times): "
                   "with few honeypots per annotator it is wide.", ""]
@@ -253,7 +258,10 @@ def render_card(f: dict[str, Any]) -> str:
         lines += ["Brackets: bootstrap 95% intervals (units resampled with replacement 1000 times, seeded by the "
                   "campaign's seed): how far the figure could move with another sample of units like these.", ""]
     lines += _history(f)
-    lines += ["## Curation", "", f"{f['aggregated']} aggregated units; {n} exported."]
+    lines += _review(f)
+    sources = f.get("label_sources") or {}
+    lines += ["## Curation", "", f"{f['aggregated']} aggregated units; {n} exported. Where the exported labels "
+              "came from (`label_source`): " + ", ".join(f"{code(k)} {v}" for k, v in sources.items()) + "."]
     if f["filters"]:
         lines += ["", *_table(["filter", "units removed"], [[x["filter"], x["removed"]] for x in f["filters"]])]
     else:
@@ -337,6 +345,43 @@ def _redundancy(f: dict[str, Any]) -> list[str]:
             f"{n} stopped: {why}" for why, n in settled.items() if n) + (
             f"; {r['waiting']} waiting for {r['open_places']} answer(s)" if r.get("waiting") else "") + ".")
     return out
+
+
+def overturned_cell(row: dict[str, int] | None) -> str:
+    """``2 of 9 (22.2%)``: an annotator's votes on reviewed units that the verdict differs from."""
+    if not row or not row.get("reviewed"):
+        return "0 of 0"
+    return f"{row['overturned']} of {row['reviewed']} ({_pct(row['overturned'] / row['reviewed'])})"
+
+
+def _review(f: dict[str, Any]) -> list[str]:
+    """The review rounds: what was sent, what the reviewers overturned, and the effect on held-out gold."""
+    r = f.get("review_round")
+    if not r:
+        return []
+    out = ["## Review", "",
+           f"{plural(r['sent'], 'unit')} went to review in {plural(r['rounds'], 'round')} (why: "
+           + (", ".join(f"{code(k)} {v}" for k, v in r["reasons"].items()) or "n/a") + "); "
+           f"{r['reviewed']} have a verdict ({r['pending']} still waiting), and the verdict overturned the "
+           f"consensus on {r['overturned']}. A verdict replaces the consensus in `label` (`label_source` is "
+           f"`review`, `reviewed_by` names the reviewers under pseudonyms); {r['exported_reviewed']} exported "
+           "records carry one. Reviewers' verdicts are not annotators' labels: agreement and annotator quality "
+           "above leave them out.", ""]
+    before, after = r.get("held_out_before") or {}, r.get("held_out_after") or {}
+    if before.get("n"):
+        out += [f"- Accuracy on {before['n']} held-out gold units (never a reason for review): consensus "
+                f"{_pct(before.get('accuracy'))}, after review {_pct(after.get('accuracy'))} "
+                f"({r['held_out_reviewed']} of them were reviewed)."]
+    ra = r.get("reviewer_agreement") or {}
+    if ra.get("units"):
+        out += [f"- Reviewer agreement: on {plural(ra['units'], 'unit')} with two or more verdicts, "
+                f"{_pct(ra.get('agreement'))} of reviewer pairs gave the same label."]
+    else:
+        out += ["- Reviewer agreement: not measured (no unit had two reviewers; `review.per_unit = 2` measures it)."]
+    if f["annotators"] and any(a.get("review") for a in f["annotators"]):
+        out += ["- Per annotator, how often the review overturned their vote: the **overturned by review** "
+                "column of the annotator table."]
+    return out + [""]
 
 
 def _history(f: dict[str, Any]) -> list[str]:

@@ -118,6 +118,7 @@ def gather(*, campaign: dict[str, Any], task: dict[str, Any], documents: Iterabl
         "filters": filter_log,
         "review": {reason: sum(reason in r["review_reasons"] for r in records) for reason in REVIEW_REASONS},
         "flagged": sum(r["review"] for r in records),
+        "label_sources": dict(sorted(Counter(r.get("label_source", "consensus") for r in records).items())),
         "splits": split_counts(records), "split_notes": split_notes, "files": files,
         "versions": versions, "rounds": rounds, "redundancy": campaign.get("redundancy"),
     }

@@ -64,6 +64,9 @@ class ReportData:
     progress: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     evaluations: list[dict[str, Any]] = field(default_factory=list)  # the last evaluation of each model
+    #: the review rounds (:func:`workbench.review.summary_facts`) and, per annotator (display name),
+    #: ``{reviewed, overturned}``; None: no review yet
+    review: dict[str, Any] | None = None
 
     @property
     def spans(self) -> bool:

@@ -292,10 +292,37 @@ def _models(d) -> str:
                       "agrees with consensus"], rows, {2, 4, 5}))
 
 
+def _review(d) -> str:
+    """The review rounds: what went to review, what was overturned, the effect on held-out gold, and
+    per annotator how often the review overturned their vote."""
+    r = d.review
+    if not r:
+        return ""
+    before, after = r.get("held_out_before") or {}, r.get("held_out_after") or {}
+    held = (f"<p>On {before['n']} held-out gold units (never a reason for review) the consensus was right "
+            f"{_pct(before.get('accuracy'), 1)} of the time; with the verdicts, {_pct(after.get('accuracy'), 1)} "
+            f"({r.get('held_out_reviewed', 0)} of them were reviewed).</p>") if before.get("n") else ""
+    ra = r.get("reviewer_agreement") or {}
+    agree = (f"<p>Reviewer agreement: {_pct(ra.get('agreement'), 1)} of reviewer pairs agreed, on {ra['units']} "
+             "units with two or more verdicts.</p>" if ra.get("units") else
+             "<p>Reviewer agreement is not measured: no unit had two reviewers.</p>")
+    reasons = ", ".join(f"{escape(k.replace('_', ' '))} {v}" for k, v in (r.get("reasons") or {}).items()) or "n/a"
+    rows = [[escape(a), v["reviewed"], v["overturned"], _pct(v["overturned"] / v["reviewed"], 1) if v["reviewed"]
+             else "n/a"] for a, v in sorted((r.get("per_annotator") or {}).items())]
+    return f"""<section id="review"><h2>Review</h2>
+<p class="how">{r['sent']} units went to review in {r['rounds']} round(s) (why: {reasons}); {r['reviewed']} have a
+verdict ({r['pending']} waiting), and the verdict overturned the consensus on {r['overturned']}. A verdict replaces
+the consensus in the export (<code>label_source</code> = review). Reviewers are not annotators: their verdicts are
+not in the agreement or quality figures above.</p>
+{held}{agree}
+<h3>How often the review overturned each annotator</h3>
+{_table(["annotator", "votes on reviewed units", "overturned", "share"], rows, {1, 2, 3})}</section>"""
+
+
 def render(d, figures: dict[str, tuple[str, str]]) -> str:
     colours = label_colours(d.kind, d.labels)
     p = d.progress
-    sections = SECTIONS + ([("evaluations", "Model evaluation")] if d.evaluations else [])
+    sections = SECTIONS + ([("review", "Review")] if d.review else []) + ([("evaluations", "Model evaluation")] if d.evaluations else [])
     nav = "".join(f'<a href="#{k}">{escape(v)}</a>' for k, v in sections)
     evaluations = (f"""<section id="evaluations"><h2>Model evaluation</h2>
 <p class="how">The last evaluation of each model (<code>workbench evaluate</code>): its predictions against the
@@ -374,6 +401,7 @@ flagged for review.</p>
 <p class="how">The units with the lowest agreement, with every vote. These are where guidelines are unclear or units
 are genuinely ambiguous.</p>
 {_disputed(d, colours)}</section>
+{_review(d)}
 {evaluations}</main>
 <footer>Made by <code>workbench report</code> from the campaign's stored state; open offline, nothing is fetched.</footer>
 </body></html>

@@ -60,6 +60,37 @@ class ModelsSpec:
 
 
 @dataclass(frozen=True)
+class ReviewerSpec:
+    """Who reviews disputed units: a simulated persona, or a person (``email``) in Label Studio."""
+
+    id: str
+    persona: str | None = None
+    email: str | None = None
+
+    @property
+    def simulated(self) -> bool:
+        return self.persona is not None
+
+
+@dataclass(frozen=True)
+class ReviewSpec:
+    """The ``[review]`` table: which units go to review, and who reviews them."""
+
+    reviewers: tuple[ReviewerSpec, ...] = ()
+    #: a unit whose pairwise agreement is below this goes to review (None: agreement is not a reason)
+    min_agreement: float | None = 0.5
+    #: a unit whose consensus confidence (vote share or posterior) is below this goes to review
+    min_confidence: float | None = None
+    ties: bool = True  # a tied vote goes to review
+    gold_mismatch: bool = True  # a gold unit whose consensus differs from its gold label
+    excluded: bool = True  # a unit labeled by an annotator who was excluded (retired) since
+    #: reviewers per unit (two measure reviewer agreement)
+    per_unit: int = 1
+    #: at most this many units per review round (the most disputed first); None: all
+    max_units: int | None = None
+
+
+@dataclass(frozen=True)
 class CampaignSpec:
     name: str
     task_type: str
@@ -85,6 +116,7 @@ class CampaignSpec:
     models: ModelsSpec = field(default_factory=ModelsSpec)
     #: adaptive labels per unit (``[redundancy]``); None: every unit gets ``overlap`` annotators
     redundancy: RedundancySpec | None = None
+    review: ReviewSpec | None = None  # the [review] table (None: no review)
     raw: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -106,7 +138,11 @@ class CampaignSpec:
 
 
 TOP = {"name", "task_type", "task", "documents", "overlap", "seed", "description", "show_prelabels",
-       "gold", "annotators", "backend", "aggregate", "metrics", "export", "models", "redundancy"}
+       "gold", "annotators", "backend", "aggregate", "metrics", "export", "models", "redundancy",
+       "review"}
+
+REVIEW_FIELDS = {"reviewers", "min_agreement", "min_confidence", "ties", "gold_mismatch", "excluded", "per_unit",
+                 "max_units"}
 
 
 class _Checker:
@@ -229,7 +265,9 @@ def parse_spec(raw: dict, path: Path) -> CampaignSpec:
         aggregate_method=method, aggregate_options={k: v for k, v in aggregate.items() if k != "method"},
         metrics=tuple(metrics), export_formats=tuple(formats), export_dir=export_dir,
         export_options={k: v for k, v in export.items() if k not in ("formats", "dir")},
-        models=models, redundancy=redundancy, raw=raw,
+        models=models, redundancy=redundancy,
+        review=_review(c, raw, annotators) if "review" in raw else None,
+        raw=raw,
     )
 
 
@@ -269,3 +307,63 @@ def _models(c: _Checker, table: dict) -> ModelsSpec:
                          "predictions = { name = \"file.csv\" }")
     return ModelsSpec(prelabels, tuple(named), tuple(plugins),
                       None if min_score is None else float(min_score))
+
+
+def _share(c: _Checker, table: dict, key: str, default: float | None) -> float | None:
+    where = f"review.{key}"
+    if key not in table:
+        return default
+    value = table[key]
+    if value is False:
+        return None  # `min_agreement = false`: not a reason for review
+    if value is True:
+        c.fail(where, "expected a number in [0, 1] (or false), got true")
+    value = c.get(table, key, (int, float), where)
+    if not 0 <= value <= 1:
+        c.fail(where, f"expected a number in [0, 1] (or false), got {value!r}")
+    return float(value)
+
+
+def _review(c: _Checker, raw: dict, annotators: list[AnnotatorSpec]) -> ReviewSpec:
+    """The ``[review]`` table, checked field by field (one line naming the first mistake)."""
+    table = c.get(raw, "review", dict, "review")
+    c.only(table, REVIEW_FIELDS, "review.")
+    reviewers = []
+    for i, r in enumerate(c.get(table, "reviewers", list, "review.reviewers", [])):
+        where = f"review.reviewers[{i}]"
+        if isinstance(r, str):
+            r = {"persona": r}
+        if not isinstance(r, dict):
+            c.fail(where, f"expected a table {{id, persona}} or {{id, email}}, got {r!r}")
+        c.only(r, {"id", "persona", "email"}, where + ".")
+        persona = c.get(r, "persona", str, where + ".persona", None)
+        email = c.get(r, "email", str, where + ".email", None)
+        if (persona is None) == (email is None):
+            c.fail(where, "expected either persona (a simulated reviewer) or email (a person)")
+        rid = c.get(r, "id", str, where + ".id", None) or (f"reviewer-{persona}-{i + 1}" if persona else email)
+        if not NAME_RE.match(rid) and not email:
+            c.fail(where + ".id", f"expected letters, digits, '-', '_' or '.', got {rid!r}")
+        reviewers.append(ReviewerSpec(rid, persona, email))
+    if not reviewers:
+        c.fail("review.reviewers", "expected at least one reviewer ({id, persona} or {id, email})")
+    ids = [r.id for r in reviewers]
+    twice = sorted({x for x in ids if ids.count(x) > 1})
+    if twice:
+        c.fail("review.reviewers", f"reviewer id {twice[0]!r} appears twice")
+    clash = sorted(set(ids) & {a.id for a in annotators})
+    if clash:
+        c.fail("review.reviewers", f"{clash[0]!r} is also an annotator: a reviewer judges the annotators' votes, "
+                                   "so give the reviewer another id")
+    per_unit = c.get(table, "per_unit", int, "review.per_unit", 1)
+    if not 1 <= per_unit <= len(reviewers):
+        c.fail("review.per_unit", f"expected 1 to {len(reviewers)} (the reviewers named), got {per_unit}")
+    max_units = c.get(table, "max_units", int, "review.max_units", None)
+    if max_units is not None and max_units < 1:
+        c.fail("review.max_units", f"expected at least 1, got {max_units}")
+    return ReviewSpec(
+        reviewers=tuple(reviewers), min_agreement=_share(c, table, "min_agreement", 0.5),
+        min_confidence=_share(c, table, "min_confidence", None),
+        ties=c.get(table, "ties", bool, "review.ties", True),
+        gold_mismatch=c.get(table, "gold_mismatch", bool, "review.gold_mismatch", True),
+        excluded=c.get(table, "excluded", bool, "review.excluded", True),
+        per_unit=per_unit, max_units=max_units)

@@ -118,6 +118,7 @@ def diff(old: CampaignSpec, new: CampaignSpec) -> list[str]:
     compare("models.plugins", list(old.models.plugins) or None, list(new.models.plugins) or None)
     compare("models.min_score", old.models.min_score, new.models.min_score)
     compare("metrics", list(old.metrics), list(new.metrics))
+    compare("review", old.raw.get("review"), new.raw.get("review"))
     compare("export.formats", list(old.export_formats), list(new.export_formats))
     compare("export.dir", old.export_dir, new.export_dir)
     for key in sorted(set(old.export_options) | set(new.export_options)):

@@ -125,6 +125,9 @@ def validate(spec: CampaignSpec, registry, files: bool = True) -> None:
             raise _fail(spec, f"annotators[{i}].lean", f"{a.lean!r} is not a label of task type "
                                                        f"{spec.task_type!r} (labels: {', '.join(schema.labels)})")
     check_models(spec, registry, task_type)
+    for i, r in enumerate(spec.review.reviewers if spec.review else ()):
+        if r.persona:
+            _get(spec, registry, "annotators", r.persona, f"review.reviewers[{i}].persona")
     if files:
         check_files(spec)
         check_predictions(spec, schema)

@@ -222,6 +222,18 @@ CREATE TABLE evaluations (
 """)
 
 
+@migration
+def m011_reviews(db: sqlite3.Connection) -> None:
+    """Review rounds: a unit sent to a reviewer, why, the consensus then, and the verdict."""
+    _run(db, """
+CREATE TABLE reviews (
+    campaign TEXT NOT NULL, unit_id TEXT NOT NULL, reviewer TEXT NOT NULL, round INTEGER NOT NULL,
+    reasons_json TEXT NOT NULL, consensus_json TEXT NOT NULL, requested_at TEXT NOT NULL,
+    task_id TEXT, label_json TEXT, overturned INTEGER, answered_at TEXT,
+    PRIMARY KEY (campaign, unit_id, reviewer))
+""")
+
+
 def pending(db: sqlite3.Connection) -> list[Migration]:
     """The migrations this store has not had yet; raises when it has one this code does not know."""
     has_table = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='_migrations'").fetchone()
