@@ -15,6 +15,7 @@ from workbench.errors import WorkbenchError
 from workbench.redundancy import COLUMNS, decide
 from workbench.spec import load_spec
 from workbench.spec.redundancy import RedundancySpec
+from workbench.steps import redundancy as step
 from workbench.store import Store
 
 from helpers import pool, write_spec
@@ -155,7 +156,6 @@ def test_honeypots_follow_the_same_rule(tmp_path, home):
     mean_reg = sum(counts[u] for u in regular) / len(regular)
     assert abs(mean_pot - mean_reg) < 1.0, (mean_pot, mean_reg)
     # the honeypots' numbers come from the same scores: recompute them without gold
-    from workbench.steps import redundancy as step
 
     c._fresh()
     with c._working():
@@ -166,14 +166,22 @@ def test_honeypots_follow_the_same_rule(tmp_path, home):
 def test_people_with_open_places_do_not_hold_the_loop(tmp_path, home):
     crowd = CROWD + '\n[[annotators]]\nid = "you"\nemail = "you@example.org"\n'
     c = Campaign(load_spec(spec_file(tmp_path, "initial = 2\nmax = 5\ntarget = 0.9", crowd=crowd)), Store(home))
-    out = c.run()["redundancy"]
-    assert "answer(s) awaited" in out["stopped"] and out["waiting"] > 0
+    for name in ("plan", "assign", "push", "simulate", "pull", "aggregate"):  # round 1 only, no check yet
+        getattr(c, name)()
+    c._fresh()
+    with c._working():
+        _, first_check = step.check(c.context())
     you = {a.unit for a in c.state.assignments if a.annotator == "you"}
-    first = {a.unit for a in c.state.assignments if a.annotator == "you" and a.round == 1}
-    assert you == first  # new places go to those who keep up, not to someone with a queue untouched
-    assert out["open_places"] == len(you)
-    assert len(out["rounds"]) >= 1
-    again = c.run()["redundancy"]  # waiting on the person: a re-run ends at once
+    assert set(first_check.waiting) == you  # right after the round that gave them out, the places are fresh
+    out = c.run()["redundancy"]
+    assert out["stopped"] == "every unit settled" and out["waiting"] == 0
+    assert you == {a.unit for a in c.state.assignments if a.annotator == "you" and a.round == 1}
+    # new places go to those who keep up, never to a queue left untouched; and once the person's places
+    # were overdue (a whole round went by), their units were judged on the answers they had: the unsure
+    # ones got another annotator instead of waiting for someone who does not come
+    later = {a.unit for a in c.state.assignments if a.round > 1}
+    assert you & later
+    again = c.run()["redundancy"]  # nothing left to do: a re-run ends at once
     assert again["rounds"] == [] and again["stopped"] == out["stopped"]
 
 

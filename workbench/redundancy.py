@@ -10,7 +10,11 @@ Each unit is one row of the table :func:`decide` reads:
 - ``open``: how many of those places are not answered yet;
 - ``score``: how settled it is, in [0, 1]: the aggregation's confidence in its label (posterior) or
   its pairwise agreement; NaN when there is none yet (no counted label, or one label for agreement);
-- ``free``: how many annotators could still take it (in the pool, never had it).
+- ``free``: how many annotators could still take it (in the pool, never had it);
+- ``answered`` (optional; default ``labels - open``): how many of its places are answered.
+
+A unit with fewer answers than ``initial`` (its other places overdue: given to someone who let a
+round go by) is not judged by its score: one answer is no consensus, whatever its vote share.
 
 A unit with open places waits: it is judged when its answers are in. Otherwise it is settled when its
 score reaches the target, when it has ``max`` annotators, or when nobody is left to ask; the others
@@ -77,13 +81,14 @@ def decide(units: pd.DataFrame, policy: RedundancySpec, spent: int | None = None
     out = Decision(spent=spent)
     eps = 1e-9
     wanting: list[tuple[float, int, int, str]] = []
-    for unit, labels, open_, score, free in units[COLUMNS].itertuples(index=False):
+    answered = units["answered"] if "answered" in units.columns else units["labels"] - units["open"]
+    for (unit, labels, open_, score, free), done in zip(units[COLUMNS].itertuples(index=False), answered):
         labels, open_, free = int(labels), int(open_), int(free)
         settled_score = score is not None and not (isinstance(score, float) and math.isnan(score))
         if open_ > 0:
             out.waiting.append(unit)
             out.open_places += open_
-        elif settled_score and float(score) >= policy.target - eps:
+        elif settled_score and int(done) >= policy.initial and float(score) >= policy.target - eps:
             out.settled[unit] = "target"
         elif labels >= policy.max:
             out.settled[unit] = "max"

@@ -24,8 +24,10 @@ span), ``B-X`` (their span of label X starts here) or ``I-X`` (it goes on here).
 - **Confidence**: per span (``span_scores``, a tuple aligned with the unit's sorted spans), the
   smallest of the posteriors of its tags and of the probability that the token after it does not
   continue it: every one of those must hold for the span to be exactly right. Per unit
-  (``confidence``), the mean over its tokens of the posterior of the decoded tag (1.0 for a unit
-  without tokens), as the ``spans`` vote reports its vote share.
+  (``confidence``), the smallest over its tokens of the posterior of the decoded tag (1.0 for a
+  unit without tokens): the unit's span set is only right if every token's tag is, so a unit with one
+  doubtful boundary in a long sentence is not called sure (a mean over tokens, most of them a
+  certain ``O``, called nearly every unit sure, and adaptive redundancy and review skipped them).
 - **Ties**: a token whose best tags are equally probable gets the one drawn by a hash of the
   unit's id (:func:`~workbench.aggregate.break_ties`), never the first in schema order.
 """
@@ -143,9 +145,8 @@ def span_dawid_skene(table: pd.DataFrame, schema: LabelSchema, *, gold=None, uni
     path = _viterbi(np.log(np.maximum(choice, EPS)), seq_start, n_labels)
     spans, scores = _spans(tv, path, post, n_units, n_labels, schema.labels)
     tok_post = post[np.arange(n_tok), path]
-    tokens = np.bincount(tv.unit, minlength=n_units)
-    conf_sum = np.bincount(tv.unit, weights=tok_post, minlength=n_units)
-    confidence = np.where(tokens > 0, conf_sum / np.maximum(tokens, 1), 1.0)
+    confidence = np.ones(n_units)  # a unit is as sure as its least sure token (1.0 without tokens)
+    np.minimum.at(confidence, tv.unit, tok_post)
     if gold_of:  # gold units: their gold spans, exactly (a gold span between tokens is kept as is)
         pos = {u: i for i, u in enumerate(names)}
         for u, value in gold_of.items():

@@ -4,8 +4,9 @@ annotator each, as a new round (kind ``adaptive``), by the policy of :mod:`workb
 How settled a unit is: with ``target_by = "posterior"``, the confidence the campaign's aggregation
 method (and options) gives its label, computed with the gold labels withheld, so a honeypot is judged
 exactly like any other unit and keeps getting the same number of annotators (blind); with
-``"agreement"``, its pairwise agreement (span tasks: pooled pairwise span F1). A unit with places not
-answered yet waits. A new place goes to an active annotator who never had the unit, the one with the
+``"agreement"``, its pairwise agreement (span tasks: pooled pairwise span F1). A unit with places of
+the latest round not answered yet waits; a place left open through a whole later round is overdue, and
+its unit is judged on the answers it has. A new place goes to an active annotator who never had the unit, the one with the
 least unanswered work first, then the least loaded (seeded draw): work goes to those who keep up, not
 to a person who has not opened their queue yet.
 """
@@ -45,16 +46,23 @@ def scores(ctx: "StepContext") -> dict[str, float]:
     return dict(zip(result.labels["unit"], result.labels["confidence"].astype(float)))
 
 
-def unit_table(plan: Plan, score: dict[str, float]) -> pd.DataFrame:
-    """The policy's table (:data:`workbench.redundancy.COLUMNS`) of the campaign's units."""
+def unit_table(plan: Plan, score: dict[str, float], fresh: set[tuple[str, str]] | None = None) -> pd.DataFrame:
+    """The policy's table (:data:`workbench.redundancy.COLUMNS`) of the campaign's units.
+
+    ``fresh``: the places (unit, annotator) handed out in the latest round; only those make a unit wait.
+    An open place from an earlier round is overdue (its annotator let a whole round go by without it):
+    the unit is judged on the answers it has, so one person who does not come does not leave their
+    units with fewer labels than the policy asks for (None: every open place makes its unit wait).
+    """
     active = set(plan.active)
     rows = []
     for u in plan.units:
         who = plan.planned.get(u, set())
-        open_ = sum(1 for a in who if (u, a) not in plan.answered)
+        answered = sum(1 for a in who if (u, a) in plan.answered)
+        open_ = sum(1 for a in who if (u, a) not in plan.answered and (fresh is None or (u, a) in fresh))
         free = sum(1 for a in active if a not in plan.ever.get(u, ()))
-        rows.append((u, len(who), open_, score.get(u, np.nan), free))
-    return pd.DataFrame(rows, columns=COLUMNS)
+        rows.append((u, len(who), open_, score.get(u, np.nan), free, answered))
+    return pd.DataFrame(rows, columns=[*COLUMNS, "answered"])
 
 
 def spent(plan: Plan) -> int:
@@ -66,7 +74,10 @@ def check(ctx: "StepContext") -> tuple[Plan, Decision]:
     """The decision for the campaign as it stands (no writes)."""
     assert ctx.spec.redundancy is not None
     plan = Plan(ctx)
-    return plan, decide(unit_table(plan, scores(ctx)), ctx.spec.redundancy, spent(plan))
+    assignments = ctx.state.assignments
+    latest = max((a.round for a in assignments), default=0)
+    fresh = {(a.unit, a.annotator) for a in assignments if a.planned and a.round == latest}
+    return plan, decide(unit_table(plan, scores(ctx), fresh), ctx.spec.redundancy, spent(plan))
 
 
 def run(ctx: "StepContext") -> dict[str, Any]:
