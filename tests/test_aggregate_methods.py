@@ -76,11 +76,14 @@ def reference_dawid_skene(table: pd.DataFrame, classes: tuple, iterations: int, 
         conf = np.zeros((len(workers), k, k))  # [worker, true, given]
         for u, w, y in rows:
             conf[w, :, y] += post[u]
-        conf = np.maximum(conf, 1e-10)
+        gave = np.zeros((len(workers), k), dtype=bool)
+        for _, w, y in rows:
+            gave[w, y] = True
+        conf = np.where(gave[:, None, :], np.maximum(conf, 1e-10), 0.0)  # labels never given: 0, as crowd-kit
         conf /= conf.sum(axis=2, keepdims=True)
         logp = np.tile(np.log(np.maximum(prior, 1e-10)), (len(units), 1))
         for u, w, y in rows:
-            logp[u] += np.log(conf[w, :, y])
+            logp[u] += np.log(conf[w, :, y])  # a given label: never 0
         post = np.exp(logp - logp.max(axis=1, keepdims=True))
         post /= post.sum(axis=1, keepdims=True)
         post = clamp(post)
@@ -289,3 +292,48 @@ def test_mace_prior_option_is_checked():
     crowd = make_crowd(n_tasks=20, n_workers=5, overlap=3)
     with pytest.raises(WorkbenchError, match="mace: prior: expected 'learned' or 'uniform', got 'flat'"):
         mace(crowd.long_table(), schema_for(crowd), prior="flat")
+
+
+@pytest.mark.parametrize("crowd_name", ["skewed", "four_classes"])
+@pytest.mark.parametrize("one_coin", [False, True])
+def test_dawid_skene_stops_where_crowdkit_stops(crowd_name, one_coin):
+    """The same stopping rule as crowd-kit's DawidSkene / OneCoinDawidSkene (its bound per annotation,
+    stored from crowd-kit with its labels: benchmarks/crowdkit_fixtures.py): the same value at every
+    iteration, the same number of iterations, the same labels. Before, EM stopped on the
+    log-likelihood, after 62 iterations on the skewed crowd where crowd-kit runs 100."""
+    import json
+
+    from workbench.aggregate.dawid_skene import _one_coin_confusion, fit_em, full_confusion
+    from workbench.table.encode import encode
+
+    from benchmarks.crowdkit_fixtures import DS_CROWDS
+
+    crowd = make_crowd(**DS_CROWDS[crowd_name])
+    fixture = pd.read_csv(FIXTURES / f"dawid_skene_{crowd_name}.csv", dtype=str).set_index("task")
+    assert fixture["truth"].equals(crowd.truth.astype(str).rename("truth").rename_axis("task"))
+    method = "one_coin_dawid_skene" if one_coin else "dawid_skene"
+    theirs = json.loads((FIXTURES / "dawid_skene_history.json").read_text())[crowd_name][method]
+    table, schema = crowd.long_table(), schema_for(crowd)
+    enc = encode(table, schema)
+    n, k, per = enc.n_annotators, enc.n_classes, enc.per_annotator()
+    step = (lambda e: _one_coin_confusion(e, n, k, per)) if one_coin else (lambda e: full_confusion(e, n, k))
+    fit = fit_em(enc, step, max_iter=100, tol=1e-5)
+    assert len(fit.history) == len(theirs)
+    np.testing.assert_allclose(fit.history, theirs, rtol=0, atol=1e-9)
+    result = (one_coin_dawid_skene if one_coin else dawid_skene)(table, schema)
+    labels = result.labels.set_index("unit")["label"].reindex(fixture.index)
+    assert (labels == fixture[method]).all()
+
+
+def test_a_label_never_given_has_probability_zero():
+    """Someone who always answers c0 answers c0 whatever the truth (crowd-kit's M step): with every
+    label floored, the true classes none of their units pointed to were spread over all labels."""
+    crowd = make_crowd(n_tasks=300, n_workers=8, n_classes=3, overlap=3, seed=2)
+    table = crowd.long_table()
+    table.loc[table["annotator"] == "w0", "label"] = "c0"
+    res = dawid_skene(table, schema_for(crowd))
+    conf = res.annotators.set_index("annotator").loc["w0", "confusion"]
+    np.testing.assert_allclose(conf[:, 0], 1.0)
+    units, post = reference_dawid_skene(table, crowd.classes, 5)
+    got = dawid_skene(table, schema_for(crowd), max_iter=5, tol=0.0).posteriors.loc[units, list(crowd.classes)]
+    np.testing.assert_allclose(got.to_numpy(), post, atol=1e-9)
