@@ -93,8 +93,8 @@ def bench_dataset(args, name: str, tmp: Path) -> dict:
         try:
             func(table.head(200), schema)  # warm-up: imports and first-call costs are not timed
             seconds, result = best_of(args.repeats, lambda: func(table, schema), args.min_time)
-        except WorkbenchError as e:
-            row["skipped"] = str(e)
+        except Exception as e:  # noqa: BLE001 - a method that cannot run on this data is reported, not fatal
+            row["skipped"] = str(e).splitlines()[0] if isinstance(e, WorkbenchError) else f"{type(e).__name__}: {e}"
             rows.append(row)
             continue
         labels = pd.Series(result.labels["label"].astype(str).to_numpy(), index=result.labels["unit"].astype(str))
