@@ -118,7 +118,6 @@ def fit_em(enc: Encoded, m_step: Callable[[np.ndarray], np.ndarray], max_iter: i
     design = enc.design()
     gu, gl = gold if gold is not None else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
     post = _clamp(enc.counts() / enc.per_unit()[:, None], gu, gl)
-    per_unit = enc.per_unit().astype(float)
     history: list[float] = []
     previous = -np.inf
     converged = False
@@ -130,7 +129,8 @@ def fit_em(enc: Encoded, m_step: Callable[[np.ndarray], np.ndarray], max_iter: i
     for iterations in range(1, max_iter + 1):
         # E step
         log_conf = log_confusion(confusion)
-        scores = np.asarray(design @ log_conf) + np.log(np.maximum(priors, EPS))
+        log_prior = np.log(np.maximum(priors, EPS))
+        scores = np.asarray(design @ log_conf) + log_prior
         top = row_max(scores)
         post = np.exp(scores - top[:, None])
         total = row_sum(post)
@@ -139,12 +139,18 @@ def fit_em(enc: Encoded, m_step: Callable[[np.ndarray], np.ndarray], max_iter: i
         if len(gu):  # a clamped unit contributes the likelihood of its known class only
             unit_loglik[gu] = scores[gu, gl]
             _clamp(post, gu, gl)
-        loglik = float(unit_loglik.sum()) / n
+        total_loglik = float(unit_loglik.sum())
+        loglik = total_loglik / n
         # M step
         priors = post.mean(axis=0)
         counts = np.asarray(design.T @ post)
         confusion = m_step(counts)
-        value = objective(post, priors, confusion, counts, per_unit) / n
+        # the posteriors' entropy without a log per unit and class: on a unit not clamped,
+        # log q = scores - log Z, so -sum q log q = sum log Z - sum q . scores, and sum q . scores
+        # comes from the small counts table; a clamped unit adds 0 on both sides
+        expected = float((counts * log_conf).sum()) + float((priors * len(post)) @ log_prior)
+        entropy = total_loglik - expected + _floored_cells(post)
+        value = objective(post, priors, confusion, counts, entropy) / n
         history.append(value)
         if value - previous < tol:
             converged = True
@@ -153,20 +159,29 @@ def fit_em(enc: Encoded, m_step: Callable[[np.ndarray], np.ndarray], max_iter: i
     return Fit(post, priors, confusion, iterations, converged, loglik, history)
 
 
+def _floored_cells(post: np.ndarray) -> float:
+    """What crowd-kit's floor adds to the entropy: ``-EPS log EPS`` for every posterior below EPS
+    (whose own ``-q log q`` is below 2.3e-9, and far below for the usual 1e-20)."""
+    return float(np.count_nonzero(post < EPS)) * -EPS * np.log(EPS)
+
+
 def objective(post: np.ndarray, priors: np.ndarray, confusion: np.ndarray, counts: np.ndarray,
-              per_unit: np.ndarray) -> float:
+              entropy: float | None = None) -> float:
     """crowd-kit's convergence measure (``DawidSkene._evidence_lower_bound``), summed over the table.
 
     The expected complete-data log-likelihood under the posteriors ``q`` plus their entropy, where
     (as crowd-kit does) the log prior is counted once per *annotation*, not once per unit:
     ``sum over rows (u, a, y), classes c of q[u, c] (log P_a(y | c) + log prior[c]) - sum q log q``,
     with ``q`` and the prior floored at 1e-10 inside the logs. ``counts`` is ``D.T @ q`` (the M step's
-    input) and ``per_unit`` the labels per unit, so this costs no pass over the rows.
+    input), so this costs no pass over the rows. ``entropy``:
+    the posteriors' floored entropy when the caller has it (:func:`fit_em` gets it from the E step).
     """
     joint = float((counts * log_confusion(confusion)).sum())
-    joint += float((per_unit @ post) @ np.log(np.maximum(priors, EPS)))
-    q = np.maximum(post, EPS)
-    entropy = -float((q * np.log(q)).sum())
+    # sum over rows of q[u] . log prior: the columns of D.T @ q summed are sum over rows of q[u]
+    joint += float(counts.sum(axis=0) @ np.log(np.maximum(priors, EPS)))
+    if entropy is None:
+        q = np.maximum(post, EPS)
+        entropy = -float((q * np.log(q)).sum())
     return joint + entropy
 
 
