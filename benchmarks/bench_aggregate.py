@@ -13,6 +13,8 @@ Usage (``make bench`` sets up crowd-kit's venv and runs this)::
 3. Printed per method: seconds, the speed ratio, accuracy against the known truth, and the share
    of tasks where both give the same label. The same is done with the rows shuffled (no
    one-block-per-task layout): both libraries for majority and Dawid-Skene, workbench for the rest.
+   MACE runs on a smaller crowd of its own (``--mace-tasks``); ``--mace-participation`` and
+   ``--mace-class-weights`` shape it like a real one (a long tail of workers, skewed classes).
 4. Krippendorff's alpha (nominal, 5 raters x 100k units, 10% missing) against the krippendorff
    package: seconds and the difference of the two values.
 """
@@ -48,10 +50,10 @@ def machine() -> dict:
 
 
 def run_crowdkit(python: str, data: Path, out: Path, methods: list[str], repeats: int,
-                 mace_restarts: int, min_time: float) -> dict:
+                 mace_restarts: int, min_time: float, keep_going: bool = False) -> dict:
     cmd = [python, str(ROOT / "benchmarks" / "crowdkit_run.py"), str(data), str(out), "--methods",
            ",".join(methods), "--repeats", str(repeats), "--mace-restarts", str(mace_restarts),
-           "--min-time", str(min_time)]
+           "--min-time", str(min_time)] + (["--keep-going"] if keep_going else [])
     subprocess.run(cmd, check=True)
     return json.loads((out / "times.json").read_text())
 
@@ -146,8 +148,10 @@ def read_dictionary(path: Path) -> pd.DataFrame:
 def bench_mace(args, tmp: Path) -> dict:
     from workbench.models import as_long_table
 
+    weights = [float(w) for w in args.mace_class_weights.split(",")] if args.mace_class_weights else None
     crowd = make_crowd(args.mace_tasks, args.workers, args.classes, args.overlap, spammers=args.spammers,
-                       biased=args.biased, seed=args.seed + 1)
+                       biased=args.biased, seed=args.seed + 1, participation=args.mace_participation,
+                       class_weights=weights)
     data = tmp / "mace.parquet"
     crowd.table.to_parquet(data)
     table = as_long_table(pd.read_parquet(data))
@@ -345,6 +349,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kos-tasks", type=int, default=20_000, help="KOS's crowd (two classes); 0 skips")
     ap.add_argument("--multi-tasks", type=int, default=5000, help="label-set crowd (binary relevance); 0 skips")
     ap.add_argument("--ordinal-tasks", type=int, default=200_000, help="ordinal crowd (workbench only); 0 skips")
+    ap.add_argument("--mace-participation", type=float, default=0.0,
+                    help="MACE's crowd: Zipf exponent of the workers' participation (0: uniform; 1.5: a long tail)")
+    ap.add_argument("--mace-class-weights", help="MACE's crowd: class shares, e.g. 0.87,0.13 (default: equal)")
     ap.add_argument("--alpha-units", type=int, default=100_000)
     ap.add_argument("--crowdkit", help="python of a venv with crowd-kit (skipped when not given)")
     ap.add_argument("--json", help="also write the results here")

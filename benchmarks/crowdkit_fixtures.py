@@ -2,7 +2,7 @@
 
 Usage (from the repository root):
 
-    /work/main/.venv-crowdkit/bin/python benchmarks/crowdkit_fixtures.py [OUT_DIR]
+    .venv-crowdkit/bin/python benchmarks/crowdkit_fixtures.py [OUT_DIR]
 
 The tests cannot import crowd-kit (it is not in the test venv), so they read these files, rebuild
 the same crowds with the same functions and seeds (:data:`CROWDS`), check the crowd is the same

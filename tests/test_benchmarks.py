@@ -49,3 +49,39 @@ def test_redundancy_replay_runs_the_campaign_policy(monkeypatch):
     first = r.rows[unit].iloc[:2]
     r.take([unit], 2)
     assert r.table().equals(first.reset_index(drop=True))
+
+
+def test_real_crowd_benchmark_runs_on_tiny_stand_in_files(tmp_path, capsys):
+    """The real crowds are not in CI clones: three tiny simulated ones stand in for them (the code
+    path only: reading the files, every registered method, the table and verdict lines)."""
+    from benchmarks import bench_realcrowd
+    from benchmarks.crowd import make_crowd
+
+    for name, classes in (("face", 4), ("dog", 4), ("duck", 2)):
+        crowd = make_crowd(n_tasks=60, n_workers=8, n_classes=classes, overlap=3, spammers=0.2, seed=classes)
+        crowd.long_table().to_csv(tmp_path / f"{name}.labels.csv", index=False)
+        crowd.truth.rename_axis("unit").rename("label").reset_index().to_csv(tmp_path / f"{name}.truth.csv",
+                                                                          index=False)
+    out = tmp_path / "results.json"
+    code = bench_realcrowd.main(["--data", str(tmp_path), "--repeats", "1", "--min-time", "0", "--json", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    results = json.loads(out.read_text())
+    assert [d["name"] for d in results["datasets"]] == ["face", "dog", "duck"]
+    expected = bench_realcrowd.workbench_methods()
+    assert "majority" in expected and "dawid_skene" in expected and "spans" not in expected
+    for d in results["datasets"]:
+        assert [r["method"] for r in d["methods"]] == expected
+        assert f"**{d['name']}**: 60 units, 8 annotators, 180 labels" in printed
+        ran = {r["method"]: r for r in d["methods"] if "skipped" not in r}
+        assert all(0.3 < r["accuracy"] <= 1.0 for r in ran.values())
+        assert {"majority", "wawa", "dawid_skene", "one_coin_dawid_skene", "mace"} <= set(ran)
+    assert "skipped: weighted_majority needs gold" in printed  # no gold in these files: said, not hidden
+
+
+def test_real_crowd_benchmark_skips_in_one_line_without_the_data(tmp_path, capsys):
+    from benchmarks import bench_realcrowd
+
+    assert bench_realcrowd.main(["--data", str(tmp_path / "nowhere")]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert len(printed) == 1 and printed[0].startswith("real-crowd benchmark skipped:")
