@@ -204,9 +204,12 @@ def _metrics_table(metrics: dict) -> None:
 
 
 def _quality_table(rows: list[dict]) -> None:
-    table("annotators", ["annotator", "labels", "gold n", "gold acc", "w/ consensus", "DS acc", "spammer",
-                         "flags"],
-          [[r["annotator"], r["n_annotations"], r["gold_n"], fmt(r["gold_accuracy"]), fmt(r["consensus_agreement"]),
+    seen = any("gold_seen" in r for r in rows)  # a campaign: honeypots each annotator has seen
+    table("annotators", ["annotator", "labels", "gold n", *(["gold seen"] if seen else []), "gold acc",
+                         "w/ consensus", "DS acc", "spammer", "flags"],
+          [[r["annotator"], r["n_annotations"], r["gold_n"],
+            *([f"{r['gold_seen']['seen']}/{r['gold_seen']['of']}" if r.get("gold_seen") else "0"] if seen else []),
+            fmt(r["gold_accuracy"]), fmt(r["consensus_agreement"]),
             fmt(r["ds_accuracy"]), fmt(r["spammer_score"]), "; ".join([*(r["flags"] or []), *([r["note"]] if r.get("note")
                                                                                                  else [])])]
            for r in rows])
@@ -284,12 +287,18 @@ def add_show(group: click.Group) -> None:
                                               r["spammer_score"], thresholds)}
                     for r in c.quality()]
             rows += outsider_rows(c, {r["annotator"] for r in rows})
+            health = gating_rows(c, rows)
         if as_json:
             emit_json(rows)
         else:
             _quality_table(rows)
             flagged = [r["annotator"] for r in rows if r["flags"]]
             click.echo(f"flagged: {', '.join(flagged) if flagged else 'none'}")
+            if not is_label_file(campaign):
+                from ..gating import status_lines
+
+                for line in status_lines(health):
+                    click.echo(line)
 
 
 def outsider_rows(c, listed: set[str]) -> list[dict]:
@@ -314,3 +323,24 @@ def outsider_rows(c, listed: set[str]) -> list[dict]:
             rows.append(row(aid, [f"kept, not counted: {what}{hint}"]))
     planned = Counter(a.annotator for a in c.state.assignments if a.planned)
     return rows + [row(aid, [], f"no labels yet ({planned[aid]} assigned)") for aid in idle]
+
+
+def gating_rows(c, rows: list[dict]) -> dict:
+    """Add gating to the quality rows (in place): an excluded annotator's flag with the reason, and
+    everyone's honeypot exposure (``gold_seen``: honeypots answered, of how many); returns the
+    campaign's gating view (exclusions, suspect gold, over-exposed annotators)."""
+    from ..gating import gold_health
+
+    info = gold_health(c.state, c.spec)
+    excluded = {e["annotator"]: e for e in info["excluded"]}
+    for r in rows:
+        seen = info["exposure"].get(r["annotator"])
+        r["gold_seen"] = seen
+        if seen and r["annotator"] in info["overexposed"]:
+            r["flags"] = [*r["flags"], f"saw {seen['seen']} of {seen['of']} honeypots (> {info['max_exposure']:.0%})"]
+        e = excluded.get(r["annotator"])
+        r["excluded"] = None if e is None else {"rule": e["rule"], "reason": e["reason"], "at": e["at"]}
+        if e is not None:
+            r["flags"] = [f"excluded ({e['rule']}): {e['reason']}",
+                          *[f for f in r["flags"] if not f.startswith("kept, not counted")]]
+    return info

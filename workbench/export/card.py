@@ -13,6 +13,7 @@ import json
 import re
 from typing import Any
 
+from ..gating import card_lines
 from .records import REVIEW_REASONS
 
 MARKER = "<!-- workbench data card: campaign {name}; each export rewrites this file -->"
@@ -216,6 +217,7 @@ def render_card(f: dict[str, Any]) -> str:
                      "honeypot accuracy", "agrees with consensus"],
                     [[a["annotator"], a["kind"], a["labels"], a.get("not_counted", "0"), a["labels_exported"],
                       a["gold_n"], a["gold_accuracy"], a["consensus_agreement"]] for a in f["annotators"]])
+    lines += card_lines(f.get("gating"))
     lines += ["## Agreement", ""]
     lines += _table(["metric", "all units", "exported units", "note"], [
         [m, v["value"], (f["metrics_exported"].get(m) or {}).get("value"), v["note"] or ""]

@@ -22,7 +22,8 @@ def rounded(metrics: dict[str, dict], digits: int = 4) -> dict[str, dict]:
     return {m: {"value": plain_number(v.get("value"), digits), "note": v.get("note")} for m, v in metrics.items()}
 
 
-NOT_COUNTED = {"not_in_pool": "not in the pool", "extra": "beyond the overlap", "invalid": "quarantined"}
+NOT_COUNTED = {"not_in_pool": "not in the pool", "extra": "beyond the overlap", "invalid": "quarantined",
+               "excluded": "annotator excluded by gating"}
 
 
 def annotator_kind(member) -> str:

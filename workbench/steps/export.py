@@ -22,6 +22,7 @@ from ..export.filters import apply_filters
 from ..export.records import build_records, counted_votes, pseudonyms
 from ..export.settings import resolve_settings
 from ..export.split import assign_splits
+from ..gating import card_facts as gating_facts
 from ..registry import plugin_version
 from ..spec.check import check_exporters
 from ..store import campaigns as campaigns_sql
@@ -186,7 +187,7 @@ def card_facts(ctx: "StepContext", settings, all_records: list[dict], kept: list
                              digits=4, errors="note", units=state.units_by_id, consensus=state.consensus,
                              gold=state.honeypot_gold)
     pool = {a.id: a for a in state.pool}
-    return gather(
+    facts = gather(
         campaign={"name": ctx.name, "description": spec.description, "backend": spec.backend,
                   "overlap": spec.overlap, "gold_rate": spec.gold_rate,
                   "simulated": sum(1 for a in spec.active_annotators if a.simulated),
@@ -199,3 +200,5 @@ def card_facts(ctx: "StepContext", settings, all_records: list[dict], kept: list
         annotators=annotator_rows(pseudonym_of, pool, state.quality, kept, status_counts(state)),
         metrics_all=rounded(state.metrics), metrics_exported=subset,
         plan=state.step("plan"), aggregate=state.step("aggregate"), versions=state.versions, rounds=state.rounds)
+    facts["gating"] = gating_facts(state, spec, pseudonym_of)
+    return facts
