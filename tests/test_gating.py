@@ -239,7 +239,8 @@ def test_exposure_is_tracked_and_warned(tmp_path, home):
     out = run(home, "annotators", c.name, "--json")
     rows = {r["annotator"]: r for r in json.loads(out.output)}
     assert rows[info["overexposed"][0]]["gold_seen"]["seen"] > 0.3 * n
-    assert any("honeypots (> 30%)" in f for f in rows[info["overexposed"][0]]["flags"])
+    out = run(home, "annotators", c.name)
+    assert f"honeypot exposure above 30%: {', '.join(info['overexposed'])}" in out.output
 
 
 @pytest.mark.parametrize("table, words", [

@@ -357,24 +357,30 @@ def staged_simulation(campaign, simulate) -> dict[str, Any]:
     stops, its work goes to others and is pushed). ``simulate(limits)`` runs the simulate step with
     ``{annotator: tasks in all}``; ``campaign`` is the engine (its ``pull``, ``state``, ``spec``)."""
     g = campaign.spec.gating
-    limit = g.calibration or STAGE
+    limit = 0
     made, stages, excluded = 0, 0, []
-    summary: dict[str, Any] = {}
+    summary: dict[str, Any] = {"simulated_annotators": 0, "labels_made": 0}
     while True:
         campaign._fresh()
-        queues = campaign.state.queues
+        state = campaign.state
         spec = campaign.effective_spec()
+        queues = state.queues
+        done = Counter(a.annotator_id for a in state.annotations)
+        waiting = [a.id for a in spec.active_annotators if a.simulated and len(queues.get(a.id, [])) > done[a.id]]
+        if not waiting:
+            break
+        # the least advanced persona with work left does a stage (its calibration first)
+        least = min(done[a] for a in waiting)
+        limit = max(limit, (g.calibration or STAGE) if least < g.calibration else least + STAGE)
         crowd = [a.id for a in spec.active_annotators if a.simulated]
-        longest = max((len(queues.get(a, [])) for a in crowd), default=0)
         summary = simulate({a: limit for a in crowd})
         stages += 1
         made += summary["labels_made"]
         pulled = campaign.pull()
         out = (pulled.get("gating") or {}).get("excluded") or []
         excluded += [{k: e[k] for k in ("annotator", "rule", "reason", "round")} for e in out]
-        if limit >= longest and not summary["labels_made"] and not out:
-            break
-        limit += STAGE
+        if not summary["labels_made"] and not out:
+            break  # nothing more comes (the server has nothing left for them)
     final = {**summary, "labels_made": made, "stages": stages, "excluded": excluded}
     return campaign._step(_record_simulation, final)
 
@@ -459,3 +465,15 @@ def status_lines(view: dict[str, Any]) -> list[str]:
     if view["overexposed"]:
         out.append(f"honeypot exposure above {view['max_exposure']:.0%}: {', '.join(view['overexposed'])}")
     return out
+
+
+def report_lines(info: dict[str, Any], names: dict[str, str]) -> list[str]:
+    """The report's lines about gating (``names``: how the report shows each annotator)."""
+    view = {**info,
+            "events": [{**e, "annotator": names.get(e["annotator"], e["annotator"])} for e in info["events"]],
+            "excluded": [{**e, "annotator": names.get(e["annotator"], e["annotator"])} for e in info["excluded"]],
+            "overexposed": [names.get(a, a) for a in info["overexposed"]]}
+    lines = [line.strip() for line in status_lines(view)]
+    if info["enabled"] or info["events"]:
+        lines.insert(0, summary_line(view))
+    return [x for x in lines if not x.startswith("gating (exclusions")]

@@ -347,7 +347,8 @@ def print_campaign_report(c) -> None:
             for a in st.quality])
         labeled = {a["annotator"] for a in st.quality}
         waiting = Counter(a.annotator for a in st.assignments if a.planned and a.annotator not in labeled)
-        idle = [f"{a.id} ({waiting[a.id]} assigned)" for a in c.spec.active_annotators if a.id not in labeled]
+        idle = [f"{a.id} ({waiting[a.id]} assigned)" for a in c.effective_spec().active_annotators
+                if a.id not in labeled]
         if idle:
             click.echo(f"no labels yet: {', '.join(idle)}")
     from ..gating import gold_health, summary_line

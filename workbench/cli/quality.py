@@ -327,8 +327,9 @@ def outsider_rows(c, listed: set[str]) -> list[dict]:
 
 def gating_rows(c, rows: list[dict]) -> dict:
     """Add gating to the quality rows (in place): an excluded annotator's flag with the reason, and
-    everyone's honeypot exposure (``gold_seen``: honeypots answered, of how many); returns the
-    campaign's gating view (exclusions, suspect gold, over-exposed annotators)."""
+    everyone's honeypot exposure (``gold_seen``: honeypots answered, of how many; whoever saw more
+    than ``max_exposure`` of them is named in a line below the table, not flagged: it says nothing
+    of their work); returns the campaign's gating view (exclusions, suspect gold, over-exposed)."""
     from ..gating import gold_health
 
     info = gold_health(c.state, c.spec)
@@ -336,8 +337,6 @@ def gating_rows(c, rows: list[dict]) -> dict:
     for r in rows:
         seen = info["exposure"].get(r["annotator"])
         r["gold_seen"] = seen
-        if seen and r["annotator"] in info["overexposed"]:
-            r["flags"] = [*r["flags"], f"saw {seen['seen']} of {seen['of']} honeypots (> {info['max_exposure']:.0%})"]
         e = excluded.get(r["annotator"])
         r["excluded"] = None if e is None else {"rule": e["rule"], "reason": e["reason"], "at": e["at"]}
         if e is not None:

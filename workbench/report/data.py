@@ -63,6 +63,8 @@ class ReportData:
     disputed: list[UnitView]
     progress: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    #: gating: who was excluded or included, when and why; suspect gold; honeypot exposure (plain lines)
+    gating: list[str] = field(default_factory=list)
 
     @property
     def spans(self) -> bool:

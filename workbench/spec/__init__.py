@@ -52,7 +52,7 @@ class GatingSpec:
     #: honeypots most strong annotators answer otherwise than gold are dropped from scoring
     drop_suspect_gold: bool = False
     #: warn when an annotator has seen more than this share of the campaign's honeypots
-    max_exposure: float = 0.5
+    max_exposure: float = 0.8
 
     @property
     def enabled(self) -> bool:
@@ -255,7 +255,7 @@ def parse_gating(c: _Checker, table: dict, gold_rate: float) -> GatingSpec:
     min_accuracy = share("min_accuracy", 0.7)
     rolling = share("rolling_min_accuracy", None)
     drop = c.get(table, "drop_suspect_gold", bool, "gating.drop_suspect_gold", False)
-    exposure = share("max_exposure", 0.5)
+    exposure = share("max_exposure", 0.8)
     if (calibration or rolling is not None) and gold_rate <= 0:
         c.fail("gating", "judges annotators on honeypots: it needs gold.file and gold.rate > 0")
     return GatingSpec(calibration, min_accuracy, window, min_gold, rolling, drop, exposure)

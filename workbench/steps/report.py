@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..gating import gold_health, report_lines
 from ..report import check_ready, write_report
 from ..report.data import display_names, gather, progress
 from ..status import status
@@ -40,5 +41,6 @@ def run(ctx: "StepContext", out: str | Path | None = None, top: int = 12) -> dic
         aggregates=state.aggregates, quality=state.quality, metrics=state.metrics, aggregate=state.step("aggregate"),
         progress=progress(status(spec, state), planned, done, shown), pool={a.id: a for a in state.pool},
         as_of=as_of(state), top=top, statuses=status_counts(state))
+    data.gating = report_lines(gold_health(state, spec), shown)
     return write_report(data, path, ctx.progress)
 
