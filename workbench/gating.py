@@ -216,16 +216,25 @@ def exclude(ctx: "StepContext", annotator: str, rule: str, reason: str,
         gating_sql.add_event(ctx.store, ctx.name, annotator, "exclude", rule, reason, now(), detail)
         ctx = fresh(ctx)
         plan = Plan(ctx)
-        counted = {a.unit_id for a in ctx.state.annotations
-                   if a.annotator_id == annotator and a.status is AnnotationStatus.OK}
+        annotations = ctx.state.annotations
+        counted = {a.unit_id for a in annotations if a.annotator_id == annotator and a.status is AnnotationStatus.OK}
+        own = {a.unit_id for a in annotations if a.annotator_id == annotator}
+        active = set(plan.active)
         target: dict[str, int] = {}
         cancelled = 0
         for u, who in plan.planned.items():
             if annotator in who:
                 target[u] = len(who) + (u in counted)
-                if (u, annotator) not in plan.answered:
-                    plan.cancel(u, annotator, f"{annotator} excluded ({reason})")
-                    cancelled += 1
+                if u in own:
+                    continue
+                plan.cancel(u, annotator, f"{annotator} excluded ({reason})")
+                cancelled += 1
+                # their place was taken by someone the plan did not name (Label Studio's stream): the
+                # plan says so now, so that annotator's share counts it
+                takers = sorted({a.annotator_id for a in annotations if a.unit_id == u and a.annotator_id in active
+                                 and a.annotator_id not in who and a.status is AnnotationStatus.OK})
+                if takers:
+                    plan.add(u, takers[0])
         for u in counted:  # answers in places planned for someone else (Label Studio's stream)
             if u not in target:
                 target[u] = len(plan.planned.get(u, ())) + 1
