@@ -362,7 +362,8 @@ def summary_line(info: dict[str, Any]) -> str:
 # -- a gated simulation ------------------------------------------------------------------------------
 def staged_simulation(campaign, simulate) -> dict[str, Any]:
     """The simulated crowd works in stages: each persona up to its calibration first, then
-    :data:`STAGE` more tasks at a time; after each stage a pull judges them (an excluded persona
+    :data:`STAGE` more tasks at a time (or half what they have done, if more); after each stage a
+    pull judges them (an excluded persona
     stops, its work goes to others and is pushed). ``simulate(limits)`` runs the simulate step with
     ``{annotator: tasks in all}``; ``campaign`` is the engine (its ``pull``, ``state``, ``spec``)."""
     g = campaign.spec.gating
@@ -380,7 +381,9 @@ def staged_simulation(campaign, simulate) -> dict[str, Any]:
             break
         # the least advanced persona with work left does a stage (its calibration first)
         least = min(done[a] for a in waiting)
-        limit = max(limit, (g.calibration or STAGE) if least < g.calibration else least + STAGE)
+        # stages grow with the work done (5 tasks, or half what they have done if more): frequent
+        # judgments early, few pulls late on a long campaign
+        limit = max(limit, (g.calibration or STAGE) if least < g.calibration else least + max(STAGE, least // 2))
         crowd = [a.id for a in spec.active_annotators if a.simulated]
         summary = simulate({a: limit for a in crowd})
         stages += 1
