@@ -27,7 +27,8 @@ test: install
 	$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo 'pytest ran no tests' >&2; exit 1; fi; exit $$rc
 
 # crowd-kit in its own venv (it would pull transformers and pin scikit-learn into .venv); the
-# benchmark runs it as a subprocess on the same data. BENCH_ARGS passes options, e.g. --repeats 5.
+# benchmark runs it as a subprocess on the same data. BENCH_ARGS passes options, e.g. --repeats 5;
+# BENCH_REAL_ARGS to the real-crowd benchmark (it skips in one line without /work/shared/crowd-data).
 CROWDKIT := .venv-crowdkit
 $(CROWDKIT)/.installed:
 	$(PYTHON) -m venv $(CROWDKIT)
@@ -36,6 +37,7 @@ $(CROWDKIT)/.installed:
 
 bench: install $(CROWDKIT)/.installed
 	$(BIN)/python -m benchmarks.bench_aggregate --crowdkit $(CROWDKIT)/bin/python $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.bench_realcrowd --crowdkit $(CROWDKIT)/bin/python $(BENCH_REAL_ARGS)
 	$(BIN)/python -m benchmarks.bench_labelstudio $(BENCH_LS_ARGS)
 
 clean:

@@ -13,6 +13,8 @@ Usage (``make bench`` sets up crowd-kit's venv and runs this)::
 3. Printed per method: seconds, the speed ratio, accuracy against the known truth, and the share
    of tasks where both give the same label. The same is done with the rows shuffled (no
    one-block-per-task layout): both libraries for majority and Dawid-Skene, workbench for the rest.
+   MACE runs on a smaller crowd of its own (``--mace-tasks``); ``--mace-participation`` and
+   ``--mace-class-weights`` shape it like a real one (a long tail of workers, skewed classes).
 4. Krippendorff's alpha (nominal, 5 raters x 100k units, 10% missing) against the krippendorff
    package: seconds and the difference of the two values.
 """
@@ -48,10 +50,10 @@ def machine() -> dict:
 
 
 def run_crowdkit(python: str, data: Path, out: Path, methods: list[str], repeats: int,
-                 mace_restarts: int, min_time: float) -> dict:
+                 mace_restarts: int, min_time: float, keep_going: bool = False) -> dict:
     cmd = [python, str(ROOT / "benchmarks" / "crowdkit_run.py"), str(data), str(out), "--methods",
            ",".join(methods), "--repeats", str(repeats), "--mace-restarts", str(mace_restarts),
-           "--min-time", str(min_time)]
+           "--min-time", str(min_time)] + (["--keep-going"] if keep_going else [])
     subprocess.run(cmd, check=True)
     return json.loads((out / "times.json").read_text())
 
@@ -130,6 +132,7 @@ def bench_aggregators(args, tmp: Path) -> list[dict]:
         rows.append(row)
     if args.mace_tasks and (not args.only or "mace" in args.only):
         rows.append(bench_mace(args, tmp))
+    rows += bench_more(args, tmp)
     return rows
 
 
@@ -145,8 +148,10 @@ def read_dictionary(path: Path) -> pd.DataFrame:
 def bench_mace(args, tmp: Path) -> dict:
     from workbench.models import as_long_table
 
+    weights = [float(w) for w in args.mace_class_weights.split(",")] if args.mace_class_weights else None
     crowd = make_crowd(args.mace_tasks, args.workers, args.classes, args.overlap, spammers=args.spammers,
-                       biased=args.biased, seed=args.seed + 1)
+                       biased=args.biased, seed=args.seed + 1, participation=args.mace_participation,
+                       class_weights=weights)
     data = tmp / "mace.parquet"
     crowd.table.to_parquet(data)
     table = as_long_table(pd.read_parquet(data))
@@ -165,6 +170,93 @@ def bench_mace(args, tmp: Path) -> dict:
     row["majority_accuracy_same_data"] = float((mv == crowd.truth.reindex(mv.index)).mean())
     row["notes"] = result.notes
     return row
+
+
+#: methods timed on crowds of their own, smaller where crowd-kit is slow (its GLAD takes ~20 s on
+#: 5,000 rows): name -> (crowd-kit's name, size argument)
+MORE = {"glad": ("glad", "glad_tasks"), "mmsr": ("mmsr", "mmsr_tasks"), "kos": ("kos", "kos_tasks"),
+        "binary_relevance": ("br_majority", "multi_tasks"), "binary_relevance_ds": ("br_dawid_skene", "multi_tasks"),
+        "ordinal_median": (None, "ordinal_tasks")}
+
+
+def bench_more(args, tmp: Path) -> list[dict]:
+    """GLAD, M-MSR, KOS, binary relevance (label sets) and the ordinal median, each on its own crowd,
+    side by side with crowd-kit where it has the method (one timed call each on the slow ones)."""
+    from workbench.models import LabelKind, LabelSchema, as_long_table
+    from workbench.registry import get_registry
+
+    from benchmarks.multilabel_crowd import make_multilabel_crowd, make_ordinal_crowd
+
+    rows = []
+    for name, (ck_name, size_arg) in MORE.items():
+        n_tasks = getattr(args, size_arg)
+        if not n_tasks or (args.only and name not in args.only):
+            continue
+        options: dict = {}
+        method = name
+        if name in ("binary_relevance", "binary_relevance_ds"):
+            crowd = make_multilabel_crowd(n_tasks, args.workers, 4, args.overlap, spammers=args.spammers,
+                                          seed=args.seed + 3)
+            schema = LabelSchema(LabelKind.MULTI, crowd.classes)
+            method, options = "binary_relevance", ({"base": "dawid_skene"} if name.endswith("_ds") else {})
+        elif name == "ordinal_median":
+            crowd = make_ordinal_crowd(n_tasks, args.workers, 5, args.overlap, spammers=args.spammers,
+                                       seed=args.seed + 4)
+            schema = LabelSchema(LabelKind.ORDINAL, crowd.classes)
+        else:
+            workers = args.mmsr_workers if name == "mmsr" else args.workers
+            crowd = make_crowd(n_tasks, workers, 2 if name == "kos" else args.classes, args.overlap,
+                               spammers=args.spammers, biased=args.biased, seed=args.seed + 2)
+            schema = LabelSchema(LabelKind.SINGLE, crowd.classes)
+        data = tmp / f"{name}.parquet"
+        crowd.table.to_parquet(data)
+        table = as_long_table(pd.read_parquet(data))
+        if schema.kind is LabelKind.MULTI:  # Parquet gives arrays: label sets are tuples
+            table["label"] = table["label"].map(tuple)
+        func = get_registry().get("aggregators", method).func
+        func(table.head(1000), schema, **options)  # warm-up
+        slow = name in ("glad", "mmsr", "binary_relevance_ds")
+        repeats, min_time = (1, 0.0) if slow else (args.repeats, args.min_time)
+        seconds, result = best_of(repeats, lambda: func(table, schema, **options), min_time)
+        ours = _shown(result)
+        row = {"method": name, "rows": len(table), "seconds": seconds}
+        theirs = None
+        if args.crowdkit and ck_name:
+            ck = run_crowdkit(args.crowdkit, data, tmp / f"ck-{name}", [ck_name], repeats, args.mace_restarts,
+                              min_time)
+            their = pd.read_parquet(tmp / f"ck-{name}" / f"{ck_name}.parquet")
+            theirs = pd.Series(their["label"].to_numpy(), index=their["task"].to_numpy())
+            row["crowdkit_seconds"] = ck["methods"][ck_name]["seconds"]
+            row["speedup"] = row["crowdkit_seconds"] / seconds
+            row["crowdkit_iterations"] = ck["methods"][ck_name].get("iterations")
+        truth = crowd.truth.map(_json_set) if schema.kind is LabelKind.MULTI else crowd.truth
+        row.update(compare(name, ours, theirs, truth, result.ties))
+        mv = _shown(get_registry().get("aggregators", "majority").func(table, schema))
+        row["majority_accuracy_same_data"] = float((mv == truth.reindex(mv.index)).mean())
+        row["notes"] = [n for n in result.notes if len(n) < 200][:3]
+        if name == "ordinal_median":
+            pos = {g: i for i, g in enumerate(crowd.classes)}
+            err = {k: float(np.mean(np.abs(v.map(pos).to_numpy() - crowd.truth.reindex(v.index).map(pos).to_numpy())))
+                   for k, v in (("ordinal_median", ours), ("majority", mv))}
+            row["notes"].append(f"mean absolute error in grades: ordinal_median {err['ordinal_median']:.4f}, "
+                                f"majority {err['majority']:.4f}")
+        row["notes"].append(f"majority vote accuracy on the same crowd: {row['majority_accuracy_same_data']:.4f}")
+        rows.append(row)
+    return rows
+
+
+def _json_set(labels) -> str:
+    return json.dumps(sorted(labels))
+
+
+def _shown(result) -> pd.Series:
+    """Labels as text, label sets as sorted JSON lists (crowd-kit's side is written the same way)."""
+    values = result.labels["label"]
+    if len(values) and isinstance(values.iloc[0], tuple):
+        shown = [_json_set(v) for v in values]
+    else:
+        shown = values.astype(str).to_numpy()
+    return pd.Series(shown, index=result.labels["unit"].astype(str).to_numpy())
 
 
 def bench_alpha(args) -> dict:
@@ -251,14 +343,23 @@ def main(argv: list[str] | None = None) -> int:
                     help="and until this many seconds of calls have run (both libraries; 0: exactly --repeats)")
     ap.add_argument("--mace-tasks", type=int, default=20_000, help="0 to skip MACE")
     ap.add_argument("--mace-restarts", type=int, default=2)
+    ap.add_argument("--glad-tasks", type=int, default=1000, help="GLAD's crowd (crowd-kit's GLAD is slow); 0 skips")
+    ap.add_argument("--mmsr-tasks", type=int, default=2000, help="M-MSR's crowd; 0 skips")
+    ap.add_argument("--mmsr-workers", type=int, default=50, help="M-MSR's crowd-kit loops over pairs of workers")
+    ap.add_argument("--kos-tasks", type=int, default=20_000, help="KOS's crowd (two classes); 0 skips")
+    ap.add_argument("--multi-tasks", type=int, default=5000, help="label-set crowd (binary relevance); 0 skips")
+    ap.add_argument("--ordinal-tasks", type=int, default=200_000, help="ordinal crowd (workbench only); 0 skips")
+    ap.add_argument("--mace-participation", type=float, default=0.0,
+                    help="MACE's crowd: Zipf exponent of the workers' participation (0: uniform; 1.5: a long tail)")
+    ap.add_argument("--mace-class-weights", help="MACE's crowd: class shares, e.g. 0.87,0.13 (default: equal)")
     ap.add_argument("--alpha-units", type=int, default=100_000)
     ap.add_argument("--crowdkit", help="python of a venv with crowd-kit (skipped when not given)")
     ap.add_argument("--json", help="also write the results here")
-    ap.add_argument("--only", help="comma-separated methods to run (of " + ", ".join(METHODS + ["mace"])
+    ap.add_argument("--only", help="comma-separated methods to run (of " + ", ".join(METHODS + ["mace", *MORE])
                     + "; alpha too when 'alpha' is listed); all when not given")
     args = ap.parse_args(argv)
     args.only = set(args.only.split(",")) if args.only else None
-    unknown = sorted((args.only or set()) - set(METHODS) - {"mace", "alpha"})
+    unknown = sorted((args.only or set()) - set(METHODS) - set(MORE) - {"mace", "alpha"})
     if unknown:
         ap.error(f"--only: unknown method {unknown[0]!r}")
     results = {"machine": machine(), "command": " ".join([Path(sys.executable).name, "-m",

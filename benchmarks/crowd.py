@@ -7,6 +7,11 @@ Tasks get ``overlap`` distinct workers each. A worker is one of:
 - *spammer*: a uniformly random class, whatever the truth;
 - *biased*: with probability ``bias_strength`` their favourite class, else like an honest worker.
 
+By default every worker is equally likely to be drawn for a task. ``participation = s > 0`` makes
+participation long-tailed, as on real crowdsourcing platforms: worker ``r`` (in a random order)
+is drawn with weight ``1 / (r + 1) ** s`` (Zipf-like), so a few workers give most answers and many
+give a handful. A task's ``overlap`` workers are still distinct.
+
 Everything is vectorized and seeded; the table comes out grouped by task (one block of rows
 per task), as most exports are, unless ``shuffle`` is set.
 """
@@ -35,7 +40,7 @@ class Crowd:
 def make_crowd(n_tasks: int = 1000, n_workers: int = 20, n_classes: int = 3, overlap: int = 5,
                accuracy: tuple[float, float] = (0.55, 0.95), spammers: float = 0.0, biased: float = 0.0,
                bias_strength: float = 0.6, class_weights: list[float] | None = None, seed: int = 0,
-               shuffle: bool = False) -> Crowd:
+               shuffle: bool = False, participation: float = 0.0) -> Crowd:
     if overlap > n_workers:
         raise ValueError("overlap cannot exceed the number of workers")
     rng = np.random.default_rng(seed)
@@ -50,7 +55,10 @@ def make_crowd(n_tasks: int = 1000, n_workers: int = 20, n_classes: int = 3, ove
     acc = rng.uniform(accuracy[0], accuracy[1], n_workers)
     favourite = rng.integers(0, n_classes, n_workers)
 
-    workers = _distinct_workers(rng, n_tasks, n_workers, overlap)
+    if participation > 0:
+        workers = _zipf_workers(rng, n_tasks, n_workers, overlap, participation)
+    else:
+        workers = _distinct_workers(rng, n_tasks, n_workers, overlap)
     task = np.repeat(np.arange(n_tasks), overlap)
     worker = workers.reshape(-1)
     true = truth[task]
@@ -82,3 +90,18 @@ def _distinct_workers(rng: np.random.Generator, n_tasks: int, n_workers: int, ov
         if len(bad) == 0:
             return workers
         workers[bad] = rng.integers(0, n_workers, (len(bad), overlap))
+
+
+def _zipf_workers(rng: np.random.Generator, n_tasks: int, n_workers: int, overlap: int, s: float) -> np.ndarray:
+    """``overlap`` different workers per task, worker of rank r drawn with weight 1 / (r + 1) ** s:
+    the Gumbel top-k trick (the ``overlap`` largest ``log w + Gumbel`` keys are a draw without
+    replacement proportional to ``w``), in chunks of tasks to bound memory."""
+    rank = rng.permutation(n_workers)  # which worker holds which rank: roles are not tied to activity
+    log_w = -s * np.log(rank + 1.0)
+    out = np.empty((n_tasks, overlap), dtype=np.int64)
+    chunk = max(1, 4_000_000 // max(n_workers, 1))
+    for start in range(0, n_tasks, chunk):
+        stop = min(n_tasks, start + chunk)
+        keys = log_w[None, :] + rng.gumbel(size=(stop - start, n_workers))
+        out[start:stop] = np.argpartition(-keys, overlap - 1, axis=1)[:, :overlap]
+    return out

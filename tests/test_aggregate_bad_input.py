@@ -79,16 +79,17 @@ def test_auto_picks_dawid_skene_only_with_enough_labels_and_says_so():
     reg = get_registry()
     few = t(["u1", "u1", "u2"], ["x", "y", "x"], ["a", "b", "a"])
     assert choose_method(reg, SCHEMA, few, "auto") == (
-        "majority", "auto: picked majority (dawid_skene: annotator 'y' has 1 label(s), fewer than 20)")
+        "majority", "auto: picked majority (dawid_skene: annotator 'y' has 1 label(s), fewer than 20); "
+        "no gold units to compare methods on (needs 30)")
     many = t([f"u{i}" for i in range(25) for _ in range(2)], ["x", "y"] * 25, ["a"] * 50)
     method, note = choose_method(reg, SCHEMA, many, "auto")
     assert method == "dawid_skene" and note.startswith("auto: picked dawid_skene (2 annotators")
     res = aggregate_table(reg, SCHEMA, many, "auto")
     assert res.method == "dawid_skene" and res.notes[0] == note
     single = t(["u1", "u2"], ["x", "x"], ["a", "b"])
-    assert choose_method(reg, SCHEMA, single, "auto")[1].endswith("needs two or more annotators)")
+    assert "(dawid_skene: needs two or more annotators)" in choose_method(reg, SCHEMA, single, "auto")[1]
     spans = LabelSchema(LabelKind.SPANS, ("ORG",))
-    assert choose_method(reg, spans, single, "auto") == ("spans", "auto: picked spans (span task)")
+    assert choose_method(reg, spans, single, "auto") == ("span_dawid_skene", "auto: picked span_dawid_skene (span task)")
 
 
 def test_span_only_method_refuses_choice_labels():
@@ -282,8 +283,11 @@ def test_auto_keeps_dawid_skene_when_a_late_person_has_few_labels():
     joined = aggregate_table(reg, schema, pd.concat([table, late], ignore_index=True), "auto")
     assert joined.method == "dawid_skene"
     assert joined.notes[0] == ("auto: picked dawid_skene (6 annotators with >= 20 labels; 'pat@example.org' 3 "
-                               "with fewer: 0.2% of the labels)")
-    assert accuracy(joined) >= accuracy(alone) > accuracy(aggregate_table(reg, schema, table, "majority"))
+                               "with fewer: 0.2% of the labels); no gold units to compare methods on (needs 30)")
+    # the three extra labels move where EM stops (30 iterations instead of 32, crowd-kit's stopping
+    # rule): one unit of 400 differs at tol 1e-5, none when both run to 100 iterations
+    assert accuracy(joined) >= accuracy(alone) - 1 / 400
+    assert min(accuracy(joined), accuracy(alone)) > accuracy(aggregate_table(reg, schema, table, "majority"))
     # many sparse annotators (here a quarter of the labels, one each) are another matter: majority
     tail = table["unit"].isin(truth.index[-100:])
     sparse = table.copy()

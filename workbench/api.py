@@ -23,6 +23,7 @@ from .hookspecs import (
     RegisterBackend,
     RegisterExporter,
     RegisterMetric,
+    RegisterModel,
     RegisterPersona,
     RegisterTaskType,
     hookimpl,
@@ -42,7 +43,7 @@ from .models import (
     label_to_json,
     unit_id,
 )
-from .plugin import Aggregator, BackendType, Exporter, Metric
+from .plugin import Aggregator, BackendType, Exporter, Metric, Model
 from .segment import Sentence, sentences
 from .simulate import Persona
 from .tasktype import REQUIRED, TaskOption, TaskOptionError, TaskType
@@ -50,7 +51,7 @@ from .tasktype import REQUIRED, TaskOption, TaskOptionError, TaskType
 __all__ = [
     # hooks
     "hookimpl", "RegisterTaskType", "RegisterPersona", "RegisterAggregator", "RegisterMetric", "RegisterExporter",
-    "RegisterBackend",
+    "RegisterBackend", "RegisterModel",
     # the data model
     "Document", "Unit", "Label", "LabelKind", "LabelSchema", "LabelError", "Span", "PreLabel", "Annotation",
     "AnnotationStatus", "unit_id", "label_key", "label_to_json",
@@ -58,7 +59,7 @@ __all__ = [
     "TaskType", "TaskOption", "TaskOptionError", "REQUIRED", "sentences", "Sentence",
     # what plugins register
     "Persona", "Aggregator", "AggregateResult", "Metric", "MetricResult", "Exporter", "ExportContext",
-    "BackendType", "Backend", "BackendContext", "RawAnnotation", "PullBatch",
+    "BackendType", "Backend", "BackendContext", "RawAnnotation", "PullBatch", "Model",
     # commands (register_commands): the CLI's state (home, store, open a campaign) and JSON output
     "CommandState", "pass_state", "emit_json",
     # errors

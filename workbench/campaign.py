@@ -59,7 +59,9 @@ from .steps import export as export_step
 from .steps import plan as plan_step
 from .steps import pull as pull_step
 from .steps import push as push_step
+from .steps import redundancy as redundancy_step
 from .steps import report as report_step
+from .steps import review as review_step
 from .steps import simulate as simulate_step
 from .store import Store, now
 from .store import campaigns as campaigns_sql
@@ -254,6 +256,9 @@ class Campaign:
         if campaigns_sql.get(self.store, self.name) is None:
             return  # not planned yet: the step says to run plan first
         sync = self._decide()
+        if sync.new_version and self.spec.models:
+            # the new [models] must work on the campaign's units before the version is recorded
+            aggregate_step.model_sources(self.context())
         with self.store.transaction():
             self._apply(sync)
         self.synced = True
@@ -293,6 +298,10 @@ class Campaign:
             sync = self._decide() if self.from_file else None
             ctx = self.context()
             planned = plan_step.prepare(ctx, sync.documents if sync else None)
+            if sync is not None and sync.new_version and self.spec.models:
+                # the [models] must work on the planned units before the version is recorded
+                aggregate_step.sources_for(self.spec, self.registry, self.task_type, planned["units"],
+                                           planned["prelabels"], self.name)
             with self.store.transaction():
                 if sync is not None:
                     ctx.spec_version = self._apply(sync)
@@ -381,6 +390,33 @@ class Campaign:
             self._refresh()
             return self._step(report_step.run, out, top)
 
+    def evaluate(self, predictions: pd.DataFrame | None = None, model: str | None = None,
+                 source: str | None = None, **options) -> dict[str, Any]:
+        """Score a model's predictions (``unit, label, score``; None: the task type's pre-labels)
+        against the consensus and the gold labels, and keep it as the model's last evaluation."""
+        from . import evaluate as evaluate_mod
+
+        with self._working():
+            self._sync()
+            self._refresh()
+            self._fresh()
+            if predictions is None:
+                predictions = evaluate_mod.prelabel_predictions(self.state)
+                if predictions.empty:
+                    raise WorkbenchError(f"campaign {self.name!r}: no pre-labels (task type {self.spec.task_type!r} "
+                                         "gives none, or `plan` has not run)")
+                model, source = model or evaluate_mod.PRELABELS, evaluate_mod.PRELABELS
+            return self._step(evaluate_mod.run, predictions, model or "model", source or "predictions", **options)
+
+
+    def review(self, pull_only: bool = False) -> dict[str, Any]:
+        """A review round (the spec's ``[review]`` table): the units that need it go to the review queue,
+        simulated reviewers answer, verdicts come back; ``pull_only``: only bring the verdicts back."""
+        with self._working():
+            self._sync()
+            self._refresh()
+            return self._step(review_step.run, pull_only)
+
     def run(self, until: str = "export", around: Callable[[str], Any] | None = None) -> dict[str, Any]:
         """Every step up to ``until``; ``around(description)``, if given, is a context manager each step
         runs inside (the CLI's spinner)."""
@@ -389,11 +425,61 @@ class Campaign:
         results = {}
         with self._working():
             for step in STEPS:
+                if step == "export" and self.spec.review is not None and self.state.step("review") is not None:
+                    # verdicts given since the last review round (a person in Label Studio) count in this export
+                    with around(f"{self.name}: review --pull") if around else contextlib.nullcontext():
+                        results["review"] = self.review(pull_only=True)
                 with around(f"{self.name}: {step}") if around else contextlib.nullcontext():
                     results[step] = getattr(self, step)()
+                if step == "aggregate" and self.spec.redundancy is not None:
+                    results["redundancy"] = self.adaptive_rounds(around)
                 if step == until:
                     break
         return results
+
+    def redundancy_check(self) -> dict[str, Any]:
+        """One check of the ``[redundancy]`` policy: a new round for the units below target (if any)."""
+        if self.spec.redundancy is None:
+            raise WorkbenchError(f"campaign {self.name!r} has no [redundancy] table (adaptive rounds)")
+        return self._step(redundancy_step.run)
+
+    def adaptive_rounds(self, around: Callable[[str], Any] | None = None) -> dict[str, Any]:
+        """Round after round (check, push, simulate, pull, aggregate) until no unit is below target
+        or can get more, or the round's work is not answered yet (people): then the next ``run``
+        resumes. Returns the rounds made and why it stopped."""
+        made: list[int] = []
+        policy = self.spec.redundancy
+        assert policy is not None
+        # each round gives a unit below max one more place, so the loop ends by itself; the guard
+        # only stops a runaway (a bug) with a clear line
+        guard = 10 * (policy.max + 2)
+        with self._working():
+            while True:
+                with around(f"{self.name}: redundancy check") if around else contextlib.nullcontext():
+                    check = self.redundancy_check()
+                number = check["round"]
+                if number is None:
+                    stopped = ("every unit settled" if not check["waiting"] else
+                               f"{check['open_places']} answer(s) awaited on {check['waiting']} unit(s); "
+                               "the next `run` goes on")
+                    break
+                made.append(number)
+                if len(made) > guard:
+                    stopped = f"stopped after {len(made)} rounds (guard)"
+                    break
+                for step in ("push", "simulate", "pull", "aggregate"):
+                    with around(f"{self.name}: {step} (round {number})") if around else contextlib.nullcontext():
+                        getattr(self, step)()
+                self._fresh()
+                row = next((r for r in self.state.rounds if r["round"] == number), None)
+                if row is not None and row["answered"] == 0 and row["assignments"] > 0:
+                    stopped = (f"round {number}: none of its {row['assignments']} place(s) answered yet; "
+                               "the next `run` goes on")
+                    break
+            if number is not None:  # stopped while a round's work is open: record where things stand
+                check = self._step(redundancy_step.survey)
+        return {"rounds": made, "stopped": stopped, **{k: check.get(k) for k in (
+            "settled", "waiting", "open_places", "spent", "budget_left")}}
 
     def add_round(self, units: Iterable[str], extra: int = 1, kind: str = "more",
                   reason: str | None = None) -> dict[str, Any]:
@@ -411,6 +497,12 @@ class Campaign:
         inputs = agg.get("inputs")
         if (inputs is None and rev) or (inputs is not None and inputs.get("annotations_rev") != rev):
             self.notify(f"campaign {self.name!r}: annotations changed since the last aggregate; aggregating again")
+            self.aggregate()
+            steps = self.state.steps
+            agg = steps["aggregate"]
+        elif (inputs or {}).get("models") != aggregate_step.models_digest(self.context()):
+            self.notify(f"campaign {self.name!r}: the model sources ([models]: their spec or their votes) changed "
+                        "since the last aggregate; aggregating again")
             self.aggregate()
             steps = self.state.steps
             agg = steps["aggregate"]

@@ -14,7 +14,7 @@ import pluggy
 if TYPE_CHECKING:  # pragma: no cover
     import click
 
-    from .plugin import Aggregator, BackendType, Exporter, Metric
+    from .plugin import Aggregator, BackendType, Exporter, Metric, Model
     from .simulate import Persona
     from .tasktype import TaskType
 
@@ -28,6 +28,7 @@ RegisterAggregator = Callable[["Aggregator"], None]
 RegisterMetric = Callable[["Metric"], None]
 RegisterExporter = Callable[["Exporter"], None]
 RegisterBackend = Callable[["BackendType"], None]
+RegisterModel = Callable[["Model"], None]
 
 
 @hookspec
@@ -68,6 +69,14 @@ def register_exporters(register: RegisterExporter) -> None:
 def register_backends(register: RegisterBackend) -> None:
     """Register annotation backends: ``register(backend)`` with a
     :class:`workbench.api.BackendType` whose factory builds a backend for a campaign."""
+
+
+@hookspec
+def register_models(register: RegisterModel) -> None:
+    """Register models: ``register(model)`` with a :class:`workbench.api.Model` that predicts a
+    label (and a score) per unit. A campaign that names it in ``[models] plugins`` counts its
+    answers in aggregation as an annotator of its own (``model:<name>``), whose confusion the
+    method estimates like anyone's."""
 
 
 @hookspec

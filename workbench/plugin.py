@@ -1,4 +1,5 @@
-"""What a plugin registers, one record type per kind: aggregators, metrics, export formats, backends.
+"""What a plugin registers, one record type per kind: aggregators, metrics, export formats, backends,
+models.
 
 (Task types subclass :class:`workbench.tasktype.TaskType`; personas are
 :class:`workbench.simulate.Persona`.) Plugin authors import these from :mod:`workbench.api`.
@@ -7,9 +8,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from .models import LabelKind
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .models import PreLabel, Unit
+    from .tasktype import TaskType
 
 ALL_KINDS = frozenset(LabelKind)
 
@@ -76,3 +81,23 @@ class BackendType:
     #: modules the backend imports, and the extra that installs them (checked when a spec is read)
     requires: tuple[str, ...] = ()
     extra: str | None = None
+
+
+@dataclass(frozen=True)
+class Model:
+    """A model that labels units, to vote in aggregation as an annotator of its own.
+
+    ``predict(units, task_type)`` receives the campaign's units (a sequence of
+    :class:`~workbench.models.Unit`) and its configured task type, and returns one
+    :class:`~workbench.models.PreLabel` (label and a score in 0..1) or None (no answer) per unit,
+    in order. A campaign names the model in its ``[models]`` table (``plugins = ["name"]``); it
+    votes as annotator ``model:<name>``. It should be deterministic: the consensus is recomputed
+    from it whenever the campaign aggregates.
+    """
+
+    name: str
+    predict: Callable[[Sequence["Unit"], "TaskType"], Sequence["PreLabel | None"]]
+    description: str = ""
+    #: the task types it labels (empty: any whose label kind is in ``kinds``)
+    task_types: tuple[str, ...] = ()
+    kinds: frozenset = ALL_KINDS

@@ -29,7 +29,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import WorkbenchError
-from .plugin import Aggregator, BackendType, Exporter, Metric
+from .plugin import Aggregator, BackendType, Exporter, Metric, Model
 
 if TYPE_CHECKING:  # pragma: no cover
     import click
@@ -53,6 +53,7 @@ KINDS = {
     "metrics": "register_metrics",
     "exporters": "register_exporters",
     "backends": "register_backends",
+    "models": "register_models",
 }
 
 SINGULAR = {
@@ -62,6 +63,7 @@ SINGULAR = {
     "metrics": "metric",
     "exporters": "export format",
     "backends": "backend",
+    "models": "model",
 }
 
 
@@ -146,6 +148,9 @@ class Registry:
 
     def backend(self, name: str) -> BackendType:
         return self.get("backends", name)
+
+    def model(self, name: str) -> Model:
+        return self.get("models", name)
 
     def names(self, kind: str) -> list[str]:
         return sorted(self._table(kind))

@@ -19,6 +19,7 @@ from .models import Annotation, AnnotationStatus, Document, Label, LabelSchema, 
 from .store import Store
 from .store import campaigns as campaigns_sql
 from .store import corpus as corpus_sql
+from .store import evaluations as evaluations_sql
 from .store import gating as gating_sql
 from .store import labels as labels_sql
 from .store import results as results_sql
@@ -145,9 +146,11 @@ class CampaignState:
 
     @cached_property
     def metrics(self) -> dict[str, dict[str, Any]]:
-        """The agreement step's metrics: ``{metric: {value, note, detail}}``."""
+        """The agreement step's metrics: ``{metric: {value, interval, note, detail}}`` (``interval``:
+        the bootstrap 95% interval ``[low, high]``, or None)."""
         return {r["metric"]: {"value": r["value"], "note": r["note"],
-                              "detail": json.loads(r["detail_json"]) if r["detail_json"] else None}
+                              "detail": json.loads(r["detail_json"]) if r["detail_json"] else None,
+                              "interval": _pair(r["ci_low"], r["ci_high"])}
                 for r in results_sql.metrics(self.store, self.name)}
 
     @cached_property
@@ -157,8 +160,18 @@ class CampaignState:
                  "gold_accuracy": r["gold_accuracy"], "consensus_agreement": r["consensus_agreement"],
                  "ds_accuracy": r["ds_accuracy"], "spammer_score": r["spammer_score"],
                  "flags": json.loads(r["flags_json"]),
-                 "confusion": json.loads(r["confusion_json"]) if r["confusion_json"] else None}
+                 "confusion": json.loads(r["confusion_json"]) if r["confusion_json"] else None,
+                 "gold_accuracy_ci": _pair(r["gold_accuracy_low"], r["gold_accuracy_high"])}
                 for r in results_sql.quality(self.store, self.name)]
+
+    @cached_property
+    def evaluations(self) -> list[dict[str, Any]]:
+        """The last evaluation of each model (``workbench evaluate``), by model name; ``stale`` when
+        the consensus was aggregated again since."""
+        agg = self.steps.get("aggregate")
+        return [{"model": r["model"], "source": r["source"], "evaluated_at": r["evaluated_at"],
+                 "stale": agg is not None and r["aggregate_seq"] is not None and r["aggregate_seq"] != agg["seq"],
+                 **json.loads(r["result_json"])} for r in evaluations_sql.all_for(self.store, self.name)]
 
     @cached_property
     def unit_agreement(self) -> pd.DataFrame:
@@ -213,3 +226,7 @@ class CampaignState:
     def newest_counted(self) -> str | None:
         """When the counted state was made: its newest annotation (created or edited)."""
         return labels_sql.newest_counted(self.store, self.name)
+
+
+def _pair(low: float | None, high: float | None) -> list[float] | None:
+    return None if low is None or high is None else [low, high]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .gating import gold_health
+from .redundancy import progress as redundancy_progress
 from .store import labels as labels_sql
 from .store import work as work_sql
 
@@ -49,5 +50,7 @@ def status(spec: "CampaignSpec", state: "CampaignState") -> dict[str, Any]:
     versions = state.versions
     return {"campaign": name, "task_type": spec.task_type, "backend": spec.backend, "units": len(state.units),
             "spec_version": versions[-1]["version"] if versions else None, "versions": versions,
-            "rounds": rounds, "steps": steps, "annotators": per, "quarantined": quarantined,
+            "rounds": rounds, "steps": steps,
+            "redundancy": redundancy_progress(spec.redundancy, rounds, work_sql.planned_per_unit(db, name),
+                                              state.step("redundancy")), "annotators": per, "quarantined": quarantined,
             "gating": gating_view}

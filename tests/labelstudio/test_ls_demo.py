@@ -41,6 +41,11 @@ def test_demo_runs_through_label_studio(tmp_path):
         assert "login: admin@workbench.local with the password in" in result.output
         assert f"Label Studio is running at {status['url']}" in result.output
         assert re.search(r"annotations: \d+ counted", result.output)
+        # a review round over what remains disputed, through the campaign's review project, on the card
+        assert re.search(r"^review: round 1; \d+ unit\(s\) sent, \d+ reviewed, \d+ overturned, 0 waiting",
+                         result.output, re.M), result.output
+        card = (home / "exports" / "claims-demo" / "README.md").read_text("utf-8")
+        assert "## Review" in card and "overturned by review" in card
         assert ManagedServer(home).token() not in result.output
         # the closing lines give the sample campaign's person a command that works as printed
         waiting = re.search(r"^  workbench invite claims-demo you@example.org +# (\d+) task\(s\) wait for you$",
@@ -65,3 +70,6 @@ def test_demo_local_backend_needs_no_server(tmp_path):
     assert result.exit_code == 0, result.output
     assert "backend local" in result.output and "Label Studio" not in result.output
     assert not (home / "labelstudio").exists()
+    assert re.search(r"^review: round 1; \d+ unit\(s\) sent, \d+ reviewed, \d+ overturned, 0 waiting",
+                     result.output, re.M), result.output
+    assert "## Review" in (home / "exports" / "sentiment-demo" / "README.md").read_text("utf-8")

@@ -20,7 +20,9 @@ RESULT_COLUMNS = ["unit", "label", "confidence", "n_annotations"]
 class AggregateResult:
     """Per unit: the label, a confidence (posterior or vote share) and the number of annotations.
 
-    ``posteriors`` (optional) has one row per unit and one column per class; ``annotators``
+    ``labels`` may carry more columns a method estimates per unit (``glad``: ``difficulty``).
+    ``posteriors`` (optional) has one row per unit and one column per class (``binary_relevance``:
+    one column per label of the schema, the probability that it is in the unit's set); ``annotators``
     (optional) holds per-annotator estimates a method makes (skill, confusion); ``notes`` says
     what a user should know (ties, convergence, which method ``auto`` picked).
     """

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Mapping
 
+import numpy as np
 import pandas as pd
 
 from ..errors import WorkbenchError
@@ -16,22 +18,69 @@ AUTO_MIN_LABELS = 20
 #: ... hold all but at most this share of the labels (a person who joins late with a few labels
 #: must not switch a whole campaign to majority vote)
 AUTO_MAX_SPARSE_SHARE = 0.10
+#: with at least this many gold units that have labels, ``auto`` picks by accuracy on held-out gold
+#: (with 30, one unit is 3.3 points of accuracy: below that the comparison is mostly noise)
+AUTO_MIN_GOLD = 30
+#: ... over this many folds of the gold units (each scored by a fit that saw the other folds' gold)
+AUTO_FOLDS = 5
+#: the methods ``auto`` compares on gold, simplest first: a tie goes to the simpler method. Names the
+#: registry lacks are left out; a method not listed here is not compared.
+AUTO_CANDIDATES = ("majority", "wawa", "weighted_majority", "one_coin_dawid_skene", "dawid_skene", "mace",
+                   "glad", "mmsr", "kos")
 
 
-def choose_method(registry, schema, table, requested: str) -> tuple[str, str | None]:
+@dataclass
+class GoldScore:
+    """How one method did on the held-out gold folds (``error`` when it could not run)."""
+
+    method: str
+    correct: int = 0
+    n: int = 0
+    error: str | None = None
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.n if self.n else float("nan")
+
+
+def choose_method(registry, schema, table, requested: str, gold: Mapping | None = None,
+                  units=None) -> tuple[str, str | None]:
     """The method to run and, for ``auto``, a note saying what it picked and why.
 
-    ``auto``: span tasks use the token-level ``spans`` vote; other tasks use ``dawid_skene`` when
-    two or more annotators have at least :data:`AUTO_MIN_LABELS` labels each (enough to estimate a
-    confusion matrix) and annotators with fewer hold at most :data:`AUTO_MAX_SPARSE_SHARE` of the
-    labels, else ``majority``.
+    ``auto``: span tasks use ``span_dawid_skene`` (else the ``spans`` vote). Other tasks, when ``gold`` holds at
+    least :data:`AUTO_MIN_GOLD` units that have labels in ``table``: the method of
+    :data:`AUTO_CANDIDATES` with the best accuracy on held-out gold (:func:`compare_on_gold`; a tie
+    goes to the simpler method). Otherwise (and when no candidate could run) the label-count rule:
+    ``dawid_skene`` when two or more annotators have at least :data:`AUTO_MIN_LABELS` labels each
+    (enough to estimate a confusion matrix) and annotators with fewer hold at most
+    :data:`AUTO_MAX_SPARSE_SHARE` of the labels, else ``majority``.
     """
     if requested != "auto":
         return requested, None
     names = registry.names("aggregators")
     if schema.kind is LabelKind.SPANS:
-        pick = "spans" if "spans" in names else "majority"
+        pick = next((m for m in ("span_dawid_skene", "spans") if m in names), "majority")
         return pick, f"auto: picked {pick} (span task)"
+    labeled = set(table["unit"]) if len(table) else set()
+    usable = {u: g for u, g in (gold or {}).items() if u in labeled}
+    if len(usable) >= AUTO_MIN_GOLD:
+        candidates = [m for m in AUTO_CANDIDATES if m in names and schema.kind in registry.get("aggregators", m).kinds]
+        scores = compare_on_gold(registry, schema, table, usable, candidates, units)
+        ran = [sc for sc in scores if sc.error is None]
+        if ran:
+            best = min(ran, key=lambda sc: (-sc.correct, candidates.index(sc.method)))
+            return best.method, _gold_note(best.method, scores, len(usable))
+        why = f"no method could run on the gold folds ({scores[0].error})" if scores else "no method to compare"
+    elif usable:
+        why = f"{len(usable)} gold unit(s), fewer than {AUTO_MIN_GOLD} to compare methods on"
+    else:
+        why = f"no gold units to compare methods on (needs {AUTO_MIN_GOLD})"
+    pick, note = _count_rule(registry, table, names)
+    return pick, f"{note}; {why}"
+
+
+def _count_rule(registry, table, names) -> tuple[str, str]:
+    """Dawid-Skene or majority by how many labels the annotators have (see :func:`choose_method`)."""
     per = table.groupby("annotator", sort=False).size() if len(table) else None
     sparse = per[per < AUTO_MIN_LABELS] if per is not None else None
     share = float(sparse.sum() / per.sum()) if per is not None and len(per) else 0.0
@@ -54,6 +103,53 @@ def choose_method(registry, schema, table, requested: str) -> tuple[str, str | N
     return "majority", f"auto: picked majority (dawid_skene: {why})"
 
 
+def gold_folds(units: list, folds: int = AUTO_FOLDS) -> dict[Any, int]:
+    """Each gold unit's fold, 0 .. folds-1: the units in the order of a stable hash of their ids, dealt
+    round-robin (the same folds in every run, whatever order the gold comes in; sizes differ by <= 1)."""
+    from ..table.hashing import stable_hash
+
+    ordered = sorted(units, key=str)
+    rank = np.argsort(stable_hash([str(u) for u in ordered]), kind="stable")
+    return {ordered[i]: pos % folds for pos, i in enumerate(rank)}
+
+
+def compare_on_gold(registry, schema, table, gold: Mapping, methods: list[str], units=None,
+                    folds: int = AUTO_FOLDS) -> list[GoldScore]:
+    """Accuracy of each method on gold it did not see: the gold units are cut into ``folds`` folds
+    (:func:`gold_folds`); for each fold the method runs on the whole table with the *other* folds'
+    gold (clamped by the methods that clamp gold, weights of ``weighted_majority``) and its labels on
+    the fold's units are checked against their gold. Scores are pooled over the folds."""
+    fold_of = gold_folds(list(gold), min(folds, len(gold)))
+    n_folds = max(fold_of.values()) + 1 if fold_of else 0
+    out = []
+    for method in methods:
+        sc = GoldScore(method)
+        agg = registry.get("aggregators", method)
+        try:
+            for f in range(n_folds):
+                seen = {u: g for u, g in gold.items() if fold_of[u] != f}
+                held = [u for u in gold if fold_of[u] == f]
+                with registry.guard("aggregators", method, "comparing methods on gold"):
+                    result = agg.func(table, schema, gold=seen, units=units)
+                got = dict(zip(result.labels["unit"], result.labels["label"]))
+                sc.correct += sum(1 for u in held if u in got and got[u] == gold[u])
+                sc.n += len(held)
+        except WorkbenchError as e:
+            sc.error = str(e).splitlines()[0]
+        out.append(sc)
+    return out
+
+
+def _gold_note(pick: str, scores: list[GoldScore], n_gold: int) -> str:
+    ran = sorted((sc for sc in scores if sc.error is None), key=lambda sc: -sc.accuracy)
+    shown = ", ".join(f"{sc.method} {sc.accuracy:.3f}" for sc in ran)
+    failed = [sc for sc in scores if sc.error is not None]
+    tail = "".join(f"; {sc.method} could not run: {sc.error}" for sc in failed)
+    folds = min(AUTO_FOLDS, n_gold)
+    return (f"auto: picked {pick} by accuracy on held-out gold ({n_gold} gold units in {folds} folds, each "
+            f"scored by a fit that saw only the other folds' gold): {shown}{tail}")
+
+
 def _few(sparse: pd.Series) -> str:
     shown = ", ".join(f"{a!r} {int(n)}" for a, n in sparse.sort_values().head(3).items())
     return shown + (f" and {len(sparse) - 3} more" if len(sparse) > 3 else "")
@@ -66,7 +162,7 @@ def aggregate_table(registry, schema, table, method: str, gold=None, units=None,
     if method == "auto" and options:
         raise WorkbenchError(f"aggregate options ({', '.join(sorted(options))}) need an explicit method: "
                              "`auto` may pick one that does not know them")
-    method, note = choose_method(registry, schema, table, method)
+    method, note = choose_method(registry, schema, table, method, gold=gold, units=units)
     agg = registry.get("aggregators", method)
     if schema.kind not in agg.kinds:
         kinds = ", ".join(sorted(k.value for k in agg.kinds))

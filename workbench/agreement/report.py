@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from . import plain_number
+from .intervals import gold_accuracy_intervals, metric_intervals
 from .quality import Thresholds, annotator_quality
 from .units import DISPUTED_BELOW, unit_agreement
 
@@ -74,10 +75,17 @@ def disputed_summary(per_unit: pd.DataFrame) -> dict[str, Any]:
 
 
 def agreement_report(registry, schema, table, names=(), units=None, consensus=None, gold=None,
-                     thresholds: Thresholds = Thresholds()) -> dict[str, Any]:
-    """Metrics (with their matrices), the annotator quality table and the disputed units."""
+                     thresholds: Thresholds = Thresholds(), seed: int | None = 0) -> dict[str, Any]:
+    """Metrics (with their matrices and bootstrap intervals), the annotator quality table (with the
+    interval of each gold accuracy) and the disputed units."""
     metrics = compute_metrics(registry, schema, table, names, details=True, units=units, consensus=consensus,
                               gold=gold)
     quality = annotator_quality(table, schema, gold, consensus, thresholds, units=units)
-    return {"metrics": metrics, "annotators": quality_rows(quality),
+    found = metric_intervals(registry, schema, table, metrics, units=units, seed=seed)
+    for name, entry in metrics.items():
+        entry["interval"] = found[name].as_list() if name in found else None
+    gold_ci = gold_accuracy_intervals(table, schema, gold, list(quality["annotator"]), seed=seed)
+    rows = [{**r, "gold_accuracy_ci": gold_ci[r["annotator"]].as_list() if r["annotator"] in gold_ci else None}
+            for r in quality_rows(quality)]
+    return {"metrics": metrics, "annotators": rows,
             "disputed": disputed_summary(unit_agreement(table, schema, consensus))}

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 if TYPE_CHECKING:  # pragma: no cover
     from ..models import Label, PreLabel, Unit
     from ..registry import Registry
+    from ..review import RawVerdict, ReviewTask
     from ..simulate import SimulatedAnnotator
     from ..spec import CampaignSpec
     from ..store import Store
@@ -108,6 +109,28 @@ class Backend(abc.ABC):
     def pull(self, known: dict[str, dict[str, Any]]) -> PullBatch:
         """Annotations changed since the last pull (the cursor is in the backend's own state).
         ``known``: ``{key: backend_ids}`` of the annotations the store already has from this backend."""
+
+    # ---- review (workbench.review) ---------------------------------------------------------------
+    def push_review(self, tasks: list["ReviewTask"]) -> dict[tuple[str, str], str]:
+        """Put ``tasks`` (a unit in front of a reviewer) in the review queue, each showing the text,
+        its context, the votes and the consensus pre-selected; return ``{(unit, reviewer): task id}``.
+        A task already in the queue is not sent again."""
+        from ..errors import WorkbenchError
+
+        raise WorkbenchError(f"backend {self.name!r} has no review queue")
+
+    def simulate_review(self, reviewers: list["SimulatedAnnotator"], tasks: list["ReviewTask"],
+                        references: dict[str, "Label"], seed: int) -> int:
+        """Let the simulated reviewers answer their open review tasks; how many verdicts were made."""
+        return 0
+
+    def pull_review(self) -> list["RawVerdict"]:
+        """Every verdict given in the review queue (the engine keeps the latest of each)."""
+        return []
+
+    def review_notes(self, people: list[str]) -> list[str]:
+        """Lines for a person reviewer (``people``: their emails): where the review queue is."""
+        return []
 
     def describe(self) -> dict[str, Any]:
         """What a user needs to know to reach the backend (URLs, how to log in)."""

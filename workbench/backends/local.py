@@ -14,6 +14,9 @@ from ..store import backend as backend_sql
 from ..store import now
 from . import Backend, BackendContext, PullBatch, RawAnnotation
 
+#: the key of the simulated reviewers' verdicts in this backend's state
+REVIEWS = "review_verdicts"
+
 
 class LocalBackend(Backend):
     name = "local"
@@ -62,6 +65,38 @@ class LocalBackend(Backend):
             for r in backend_sql.local_results(self.ctx.store, self.campaign)
         ]
         return PullBatch(out, complete=True)
+
+    # ---- review: the queue is the store (the core's ``reviews`` table), verdicts in this backend's state ----
+    def push_review(self, tasks):
+        return {(t.unit.id, t.reviewer): f"{t.unit.id}:{t.reviewer}" for t in tasks}
+
+    def simulate_review(self, reviewers, tasks, references, seed):
+        state = self.ctx.state
+        assert state is not None
+        done = state.get(REVIEWS) or {}
+        schema = self.ctx.task_type.schema
+        by_id = {r.id: r for r in reviewers}
+        made = 0
+        for t in tasks:
+            key = f"{t.unit.id}:{t.reviewer}"
+            member = by_id.get(t.reviewer)
+            if member is None or key in done:
+                continue
+            label, _ = member.label(t.unit, references.get(t.unit.id), schema, seed)
+            done[key] = {"unit": t.unit.id, "reviewer": t.reviewer,
+                         "result": self.ctx.task_type.to_ls_result(label, t.unit), "at": now()}
+            made += 1
+        if made:
+            with self.ctx.store.transaction():
+                state.put(REVIEWS, done)
+        return made
+
+    def pull_review(self):
+        from ..review import RawVerdict
+
+        state = self.ctx.state
+        assert state is not None
+        return [RawVerdict(v["unit"], v["reviewer"], v["result"], v["at"]) for v in (state.get(REVIEWS) or {}).values()]
 
     def describe(self):
         return {"backend": "local", "note": "in-process dry run: simulated annotators only"}

@@ -70,10 +70,10 @@ def _main() -> click.Group:
 def cli() -> click.Group:
     """The command group: the core's commands, then every plugin's."""
     from ..registry import get_registry
-    from . import campaign, plugins, pool, quality, report, units
+    from . import campaign, evaluate, plugins, pool, quality, report, units
 
     main = _main()
-    for module in (plugins, campaign, units, report, quality, pool):
+    for module in (plugins, campaign, units, report, quality, pool, evaluate):
         module.attach(main)
     get_registry().add_commands(main)
     return main

@@ -9,7 +9,7 @@ import click
 
 from ..errors import WorkbenchError
 from .common import emit_json, fmt, pass_state, table
-from .quality import aggregate_file, agreement_command, is_label_file, label_file_options
+from .quality import aggregate_file, agreement_command, is_label_file, label_file_options, print_models
 
 CAMPAIGN = click.argument("campaign", metavar="CAMPAIGN")
 JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -52,6 +52,8 @@ def _print_summary(step: str, summary: dict, as_json: bool) -> None:
                                        if not isinstance(v, (dict, list))))
     for note in summary.get("notes", []) or []:
         click.echo(f"  note: {note}")
+    if summary.get("models"):
+        print_models(summary["models"])
 
 
 def _step_command(main: click.Group, step: str, help_text: str):
@@ -83,13 +85,20 @@ def attach(main: click.Group) -> None:
     @click.option("--method", help="Aggregation method (default: the spec's, `auto` for a label file).")
     @label_file_options
     @click.option("--out", type=click.Path(dir_okay=False), help="Label file only: write the labels here.")
+    @click.option("--predictions", multiple=True, metavar="[NAME=]FILE",
+                  help="Label file only: a model's predictions (CSV/JSONL/Parquet of unit, label[, score]) that "
+                       "vote as annotator model:NAME (default NAME: the file's stem). Repeatable. Campaigns name "
+                       "their models in the spec's [models] table.")
     @JSON
     @pass_state
-    def aggregate(state, campaign, method, kind, labels, gold_path, out, as_json):
+    def aggregate(state, campaign, method, kind, labels, gold_path, out, predictions, as_json):
         """Aggregate the annotations into one label per unit. CAMPAIGN is a campaign or a
         CSV/Parquet file of (unit, annotator, label) rows."""
         if is_label_file(campaign):
-            return aggregate_file(state, campaign, method, kind, labels, gold_path, out, as_json)
+            return aggregate_file(state, campaign, method, kind, labels, gold_path, out, as_json, predictions)
+        if predictions:
+            raise WorkbenchError("--predictions: only for a label file; a campaign names its models in its spec's "
+                                 "[models] table (predictions = [\"file.csv\"]), see docs/campaigns.md")
         c = state.open(campaign)
         with state.step(f"{c.name}: aggregate"):
             summary = c.aggregate(method)
@@ -143,7 +152,9 @@ def attach(main: click.Group) -> None:
     @JSON
     @pass_state
     def run(state, spec, until, as_json):
-        """Run every step of a campaign (each is idempotent: a re-run resumes)."""
+        """Run every step of a campaign (each is idempotent: a re-run resumes). With a [redundancy] table,
+        after aggregate it goes round after round (one more annotator for the units below target) until
+        every unit is settled or only answers from people are awaited."""
         c = state.open(spec)
         results = state.run_steps(c, until)
         if as_json:
@@ -188,11 +199,35 @@ def attach(main: click.Group) -> None:
 
     @main.command()
     @CAMPAIGN
+    @click.option("--pull", "pull_only", is_flag=True,
+                  help="Only bring back the verdicts given since the last round (send nothing new).")
+    @JSON
+    @pass_state
+    def review(state, campaign, pull_only, as_json):
+        """Send the units that need review (the spec's [review] table: ties, low confidence, honeypot
+        mismatch, low agreement, excluded annotators) to the review queue and bring the verdicts back;
+        a verdict overrides the consensus in the next export."""
+        c = state.open(campaign)
+        with state.step(f"{c.name}: review"):
+            summary = c.review(pull_only=pull_only)
+        if as_json:
+            emit_json(summary)
+            return
+        click.echo(review_line(summary))
+        for note in summary.get("notes") or []:
+            click.echo(f"  {note}")
+
+    @main.command()
+    @CAMPAIGN
     @JSON
     @pass_state
     def status(state, campaign, as_json):
         """Progress per step and per annotator, and quarantined annotations."""
-        st = state.open(campaign).status()
+        c = state.open(campaign)
+        st = c.status()
+        reviewed = c.state.step("review")
+        if reviewed:
+            st["review"] = reviewed
         if as_json:
             emit_json(st)
             return
@@ -214,9 +249,13 @@ def attach(main: click.Group) -> None:
             table("rounds", ["round", "kind", "why", "spec", "units", "assigned", "answered", "cancelled"], [
                 [r["round"], r["kind"], r["reason"], f"v{r['spec_version']}", r["units"], r["assignments"],
                  r["answered"], r["cancelled"]] for r in st["rounds"]])
+        if st.get("redundancy"):
+            print_redundancy(st["redundancy"])
         if len(st["versions"]) > 1:
             table("spec versions", ["version", "recorded", "changes"], [
                 [v["version"], v["recorded_at"], "; ".join(v["changes"])] for v in st["versions"]])
+        if reviewed:
+            click.echo(review_line(reviewed))
         if st["quarantined"]:
             table("quarantined (invalid, not aggregated)", ["unit", "annotator", "reason"],
                   [[q["unit"], q["annotator"], q["reason"]] for q in st["quarantined"]])
@@ -261,10 +300,21 @@ def attach(main: click.Group) -> None:
         results = {}
         for c in campaigns:
             results[c.name] = state.run_steps(c)
+            with state.step(f"{c.name}: evaluate pre-labels"):
+                evaluation = evaluate_prelabels(c)
+            if evaluation is not None:
+                results[c.name]["evaluate"] = evaluation
+            if c.spec.review is not None:  # a review round over what remains disputed, then export again
+                with state.step(f"{c.name}: review"):
+                    results[c.name]["review"] = c.review()
+                with state.step(f"{c.name}: export"):
+                    results[c.name]["export"] = c.export()
             with state.step(f"{c.name}: report"):
                 results[c.name]["report"] = c.report()
             if not as_json:
                 print_campaign_report(c)
+                if evaluation is not None:
+                    print_prelabel_line(evaluation)
                 click.echo(f"report: {results[c.name]['report']['path']}")
         if as_json:
             emit_json(results)
@@ -278,6 +328,24 @@ def attach(main: click.Group) -> None:
             where = invoked_as()
             if where != "workbench":
                 click.echo(f"(`workbench` above is {where}; `source {Path(where).parent}/activate` puts it on your PATH)")
+
+
+def evaluate_prelabels(c) -> dict | None:
+    """The demo scores the task type's built-in pre-labeler (None when it gives no pre-labels)."""
+    if not c.prelabels():
+        return None
+    return c.evaluate(None)
+
+
+def print_prelabel_line(result: dict) -> None:
+    """``pre-labels vs consensus: accuracy 0.710 [0.660, 0.760], macro-F1 ...; vs gold: ...``"""
+    from ..evaluate import headline
+
+    refs = result["references"]
+    click.echo(f"pre-labels vs consensus: {headline(refs['consensus'], result['kind'])}; "
+               f"vs gold: {headline(refs['gold'], result['kind'])}")
+    for note in result.get("notes") or []:
+        click.echo(f"  note: {note}")
 
 
 def invoked_as() -> str:
@@ -315,6 +383,20 @@ def open_demo_campaign(state, spec_path: str, backend: str | None):
     return Campaign(spec, state.store, progress=state.progress(), wait=state.wait, notify=state.notify)
 
 
+def print_redundancy(r: dict) -> None:
+    """The ``[redundancy]`` lines of status and of a run's report."""
+    click.echo(f"redundancy: {r['policy']}")
+    spread = ", ".join(f"{n}: {k}" for n, k in r["units_by_annotators"].items())
+    click.echo(f"  rounds: {r['rounds']} ({r['adaptive_rounds']} adaptive); annotations spent: {r['spent']} "
+               f"(answered {r['answered']}"
+               + (f", budget {r['budget']}" if r["budget"] is not None else "") + f"); units per annotators: {spread}")
+    if r["checked"]:
+        settled = r["settled"] or {}
+        click.echo(f"  last check: settled {sum(settled.values())} unit(s) ("
+                   + ", ".join(f"{why} {n}" for why, n in settled.items() if n) + f"); waiting {r['waiting']} "
+                   f"unit(s) with {r['open_places']} answer(s) awaited")
+
+
 def print_campaign_report(c) -> None:
     """What a campaign run produced, for people."""
     st = c.state
@@ -326,7 +408,9 @@ def print_campaign_report(c) -> None:
                f"{plan.get('gold_units')} ({plan.get('honeypots')} used as honeypots)")
     click.echo(f"annotations: {pull.get('total_ok')} counted, {pull.get('invalid', 0)} quarantined, "
                f"{pull.get('skipped', 0)} skipped, {pull.get('extra', 0)} extra")
-    if len(st.rounds) > 1 or len(st.versions) > 1:
+    if c.spec.redundancy is not None:
+        print_redundancy(c.status()["redundancy"])
+    elif len(st.rounds) > 1 or len(st.versions) > 1:
         click.echo(f"rounds: {len(st.rounds)}; spec version {st.versions[-1]['version'] if st.versions else 1} "
                    "(`workbench status` lists them)")
     for key in ("url", "login"):
@@ -338,12 +422,19 @@ def print_campaign_report(c) -> None:
                    f"on {held.get('n', 0)} units; ties: {agg.get('ties')}")
         for note in agg.get("notes") or []:
             click.echo(f"  note: {note}")
+        if agg.get("models"):
+            print_models(agg["models"])
     if agr:
+        from ..bootstrap import show_interval
+
         click.echo("agreement: " + ", ".join(
-            f"{m}={fmt(v['value'])}" + (f" ({v['note']})" if v.get("note") else "")
-            for m, v in agr.get("metrics", {}).items()))
-        table(None, ["annotator", "labels", "gold n", "gold accuracy", "agrees w/ consensus"], [
-            [a["annotator"], a["n_annotations"], a["gold_n"], fmt(a["gold_accuracy"]), fmt(a["consensus_agreement"])]
+            f"{m}={fmt(v['value'])}" + (f" {show_interval(v['interval'])}" if v.get("interval") else "")
+            + (f" ({v['note']})" if v.get("note") else "")
+            for m, v in st.metrics.items())
+            + ("; [brackets]: 95% bootstrap intervals" if any(v.get("interval") for v in st.metrics.values()) else ""))
+        table(None, ["annotator", "labels", "gold n", "gold accuracy", "95% interval", "agrees w/ consensus"], [
+            [a["annotator"], a["n_annotations"], a["gold_n"], fmt(a["gold_accuracy"]),
+             show_interval(a.get("gold_accuracy_ci")), fmt(a["consensus_agreement"])]
             for a in st.quality])
         labeled = {a["annotator"] for a in st.quality}
         waiting = Counter(a.annotator for a in st.assignments if a.planned and a.annotator not in labeled)
@@ -354,6 +445,9 @@ def print_campaign_report(c) -> None:
     from ..gating import gold_health, summary_line
 
     click.echo(summary_line(gold_health(st, c.spec)))
+    rev = st.step("review")
+    if rev:
+        click.echo(review_line(rev))
     for f in exp.get("files", []):
         click.echo(f"exported: {f}")
     if exp.get("card"):
@@ -361,3 +455,17 @@ def print_campaign_report(c) -> None:
                    + (", split " + ", ".join(f"{k} {v}" for k, v in exp["splits"].items())
                       if "all" not in (exp.get("splits") or {"all": 0}) else "")
                    + ")")
+
+
+def review_line(s: dict) -> str:
+    """One line about the review: units reviewed, overturned, held-out gold accuracy before -> after."""
+    before, after = s.get("held_out_before") or {}, s.get("held_out_after") or {}
+    line = (f"review: round {s.get('round')}; {s.get('sent')} unit(s) sent, {s.get('reviewed')} reviewed, "
+            f"{s.get('overturned')} overturned, {s.get('pending')} waiting")
+    if before.get("n"):
+        line += (f"; held-out gold accuracy {fmt(before.get('accuracy'))} -> {fmt(after.get('accuracy'))} "
+                 f"on {before['n']} units ({s.get('held_out_reviewed', 0)} reviewed)")
+    ra = s.get("reviewer_agreement") or {}
+    if ra.get("units"):
+        line += f"; reviewer agreement {fmt(ra.get('agreement'))} on {ra['units']} unit(s)"
+    return line

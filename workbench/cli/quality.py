@@ -35,8 +35,9 @@ def label_file_options(command):
                            help="Label file only: known labels, a CSV/Parquet of (unit, label) rows.")(command)
     command = click.option("--labels", help="Label file only: the allowed labels, comma-separated "
                                             "(ordinal: in scale order). Default: the labels found.")(command)
-    command = click.option("--kind", type=click.Choice(["single", "ordinal"]), default=None,
-                           help="Label file only: single choice (default) or an ordinal scale.")(command)
+    command = click.option("--kind", type=click.Choice(["single", "ordinal", "multi"]), default=None,
+                           help="Label file only: single choice (default), an ordinal scale, or label sets "
+                                "(multi: each label a JSON list such as [\"a\", \"b\"]).")(command)
     return command
 
 
@@ -74,6 +75,8 @@ def _schema(path: Path, labels_found: "pd.Series", kind: str | None,
             raise WorkbenchError(f"--labels: a label appears twice in {labels!r}")
     else:
         found = [x for x in pd.unique(labels_found.dropna())]
+        if kind_ is LabelKind.MULTI:  # the labels inside the sets
+            found = sorted({x for s in found for x in s})
         if not found:
             raise WorkbenchError(f"{path}: no labels in column 'label'")
         numeric = all(_is_number(x) for x in found)
@@ -107,13 +110,37 @@ def load_label_file(ref: str, kind: str | None, labels: str | None) -> tuple["pd
     df = with_long_columns(df, where=str(path))
     if df.empty:
         raise WorkbenchError(f"{path}: no rows")
-    tbl = pd.DataFrame({c: _text(df[c]) for c in ("unit", "annotator", "label")})
+    tbl = pd.DataFrame({c: _text(df[c]) for c in ("unit", "annotator")})
+    tbl["label"] = _label_sets(path, df["label"]) if kind == "multi" else _text(df["label"])
     schema, note = _schema(path, tbl["label"], kind, labels)
     encode(tbl, schema, what=str(path))  # every check at once: NaN, unknown labels, duplicates
     return tbl, schema, note
 
 
-def load_gold(ref: str | None, schema: LabelSchema) -> dict[str, str]:
+def _label_sets(path: Path, col: "pd.Series") -> "pd.Series":
+    """Label sets as sorted tuples: JSON lists in text files (``["a", "b"]``, ``[]``), list columns in Parquet."""
+    import json
+
+    import pandas as pd
+
+    out = []
+    for i, value in enumerate(col.tolist()):
+        if value is None or isinstance(value, float) and value != value:
+            out.append(None)  # missing: encode() names the row
+            continue
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                value = None
+        if isinstance(value, str) or not hasattr(value, "__iter__") or isinstance(value, dict):
+            raise WorkbenchError(f"{path}: row {i + 1}: label {col.iloc[i]!r} is not a label set "
+                                 '(--kind multi expects a JSON list such as ["a", "b"])')
+        out.append(tuple(sorted({str(x) for x in value})))
+    return pd.Series(out, index=col.index, dtype=object)
+
+
+def load_gold(ref: str | None, schema: LabelSchema) -> dict[str, Any]:
     import numpy as np
 
     if not ref:
@@ -123,7 +150,15 @@ def load_gold(ref: str | None, schema: LabelSchema) -> dict[str, str]:
     missing = [c for c in ("unit", "label") if c not in df.columns]
     if missing:
         raise WorkbenchError(f"{path}: missing column(s) {', '.join(missing)}: expected unit, label")
-    units, labels = _text(df["unit"]), _text(df["label"])
+    units = _text(df["unit"])
+    if schema.kind is LabelKind.MULTI:
+        sets = _label_sets(path, df["label"])
+        for i, value in enumerate(sets):
+            if value is None or not set(value) <= set(schema.labels):
+                raise WorkbenchError(f"{path}: row {i + 1}: gold label {df['label'].iloc[i]!r} is not a set of "
+                                     f"{list(schema.labels)}")
+        return dict(zip(units, sets))
+    labels = _text(df["label"])
     bad = np.flatnonzero(~labels.isin(schema.labels).to_numpy())
     if len(bad):
         i = int(bad[0])
@@ -135,8 +170,12 @@ def _write_atomic(result, path: Path) -> None:
     """The labels (and per-class posteriors) to CSV or Parquet: a temp file renamed into place."""
     import pandas as pd
 
+    from ..models import label_key
+
     out = result.labels.copy()
     out["label"] = out["label"].astype(object)
+    if len(out) and isinstance(out["label"].iloc[0], tuple):  # label sets: their JSON key, as the store keeps them
+        out["label"] = [label_key(x) for x in out["label"]]
     if result.posteriors is not None:
         post = result.posteriors.add_prefix("p_").reset_index(drop=True)
         out = pd.concat([out.reset_index(drop=True), post], axis=1)
@@ -163,22 +202,87 @@ def _consensus(registry, schema, tbl, gold) -> tuple[dict, Any]:
     return dict(zip(res.labels["unit"], res.labels["label"])), res
 
 
+def load_prediction_sources(refs, schema: LabelSchema, units) -> tuple[Any, list[str]]:
+    """``--predictions [NAME=]FILE`` as model sources voting on ``units`` (other units' predictions
+    are left out, with a note)."""
+    from ..predictions import MODEL_PREFIX, ModelTable, ModelVotes, read_predictions
+    from ..spec import NAME_RE
+
+    models, notes = ModelTable(), []
+    keep = set(units)
+    for ref in refs:
+        name, _, file = ref.rpartition("=") if "=" in ref else ("", "", ref)
+        name = name or Path(file).stem
+        if not NAME_RE.match(name):
+            raise WorkbenchError(f"--predictions {ref}: source name {name!r}: expected letters, digits, '-', '_' "
+                                 "or '.' (give one: --predictions NAME=FILE)")
+        if any(s.name == name for s in models.sources):
+            raise WorkbenchError(f"--predictions {ref}: source name {name!r} is given twice "
+                                 "(name them: --predictions NAME=FILE)")
+        frame = read_predictions(Path(file), schema)
+        outside = ~frame["unit"].isin(keep)
+        if outside.any():
+            notes.append(f"model:{name}: {int(outside.sum())} prediction(s) on units without a label in the file "
+                         "were not counted")
+            frame = frame[~outside].reset_index(drop=True)
+        models.sources.append(ModelVotes(MODEL_PREFIX + name, file, frame))
+    return models, notes
+
+
+def print_models(m: dict, without_key: str = "accuracy_held_out_gold_without_models",
+                 gold: str = "held-out gold") -> None:
+    """The model sources' part of an aggregate summary, for people."""
+    without_gold = m.get(without_key)
+    click.echo(f"  models: {m['model_votes']} votes ({fmt(m['vote_share'])} of all); {m['changed']} unit(s) "
+               "would have another label without them"
+               + (f"; accuracy vs {gold} without them: {without_gold['accuracy']:.3f}" if without_gold else ""))
+    for s in m["sources"]:
+        est = s["estimate"]
+        honeypots = s["accuracy_honeypots"]
+        click.echo(f"    {s['source']}: {s['units']} units, "
+                   + (f"{est['measure']} {est['value']:.3f}" if est else "no estimate by this method")
+                   + (f", right on {honeypots['accuracy']:.3f} of {honeypots['n']} {gold if gold == 'gold' else 'honeypots'}"
+                      if honeypots else ""))
+    for n in m.get("notes") or []:
+        click.echo(f"    note: {n}")
+
+
 def aggregate_file(state, ref: str, method: str | None, kind, labels, gold_path, out: str | None,
-                   as_json: bool) -> None:
+                   as_json: bool, predictions=()) -> None:
+    import pandas as pd
+
     from ..aggregate.choose import aggregate_table, gold_accuracy
+    from ..predictions import is_model
     from ..registry import get_registry
+    from ..steps.aggregate import models_summary
 
     tbl, schema, note = load_label_file(ref, kind, labels)
     gold = load_gold(gold_path, schema)
+    models, model_notes = load_prediction_sources(predictions, schema, tbl["unit"]) if predictions else (None, [])
+    if models is not None:
+        clash = sorted({a for a in pd.unique(tbl["annotator"]) if is_model(a)})
+        if clash:
+            raise WorkbenchError(f"{ref}: annotator {clash[0]!r} has a model source's name (model:...); rename it "
+                                 "or leave out --predictions")
+    model_table = models.long_table() if models is not None else None
+    full = tbl if model_table is None else pd.concat([tbl, model_table], ignore_index=True)
     with state.step(f"{Path(ref).name}: aggregate"):
-        result = aggregate_table(get_registry(), schema, tbl, method or "auto", gold=gold)
+        result = aggregate_table(get_registry(), schema, full, method or "auto", gold=gold)
+        without = (aggregate_table(get_registry(), schema, tbl, result.method, gold=gold)
+                   if models is not None else None)
     if out:
         _write_atomic(result, Path(out))
     consensus = dict(zip(result.labels["unit"], result.labels["label"]))
     summary = {"file": ref, "method": result.method, "units": int(len(result.labels)),
                "annotations": int(len(tbl)), "annotators": int(tbl["annotator"].nunique()),
-               "ties": len(result.ties), "notes": ([note] if note else []) + result.notes,
+               "ties": len(result.ties), "notes": ([note] if note else []) + model_notes + result.notes,
                "accuracy_gold": gold_accuracy(consensus, gold, False), "out": out}
+    if models is not None and without is not None:
+        summary["models"] = models_summary(models, model_table, result, without, n_people=int(len(tbl)),
+                                           honeypots=gold, held_out={}, spans=False)
+        del summary["models"]["accuracy_held_out_gold_without_models"]  # a label file's gold is all it has
+        summary["models"]["accuracy_gold_without_models"] = gold_accuracy(
+            dict(zip(without.labels["unit"], without.labels["label"])), gold, False)
     if as_json:
         emit_json(summary)
         return
@@ -189,6 +293,8 @@ def aggregate_file(state, ref: str, method: str | None, kind, labels, gold_path,
         click.echo(f"  accuracy vs gold: {summary['accuracy_gold']['accuracy']:.3f} on "
                    f"{summary['accuracy_gold']['n']} units"
                    + (" (the method clamps gold units: this is not a held-out measure)" if clamped else ""))
+    if "models" in summary:
+        print_models(summary["models"], "accuracy_gold_without_models", "gold")
     for n in summary["notes"]:
         click.echo(f"  note: {n}")
     if not out:
@@ -199,24 +305,52 @@ def aggregate_file(state, ref: str, method: str | None, kind, labels, gold_path,
 
 
 def _metrics_table(metrics: dict) -> None:
-    table("agreement", ["metric", "value", "note"],
-          [[name, fmt(m["value"]), m.get("note") or ""] for name, m in metrics.items()])
+    from ..bootstrap import show_interval
+
+    table("agreement", ["metric", "value", "95% interval", "note"],
+          [[name, fmt(m["value"]), show_interval(m.get("interval")), m.get("note") or ""] for name, m in metrics.items()])
 
 
 def _quality_table(rows: list[dict]) -> None:
+    from ..bootstrap import show_interval
+
     seen = any("gold_seen" in r for r in rows)  # a campaign: honeypots each annotator has seen
-    table("annotators", ["annotator", "labels", "gold n", *(["gold seen"] if seen else []), "gold acc",
-                         "w/ consensus", "DS acc", "spammer", "flags"],
+    reviewed = any("overturned_by_review" in r for r in rows)
+    table("annotators", ["annotator", "labels", "gold n", *(["gold seen"] if seen else []), "gold acc", "95% interval",
+                         "w/ consensus", "DS acc", "spammer", *(["overturned by review"] if reviewed else []), "flags"],
           [[r["annotator"], r["n_annotations"], r["gold_n"],
             *([f"{r['gold_seen']['seen']}/{r['gold_seen']['of']}" if r.get("gold_seen") else "0"] if seen else []),
-            fmt(r["gold_accuracy"]), fmt(r["consensus_agreement"]),
-            fmt(r["ds_accuracy"]), fmt(r["spammer_score"]), "; ".join([*(r["flags"] or []), *([r["note"]] if r.get("note")
-                                                                                                 else [])])]
+            fmt(r["gold_accuracy"]), show_interval(r.get("gold_accuracy_ci")), fmt(r["consensus_agreement"]),
+            fmt(r["ds_accuracy"]), fmt(r["spammer_score"]),
+            *([_overturned(r.get("overturned_by_review"))] if reviewed else []),
+            "; ".join([*(r["flags"] or []), *([r["note"]] if r.get("note") else [])])]
            for r in rows])
 
 
+def _overturned(row: dict | None) -> str:
+    if not row or not row.get("reviewed"):
+        return "0 of 0"
+    return f"{row['overturned']} of {row['reviewed']} ({fmt(row['overturned'] / row['reviewed'])})"
+
+
+def with_review(c, rows: list[dict]) -> list[dict]:
+    """Each row with how often review overturned the annotator's votes (``{reviewed, overturned}``),
+    when the campaign has had a review round."""
+    from ..review import annotator_overturns, read
+
+    reviews = read(c.store, c.name, c.task_type.schema)
+    if not reviews:
+        return rows
+    per = annotator_overturns(c.state.annotations, reviews)
+    return [{**r, "overturned_by_review": per.get(r["annotator"], {"reviewed": 0, "overturned": 0})} for r in rows]
+
+
 def _print_report(report: dict) -> None:
-    click.echo("agreement: " + ", ".join(f"{k}={fmt(m['value'])}" for k, m in report["metrics"].items()))
+    from ..bootstrap import show_interval
+
+    click.echo("agreement: " + ", ".join(f"{k}={fmt(m['value'])}" + (f" {show_interval(m.get('interval'))}"
+                                                                     if m.get("interval") else "")
+                                         for k, m in report["metrics"].items()))
     _metrics_table(report["metrics"])
     _quality_table(report["annotators"])
     d = report["disputed"]
@@ -287,6 +421,7 @@ def add_show(group: click.Group) -> None:
                                               r["spammer_score"], thresholds)}
                     for r in c.quality()]
             rows += outsider_rows(c, {r["annotator"] for r in rows})
+            rows = with_review(c, rows)
             health = gating_rows(c, rows)
         if as_json:
             emit_json(rows)

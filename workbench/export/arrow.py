@@ -43,7 +43,9 @@ def arrow_schema(kind: LabelKind, meta: dict[str, Any] | None = None):
         "start": pa.int64(), "end": pa.int64(), "label": label, "gold_label": label,
         "confidence": pa.float64(), "agreement": pa.float64(), "n_annotations": pa.int64(),
         "votes": pa.list_(pa.struct([("annotator", pa.string()), ("label", label)])),
+        "model_votes": pa.list_(pa.struct([("model", pa.string()), ("label", label), ("score", pa.float64())])),
         "tie": pa.bool_(), "review": pa.bool_(), "is_gold": pa.bool_(), "review_reasons": pa.list_(pa.string()),
+        "reviewed_by": pa.list_(pa.string()),
     }
     fields = [pa.field(name, types.get(name, pa.string())) for name in FIELDS]
     metadata = {b"workbench": json.dumps(meta, sort_keys=True).encode()} if meta else None

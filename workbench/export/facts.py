@@ -18,8 +18,16 @@ from .split import strata
 
 
 def rounded(metrics: dict[str, dict], digits: int = 4) -> dict[str, dict]:
-    """``{metric: {value, note}}`` with values rounded for the card."""
-    return {m: {"value": plain_number(v.get("value"), digits), "note": v.get("note")} for m, v in metrics.items()}
+    """``{metric: {value, interval, note}}`` with values rounded for the card (``interval``: the
+    bootstrap 95% interval ``[low, high]`` where the agreement step measured one)."""
+    return {m: {"value": plain_number(v.get("value"), digits), "interval": _interval(v.get("interval"), digits),
+                "note": v.get("note")} for m, v in metrics.items()}
+
+
+def _interval(pair: Any, digits: int = 4) -> list[float] | None:
+    if not pair or pair[0] is None or pair[1] is None:
+        return None
+    return [plain_number(pair[0], digits), plain_number(pair[1], digits)]
 
 
 NOT_COUNTED = {"not_in_pool": "not in the pool", "extra": "beyond the overlap", "invalid": "quarantined",
@@ -65,6 +73,7 @@ def annotator_rows(names: dict[str, str], pool: dict[str, Any], quality: Iterabl
             "not_counted": not_counted(statuses.get(aid, {})),
             "labels_exported": exported.get(pseudo, 0),
             "gold_n": int(q.get("gold_n", 0) or 0), "gold_accuracy": plain_number(q.get("gold_accuracy"), 4),
+            "gold_accuracy_ci": _interval(q.get("gold_accuracy_ci")),
             "consensus_agreement": plain_number(q.get("consensus_agreement"), 4),
         })
     return sorted(rows, key=lambda r: r["annotator"])
@@ -110,6 +119,7 @@ def gather(*, campaign: dict[str, Any], task: dict[str, Any], documents: Iterabl
         "filters": filter_log,
         "review": {reason: sum(reason in r["review_reasons"] for r in records) for reason in REVIEW_REASONS},
         "flagged": sum(r["review"] for r in records),
+        "label_sources": dict(sorted(Counter(r.get("label_source", "consensus") for r in records).items())),
         "splits": split_counts(records), "split_notes": split_notes, "files": files,
-        "versions": versions, "rounds": rounds,
+        "versions": versions, "rounds": rounds, "redundancy": campaign.get("redundancy"),
     }

@@ -18,7 +18,7 @@ from ..models import Document, Label, Unit, label_to_json
 #: every record has exactly these fields, in this order (the Arrow schema follows it too)
 FIELDS = (
     "unit_id", "split", "text", "context", "document_id", "document_title", "document_source",
-    "start", "end", "label", "confidence", "agreement", "n_annotations", "votes", "tie", "review",
+    "start", "end", "label", "label_source", "reviewed_by", "confidence", "agreement", "n_annotations", "votes", "model_votes", "tie", "review",
     "review_reasons", "is_gold", "gold_label", "method", "task_type", "campaign", "plugin",
     "plugin_version", "exported_at",
 )
@@ -57,20 +57,32 @@ def review_reasons(label: Label, confidence: float, n_annotations: int, tie: boo
 
 def build_records(units: list[Unit], documents: dict[str, Document], aggregates: list[dict[str, Any]],
                   votes: dict[str, list[dict[str, Any]]], *, campaign: str, task_type: str, plugin: str,
-                  plugin_version: str | None, as_of: str | None) -> list[dict[str, Any]]:
+                  plugin_version: str | None, as_of: str | None,
+                  model_votes: dict[str, list[dict[str, Any]]] | None = None,
+                  verdicts: dict[str, tuple[Label, list[str]]] | None = None) -> list[dict[str, Any]]:
     """One record per aggregated unit, in unit order, with ``split`` still unset (None).
 
     ``aggregates`` are the stored consensus rows (normalized ``label``), ``votes`` each unit's counted
-    votes ``{annotator: pseudonym, label: JSON label}``, ``as_of`` the time of the exported state.
+    votes ``{annotator: pseudonym, label: JSON label}``, ``as_of`` the time of the exported state,
+    ``model_votes`` each unit's model votes ``{model, label, score}`` (kept apart from people's).
+    ``verdicts`` the review's ``{unit: (label, reviewer pseudonyms)}``: a verdict overrides the consensus,
+    and so does a honeypot's gold label (unless a reviewer judged the unit: a verdict on a honeypot the
+    consensus contradicted is the later, closer look). Held-out gold never replaces the consensus: it
+    measures it.
     """
+    model_votes = model_votes or {}
     agg = {r["unit_id"]: r for r in aggregates}
+    verdicts = verdicts or {}
     records = []
     for u in units:
         row = agg.get(u.id)
         if row is None:
             continue
         doc = documents[u.document_id]
-        label = row["label"]
+        verdict = verdicts.get(u.id)
+        # a reviewer's verdict first, then a honeypot's hand-written gold label, then the consensus
+        source = "review" if verdict is not None else "gold" if u.is_gold and u.gold_label is not None else "consensus"
+        label = verdict[0] if verdict is not None else u.gold_label if source == "gold" else row["label"]
         confidence = round(float(row["confidence"]), 6)
         reasons = review_reasons(label, confidence, int(row["n_annotations"]), bool(row["tie"]), u.gold_label)
         records.append({
@@ -78,12 +90,15 @@ def build_records(units: list[Unit], documents: dict[str, Document], aggregates:
             "document_id": doc.id, "document_title": doc.title, "document_source": doc.source,
             "start": u.start, "end": u.end,
             "label": label_to_json(label),
+            "label_source": source,
+            "reviewed_by": [] if verdict is None else list(verdict[1]),
             "confidence": confidence,
             "agreement": None if row["agreement"] is None else round(float(row["agreement"]), 6),
             "n_annotations": int(row["n_annotations"]),
             "votes": sorted(votes.get(u.id, []), key=lambda v: v["annotator"]),
+            "model_votes": sorted(model_votes.get(u.id, []), key=lambda v: v["model"]),
             "tie": bool(row["tie"]),
-            "review": bool(reasons),
+            "review": bool(reasons) and verdict is None,
             "review_reasons": reasons,
             "is_gold": u.is_gold,
             "gold_label": label_to_json(u.gold_label) if u.gold_label is not None else None,
@@ -106,3 +121,9 @@ def counted_votes(annotations, names: dict[str, str]) -> dict[str, list[dict[str
             continue
         votes.setdefault(a.unit_id, []).append({"annotator": names[a.annotator_id], "label": label_to_json(a.label)})
     return votes
+
+
+def model_vote_records(votes: dict[str, list[tuple[str, Label, float]]]) -> dict[str, list[dict[str, Any]]]:
+    """Each unit's model votes as record entries ``{model, label, score}`` (score None when absent)."""
+    return {u: [{"model": src, "label": label_to_json(lab), "score": None if sc != sc else round(float(sc), 6)}
+                for src, lab, sc in vs] for u, vs in votes.items()}

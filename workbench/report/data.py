@@ -65,6 +65,10 @@ class ReportData:
     notes: list[str] = field(default_factory=list)
     #: gating: who was excluded or included, when and why; suspect gold; honeypot exposure (plain lines)
     gating: list[str] = field(default_factory=list)
+    evaluations: list[dict[str, Any]] = field(default_factory=list)  # the last evaluation of each model
+    #: the review rounds (:func:`workbench.review.summary_facts`) and, per annotator (display name),
+    #: ``{reviewed, overturned}``; None: no review yet
+    review: dict[str, Any] | None = None
 
     @property
     def spans(self) -> bool:
@@ -143,10 +147,12 @@ def progress(status: dict[str, Any], planned: dict[str, int], done: dict[str, in
 def gather(*, campaign: dict[str, Any], task: dict[str, Any], units: dict[str, Unit], documents: dict,
            names: dict[str, str], table: pd.DataFrame, aggregates: list[dict[str, Any]], quality: list[dict],
            metrics: dict[str, dict], aggregate: dict[str, Any], progress: dict[str, Any], pool: dict,
-           as_of: str | None, top: int = 12, statuses: dict[str, dict[str, int]] | None = None) -> ReportData:
+           as_of: str | None, top: int = 12, statuses: dict[str, dict[str, int]] | None = None,
+           evaluations: list[dict[str, Any]] | None = None) -> ReportData:
     """The report's data. ``campaign``: name, description, backend, overlap; ``task``: task_type,
     description, instructions, schema; ``aggregates``: the stored consensus rows; ``quality`` and
-    ``metrics``: the agreement step's tables; ``pool``: ``{annotator id: pool member}``."""
+    ``metrics``: the agreement step's tables; ``pool``: ``{annotator id: pool member}``;
+    ``evaluations``: the stored model evaluations (``workbench evaluate``)."""
     schema = task["schema"]
     consensus = {r["unit_id"]: r["label"] for r in aggregates}
     gold = {u: x.gold_label for u, x in units.items() if x.gold_label is not None}
@@ -168,6 +174,7 @@ def gather(*, campaign: dict[str, Any], task: dict[str, Any], units: dict[str, U
         "kind": _kind(pool.get(q["annotator"])),
         "labels": int(q["n_annotations"]), "gold_n": int(q["gold_n"]),
         "gold_accuracy": plain_number(q.get("gold_accuracy")),
+        "gold_accuracy_ci": q.get("gold_accuracy_ci"),
         "consensus_agreement": plain_number(q.get("consensus_agreement")),
         "flags": [str(f) for f in q.get("flags") or []],
     } for q in quality]
@@ -210,11 +217,12 @@ def gather(*, campaign: dict[str, Any], task: dict[str, Any], units: dict[str, U
         task_description=task["description"], instructions=task["instructions"], kind=schema.kind,
         labels=schema.labels, backend=campaign["backend"], overlap=campaign["overlap"], as_of=as_of,
         documents=len(documents), units=len(units), annotations=int(len(table)),
-        metrics={m: {"value": plain_number(v.get("value"), 4), "note": v.get("note")} for m, v in metrics.items()},
+        metrics={m: {"value": plain_number(v.get("value"), 4), "interval": v.get("interval"), "note": v.get("note")}
+                 for m, v in metrics.items()},
         aggregate=aggregate or {},
         label_counts=label_counts(schema.kind, schema.labels, consensus, table),
         annotators=annotators, pairwise=pw, confusion=confusion(schema.kind, schema.labels, consensus, gold),
-        unit_stats=unit_stats, disputed=disputed, progress=progress,
+        unit_stats=unit_stats, disputed=disputed, progress=progress, evaluations=list(evaluations or []),
     )
 
 

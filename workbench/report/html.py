@@ -47,6 +47,7 @@ table.t td.n { text-align:right; font-variant-numeric:tabular-nums; }
         border:1px solid color-mix(in srgb, var(--c) 45%, white); margin:1px 2px; white-space:nowrap; }
 .flag { display:inline-block; padding:0 7px; border-radius:4px; font-size:12px; background:#fff4e0;
         color:#8a5a00; border:1px solid #f3d19c; margin:0 3px 0 0; }
+.ci { color:var(--muted); font-size:12px; white-space:nowrap; }
 .ok { color:var(--good); font-weight:700; } .miss { color:var(--bad); font-weight:700; }
 .checks li { margin:4px 0; }
 .unit { border:1px solid var(--line); border-radius:10px; padding:12px 16px; margin:12px 0; }
@@ -75,6 +76,54 @@ def _pct(x: float | None, digits: int = 0) -> str:
 
 def _num(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.3f}"
+
+
+def _ci(pair: Any, pct: bool = False) -> str:
+    """`` [0.448, 0.571]`` (or in percent): a bootstrap 95% interval after its figure; empty without one."""
+    if not pair or pair[0] is None or pair[1] is None:
+        return ""
+    if pct:
+        return f' <span class="ci">[{100 * pair[0]:.1f}, {100 * pair[1]:.1f}]</span>'
+    return f' <span class="ci">[{pair[0]:.3f}, {pair[1]:.3f}]</span>'
+
+
+def _evaluations(d) -> str:
+    """The last evaluation of each model: headline figures per reference, then per-class F1."""
+    spans = d.spans
+    multi = d.kind.value == "multi"
+    rows = []
+    for e in d.evaluations:
+        for ref_name, ref in e["references"].items():
+            if not ref.get("units"):
+                rows.append([escape(e["model"]), escape(ref_name), 0, escape(ref.get("note") or ""), "", "", ""][
+                    :7 if spans or multi else 6])
+                continue
+            main = ("micro_f1" if spans or multi else "accuracy")
+            cal = ref.get("calibration")
+            stale = ' <span class="flag">consensus changed since</span>' if e.get("stale") and ref_name == "consensus" \
+                else ""
+            exact = [_num(ref.get("accuracy")) + _ci(ref.get("accuracy_ci"))] if spans or multi else []
+            rows.append([escape(e["model"]) + stale, escape(ref_name), ref["units"],
+                         _num(ref.get(main)) + _ci(ref.get(f"{main}_ci")),
+                         _num(ref.get("macro_f1")) + _ci(ref.get("macro_f1_ci")), *exact,
+                         _num(cal["ece"]) if cal else "no scores"])
+    main_name = "span F1 (micro)" if spans else "micro-F1" if multi else "accuracy"
+    columns = ["model", "vs", "units", main_name, "macro-F1", *(["exact units"] if spans or multi else []), "ECE"]
+    table = _table(columns, rows, set(range(2, len(columns))))
+    per_class = []
+    for e in d.evaluations:
+        refs = {k: {r["label"]: r for r in v.get("per_class") or []} for k, v in e["references"].items()}
+        if not any(refs.values()):
+            continue
+        body = [[escape(label)] + [
+            (_num(refs[k][label]["f1"]) + f' <span class="ci">({refs[k][label]["support"]})</span>')
+            if label in refs[k] else "n/a" for k in refs] for label in d.labels]
+        per_class.append(f"<h3>{escape(e['model'])}: F1 per label</h3><p class=\"how\">Support (reference "
+                         f"{'spans' if spans else 'units'}) in brackets; source {escape(str(e['source']))}, "
+                         f"evaluated {escape(str(e['evaluated_at']))}.</p>"
+                         + _table(["label", *[f"F1 vs {k}" for k in refs]], body, set(range(1, len(refs) + 1))))
+    notes = sorted({n for e in d.evaluations for n in e.get("notes") or []})
+    return table + "".join(per_class) + "".join(f'<p class="how">Note: {escape(n)}.</p>' for n in notes)
 
 
 def chip(label: str, colours: dict[str, str]) -> str:
@@ -166,7 +215,8 @@ def _kpis(d) -> str:
         ("Units", f"{d.units}", f"from {d.documents} documents", ""),
         ("Progress", _pct(done), f"{p['complete']} of {p['units']} units fully labeled", "good" if done >= 1 else "warn"),
         ("Annotations", f"{d.annotations}", f"{len(d.annotators)} annotators, {d.overlap} per unit", ""),
-        ("Krippendorff's α", _num(alpha), "≥ 0.8 reliable, ≥ 0.667 tentative",
+        ("Krippendorff's α", _num(alpha), (_ci_text((d.metrics.get("krippendorff_alpha") or {}).get("interval"))
+                                           + "≥ 0.8 reliable, ≥ 0.667 tentative"),
          "" if alpha is None else "good" if alpha >= 0.8 else "warn" if alpha >= 0.667 else "bad"),
         ("Percent agreement", _pct(pa), "pairs of annotators agreeing", ""),
         ("Gold accuracy", _pct(held.get("accuracy"), 1),
@@ -178,6 +228,10 @@ def _kpis(d) -> str:
     return '<div class="kpis">' + "".join(
         f'<div class="kpi {cls}"><div class="k">{escape(k)}</div><div class="v">{escape(v)}</div>'
         f'<div class="s">{escape(s)}</div></div>' for k, v, s, cls in cards) + "</div>"
+
+
+def _ci_text(pair: Any) -> str:
+    return f"95% interval {pair[0]:.3f} to {pair[1]:.3f}; " if pair and None not in pair else ""
 
 
 def _table(columns: list[str], rows: list[list[Any]], numeric: set[int] = frozenset()) -> str:
@@ -231,13 +285,64 @@ def _gating(d) -> str:
     return "<h3>Gating</h3><ul>" + "".join(f"<li>{escape(x)}</li>" for x in lines) + "</ul>"
 
 
+def _models(d) -> str:
+    """The model sources that voted in the aggregation (the campaign's ``[models]``), apart from annotators."""
+    m = d.aggregate.get("models")
+    if not m:
+        return ""
+    rows = [[escape(s["source"]), escape(s["origin"]), s["units"],
+             escape(f"{s['estimate']['measure']} {s['estimate']['value']:.3f}") if s.get("estimate") else "n/a",
+             _pct((s.get("accuracy_honeypots") or {}).get("accuracy"), 1), _pct(s.get("agrees_with_consensus"), 1)]
+            for s in m["sources"]]
+    return (f"""<h3>Model sources</h3><p class="how">Models that voted as annotators of their own (not counted above):
+{_pct(m.get("vote_share"), 1)} of the votes; {m["changed"]} unit(s) would have another label without them.</p>"""
+            + _table(["source", "from", "units voted", "method's estimate", "honeypot accuracy",
+                      "agrees with consensus"], rows, {2, 4, 5}))
+
+
+def _review(d) -> str:
+    """The review rounds: what went to review, what was overturned, the effect on held-out gold, and
+    per annotator how often the review overturned their vote."""
+    r = d.review
+    if not r:
+        return ""
+    before, after = r.get("held_out_before") or {}, r.get("held_out_after") or {}
+    held = (f"<p>On {before['n']} held-out gold units (never a reason for review) the consensus was right "
+            f"{_pct(before.get('accuracy'), 1)} of the time; with the verdicts, {_pct(after.get('accuracy'), 1)} "
+            f"({r.get('held_out_reviewed', 0)} of them were reviewed).</p>") if before.get("n") else ""
+    ra = r.get("reviewer_agreement") or {}
+    agree = (f"<p>Reviewer agreement: {_pct(ra.get('agreement'), 1)} of reviewer pairs agreed, on {ra['units']} "
+             "units with two or more verdicts.</p>" if ra.get("units") else
+             "<p>Reviewer agreement is not measured: no unit had two reviewers.</p>")
+    reasons = ", ".join(f"{escape(k.replace('_', ' '))} {v}" for k, v in (r.get("reasons") or {}).items()) or "n/a"
+    rows = [[escape(a), v["reviewed"], v["overturned"], _pct(v["overturned"] / v["reviewed"], 1) if v["reviewed"]
+             else "n/a"] for a, v in sorted((r.get("per_annotator") or {}).items())]
+    return f"""<section id="review"><h2>Review</h2>
+<p class="how">{r['sent']} units went to review in {r['rounds']} round(s) (why: {reasons}); {r['reviewed']} have a
+verdict ({r['pending']} waiting), and the verdict overturned the consensus on {r['overturned']}. A verdict replaces
+the consensus in the export (<code>label_source</code> = review). Reviewers are not annotators: their verdicts are
+not in the agreement or quality figures above.</p>
+{held}{agree}
+<h3>How often the review overturned each annotator</h3>
+{_table(["annotator", "votes on reviewed units", "overturned", "share"], rows, {1, 2, 3})}</section>"""
+
+
 def render(d, figures: dict[str, tuple[str, str]]) -> str:
     colours = label_colours(d.kind, d.labels)
     p = d.progress
-    nav = "".join(f'<a href="#{k}">{escape(v)}</a>' for k, v in SECTIONS)
+    sections = SECTIONS + ([("review", "Review")] if d.review else []) + ([("evaluations", "Model evaluation")] if d.evaluations else [])
+    nav = "".join(f'<a href="#{k}">{escape(v)}</a>' for k, v in sections)
+    evaluations = (f"""<section id="evaluations"><h2>Model evaluation</h2>
+<p class="how">The last evaluation of each model (<code>workbench evaluate</code>): its predictions against the
+consensus and against the gold labels. Brackets: bootstrap 95% intervals (units resampled with replacement).
+ECE: expected calibration error of the model's scores.</p>
+{_evaluations(d)}</section>
+""" if d.evaluations else "")
     check_items = "".join(f"<li>{c}</li>" for c in checks(d)) or "<li>Nothing stands out.</li>"
-    metric_rows = [[escape(m), _num(v["value"]), escape(v["note"] or "")] for m, v in d.metrics.items()]
-    ann_rows = [[escape(a["annotator"]), escape(a["kind"]), a["labels"], a["gold_n"], _pct(a["gold_accuracy"], 1),
+    metric_rows = [[escape(m), _num(v["value"]), _ci(v.get("interval")), escape(v["note"] or "")]
+                   for m, v in d.metrics.items()]
+    ann_rows = [[escape(a["annotator"]), escape(a["kind"]), a["labels"], a["gold_n"],
+                 _pct(a["gold_accuracy"], 1) + _ci(a.get("gold_accuracy_ci"), pct=True),
                  _pct(a["consensus_agreement"], 1), "".join(f'<span class="flag">{escape(f)}</span>' for f in a["flags"])]
                 for a in d.annotators]
     step_rows = [[escape(s["step"]), '<span class="ok">done</span>' if s["done"] else "not yet",
@@ -280,14 +385,16 @@ common in the votes than in the consensus is one annotators reach for when unsur
 a careless or adversarial annotator. Accuracy high but agreement low: the crowd may be the one that is wrong.</p>
 {_figure(figures, "annotators", "Sorted by honeypot accuracy.")}
 {_table(["annotator", "kind", "labels", "honeypots", "honeypot accuracy", "agrees with consensus", "flags"], ann_rows,
-        {2, 3, 4, 5})}
+        {2, 3, 4, 5})}{_models(d)}
 {_gating(d)}</section>
 
 <section id="pairwise"><h2>Pairwise agreement</h2>
 <p class="how">{escape(d.pairwise.measure[0].upper() + d.pairwise.measure[1:])} for every pair of annotators on the units both labeled
 ({escape(d.pairwise.source)}). A row that is pale or red everywhere belongs to an annotator who agrees with no one.</p>
 {_figure(figures, "pairwise", "Each cell: the value and the number of shared units; – where fewer than two.", 1.0)}
-<h3>All agreement measures</h3>{_table(["metric", "value", "note"], metric_rows, {1})}</section>
+<h3>All agreement measures</h3>
+<p class="how">Intervals: bootstrap 95% intervals (units resampled with replacement 1000 times).</p>
+{_table(["metric", "value", "95% interval", "note"], metric_rows, {1, 2})}</section>
 
 <section id="gold"><h2>Consensus vs gold</h2>
 <p class="how">Every unit with a hand-written gold label, honeypots and held-out units alike.</p>
@@ -303,7 +410,8 @@ flagged for review.</p>
 <p class="how">The units with the lowest agreement, with every vote. These are where guidelines are unclear or units
 are genuinely ambiguous.</p>
 {_disputed(d, colours)}</section>
-</main>
+{_review(d)}
+{evaluations}</main>
 <footer>Made by <code>workbench report</code> from the campaign's stored state; open offline, nothing is fetched.</footer>
 </body></html>
 """

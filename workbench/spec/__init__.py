@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import WorkbenchError
+from .redundancy import RedundancySpec, parse_redundancy
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -60,6 +61,61 @@ class GatingSpec:
 
 
 @dataclass(frozen=True)
+class ModelsSpec:
+    """The ``[models]`` table: models that vote in aggregation as annotators of their own.
+
+    ``prelabels``: the task type's pre-labeler (source ``model:prelabel``); ``predictions``:
+    ``(name, path)`` of predictions files (source ``model:<name>``); ``plugins``: models registered
+    by plugins (source ``model:<name>``); ``min_score``: votes with a lower score do not count.
+    """
+
+    prelabels: bool = False
+    predictions: tuple[tuple[str, str], ...] = ()
+    plugins: tuple[str, ...] = ()
+    min_score: float | None = None
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The annotator ids the model sources vote under, in order."""
+        return tuple(f"model:{n}" for n in (["prelabel"] if self.prelabels else [])
+                     + [n for n, _ in self.predictions] + list(self.plugins))
+
+    def __bool__(self) -> bool:
+        return bool(self.prelabels or self.predictions or self.plugins)
+
+
+@dataclass(frozen=True)
+class ReviewerSpec:
+    """Who reviews disputed units: a simulated persona, or a person (``email``) in Label Studio."""
+
+    id: str
+    persona: str | None = None
+    email: str | None = None
+
+    @property
+    def simulated(self) -> bool:
+        return self.persona is not None
+
+
+@dataclass(frozen=True)
+class ReviewSpec:
+    """The ``[review]`` table: which units go to review, and who reviews them."""
+
+    reviewers: tuple[ReviewerSpec, ...] = ()
+    #: a unit whose pairwise agreement is below this goes to review (None: agreement is not a reason)
+    min_agreement: float | None = 0.5
+    #: a unit whose consensus confidence (vote share or posterior) is below this goes to review
+    min_confidence: float | None = None
+    ties: bool = True  # a tied vote goes to review
+    gold_mismatch: bool = True  # a gold unit whose consensus differs from its gold label
+    excluded: bool = True  # a unit labeled by an annotator who was excluded (retired) since
+    #: reviewers per unit (two measure reviewer agreement)
+    per_unit: int = 1
+    #: at most this many units per review round (the most disputed first); None: all
+    max_units: int | None = None
+
+
+@dataclass(frozen=True)
 class CampaignSpec:
     name: str
     task_type: str
@@ -83,6 +139,10 @@ class CampaignSpec:
     export_dir: str | None = None
     export_options: dict = field(default_factory=dict)
     gating: GatingSpec = field(default_factory=GatingSpec)
+    models: ModelsSpec = field(default_factory=ModelsSpec)
+    #: adaptive labels per unit (``[redundancy]``); None: every unit gets ``overlap`` annotators
+    redundancy: RedundancySpec | None = None
+    review: ReviewSpec | None = None  # the [review] table (None: no review)
     raw: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -104,7 +164,11 @@ class CampaignSpec:
 
 
 TOP = {"name", "task_type", "task", "documents", "overlap", "seed", "description", "show_prelabels",
-       "gold", "annotators", "backend", "aggregate", "metrics", "export", "gating"}
+       "gold", "annotators", "backend", "aggregate", "metrics", "export", "models", "redundancy",
+       "review", "gating"}
+
+REVIEW_FIELDS = {"reviewers", "min_agreement", "min_confidence", "ties", "gold_mismatch", "excluded", "per_unit",
+                 "max_units"}
 
 
 class _Checker:
@@ -157,6 +221,10 @@ def parse_spec(raw: dict, path: Path) -> CampaignSpec:
     overlap = c.get(raw, "overlap", int, "overlap", 3)
     if overlap < 1:
         c.fail("overlap", f"expected at least 1 annotator per unit, got {overlap}")
+    redundancy = None
+    if "redundancy" in raw:  # adaptive: every unit starts with `initial` annotators (the overlap)
+        redundancy = parse_redundancy(raw["redundancy"], overlap if "overlap" in raw else None, c.fail)
+        overlap = redundancy.initial
     seed = c.get(raw, "seed", int, "seed", 0)
 
     gold = c.get(raw, "gold", dict, "gold", {})
@@ -197,7 +265,7 @@ def parse_spec(raw: dict, path: Path) -> CampaignSpec:
     if not active:
         c.fail("annotators", "expected at least one annotator (not retired)")
     if overlap > len(active):
-        c.fail("overlap", f"{overlap} annotators per unit, but the pool has only {len(active)}"
+        c.fail("redundancy.initial" if redundancy and "overlap" not in raw else "overlap", f"{overlap} annotators per unit, but the pool has only {len(active)}"
                + (f" active ({len(annotators) - len(active)} retired)" if len(active) < len(annotators) else ""))
 
     backend = c.get(raw, "backend", dict, "backend", {})
@@ -213,6 +281,7 @@ def parse_spec(raw: dict, path: Path) -> CampaignSpec:
         c.fail("export.formats", f"expected a non-empty list of format names, got {formats!r}")
     export_dir = c.get(export, "dir", str, "export.dir", None)
     gating = parse_gating(c, c.get(raw, "gating", dict, "gating", {}), gold_rate)
+    models = _models(c, c.get(raw, "models", dict, "models", {}))
     return CampaignSpec(
         name=name, task_type=task_type, task_options=dict(task_options), documents=documents, path=path.resolve(),
         overlap=overlap, seed=seed,
@@ -223,7 +292,10 @@ def parse_spec(raw: dict, path: Path) -> CampaignSpec:
         aggregate_method=method, aggregate_options={k: v for k, v in aggregate.items() if k != "method"},
         metrics=tuple(metrics), export_formats=tuple(formats), export_dir=export_dir,
         export_options={k: v for k, v in export.items() if k not in ("formats", "dir")},
-        gating=gating, raw=raw,
+        models=models, redundancy=redundancy,
+        gating=gating,
+        review=_review(c, raw, annotators) if "review" in raw else None,
+        raw=raw,
     )
 
 
@@ -259,3 +331,101 @@ def parse_gating(c: _Checker, table: dict, gold_rate: float) -> GatingSpec:
     if (calibration or rolling is not None) and gold_rate <= 0:
         c.fail("gating", "judges annotators on honeypots: it needs gold.file and gold.rate > 0")
     return GatingSpec(calibration, min_accuracy, window, min_gold, rolling, drop, exposure)
+
+
+def _models(c: _Checker, table: dict) -> ModelsSpec:
+    """The ``[models]`` table: names checked here, files and plugin names by :mod:`.check`."""
+    c.only(table, {"prelabels", "predictions", "plugins", "min_score"}, "models.")
+    prelabels = c.get(table, "prelabels", bool, "models.prelabels", False)
+    preds = c.get(table, "predictions", (list, dict), "models.predictions", [])
+    named: list[tuple[str, str]] = []
+    if isinstance(preds, dict):
+        for key, path in preds.items():
+            if not isinstance(path, str):
+                c.fail(f"models.predictions.{key}", f"expected the path of a predictions file, got {path!r}")
+            named.append((key, path))
+    else:
+        for i, path in enumerate(preds):
+            if not isinstance(path, str):
+                c.fail(f"models.predictions[{i}]", f"expected the path of a predictions file, got {path!r}")
+            named.append((Path(path).stem, path))
+    plugins = c.get(table, "plugins", list, "models.plugins", [])
+    for i, name in enumerate(plugins):
+        if not isinstance(name, str):
+            c.fail(f"models.plugins[{i}]", f"expected a model name (`workbench plugins` lists them), got {name!r}")
+    min_score = c.get(table, "min_score", (int, float), "models.min_score", None)
+    if min_score is not None and (isinstance(min_score, bool) or not 0 <= min_score <= 1):
+        c.fail("models.min_score", f"expected a score in [0, 1], got {min_score!r}")
+    names = (["prelabel"] if prelabels else []) + [n for n, _ in named] + list(plugins)
+    for n, path in named:
+        if not NAME_RE.match(n):
+            where = f"models.predictions.{n}" if isinstance(preds, dict) else "models.predictions"
+            c.fail(where, f"source name {n!r} (from {path!r}): expected letters, digits, '-', '_' or '.'; "
+                          "name the files in a table: predictions = { name = \"file.csv\" }")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        c.fail("models", f"model source {twice[0]!r} is named twice (each source needs its own name; "
+                         "`prelabel` is the pre-labeler's): name the predictions files in a table, "
+                         "predictions = { name = \"file.csv\" }")
+    return ModelsSpec(prelabels, tuple(named), tuple(plugins),
+                      None if min_score is None else float(min_score))
+
+
+def _share(c: _Checker, table: dict, key: str, default: float | None) -> float | None:
+    where = f"review.{key}"
+    if key not in table:
+        return default
+    value = table[key]
+    if value is False:
+        return None  # `min_agreement = false`: not a reason for review
+    if value is True:
+        c.fail(where, "expected a number in [0, 1] (or false), got true")
+    value = c.get(table, key, (int, float), where)
+    if not 0 <= value <= 1:
+        c.fail(where, f"expected a number in [0, 1] (or false), got {value!r}")
+    return float(value)
+
+
+def _review(c: _Checker, raw: dict, annotators: list[AnnotatorSpec]) -> ReviewSpec:
+    """The ``[review]`` table, checked field by field (one line naming the first mistake)."""
+    table = c.get(raw, "review", dict, "review")
+    c.only(table, REVIEW_FIELDS, "review.")
+    reviewers = []
+    for i, r in enumerate(c.get(table, "reviewers", list, "review.reviewers", [])):
+        where = f"review.reviewers[{i}]"
+        if isinstance(r, str):
+            r = {"persona": r}
+        if not isinstance(r, dict):
+            c.fail(where, f"expected a table {{id, persona}} or {{id, email}}, got {r!r}")
+        c.only(r, {"id", "persona", "email"}, where + ".")
+        persona = c.get(r, "persona", str, where + ".persona", None)
+        email = c.get(r, "email", str, where + ".email", None)
+        if (persona is None) == (email is None):
+            c.fail(where, "expected either persona (a simulated reviewer) or email (a person)")
+        rid = c.get(r, "id", str, where + ".id", None) or (f"reviewer-{persona}-{i + 1}" if persona else email)
+        if not NAME_RE.match(rid) and not email:
+            c.fail(where + ".id", f"expected letters, digits, '-', '_' or '.', got {rid!r}")
+        reviewers.append(ReviewerSpec(rid, persona, email))
+    if not reviewers:
+        c.fail("review.reviewers", "expected at least one reviewer ({id, persona} or {id, email})")
+    ids = [r.id for r in reviewers]
+    twice = sorted({x for x in ids if ids.count(x) > 1})
+    if twice:
+        c.fail("review.reviewers", f"reviewer id {twice[0]!r} appears twice")
+    clash = sorted(set(ids) & {a.id for a in annotators})
+    if clash:
+        c.fail("review.reviewers", f"{clash[0]!r} is also an annotator: a reviewer judges the annotators' votes, "
+                                   "so give the reviewer another id")
+    per_unit = c.get(table, "per_unit", int, "review.per_unit", 1)
+    if not 1 <= per_unit <= len(reviewers):
+        c.fail("review.per_unit", f"expected 1 to {len(reviewers)} (the reviewers named), got {per_unit}")
+    max_units = c.get(table, "max_units", int, "review.max_units", None)
+    if max_units is not None and max_units < 1:
+        c.fail("review.max_units", f"expected at least 1, got {max_units}")
+    return ReviewSpec(
+        reviewers=tuple(reviewers), min_agreement=_share(c, table, "min_agreement", 0.5),
+        min_confidence=_share(c, table, "min_confidence", None),
+        ties=c.get(table, "ties", bool, "review.ties", True),
+        gold_mismatch=c.get(table, "gold_mismatch", bool, "review.gold_mismatch", True),
+        excluded=c.get(table, "excluded", bool, "review.excluded", True),
+        per_unit=per_unit, max_units=max_units)

@@ -89,6 +89,8 @@ def diff(old: CampaignSpec, new: CampaignSpec) -> list[str]:
 
     compare("description", old.description, new.description)
     compare("overlap", old.overlap, new.overlap)
+    for key in ("max", "target", "target_by", "budget"):
+        compare(f"redundancy.{key}", getattr(old.redundancy, key, None), getattr(new.redundancy, key, None))
     compare("show_prelabels", old.show_prelabels, new.show_prelabels)
     before = {a.id: a for a in old.annotators}
     after = {a.id: a for a in new.annotators}
@@ -110,7 +112,13 @@ def diff(old: CampaignSpec, new: CampaignSpec) -> list[str]:
     compare("aggregate.method", old.aggregate_method, new.aggregate_method)
     for key in sorted(set(old.aggregate_options) | set(new.aggregate_options)):
         compare(f"aggregate.{key}", old.aggregate_options.get(key), new.aggregate_options.get(key))
+    compare("models.prelabels", old.models.prelabels, new.models.prelabels)
+    compare("models.predictions", {n: f for n, f in old.models.predictions} or None,
+            {n: f for n, f in new.models.predictions} or None)
+    compare("models.plugins", list(old.models.plugins) or None, list(new.models.plugins) or None)
+    compare("models.min_score", old.models.min_score, new.models.min_score)
     compare("metrics", list(old.metrics), list(new.metrics))
+    compare("review", old.raw.get("review"), new.raw.get("review"))
     compare("export.formats", list(old.export_formats), list(new.export_formats))
     compare("export.dir", old.export_dir, new.export_dir)
     for key, value in vars(new.gating).items():
@@ -134,7 +142,7 @@ def refuse_running_change(old: CampaignSpec, new: CampaignSpec, assigned: bool, 
     """Changes outside the identity that a campaign in progress still cannot take."""
     if assigned and new.overlap < old.overlap:
         raise WorkbenchError(
-            f"{new.path}: overlap: lowered from {old.overlap} to {new.overlap} after campaign {new.name!r} handed "
+            f"{new.path}: {'redundancy.initial' if new.redundancy else 'overlap'}: lowered from {old.overlap} to {new.overlap} after campaign {new.name!r} handed "
             "out work; labels already planned are kept, so overlap can only go up (to keep fewer labels per unit, "
             "filter the export instead)")
     if pushed and new.backend != old.backend:

@@ -124,8 +124,38 @@ def validate(spec: CampaignSpec, registry, files: bool = True) -> None:
         if a.lean is not None and a.lean not in schema.labels:
             raise _fail(spec, f"annotators[{i}].lean", f"{a.lean!r} is not a label of task type "
                                                        f"{spec.task_type!r} (labels: {', '.join(schema.labels)})")
+    check_models(spec, registry, task_type)
+    for i, r in enumerate(spec.review.reviewers if spec.review else ()):
+        if r.persona:
+            _get(spec, registry, "annotators", r.persona, f"review.reviewers[{i}].persona")
     if files:
         check_files(spec)
+        check_predictions(spec, schema)
+
+
+def check_models(spec: CampaignSpec, registry, task_type) -> None:
+    """Every ``[models]`` plugin model exists and labels this task type."""
+    for i, name in enumerate(spec.models.plugins):
+        model = _get(spec, registry, "models", name, f"models.plugins[{i}]")
+        if model.task_types and spec.task_type not in model.task_types:
+            raise _fail(spec, f"models.plugins[{i}]", f"model {name!r} labels task type(s) "
+                                                      f"{', '.join(model.task_types)}, not {spec.task_type!r}")
+        if model.kinds and task_type.schema.kind not in model.kinds:
+            kinds = ", ".join(sorted(k.value for k in model.kinds))
+            raise _fail(spec, f"models.plugins[{i}]", f"model {name!r} predicts {kinds} labels, not "
+                                                      f"{task_type.schema.kind.value}")
+
+
+def check_predictions(spec: CampaignSpec, schema) -> None:
+    """Each ``[models]`` predictions file reads and its labels fit the schema (its unit ids are
+    checked against the campaign's units when it aggregates)."""
+    from ..predictions import read_predictions
+
+    for name, file in spec.models.predictions:
+        try:
+            read_predictions(spec.resolve(file), schema)
+        except WorkbenchError as exc:
+            raise _fail(spec, f"models.predictions.{name}", str(exc)) from None
 
 
 def check_files(spec: CampaignSpec) -> None:
@@ -140,3 +170,8 @@ def check_files(spec: CampaignSpec) -> None:
         gold = spec.resolve(spec.gold_file)
         if not gold.is_file():
             raise _fail(spec, "gold.file", f"{gold} is not a file")
+    for name, file in spec.models.predictions:
+        path = spec.resolve(file)
+        if not path.is_file():
+            raise _fail(spec, f"models.predictions.{name}", f"{path} is not a file (a predictions file: "
+                                                             "unit, label[, score] rows)")

@@ -7,6 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ..agreement import plain_number
+from ..agreement.intervals import gold_accuracy_intervals, metric_intervals
 from ..agreement.quality import annotator_quality
 from ..agreement.report import compute_metrics, disputed_summary
 from ..agreement.units import unit_agreement
@@ -26,12 +27,19 @@ def run(ctx: "StepContext") -> dict[str, Any]:
                               consensus=consensus, gold=gold)
     quality = annotator_quality(table, schema, gold, consensus, units=units)
     per_unit = unit_agreement(table, schema, consensus)
-    metric_rows = [(name, i, m["value"], m["note"], json.dumps(m["detail"]) if m.get("detail") is not None else None)
+    seed = ctx.spec.seed
+    ci = {name: iv.as_list() for name, iv in metric_intervals(ctx.registry, schema, table, metrics, units=units,
+                                                              seed=seed).items()}
+    gold_ci = {a: iv.as_list() for a, iv in gold_accuracy_intervals(table, schema, gold, list(quality["annotator"]),
+                                                                    seed=seed).items()}
+    metric_rows = [(name, i, m["value"], m["note"], json.dumps(m["detail"]) if m.get("detail") is not None else None,
+                    *(ci.get(name) or (None, None)))
                    for i, (name, m) in enumerate(metrics.items())]
     quality_rows = [(q["annotator"], int(q["n_annotations"]), int(q["gold_n"]), plain_number(q["gold_accuracy"]),
                      plain_number(q["consensus_agreement"]), plain_number(q["ds_accuracy"]),
                      plain_number(q["spammer_score"]), json.dumps(list(q["flags"] or [])),
-                     json.dumps(q["confusion"]) if q["confusion"] is not None else None)
+                     json.dumps(q["confusion"]) if q["confusion"] is not None else None,
+                     *(gold_ci.get(q["annotator"]) or (None, None)))
                     for q in quality.to_dict("records")]
     unit_rows = [(u, int(n), plain_number(a), plain_number(c), int(bool(d)))
                  for u, n, a, c, d in per_unit[["unit", "n_annotations", "agreement", "consensus_share",
@@ -39,7 +47,8 @@ def run(ctx: "StepContext") -> dict[str, Any]:
     with ctx.store.transaction():
         results_sql.replace_agreement(ctx.store, ctx.name, metric_rows, quality_rows, unit_rows)
         summary = {
-            "metrics": {name: {"value": m["value"], "note": m["note"]} for name, m in metrics.items()},
+            "metrics": {name: {"value": m["value"], "interval": ci.get(name), "note": m["note"]}
+                        for name, m in metrics.items()},
             "annotators": len(quality_rows),
             "flagged": sorted(q[0] for q in quality_rows if json.loads(q[7])),
             "disputed": int(per_unit["disputed"].sum()) if len(per_unit) else 0,
@@ -53,7 +62,7 @@ def stored_report(state: "CampaignState") -> dict[str, Any]:
     quality rows and the disputed units; the shape of :func:`workbench.agreement.report.agreement_report`."""
     metrics = {}
     for name, m in state.metrics.items():
-        entry = {"value": m["value"], "note": m["note"]}
+        entry = {"value": m["value"], "interval": m.get("interval"), "note": m["note"]}
         if m["detail"] is not None:
             entry["detail"] = m["detail"]
         metrics[name] = entry

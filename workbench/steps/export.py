@@ -12,6 +12,7 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
+from .. import review
 from ..agreement.report import compute_metrics
 from ..errors import WorkbenchError
 from ..export.card import is_own_card, render_card
@@ -19,14 +20,17 @@ from ..export.context import ExportContext
 from ..export.facts import annotator_rows, gather, rounded
 from ..export.files import Staging
 from ..export.filters import apply_filters
-from ..export.records import build_records, counted_votes, pseudonyms
+from ..export.records import build_records, counted_votes, model_vote_records, pseudonym, pseudonyms
 from ..export.settings import resolve_settings
 from ..export.split import assign_splits
 from ..gating import card_facts as gating_facts
+from ..redundancy import progress as redundancy_progress
 from ..registry import plugin_version
 from ..spec.check import check_exporters
 from ..store import campaigns as campaigns_sql
+from ..store import work as work_sql
 from ..store.errors import file_error
+from .aggregate import model_sources
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..state import CampaignState
@@ -74,9 +78,23 @@ def records(ctx: "StepContext", pseudonym_of: dict[str, str] | None = None) -> l
     state = ctx.state
     pseudonym_of = pseudonym_of if pseudonym_of is not None else names(ctx)
     plugin, version = plugin_info(ctx)
+    verdicts = {u: (label, [reviewer_name(ctx, r) for r in who])
+                for u, (label, who) in review.decide(review.read(ctx.store, ctx.name, ctx.task_type.schema)).items()}
+    model_votes = model_vote_records(model_sources(ctx).votes()) if ctx.spec.models else None
     return build_records(state.units, state.documents, state.aggregates, counted_votes(state.annotations, pseudonym_of),
                          campaign=ctx.name, task_type=ctx.spec.task_type, plugin=plugin, plugin_version=version,
-                         as_of=as_of(state))
+                         as_of=review_as_of(ctx, as_of(state)), model_votes=model_votes, verdicts=verdicts)
+
+
+def reviewer_name(ctx: "StepContext", reviewer: str) -> str:
+    """A reviewer's pseudonym (``rev-`` and 10 hex digits; a keyed hash, as for annotators)."""
+    return "rev-" + pseudonym(campaigns_sql.pseudonym_key(ctx.store), ctx.name, "review\0" + reviewer)[4:]
+
+
+def review_as_of(ctx: "StepContext", stamp: str | None) -> str | None:
+    """The exported state's time: a verdict newer than every annotation moves it."""
+    answered = [r.answered_at for r in review.read(ctx.store, ctx.name, ctx.task_type.schema) if r.answered_at]
+    return max([stamp, *answered]) if answered and stamp else stamp
 
 
 def as_of(state: "CampaignState") -> str | None:
@@ -187,18 +205,30 @@ def card_facts(ctx: "StepContext", settings, all_records: list[dict], kept: list
                              digits=4, errors="note", units=state.units_by_id, consensus=state.consensus,
                              gold=state.honeypot_gold)
     pool = {a.id: a for a in state.pool}
+    reviews = review.read(ctx.store, ctx.name, tt.schema)
+    overturns = review.annotator_overturns(state.annotations, reviews)
+    rows = annotator_rows(pseudonym_of, pool, state.quality, kept, status_counts(state))
+    by_pseudonym = {pseudonym_of[a]: v for a, v in overturns.items() if a in pseudonym_of}
+    for row in rows:
+        row["review"] = by_pseudonym.get(row["annotator"])
     facts = gather(
         campaign={"name": ctx.name, "description": spec.description, "backend": spec.backend,
                   "overlap": spec.overlap, "gold_rate": spec.gold_rate,
                   "simulated": sum(1 for a in spec.active_annotators if a.simulated),
                   "people": sum(1 for a in spec.active_annotators if not a.simulated),
-                  "show_prelabels": spec.show_prelabels},
+                  "show_prelabels": spec.show_prelabels,
+                  "redundancy": redundancy_progress(spec.redundancy, state.rounds,
+                                                    work_sql.planned_per_unit(ctx.store, ctx.name),
+                                                    state.step("redundancy"))},
         task={"task_type": spec.task_type, "description": tt.description, "instructions": tt.instructions,
               "schema": tt.schema, "plugin": plugin, "plugin_version": version, "options": dict(tt.settings)},
         documents=state.documents.values(), settings=settings, all_records=all_records, records=kept,
         filter_log=log, split_notes=notes, files=files,
-        annotators=annotator_rows(pseudonym_of, pool, state.quality, kept, status_counts(state)),
+        annotators=rows,
         metrics_all=rounded(state.metrics), metrics_exported=subset,
         plan=state.step("plan"), aggregate=state.step("aggregate"), versions=state.versions, rounds=state.rounds)
     facts["gating"] = gating_facts(state, spec, pseudonym_of)
+    if reviews:
+        facts["review_round"] = {**review.summary_facts(state, reviews, review.is_spans(tt.schema)),
+                                 "exported_reviewed": sum(r["label_source"] == "review" for r in kept)}
     return facts

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import review
 from ..gating import gold_health, report_lines
 from ..report import check_ready, write_report
 from ..report.data import display_names, gather, progress
@@ -40,7 +41,12 @@ def run(ctx: "StepContext", out: str | Path | None = None, top: int = 12) -> dic
         units=state.units_by_id, documents=state.documents, names=shown, table=state.table,
         aggregates=state.aggregates, quality=state.quality, metrics=state.metrics, aggregate=state.step("aggregate"),
         progress=progress(status(spec, state), planned, done, shown), pool={a.id: a for a in state.pool},
-        as_of=as_of(state), top=top, statuses=status_counts(state))
+        as_of=as_of(state), top=top, statuses=status_counts(state), evaluations=state.evaluations)
+    reviews = review.read(ctx.store, ctx.name, tt.schema)
+    if reviews:
+        per = review.annotator_overturns(state.annotations, reviews)
+        data.review = {**review.summary_facts(state, reviews, review.is_spans(tt.schema)),
+                       "per_annotator": {shown.get(a, a): v for a, v in per.items()}}
     data.gating = report_lines(gold_health(state, spec), shown)
     return write_report(data, path, ctx.progress)
 

@@ -208,7 +208,34 @@ def m009_pinned_schema(db: sqlite3.Connection) -> None:
 
 
 @migration
-def m010_gating(db: sqlite3.Connection) -> None:
+def m010_intervals_and_evaluations(db: sqlite3.Connection) -> None:
+    """Bootstrap intervals of the agreement metrics and of each annotator's gold accuracy, and the
+    last evaluation of each model's predictions (``workbench evaluate``)."""
+    _add_column(db, "metrics", "ci_low REAL")
+    _add_column(db, "metrics", "ci_high REAL")
+    _add_column(db, "annotator_quality", "gold_accuracy_low REAL")
+    _add_column(db, "annotator_quality", "gold_accuracy_high REAL")
+    _run(db, """
+CREATE TABLE evaluations (
+    campaign TEXT NOT NULL, model TEXT NOT NULL, source TEXT NOT NULL, evaluated_at TEXT NOT NULL,
+    aggregate_seq INTEGER, result_json TEXT NOT NULL, PRIMARY KEY (campaign, model))
+""")
+
+
+@migration
+def m011_reviews(db: sqlite3.Connection) -> None:
+    """Review rounds: a unit sent to a reviewer, why, the consensus then, and the verdict."""
+    _run(db, """
+CREATE TABLE reviews (
+    campaign TEXT NOT NULL, unit_id TEXT NOT NULL, reviewer TEXT NOT NULL, round INTEGER NOT NULL,
+    reasons_json TEXT NOT NULL, consensus_json TEXT NOT NULL, requested_at TEXT NOT NULL,
+    task_id TEXT, label_json TEXT, overturned INTEGER, answered_at TEXT,
+    PRIMARY KEY (campaign, unit_id, reviewer))
+""")
+
+
+@migration
+def m012_gating(db: sqlite3.Connection) -> None:
     """Gating: every exclusion and inclusion of an annotator, with when, why and by what rule; and
     the honeypots judged suspect (gold that most strong annotators answer otherwise)."""
     _run(db, """

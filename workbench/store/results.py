@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # pragma: no cover
 AGGREGATE_COLUMNS = ("unit_id", "label_json", "confidence", "n_annotations", "agreement", "method",
                      "posteriors_json", "tie")
 QUALITY_COLUMNS = ("annotator", "n_annotations", "gold_n", "gold_accuracy", "consensus_agreement", "ds_accuracy",
-                   "spammer_score", "flags_json", "confusion_json")
+                   "spammer_score", "flags_json", "confusion_json", "gold_accuracy_low", "gold_accuracy_high")
 UNIT_COLUMNS = ("unit_id", "n_annotations", "agreement", "consensus_share", "disputed")
 
 
@@ -34,16 +34,17 @@ def aggregates(db: "Store", campaign: str) -> list["sqlite3.Row"]:
 
 def replace_agreement(db: "Store", campaign: str, metrics: Iterable[tuple], quality: Iterable[tuple],
                       units: Iterable[tuple]) -> None:
-    """Metrics ``(metric, position, value, note, detail_json)``, quality rows and per-unit rows."""
+    """Metrics ``(metric, position, value, note, detail_json, ci_low, ci_high)``, quality rows and per-unit rows."""
     for table in ("metrics", "annotator_quality", "unit_agreement"):
         db.execute(f"DELETE FROM {table} WHERE campaign=?", (campaign,))
-    _insert(db, "metrics", campaign, ("metric", "position", "value", "note", "detail_json"), metrics)
+    _insert(db, "metrics", campaign, ("metric", "position", "value", "note", "detail_json", "ci_low", "ci_high"),
+            metrics)
     _insert(db, "annotator_quality", campaign, QUALITY_COLUMNS, quality)
     _insert(db, "unit_agreement", campaign, UNIT_COLUMNS, units)
 
 
 def metrics(db: "Store", campaign: str) -> list["sqlite3.Row"]:
-    return db.all("SELECT metric, value, note, detail_json FROM metrics WHERE campaign=? ORDER BY position", campaign)
+    return db.all("SELECT metric, value, note, detail_json, ci_low, ci_high FROM metrics WHERE campaign=? ORDER BY position", campaign)
 
 
 def quality(db: "Store", campaign: str) -> list["sqlite3.Row"]:

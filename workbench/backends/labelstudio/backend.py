@@ -53,6 +53,27 @@ class LabelStudioBackend(Backend):
 
         return pull_annotations(self.conn, self.ctx.state.get(PULL_CURSOR), known)
 
+    # ---- review: a review project per campaign (review.py) -------------------------------------------
+    def push_review(self, tasks):
+        from .review import push_review
+
+        return push_review(self.conn, tasks)
+
+    def simulate_review(self, reviewers, tasks, references, seed):
+        from .review import simulate_review
+
+        return simulate_review(self.conn, reviewers, tasks, references, seed)
+
+    def pull_review(self):
+        from .review import pull_review
+
+        return pull_review(self.conn)
+
+    def review_notes(self, people):
+        from .review import review_notes
+
+        return review_notes(self.conn, people)
+
     def describe(self) -> dict[str, Any]:
         return self.conn.describe()
 

@@ -1,0 +1,247 @@
+"""Adaptive redundancy (issue 12): units below target get one more annotator round after round,
+until they reach the target, ``max`` or the budget; ``run`` loops by itself and stops."""
+
+import json
+import math
+from collections import Counter
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from workbench.campaign import Campaign
+from workbench.cli import cli
+from workbench.errors import WorkbenchError
+from workbench.redundancy import COLUMNS, decide
+from workbench.spec import load_spec
+from workbench.spec.redundancy import RedundancySpec
+from workbench.steps import redundancy as step
+from workbench.store import Store
+
+from helpers import pool, write_spec
+
+CROWD = pool(("ana", "expert"), ("ben", "careful"), ("chloe", "careful"), ("dev", "hasty"), ("eve", "hasty"),
+             ("sam", "spammer"), ("tom", "spammer"))
+GOLD = '[gold]\nfile = "{gold}"\nrate = 0.3\n'
+
+
+def spec_file(tmp_path, redundancy: str, initial: int = 2, method: str = "majority", gold: bool = False,
+              crowd: str = CROWD):
+    from helpers import ROOT
+
+    g = GOLD.format(gold=ROOT / "tasks" / "gold" / "sentiment.jsonl") if gold else ""
+    return write_spec(tmp_path, pool=crowd, overlap=initial, gold=g,
+                      documents=str(ROOT / "tasks" / "articles" / "*.txt") if gold else None,
+                      extra=f'[aggregate]\nmethod = "{method}"\n[redundancy]\n{redundancy}\n')
+
+
+def per_unit(c) -> Counter:
+    return Counter(a.unit for a in c.state.assignments if a.planned)
+
+
+def shares(c) -> dict[str, float]:
+    """Each unit's majority share over its counted labels (gold not used)."""
+    t = c.table()
+    out = {}
+    for u, g in t.groupby("unit"):
+        out[u] = g["label"].astype(str).value_counts().iloc[0] / len(g)
+    return out
+
+
+def run(home, *args):
+    return CliRunner().invoke(cli(), ["--home", str(home), *args])
+
+
+# -- the policy, a plain function ----------------------------------------------------------------------------
+def table(rows):
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def test_decide_settles_by_target_max_no_one_left_and_waits_for_open_places():
+    pol = RedundancySpec(initial=2, max=4, target=0.8)
+    d = decide(table([("a", 2, 0, 1.0, 3), ("b", 4, 0, 0.5, 3), ("c", 3, 0, 0.5, 0), ("d", 2, 1, 0.5, 3),
+                      ("e", 2, 0, 0.5, 3), ("f", 3, 0, math.nan, 2)]), pol)
+    assert d.settled == {"a": "target", "b": "max", "c": "no one left"}
+    assert d.waiting == ["d"] and d.open_places == 1
+    assert d.more == ["f", "e"]  # no score yet counts as the least settled
+    assert d.spent == 16 and d.budget_left is None and not d.done
+
+
+def test_decide_spends_the_budget_on_the_least_settled_first():
+    pol = RedundancySpec(initial=2, max=5, target=0.9, budget=13)
+    d = decide(table([("a", 2, 0, 0.5, 3), ("b", 2, 0, 0.7, 3), ("c", 3, 0, 0.5, 3), ("d", 2, 0, 0.6, 3),
+                      ("e", 2, 0, 0.95, 3)]), pol)
+    assert d.spent == 11 and d.more == ["a", "c"] and d.budget_left == 0
+    assert d.settled == {"e": "target", "b": "budget", "d": "budget"}
+    with pytest.raises(ValueError, match="no column 'free'"):
+        decide(table([])[["unit", "labels", "open", "score"]], pol)
+
+
+# -- the loop on the local backend -----------------------------------------------------------------------------
+def test_run_loops_until_every_unit_reaches_target_or_max(tmp_path, home):
+    c = Campaign(load_spec(spec_file(tmp_path, "initial = 2\nmax = 5\ntarget = 0.9")), Store(home))
+    out = c.run()
+    loop = out["redundancy"]
+    assert loop["stopped"] == "every unit settled" and len(loop["rounds"]) >= 2
+    rounds = c.state.rounds
+    assert [r["kind"] for r in rounds] == ["initial"] + ["adaptive"] * len(loop["rounds"])
+    counts, share = per_unit(c), shares(c)
+    assert min(counts.values()) == 2 and max(counts.values()) == 5
+    for u, n in counts.items():  # every unit stopped for a reason the policy names
+        assert share[u] >= 0.9 or n == 5, (u, n, share[u])
+    # a settled unit gets no more: each adaptive round's units are among the previous round's
+    by_round: dict[int, set] = {}
+    for a in c.state.assignments:
+        by_round.setdefault(a.round, set()).add(a.unit)
+    adaptive = sorted(r["round"] for r in rounds if r["kind"] == "adaptive")
+    for r1, r2 in zip(adaptive, adaptive[1:]):
+        assert by_round[r2] <= by_round[r1]
+    # every answer is in, each from someone who had not labeled the unit before
+    assert all(r["answered"] == r["assignments"] for r in rounds)
+    pairs = [(a.unit_id, a.annotator_id) for a in c.annotations()]
+    assert len(pairs) == len(set(pairs)) == sum(counts.values())
+    # adaptive spends less than giving every unit 5
+    assert sum(counts.values()) < 5 * len(counts)
+    again = c.run()  # nothing left: a re-run makes no round
+    assert again["redundancy"]["rounds"] == [] and len(c.state.rounds) == len(rounds)
+    st = c.status()["redundancy"]
+    assert st["adaptive_rounds"] == len(adaptive) and st["spent"] == sum(counts.values()) == st["answered"]
+    assert st["settled"]["target"] + st["settled"]["max"] == len(counts) and st["waiting"] == 0
+    assert st["units_by_annotators"]["2"] == sum(1 for n in counts.values() if n == 2)
+
+
+def test_units_stop_at_max_and_when_no_one_is_left(tmp_path, home):
+    c = Campaign(load_spec(spec_file(tmp_path, "initial = 2\nmax = 3\ntarget = 1.0")), Store(home))
+    c.run()
+    counts, share = per_unit(c), shares(c)
+    assert max(counts.values()) == 3
+    assert all(n == 3 for u, n in counts.items() if share[u] < 1.0)
+    assert c.status()["redundancy"]["settled"]["max"] == sum(1 for u in counts if share[u] < 1.0) > 0
+    # a pool of three: nobody is left after three, whatever max says
+    small = pool(("ana", "expert"), ("dev", "hasty"), ("sam", "spammer"))
+    c2 = Campaign(load_spec(spec_file(tmp_path / "b", "initial = 2\nmax = 6\ntarget = 1.0", crowd=small)),
+                  Store(tmp_path / "home2"))
+    c2.run()
+    counts2 = per_unit(c2)
+    assert max(counts2.values()) == 3
+    assert c2.status()["redundancy"]["settled"]["no one left"] > 0
+
+
+def test_the_budget_is_respected_exactly(tmp_path, home):
+    c = Campaign(load_spec(spec_file(tmp_path, "initial = 2\nmax = 5\ntarget = 0.9")), Store(home))
+    c.run(until="assign")
+    n_units = len(c.units())
+    budget = 2 * n_units + 7
+    spec = spec_file(tmp_path, f"initial = 2\nmax = 5\ntarget = 0.9\nbudget = {budget}")
+    c = Campaign(load_spec(spec), Store(home))
+    c.run()
+    assert sum(per_unit(c).values()) == budget
+    st = c.status()["redundancy"]
+    assert st["spent"] == budget and st["budget"] == budget and st["settled"]["budget"] > 0
+    assert len(c.annotations()) == budget
+
+
+def test_honeypots_follow_the_same_rule(tmp_path, home):
+    # dawid_skene clamps gold units to their gold label: the policy judges without gold, so honeypots
+    # still get more annotators when their answers disagree, like any unit
+    c = Campaign(load_spec(spec_file(tmp_path, "initial = 2\nmax = 5\ntarget = 0.9", method="dawid_skene",
+                                     gold=True)), Store(home))
+    c.run()
+    counts = per_unit(c)
+    pots = [u.id for u in c.units() if u.is_gold]
+    regular = [u.id for u in c.units() if not u.is_gold]
+    assert len(pots) >= 5
+    assert any(counts[u] > 2 for u in pots)
+    mean_pot = sum(counts[u] for u in pots) / len(pots)
+    mean_reg = sum(counts[u] for u in regular) / len(regular)
+    assert abs(mean_pot - mean_reg) < 1.0, (mean_pot, mean_reg)
+    # the honeypots' numbers come from the same scores: recompute them without gold
+
+    c._fresh()
+    with c._working():
+        plan, decision = step.check(c.context())
+    assert decision.done and set(decision.settled) == set(counts)
+
+
+def test_people_with_open_places_do_not_hold_the_loop(tmp_path, home):
+    crowd = CROWD + '\n[[annotators]]\nid = "you"\nemail = "you@example.org"\n'
+    c = Campaign(load_spec(spec_file(tmp_path, "initial = 2\nmax = 5\ntarget = 0.9", crowd=crowd)), Store(home))
+    for name in ("plan", "assign", "push", "simulate", "pull", "aggregate"):  # round 1 only, no check yet
+        getattr(c, name)()
+    c._fresh()
+    with c._working():
+        _, first_check = step.check(c.context())
+    you = {a.unit for a in c.state.assignments if a.annotator == "you"}
+    assert set(first_check.waiting) == you  # right after the round that gave them out, the places are fresh
+    out = c.run()["redundancy"]
+    assert out["stopped"] == "every unit settled" and out["waiting"] == 0
+    assert you == {a.unit for a in c.state.assignments if a.annotator == "you" and a.round == 1}
+    # new places go to those who keep up, never to a queue left untouched; and once the person's places
+    # were overdue (a whole round went by), their units were judged on the answers they had: the unsure
+    # ones got another annotator instead of waiting for someone who does not come
+    later = {a.unit for a in c.state.assignments if a.round > 1}
+    assert you & later
+    again = c.run()["redundancy"]  # nothing left to do: a re-run ends at once
+    assert again["rounds"] == [] and again["stopped"] == out["stopped"]
+
+
+def test_status_and_card_show_rounds_settled_and_spent(tmp_path, home):
+    spec = spec_file(tmp_path, "initial = 2\nmax = 4\ntarget = 0.9\nbudget = 1000")
+    result = run(home, "run", str(spec))
+    assert result.exit_code == 0, result.output
+    assert "redundancy: start with 2 annotator(s) per unit" in result.output
+    st = json.loads(run(home, "status", "c1", "--json").output)["redundancy"]
+    assert st["adaptive_rounds"] >= 1 and st["rounds"] == st["adaptive_rounds"] + 1
+    assert st["spent"] == sum(r["assignments"] for r in json.loads(run(home, "status", "c1", "--json").output)
+                              ["rounds"])
+    text = run(home, "status", "c1").output
+    assert f"annotations spent: {st['spent']} (answered {st['answered']}, budget 1000)" in text
+    assert "last check: settled" in text
+    c = Campaign.open("c1", Store(home))
+    exp = c.state.step("export")
+    card = open(exp["card"], encoding="utf-8").read()
+    assert "adaptive redundancy" in card and f"{st['spent']} annotations spent" in card
+    assert "every unit went to" not in card
+
+
+@pytest.mark.parametrize("table_, message", [
+    ("initial = 0", "redundancy.initial: expected at least 1 annotator per unit to start with, got 0"),
+    ("initial = 3\nmax = 2", "redundancy.max: expected at least initial (3) annotators per unit, got 2"),
+    ("target = 1.5", "redundancy.target: expected a posterior or agreement in (0, 1] a unit must reach, got 1.5"),
+    ('target = "high"', "redundancy.target: expected a posterior or agreement in (0, 1]"),
+    ('target_by = "votes"', "redundancy.target_by: expected one of posterior, agreement, got 'votes'"),
+    ("budget = 0", "redundancy.budget: expected a total number of annotations of at least 1, got 0"),
+    ("max = 2.5", "redundancy.max: expected a whole number, got 2.5"),
+    ("maximum = 4", "redundancy.maximum: unknown field (expected one of budget, initial, max, target, target_by)"),
+    ("initial = 9", "redundancy.initial: 9 annotators per unit, but the pool has only 7"),
+])
+def test_bad_redundancy_values_are_one_clear_line(tmp_path, home, table_, message):
+    path = tmp_path / "bad.toml"
+    spec = spec_file(tmp_path, table_).read_text("utf-8").replace("overlap = 2\n", "")
+    path.write_text(spec, "utf-8")
+    result = run(home, "run", str(path))
+    assert result.exit_code != 0
+    assert message in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_overlap_and_initial_must_agree_and_old_files_keep_working(tmp_path, home):
+    spec = spec_file(tmp_path, "initial = 3", initial=2)
+    with pytest.raises(WorkbenchError, match="overlap: is 2 but redundancy.initial is 3"):
+        load_spec(spec)
+    s = load_spec(spec_file(tmp_path, "max = 4", initial=2))  # overlap is the initial number
+    assert s.redundancy.initial == 2 and s.overlap == 2 and s.redundancy.max == 4
+    old = load_spec(write_spec(tmp_path / "old", overlap=3))
+    assert old.redundancy is None and old.overlap == 3
+    with pytest.raises(WorkbenchError, match=r"redundancy: expected a table"):
+        load_spec(write_spec(tmp_path / "x", extra="redundancy = 3"))
+
+
+def test_changing_the_policy_is_a_new_spec_version(tmp_path, home):
+    c = Campaign(load_spec(spec_file(tmp_path, "initial = 2\nmax = 3\ntarget = 0.9")), Store(home))
+    c.run()
+    before = sum(per_unit(c).values())
+    c = Campaign(load_spec(spec_file(tmp_path, "initial = 2\nmax = 5\ntarget = 0.9")), Store(home))
+    c.run()
+    assert "redundancy.max: 3 -> 5" in c.state.versions[-1]["changes"]
+    assert sum(per_unit(c).values()) > before and max(per_unit(c).values()) > 3

@@ -1,0 +1,135 @@
+"""Adaptive redundancy: which units get one more annotator after a round (the policy).
+
+A plain function over a table, used by the campaign engine (:mod:`workbench.steps.redundancy`) and by
+the benchmark (``benchmarks/bench_redundancy.py``), so the benchmark measures the code campaigns run.
+
+Each unit is one row of the table :func:`decide` reads:
+
+- ``unit``: its id;
+- ``labels``: how many annotators it has (its planned places, answered or not);
+- ``open``: how many of those places are not answered yet;
+- ``score``: how settled it is, in [0, 1]: the aggregation's confidence in its label (posterior) or
+  its pairwise agreement; NaN when there is none yet (no counted label, or one label for agreement);
+- ``free``: how many annotators could still take it (in the pool, never had it);
+- ``answered`` (optional; default ``labels - open``): how many of its places are answered.
+
+A unit with fewer answers than ``initial`` (its other places overdue: given to someone who let a
+round go by) is not judged by its score: one answer is no consensus, whatever its vote share.
+
+A unit with open places waits: it is judged when its answers are in. Otherwise it is settled when its
+score reaches the target, when it has ``max`` annotators, or when nobody is left to ask; the others
+get one more annotator each, the least settled first (lowest score, then fewest labels, then a draw
+keyed on the unit id), as far as the budget goes. Honeypots are units like any other here: the engine
+judges them by the same posterior, so their number of annotations does not give them away.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from .spec.redundancy import RedundancySpec
+
+#: why a unit gets no more annotators, in the order they are checked
+REASONS = ("target", "max", "no one left", "budget")
+
+COLUMNS = ["unit", "labels", "open", "score", "free"]
+
+
+@dataclass
+class Decision:
+    """What one check decided: ``more`` get one more annotator each (least settled first)."""
+
+    more: list[str] = field(default_factory=list)
+    settled: dict[str, str] = field(default_factory=dict)  # unit -> one of REASONS
+    waiting: list[str] = field(default_factory=list)  # units with places not answered yet
+    open_places: int = 0  # answers awaited on the waiting units
+    spent: int = 0  # annotations spent (planned places) before this decision
+    budget_left: int | None = None  # after the ``more`` places
+
+    @property
+    def done(self) -> bool:
+        """Nothing more to ask and nothing to wait for."""
+        return not self.more and not self.waiting
+
+    def counts(self) -> dict[str, int]:
+        out = {r: 0 for r in REASONS}
+        for r in self.settled.values():
+            out[r] += 1
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        return {"more": len(self.more), "settled": self.counts(), "waiting": len(self.waiting),
+                "open_places": self.open_places, "spent": self.spent, "budget_left": self.budget_left}
+
+
+def _draw(unit: str) -> int:
+    return int.from_bytes(hashlib.sha256(str(unit).encode()).digest()[:8], "big")
+
+
+def decide(units: pd.DataFrame, policy: RedundancySpec, spent: int | None = None) -> Decision:
+    """Which of ``units`` (columns :data:`COLUMNS`) get one more annotator. ``spent``: the annotations
+    spent so far (default: the sum of ``labels``), counted against ``policy.budget``."""
+    missing = [c for c in COLUMNS if c not in units.columns]
+    if missing:
+        raise ValueError(f"decide: the unit table has no column {missing[0]!r} (expected {', '.join(COLUMNS)})")
+    spent = int(units["labels"].sum()) if spent is None else int(spent)
+    out = Decision(spent=spent)
+    eps = 1e-9
+    wanting: list[tuple[float, int, int, str]] = []
+    answered = units["answered"] if "answered" in units.columns else units["labels"] - units["open"]
+    for (unit, labels, open_, score, free), done in zip(units[COLUMNS].itertuples(index=False), answered):
+        labels, open_, free = int(labels), int(open_), int(free)
+        settled_score = score is not None and not (isinstance(score, float) and math.isnan(score))
+        if open_ > 0:
+            out.waiting.append(unit)
+            out.open_places += open_
+        elif settled_score and int(done) >= policy.initial and float(score) >= policy.target - eps:
+            out.settled[unit] = "target"
+        elif labels >= policy.max:
+            out.settled[unit] = "max"
+        elif free <= 0:
+            out.settled[unit] = "no one left"
+        else:
+            wanting.append((float(score) if settled_score else -1.0, labels, _draw(unit), unit))
+    wanting.sort()
+    room = len(wanting) if policy.budget is None else max(policy.budget - spent, 0)
+    out.more = [w[3] for w in wanting[:room]]
+    for w in wanting[room:]:
+        out.settled[w[3]] = "budget"
+    if policy.budget is not None:
+        out.budget_left = max(policy.budget - spent - len(out.more), 0)
+    return out
+
+
+def describe(policy: RedundancySpec) -> str:
+    """The policy in one line, for status, the card and the report."""
+    return (f"start with {policy.initial} annotator(s) per unit; one more per round while its "
+            f"{policy.target_by} is below {policy.target:g}, up to {policy.max}"
+            + (f", within a budget of {policy.budget} annotations" if policy.budget is not None else ""))
+
+
+def progress(policy: RedundancySpec | None, rounds: list[dict[str, Any]], per_unit: dict[str, int],
+             last_check: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Where a campaign with ``[redundancy]`` stands, for status and the data card: its adaptive rounds,
+    the annotations spent (planned places, every round) and answered, the units per number of
+    annotators, and what the last check found (units settled and why, units waiting)."""
+    if policy is None:
+        return None
+    adaptive = [r for r in rounds if r["kind"] == "adaptive"]
+    spread: dict[int, int] = {}
+    for n in per_unit.values():
+        spread[n] = spread.get(n, 0) + 1
+    check = last_check or {}
+    return {"policy": describe(policy), "initial": policy.initial, "max": policy.max, "target": policy.target,
+            "target_by": policy.target_by, "budget": policy.budget, "rounds": len(rounds),
+            "adaptive_rounds": len(adaptive),
+            "spent": sum(int(r["assignments"]) for r in rounds), "answered": sum(int(r["answered"]) for r in rounds),
+            "units_by_annotators": {str(k): spread[k] for k in sorted(spread)},
+            "mean_annotators": round(sum(per_unit.values()) / len(per_unit), 3) if per_unit else None,
+            "settled": check.get("settled"), "waiting": check.get("waiting"),
+            "open_places": check.get("open_places"), "checked": last_check is not None}

@@ -1,0 +1,67 @@
+"""The ``[redundancy]`` table of a campaign spec: adaptive labels per unit.
+
+Without it a campaign gives every unit ``overlap`` annotators. With it, every unit starts with
+``initial`` annotators (``initial`` takes the place of ``overlap``: a file may name both only if
+they agree; when only ``overlap`` is set it is the initial number), and after each round the units
+still below ``target`` get one more annotator, until they reach the target, ``max`` annotators, or
+the campaign has spent ``budget`` annotations in all. :mod:`workbench.redundancy` is the policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+#: how a unit's progress to the target is measured
+TARGET_BY = ("posterior", "agreement")
+FIELDS = {"initial", "max", "target", "target_by", "budget"}
+
+
+@dataclass(frozen=True)
+class RedundancySpec:
+    initial: int = 2
+    max: int = 5
+    #: the aggregation's confidence in the unit's label (posterior), or its pairwise agreement, to reach
+    target: float = 0.9
+    target_by: str = "posterior"
+    #: the most annotations (planned places, every round included) the campaign may spend; None: no cap
+    budget: int | None = None
+
+
+def parse_redundancy(raw: Any, overlap: int | None, fail: Callable[[str, str], Any]) -> RedundancySpec:
+    """The ``[redundancy]`` table checked; ``overlap`` is the spec's own ``overlap`` when the file sets it.
+    ``fail(field, message)`` raises the one-line error."""
+    if not isinstance(raw, dict):
+        fail("redundancy", f"expected a table (initial, max, target...), got {raw!r}")
+    extra = sorted(set(raw) - FIELDS)
+    if extra:
+        fail(f"redundancy.{extra[0]}", f"unknown field (expected one of {', '.join(sorted(FIELDS))})")
+
+    def integer(key: str, default: int | None) -> int | None:
+        value = raw.get(key, default)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            fail(f"redundancy.{key}", f"expected a whole number, got {value!r}")
+        return value
+
+    initial = integer("initial", None)
+    if initial is None:
+        initial = overlap if overlap is not None else 2
+    elif overlap is not None and overlap != initial:
+        fail("overlap", f"is {overlap} but redundancy.initial is {initial}: with [redundancy], initial is the "
+                        "number of annotators each unit starts with; drop overlap (or make them equal)")
+    if initial < 1:
+        fail("redundancy.initial", f"expected at least 1 annotator per unit to start with, got {initial}")
+    most = integer("max", max(initial, 5))
+    assert most is not None
+    if most < initial:
+        fail("redundancy.max", f"expected at least initial ({initial}) annotators per unit, got {most}")
+    target = raw.get("target", 0.9)
+    if isinstance(target, bool) or not isinstance(target, (int, float)) or not 0 < target <= 1:
+        fail("redundancy.target", f"expected a posterior or agreement in (0, 1] a unit must reach, got {target!r}")
+    by = raw.get("target_by", "posterior")
+    if by not in TARGET_BY:
+        fail("redundancy.target_by", f"expected one of {', '.join(TARGET_BY)}, got {by!r}")
+    budget = integer("budget", None)
+    if budget is not None and budget < 1:
+        fail("redundancy.budget", f"expected a total number of annotations of at least 1, got {budget}")
+    return RedundancySpec(initial=initial, max=most, target=float(target), target_by=by, budget=budget)

@@ -1,0 +1,126 @@
+"""The redundancy check: after a round, the units below the ``[redundancy]`` target get one more
+annotator each, as a new round (kind ``adaptive``), by the policy of :mod:`workbench.redundancy`.
+
+How settled a unit is: with ``target_by = "posterior"``, the confidence the campaign's aggregation
+method (and options) gives its label, computed with the gold labels withheld, so a honeypot is judged
+exactly like any other unit and keeps getting the same number of annotators (blind); with
+``"agreement"``, its pairwise agreement (span tasks: pooled pairwise span F1). A unit with places of
+the latest round not answered yet waits; a place left open through a whole later round is overdue, and
+its unit is judged on the answers it has. A new place goes to an active annotator who never had the unit, the one with the
+least unanswered work first, then the least loaded (seeded draw): work goes to those who keep up, not
+to a person who has not opened their queue yet.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ..aggregate.choose import aggregate_table
+from ..agreement.units import unit_agreement
+from ..redundancy import COLUMNS, Decision, decide, describe
+from .assign import Plan
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import StepContext
+
+STEP = "redundancy"
+
+
+def scores(ctx: "StepContext") -> dict[str, float]:
+    """Each unit's score towards the target (units without a counted label are missing)."""
+    spec, state = ctx.spec, ctx.state
+    assert spec.redundancy is not None
+    table = state.table
+    if table.empty:
+        return {}
+    schema = ctx.task_type.schema
+    if spec.redundancy.target_by == "agreement":
+        per = unit_agreement(table, schema)
+        return {u: float(a) for u, a in zip(per["unit"], per["agreement"]) if a is not None}
+    result = aggregate_table(ctx.registry, schema, table, spec.aggregate_method, gold=None,
+                             units=state.units_by_id, **spec.aggregate_options)
+    return dict(zip(result.labels["unit"], result.labels["confidence"].astype(float)))
+
+
+def unit_table(plan: Plan, score: dict[str, float], fresh: set[tuple[str, str]] | None = None) -> pd.DataFrame:
+    """The policy's table (:data:`workbench.redundancy.COLUMNS`) of the campaign's units.
+
+    ``fresh``: the places (unit, annotator) handed out in the latest round; only those make a unit wait.
+    An open place from an earlier round is overdue (its annotator let a whole round go by without it):
+    the unit is judged on the answers it has, so one person who does not come does not leave their
+    units with fewer labels than the policy asks for (None: every open place makes its unit wait).
+    """
+    active = set(plan.active)
+    rows = []
+    for u in plan.units:
+        who = plan.planned.get(u, set())
+        answered = sum(1 for a in who if (u, a) in plan.answered)
+        open_ = sum(1 for a in who if (u, a) not in plan.answered and (fresh is None or (u, a) in fresh))
+        free = sum(1 for a in active if a not in plan.ever.get(u, ()))
+        rows.append((u, len(who), open_, score.get(u, np.nan), free, answered))
+    return pd.DataFrame(rows, columns=[*COLUMNS, "answered"])
+
+
+def spent(plan: Plan) -> int:
+    """Annotations spent: every planned place (answered or not), every round included."""
+    return sum(len(plan.planned.get(u, ())) for u in plan.units)
+
+
+def check(ctx: "StepContext") -> tuple[Plan, Decision]:
+    """The decision for the campaign as it stands (no writes)."""
+    assert ctx.spec.redundancy is not None
+    plan = Plan(ctx)
+    assignments = ctx.state.assignments
+    latest = max((a.round for a in assignments), default=0)
+    fresh = {(a.unit, a.annotator) for a in assignments if a.planned and a.round == latest}
+    return plan, decide(unit_table(plan, scores(ctx), fresh), ctx.spec.redundancy, spent(plan))
+
+
+def run(ctx: "StepContext") -> dict[str, Any]:
+    """Check every unit; write a round giving one more annotator to each unit below target (if any).
+    Returns the check's summary, with the round's number (None: no new round)."""
+    ctx.require(STEP, "pull")
+    policy = ctx.spec.redundancy
+    assert policy is not None
+    plan, decision = check(ctx)
+    backlog: Counter = Counter()
+    for u in plan.units:
+        for a in plan.planned.get(u, ()):
+            if (u, a) not in plan.answered:
+                backlog[a] += 1
+    loads = plan.loads()
+    order = list(decision.more)  # least settled first: the budget already kept the neediest
+    for u in order:
+        free = [a for a in plan.active if a not in plan.ever.get(u, ())]
+        pick = min(free, key=lambda a: (backlog[a], loads[a], plan.rng.random()))
+        plan.add(u, pick)
+        backlog[pick] += 1
+        loads[pick] += 1
+    summary = {**decision.summary(), "policy": describe(policy), "round": None,
+               "rounds": sum(1 for r in ctx.state.rounds if r["kind"] == "adaptive")}
+    with ctx.store.transaction():
+        if order:
+            top = decision.counts()
+            reason = (f"{len(order)} unit(s) below {policy.target_by} {policy.target:g}: one more annotator each"
+                      + (f" ({top['budget']} more left out: budget)" if top["budget"] else ""))
+            summary["round"] = plan.write("adaptive", reason)
+            summary["rounds"] += 1
+            summary["spent"] = decision.spent + len(order)
+        ctx.record(STEP, summary)
+    return summary
+
+
+def survey(ctx: "StepContext") -> dict[str, Any]:
+    """Record where the units stand without making a round (say, while a round's work is open)."""
+    policy = ctx.spec.redundancy
+    assert policy is not None
+    _, decision = check(ctx)
+    summary = {**decision.summary(), "policy": describe(policy), "round": None,
+               "rounds": sum(1 for r in ctx.state.rounds if r["kind"] == "adaptive")}
+    with ctx.store.transaction():
+        ctx.record(STEP, summary)
+    return summary
