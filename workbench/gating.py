@@ -104,16 +104,32 @@ def score(label: Label | None, gold: Label, schema: LabelSchema) -> float:
     return 2 * tp / (len(mine) + len(ref))
 
 
-def honeypot_answers(state: "CampaignState", gold: dict[str, Label]) -> dict[str, list[tuple[str, float]]]:
-    """``{annotator: [(honeypot, score), ...]}`` in the order they answered (time, then queue order)."""
+def honeypot_answers(state: "CampaignState", gold: dict[str, Label]) -> dict[str, list[tuple[str, float, str]]]:
+    """``{annotator: [(honeypot, score, gold class), ...]}`` in the order they answered (time, then
+    queue order); the gold class is the gold label's key (one class for span tasks)."""
     position = {(a.unit, a.annotator): a.position for a in state.assignments}
     rows = [a for a in state.annotations if a.unit_id in gold and a.status.value in ANSWERED and a.label is not None]
     rows.sort(key=lambda a: (a.annotator_id, a.created_at or "", position.get((a.unit_id, a.annotator_id), 1 << 30),
                              a.unit_id))
     out: dict[str, list[tuple[str, float]]] = {}
     for a in rows:
-        out.setdefault(a.annotator_id, []).append((a.unit_id, score(a.label, gold[a.unit_id], state.schema)))
+        ref = gold[a.unit_id]
+        cls = "spans" if state.schema.kind is LabelKind.SPANS else label_key(ref)
+        out.setdefault(a.annotator_id, []).append((a.unit_id, score(a.label, ref, state.schema), cls))
     return out
+
+
+def balanced(answers: list[tuple[str, float, str]]) -> float:
+    """The lower of plain accuracy and accuracy with each gold class weighing the same (the mean over
+    the classes of the mean score). Someone who always gives the commonest gold label scores 1 on its
+    class and 0 on the others, so they do not pass on a skewed run of honeypots (Label Studio's stream
+    decides which honeypots a person meets first); the plain figure keeps a random labeler who happened
+    to get a class's one honeypot right from passing on that. With one class both are the plain mean."""
+    per: dict[str, list[float]] = {}
+    for _, sc, cls in answers:
+        per.setdefault(cls, []).append(sc)
+    by_class = sum(sum(v) / len(v) for v in per.values()) / len(per)
+    return min(by_class, sum(sc for _, sc, _ in answers) / len(answers))
 
 
 def exposure(state: "CampaignState") -> dict[str, dict[str, Any]]:
@@ -129,7 +145,7 @@ def exposure(state: "CampaignState") -> dict[str, dict[str, Any]]:
 
 
 # -- judging -----------------------------------------------------------------------------------------
-def judge(g: "GatingSpec", answers: dict[str, list[tuple[str, float]]], candidates: Iterable[str],
+def judge(g: "GatingSpec", answers: dict[str, list[tuple[str, float, str]]], candidates: Iterable[str],
           included_at: dict[str, int]) -> list[tuple[str, str, str, dict[str, Any]]]:
     """``(annotator, rule, reason, detail)`` for each candidate the rules exclude now.
 
@@ -141,23 +157,33 @@ def judge(g: "GatingSpec", answers: dict[str, list[tuple[str, float]]], candidat
         since = included_at.get(aid)
         if g.calibration and since is None and len(mine) >= g.calibration:
             first = mine[:g.calibration]
-            right = sum(s for _, s in first)
-            acc = right / len(first)
+            acc = balanced(first)
             if acc < g.min_accuracy:
-                out.append((aid, "calibration",
-                            f"calibration {_num(right)}/{len(first)} = {acc:.2f} < {g.min_accuracy}",
-                            {"accuracy": round(acc, 4), "honeypots": [u for u, _ in first]}))
+                out.append((aid, "calibration", _reason("calibration", first, acc, g.min_accuracy),
+                            {"accuracy": round(acc, 4), "honeypots": [u for u, _, _ in first]}))
                 continue
         if g.rolling_min_accuracy is not None:
             later = mine[since or 0:]
             if len(later) >= g.min_gold:
                 last = later[-g.window:]
-                acc = sum(s for _, s in last) / len(last)
+                acc = balanced(last)
                 if acc < g.rolling_min_accuracy:
-                    out.append((aid, "rolling", f"rolling accuracy {acc:.2f} over the last {len(last)} honeypots "
-                                f"< {g.rolling_min_accuracy}",
-                                {"accuracy": round(acc, 4), "honeypots": [u for u, _ in last]}))
+                    out.append((aid, "rolling", _reason("rolling", last, acc, g.rolling_min_accuracy),
+                                {"accuracy": round(acc, 4), "honeypots": [u for u, _, _ in last]}))
     return out
+
+
+def _reason(rule: str, answers: list[tuple[str, float, str]], acc: float, bar: float) -> str:
+    """``calibration 2/6 = 0.33 < 0.5``, ``rolling accuracy 0.40 over the last 10 honeypots < 0.5``;
+    when the per-class figure is the lower one, it is said too."""
+    right = sum(sc for _, sc, _ in answers)
+    plain = right / len(answers)
+    head = (f"calibration {_num(right)}/{len(answers)} = {plain:.2f}" if rule == "calibration"
+            else f"rolling accuracy {plain:.2f} over the last {len(answers)} honeypots")
+    if abs(plain - acc) < 1e-9:
+        return f"{head} < {bar}"
+    classes = len({cls for _, _, cls in answers})
+    return f"{head}, {acc:.2f} averaged over the {classes} gold classes < {bar}"
 
 
 def _num(x: float) -> str:
