@@ -5,11 +5,13 @@ takes each unit's first k answers, and the adaptive policy starts with the first
 and, round after round, draws the next answer ("one more annotator") for the units the policy picks.
 The policy is :func:`workbench.redundancy.decide`, the function campaigns run, and the units' scores
 come from :func:`workbench.aggregate.choose.aggregate_table` with the gold withheld, as in a
-campaign. Accuracy is the aggregated label against the data set's truth (majority vote and
-Dawid-Skene), over every unit.
+campaign, or, for ``target_by = "one_coin"``, from :func:`workbench.redundancy.one_coin_scores` as
+the campaign step computes them. Accuracy is the aggregated label against the data set's truth
+(majority vote and Dawid-Skene), over every unit. ``--budgets`` adds runs capped by
+``[redundancy] budget`` (annotations per unit times the units).
 
-Data: real crowd labels from ``/work/shared/crowd-data/`` (face, dog, duck; skipped with a line when
-absent) and simulated crowds (``benchmarks/crowd.py``) generated with 10 answers per unit and
+Data: real crowd labels from ``../shared/crowd-data/`` beside the repository, or ``--data DIR``
+(face, dog, duck; each skipped with a line when absent) and simulated crowds (``benchmarks/crowd.py``) generated with 10 answers per unit and
 replayed the same way. ``--svg PATH`` draws the curves (matplotlib when installed, else a plain SVG).
 
     python -m benchmarks.bench_redundancy [--seeds 3] [--svg docs/img/redundancy.png]
@@ -193,7 +195,11 @@ def plot(rows: list[dict], path: Path) -> None:
             f = d[d["policy"].str.startswith("fixed")]
             a = d[d["policy"].str.startswith("adaptive")]
             ax.plot(f["annotations"] / n_units, f["accuracy"], "o-", color="#888", label="fixed k=1..5")
-            ax.plot(a["annotations"] / n_units, a["accuracy"], "s-", color="#c0392b", label="adaptive")
+            for by, color, name_ in (("posterior", "#c0392b", "adaptive, posterior"),
+                                     ("one_coin", "#e67e22", "adaptive, one_coin")):
+                b = a[(a["by"] == by) & a["budget"].isna()].sort_values("annotations")
+                if len(b):
+                    ax.plot(b["annotations"] / n_units, b["accuracy"], "s-", color=color, label=name_)
             k5 = f[f["k"] == 5]
             if len(k5):
                 ax.axvline(0.6 * 5, color="#2980b9", lw=0.8, ls=":")
