@@ -268,7 +268,8 @@ def test_gating_needs_honeypots(tmp_path):
 
 def test_a_constant_labeler_fails_calibration_on_a_skewed_run_of_honeypots():
     """Label Studio's stream decides which honeypots someone meets first: five of one class and one of
-    another let 'always the commonest label' score 5/6; by class it is 1 and 0, so 0.5, and it fails."""
+    another let 'always the commonest label' score 5/6; by class (each shrunk towards 5/6 by one
+    pseudo-answer) it is 0.97 and 0.42, so 0.69, and it fails."""
     from workbench.gating import judge
     from workbench.spec import GatingSpec
 
@@ -278,6 +279,6 @@ def test_a_constant_labeler_fails_calibration_on_a_skewed_run_of_honeypots():
     random_luck = [("u0", 1.0, "positive"), *[(f"u{i}", 0.0, "neutral") for i in range(1, 5)], ("u5", 1.0, "neutral")]
     out = {aid: reason for aid, _, reason, _ in judge(g, {"sam": constant, "ana": careful, "rex": random_luck},
                                                          ["sam", "ana", "rex"], {})}
-    assert set(out) == {"sam", "rex"}  # the careful one (5/6, 0.9 by class) passes
-    assert out["sam"] == "calibration 5/6 = 0.83, 0.50 averaged over the 2 gold classes < 0.7"
+    assert set(out) == {"sam", "rex"}  # the careful one (5/6, 0.86 by class) passes
+    assert out["sam"] == "calibration 5/6 = 0.83, 0.69 averaged over the 2 gold classes < 0.7"
     assert out["rex"] == "calibration 2/6 = 0.33 < 0.7"  # lucky on the one positive: the plain figure decides

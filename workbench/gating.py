@@ -120,16 +120,20 @@ def honeypot_answers(state: "CampaignState", gold: dict[str, Label]) -> dict[str
 
 
 def balanced(answers: list[tuple[str, float, str]]) -> float:
-    """The lower of plain accuracy and accuracy with each gold class weighing the same (the mean over
-    the classes of the mean score). Someone who always gives the commonest gold label scores 1 on its
-    class and 0 on the others, so they do not pass on a skewed run of honeypots (Label Studio's stream
-    decides which honeypots a person meets first); the plain figure keeps a random labeler who happened
-    to get a class's one honeypot right from passing on that. With one class both are the plain mean."""
+    """The lower of plain accuracy and accuracy with each gold class weighing the same.
+
+    Someone who always gives the commonest gold label is right on its class and wrong on the others,
+    so they do not pass on a skewed run of honeypots (Label Studio's stream decides which honeypots a
+    person meets first). Each class's accuracy is shrunk towards the plain one by one pseudo-answer,
+    so a single honeypot of a class does not decide alone (one miss there would halve a careful
+    annotator's figure); the plain figure keeps a random labeler lucky on a class from passing.
+    With one class both are the plain mean."""
+    plain = sum(sc for _, sc, _ in answers) / len(answers)
     per: dict[str, list[float]] = {}
     for _, sc, cls in answers:
         per.setdefault(cls, []).append(sc)
-    by_class = sum(sum(v) / len(v) for v in per.values()) / len(per)
-    return min(by_class, sum(sc for _, sc, _ in answers) / len(answers))
+    by_class = sum((sum(v) + plain) / (len(v) + 1) for v in per.values()) / len(per)
+    return min(by_class, plain)
 
 
 def exposure(state: "CampaignState") -> dict[str, dict[str, Any]]:
