@@ -4,7 +4,7 @@ Usage (``make bench`` runs it after ``bench_aggregate``)::
 
     python -m benchmarks.bench_realcrowd --crowdkit .venv-crowdkit/bin/python
 
-The data are public crowds collected by others (``/work/shared/crowd-data``, or ``--data DIR``:
+The data are public crowds collected by others (``../shared/crowd-data`` beside the repository, or ``--data DIR``:
 ``NAME.labels.csv`` with ``unit, annotator, label`` and ``NAME.truth.csv`` with ``unit, label``;
 see that folder's README): face (4 classes), dog (4 classes), duck (binary). When the folder is
 missing the benchmark says so in one line and exits 0.
@@ -32,7 +32,8 @@ import pandas as pd
 from benchmarks.bench_aggregate import machine, run_crowdkit
 from benchmarks.timing import MIN_TIME, best_of
 
-DATA = Path("/work/shared/crowd-data")
+#: the crowd data beside the repository (``../shared/crowd-data``); ``--data DIR`` overrides it
+DATA = Path(__file__).resolve().parents[2] / "shared" / "crowd-data"
 DATASETS = ("face", "dog", "duck")
 #: workbench method -> the crowd-kit method it is compared with (a key of crowdkit_run.METHODS)
 CROWDKIT_NAME = {"majority": "majority", "wawa": "wawa", "dawid_skene": "dawid_skene",

@@ -5,11 +5,13 @@ takes each unit's first k answers, and the adaptive policy starts with the first
 and, round after round, draws the next answer ("one more annotator") for the units the policy picks.
 The policy is :func:`workbench.redundancy.decide`, the function campaigns run, and the units' scores
 come from :func:`workbench.aggregate.choose.aggregate_table` with the gold withheld, as in a
-campaign. Accuracy is the aggregated label against the data set's truth (majority vote and
-Dawid-Skene), over every unit.
+campaign, or, for ``target_by = "one_coin"``, from :func:`workbench.redundancy.one_coin_scores` as
+the campaign step computes them. Accuracy is the aggregated label against the data set's truth
+(majority vote and Dawid-Skene), over every unit. ``--budgets`` adds runs capped by
+``[redundancy] budget`` (annotations per unit times the units).
 
-Data: real crowd labels from ``/work/shared/crowd-data/`` (face, dog, duck; skipped with a line when
-absent) and simulated crowds (``benchmarks/crowd.py``) generated with 10 answers per unit and
+Data: real crowd labels from ``../shared/crowd-data/`` beside the repository, or ``--data DIR``
+(face, dog, duck; each skipped with a line when absent) and simulated crowds (``benchmarks/crowd.py``) generated with 10 answers per unit and
 replayed the same way. ``--svg PATH`` draws the curves (matplotlib when installed, else a plain SVG).
 
     python -m benchmarks.bench_redundancy [--seeds 3] [--svg docs/img/redundancy.png]
@@ -28,13 +30,14 @@ import pandas as pd
 
 from workbench.aggregate.choose import aggregate_table
 from workbench.models import LabelKind, LabelSchema
-from workbench.redundancy import COLUMNS, decide
+from workbench.redundancy import COLUMNS, decide, one_coin_scores
 from workbench.registry import get_registry
 from workbench.spec.redundancy import RedundancySpec
 
 from benchmarks.crowd import make_crowd
 
-CROWD_DATA = Path("/work/shared/crowd-data")
+#: the crowd data beside the repository (``../shared/crowd-data``); ``--data DIR`` overrides it
+CROWD_DATA = Path(__file__).resolve().parents[2] / "shared" / "crowd-data"
 REAL = ("face", "dog", "duck")
 METHODS = ("majority", "dawid_skene")
 
@@ -47,8 +50,8 @@ class DataSet:
     schema: LabelSchema
 
 
-def real(name: str) -> DataSet | None:
-    lab, tru = CROWD_DATA / f"{name}.labels.csv", CROWD_DATA / f"{name}.truth.csv"
+def real(name: str, root: Path = CROWD_DATA) -> DataSet | None:
+    lab, tru = root / f"{name}.labels.csv", root / f"{name}.truth.csv"
     if not lab.is_file() or not tru.is_file():
         return None
     labels = pd.read_csv(lab, dtype=str)
@@ -106,8 +109,11 @@ def adaptive(data: DataSet, seed: int, policy: RedundancySpec, method: str) -> t
     rounds = 0
     while True:
         t = r.table()
-        res = aggregate_table(get_registry(), data.schema, t, method)  # no gold: as the engine judges units
-        score = dict(zip(res.labels["unit"].astype(str), res.labels["confidence"].astype(float)))
+        if policy.target_by == "one_coin":  # as workbench.steps.redundancy.scores
+            score = one_coin_scores(t, len(data.schema.labels))
+        else:
+            res = aggregate_table(get_registry(), data.schema, t, method)  # no gold: as the engine judges units
+            score = dict(zip(res.labels["unit"].astype(str), res.labels["confidence"].astype(float)))
         units = pd.DataFrame([(u, r.drawn[u], 0, score.get(u, math.nan), len(g) - r.drawn[u])
                               for u, g in r.rows.items()], columns=COLUMNS)
         d = decide(units, policy)
@@ -119,13 +125,17 @@ def adaptive(data: DataSet, seed: int, policy: RedundancySpec, method: str) -> t
     return accuracy(data, t, method), len(t), rounds
 
 
-def run(datasets: list[DataSet], seeds: int, targets: dict[str, list[float]], initial: int, most: int) -> list[dict]:
+def run(datasets: list[DataSet], seeds: int, targets: dict[str, list[float]], initial: int, most: int,
+        budgets: tuple[float, ...] = (), budget_target: float = 0.99) -> list[dict]:
+    """``targets``: per method its posterior targets, and under ``"one_coin"`` the one-coin targets;
+    ``budgets``: annotations per unit given as ``[redundancy] budget`` (times the number of units), each
+    run with ``budget_target`` by posterior and by one-coin posterior."""
     out = []
     for data in datasets:
         n_units = data.labels["unit"].nunique()
         print(f"\n== {data.name}: {n_units} units, {len(data.labels)} answers, {len(data.schema.labels)} classes; "
               f"mean over {seeds} replay seed(s)")
-        print(f"{'method':<12} {'policy':<26} {'annotations':>11} {'per unit':>8} {'accuracy':>8} "
+        print(f"{'method':<12} {'policy':<30} {'annotations':>11} {'per unit':>8} {'accuracy':>8} "
               f"{'vs k=5 cost':>11} {'vs k=5 acc':>10}")
         for method in METHODS:
             rows = []
@@ -134,11 +144,15 @@ def run(datasets: list[DataSet], seeds: int, targets: dict[str, list[float]], in
                 rows.append({"data": data.name, "method": method, "policy": f"fixed k={k}", "k": k,
                              "accuracy": float(np.mean([a for a, _ in res])),
                              "annotations": float(np.mean([n for _, n in res]))})
-            for target in targets[method]:
-                pol = RedundancySpec(initial=initial, max=most, target=target)
+            runs = ([("posterior", t, None) for t in targets[method]] + [("one_coin", t, None) for t in targets["one_coin"]]
+                    + [(by, budget_target, b) for b in budgets for by in ("posterior", "one_coin")])
+            for by, target, per in runs:
+                budget = None if per is None else int(round(per * n_units))
+                pol = RedundancySpec(initial=initial, max=most, target=target, target_by=by, budget=budget)
                 res3 = [adaptive(data, s, pol, method) for s in range(seeds)]
-                rows.append({"data": data.name, "method": method, "target": target,
-                             "policy": f"adaptive {initial}..{most} @{target:g}",
+                rows.append({"data": data.name, "method": method, "target": target, "by": by, "budget": per,
+                             "policy": f"adaptive {initial}..{most} {'1coin' if by == 'one_coin' else 'post'} @{target:g}"
+                                       + ("" if per is None else f" b{per:g}/u"),
                              "accuracy": float(np.mean([a for a, _, _ in res3])),
                              "annotations": float(np.mean([n for _, n, _ in res3])),
                              "rounds": float(np.mean([x for _, _, x in res3]))})
@@ -146,7 +160,7 @@ def run(datasets: list[DataSet], seeds: int, targets: dict[str, list[float]], in
             for x in rows:
                 x["cost_vs_k5"] = x["annotations"] / k5["annotations"]
                 x["acc_vs_k5"] = x["accuracy"] - k5["accuracy"]
-                print(f"{method:<12} {x['policy']:<26} {x['annotations']:>11.0f} {x['annotations'] / n_units:>8.2f} "
+                print(f"{method:<12} {x['policy']:<30} {x['annotations']:>11.0f} {x['annotations'] / n_units:>8.2f} "
                       f"{x['accuracy']:>8.4f} {x['cost_vs_k5']:>10.0%} {x['acc_vs_k5']:>+10.4f}")
             best = [x for x in rows if "target" in x and x["accuracy"] >= k5["accuracy"] - 1e-9]
             if best:
@@ -181,7 +195,11 @@ def plot(rows: list[dict], path: Path) -> None:
             f = d[d["policy"].str.startswith("fixed")]
             a = d[d["policy"].str.startswith("adaptive")]
             ax.plot(f["annotations"] / n_units, f["accuracy"], "o-", color="#888", label="fixed k=1..5")
-            ax.plot(a["annotations"] / n_units, a["accuracy"], "s-", color="#c0392b", label="adaptive")
+            for by, color, name_ in (("posterior", "#c0392b", "adaptive, posterior"),
+                                     ("one_coin", "#e67e22", "adaptive, one_coin")):
+                b = a[(a["by"] == by) & a["budget"].isna()].sort_values("annotations")
+                if len(b):
+                    ax.plot(b["annotations"] / n_units, b["accuracy"], "s-", color=color, label=name_)
             k5 = f[f["k"] == 5]
             if len(k5):
                 ax.axvline(0.6 * 5, color="#2980b9", lw=0.8, ls=":")
@@ -207,6 +225,12 @@ def main(argv=None) -> None:
     # majority's confidence is the winner's share of the votes: 0.75 stops at 2-0 or 3-1, goes on at 2-1 or 3-2
     ap.add_argument("--majority-targets", default="0.6,0.7,0.75,0.8", help="vote-share targets (majority)")
     ap.add_argument("--ds-targets", default="0.9,0.95,0.99", help="posterior targets (Dawid-Skene)")
+    ap.add_argument("--one-coin-targets", default="0.9,0.95",
+                    help="targets of the smoothed one-coin posterior (target_by = one_coin), every method")
+    ap.add_argument("--budgets", default="3", help="budgets in annotations per unit (times the units), run "
+                    "with --budget-target by posterior and by one-coin posterior; empty: none")
+    ap.add_argument("--budget-target", type=float, default=0.99, help="the target of the budgeted runs")
+    ap.add_argument("--data", type=Path, default=CROWD_DATA, help="folder of the real crowd data (NAME.labels.csv)")
     ap.add_argument("--initial", type=int, default=2)
     ap.add_argument("--max", type=int, default=7)
     ap.add_argument("--only", help="comma-separated data set names")
@@ -214,9 +238,9 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     datasets: list[DataSet] = []
     for name in REAL:
-        d = real(name)
+        d = real(name, args.data)
         if d is None:
-            print(f"{name}: {CROWD_DATA}/{name}.labels.csv is missing: real replay of {name} skipped")
+            print(f"{name}: {args.data}/{name}.labels.csv is missing: real replay of {name} skipped")
         else:
             datasets.append(d)
     datasets.append(simulated("sim-honest", 1, accuracy=(0.55, 0.9)))
@@ -225,8 +249,10 @@ def main(argv=None) -> None:
         keep = set(args.only.split(","))
         datasets = [d for d in datasets if d.name in keep]
     targets = {"majority": [float(x) for x in args.majority_targets.split(",")],
-               "dawid_skene": [float(x) for x in args.ds_targets.split(",")]}
-    rows = run(datasets, args.seeds, targets, args.initial, args.max)
+               "dawid_skene": [float(x) for x in args.ds_targets.split(",")],
+               "one_coin": [float(x) for x in args.one_coin_targets.split(",") if x]}
+    budgets = tuple(float(x) for x in args.budgets.split(",") if x)
+    rows = run(datasets, args.seeds, targets, args.initial, args.max, budgets, args.budget_target)
     if args.svg:
         plot(rows, Path(args.svg))
 

@@ -71,12 +71,18 @@ def test_too_little_gold_falls_back_to_the_count_rule_and_says_so():
                             f"{AUTO_MIN_GOLD - 1} gold unit(s), fewer than {AUTO_MIN_GOLD} to compare methods on")
 
 
-def test_a_tie_on_gold_goes_to_the_simpler_method():
+def test_a_tie_on_gold_goes_to_the_label_count_rule():
+    """Gold every method gets right does not tell methods apart: the label-count rule decides."""
     crowd = make_crowd(n_tasks=200, n_workers=6, n_classes=3, overlap=3, accuracy=(1.0, 1.0), seed=1)
     table, schema = crowd.long_table(), LabelSchema(LabelKind.SINGLE, crowd.classes)
     res = aggregate_table(get_registry(), schema, table, "auto", gold=dict(crowd.truth.iloc[:40].items()))
-    assert res.method == "majority"  # every method is right on every gold unit
+    assert res.method == "dawid_skene"  # six annotators with 100 labels each
     assert "majority 1.000" in res.notes[0] and "dawid_skene 1.000" in res.notes[0]
+    assert "tied on the gold, so the label-count rule's pick" in res.notes[0]
+    sparse = make_crowd(n_tasks=100, n_workers=40, n_classes=3, overlap=3, accuracy=(1.0, 1.0), seed=2)
+    table = sparse.long_table()  # 7.5 labels per annotator: too few for confusion matrices
+    res = aggregate_table(get_registry(), schema, table, "auto", gold=dict(sparse.truth.iloc[:40].items()))
+    assert res.method == "majority" and "label-count rule's pick" in res.notes[0]
 
 
 def test_gold_folds_are_balanced_and_do_not_depend_on_order():

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from workbench.campaign import Campaign
 from workbench.cli import cli
 from workbench.errors import WorkbenchError
-from workbench.redundancy import COLUMNS, decide
+from workbench.redundancy import COLUMNS, PRIOR_ACCURACY, PRIOR_ANSWERS, decide, one_coin_scores
 from workbench.spec import load_spec
 from workbench.spec.redundancy import RedundancySpec
 from workbench.steps import redundancy as step
@@ -78,6 +78,69 @@ def test_decide_spends_the_budget_on_the_least_settled_first():
 
 
 # -- the loop on the local backend -----------------------------------------------------------------------------
+def reference_one_coin(rows, k, iterations=10):
+    """The smoothed one-coin posterior written plainly, one answer at a time."""
+    q = {a: PRIOR_ACCURACY for _, a, _ in rows}
+    units = sorted({u for u, _, _ in rows})
+    post = {}
+    for _ in range(iterations):
+        for u in units:
+            w = {c: 0.0 for c in range(k)}
+            for uu, a, y in rows:
+                if uu == u:
+                    qa = min(max(q[a], 1e-3), 1 - 1e-3)
+                    w[int(y)] += math.log(qa * (k - 1) / (1 - qa))
+            top = max(w.values())
+            z = sum(math.exp(v - top) for v in w.values())
+            post[u] = {c: math.exp(v - top) / z for c, v in w.items()}
+        for a in q:
+            mine = [(uu, y) for uu, aa, y in rows if aa == a]
+            q[a] = (sum(post[uu][int(y)] for uu, y in mine) + PRIOR_ANSWERS * PRIOR_ACCURACY) / (len(mine) + PRIOR_ANSWERS)
+    return {u: max(p.values()) for u, p in post.items()}
+
+
+def test_one_coin_scores_match_a_plain_reference_and_are_not_over_confident():
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    rows = []
+    for u in range(40):
+        truth = int(rng.integers(3))
+        for a in rng.choice(8, size=int(rng.integers(1, 5)), replace=False):
+            right = rng.random() < (0.9 if a < 4 else 0.4)
+            rows.append((f"u{u}", f"a{a}", str(truth if right else int(rng.integers(3)))))
+    table_ = pd.DataFrame(rows, columns=["unit", "annotator", "label"])
+    got = one_coin_scores(table_, 3)
+    want = reference_one_coin([(u, a, int(y)) for u, a, y in rows], 3)
+    assert set(got) == set(want)
+    for u in want:
+        assert got[u] == pytest.approx(want[u], abs=1e-9), u
+    # two newcomers who agree: far from certain (Dawid-Skene would say 0.99+); a dissent lowers it
+    two = pd.DataFrame([("x", "p", "a"), ("x", "q", "a")], columns=["unit", "annotator", "label"])
+    three = pd.concat([two, pd.DataFrame([("x", "r", "b")], columns=two.columns)])
+    s2, s3 = one_coin_scores(two, 4)["x"], one_coin_scores(three, 4)["x"]
+    assert 0.85 < s2 < 0.99 and s3 < s2
+    # the same two agreeing answers weigh more from annotators who agree with others elsewhere
+    good = table_[table_["annotator"].isin(["a0", "a1"])]
+    bad = table_[table_["annotator"].isin(["a6", "a7"])]
+    assert np.mean(list(one_coin_scores(good, 3).values())) > np.mean(list(one_coin_scores(bad, 3).values()))
+
+
+def test_target_by_one_coin_runs_the_loop_on_the_one_coin_posterior(tmp_path, home):
+    c = Campaign(load_spec(spec_file(tmp_path, 'initial = 2\nmax = 5\ntarget = 0.9\ntarget_by = "one_coin"',
+                                     method="dawid_skene")), Store(home))
+    out = c.run()
+    assert out["redundancy"]["stopped"] == "every unit settled" and len(out["redundancy"]["rounds"]) >= 1
+    counts = per_unit(c)
+    score = one_coin_scores(c.table(), len(c.task_type.schema.labels))
+    for u, n in counts.items():  # every unit stopped at the one-coin target or at max
+        assert score[u] >= 0.9 - 1e-9 or n == 5, (u, n, score[u])
+    assert min(counts.values()) == 2 and sum(counts.values()) < 5 * len(counts)
+    assert any(n > 2 for n in counts.values())
+    st = c.status()["redundancy"]
+    assert st["target_by"] == "one_coin" and "one_coin is below 0.9" in st["policy"]
+
+
 def test_run_loops_until_every_unit_reaches_target_or_max(tmp_path, home):
     c = Campaign(load_spec(spec_file(tmp_path, "initial = 2\nmax = 5\ntarget = 0.9")), Store(home))
     out = c.run()
@@ -209,7 +272,7 @@ def test_status_and_card_show_rounds_settled_and_spent(tmp_path, home):
     ("initial = 3\nmax = 2", "redundancy.max: expected at least initial (3) annotators per unit, got 2"),
     ("target = 1.5", "redundancy.target: expected a posterior or agreement in (0, 1] a unit must reach, got 1.5"),
     ('target = "high"', "redundancy.target: expected a posterior or agreement in (0, 1]"),
-    ('target_by = "votes"', "redundancy.target_by: expected one of posterior, agreement, got 'votes'"),
+    ('target_by = "votes"', "redundancy.target_by: expected one of posterior, agreement, one_coin, got 'votes'"),
     ("budget = 0", "redundancy.budget: expected a total number of annotations of at least 1, got 0"),
     ("max = 2.5", "redundancy.max: expected a whole number, got 2.5"),
     ("maximum = 4", "redundancy.maximum: unknown field (expected one of budget, initial, max, target, target_by)"),
@@ -245,3 +308,13 @@ def test_changing_the_policy_is_a_new_spec_version(tmp_path, home):
     c.run()
     assert "redundancy.max: 3 -> 5" in c.state.versions[-1]["changes"]
     assert sum(per_unit(c).values()) > before and max(per_unit(c).values()) > 3
+
+
+def test_one_coin_on_a_span_task_is_one_clear_line(tmp_path, home):
+    path = write_spec(tmp_path, task_type="text", pool=CROWD, overlap=2,
+                      extra='[redundancy]\ninitial = 2\nmax = 4\ntarget = 0.9\ntarget_by = "one_coin"\n')
+    result = run(home, "run", str(path))
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert ('redundancy.target_by = "one_coin" needs one label per answer (single or ordinal); '
+            "this task's are spans") in result.output
+    assert len(result.output.strip().splitlines()) == 1

@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable
 
 import pandas as pd
 
+from . import gating
 from .backends import Backend, BackendContext
 from .documents import load_documents
 from .errors import WorkbenchError
@@ -164,11 +165,15 @@ class Campaign:
         self._state = None
 
     def effective_spec(self) -> CampaignSpec:
-        """The spec with everyone the pool ever had: annotators gone from the file count as retired."""
+        """The spec with everyone the pool ever had: annotators gone from the file count as retired;
+        those gating excluded are flagged (no new work, labels not counted)."""
         named = {a.id for a in self.spec.annotators}
         gone = tuple(AnnotatorSpec(m.id, m.persona, m.lean, m.email, retired=True)
                      for m in self.state.pool if m.id not in named)
-        return replace(self.spec, annotators=self.spec.annotators + gone) if gone else self.spec
+        spec = replace(self.spec, annotators=self.spec.annotators + gone) if gone else self.spec
+        if not self.store.path.exists():
+            return spec
+        return gating.mark_excluded(spec, gating.excluded_annotators(self.store, self.name))
 
     def context(self) -> StepContext:
         row = campaigns_sql.get(self.store, self.name)
@@ -317,12 +322,36 @@ class Campaign:
         return self._step(push_step.run)
 
     def simulate(self) -> dict[str, Any]:
-        """The simulated annotators label their queues (a documented simulation, not people)."""
+        """The simulated annotators label their queues (a documented simulation, not people). With
+        ``[gating]`` rules they work in stages, each followed by a pull that judges them."""
+        if self.spec.gating.enabled:
+            with self._working():
+                return gating.staged_simulation(self, lambda limits: self._step(simulate_step.run, limits))
         return self._step(simulate_step.run)
 
     def pull(self) -> dict[str, Any]:
-        """Collect annotations: validate each, replace edits, drop deletions, flag extras."""
-        return self._step(pull_step.run)
+        """Collect annotations: validate each, replace edits, drop deletions, flag extras; then gating
+        judges whoever answered honeypots (an exclusion is a new round, pushed at once)."""
+        with self._working():
+            summary = self._step(pull_step.run)
+            if self.spec.gating.enabled:
+                judged = self._step(gating.gate)
+                summary["gating"] = judged
+                if judged["excluded"] and self.state.step("push") is not None:
+                    summary["gating"]["push"] = self.push()
+            return summary
+
+    def exclude(self, annotator: str, reason: str = "manual") -> dict[str, Any]:
+        """Exclude ``annotator`` by hand: their labels stop counting, their work goes to others."""
+        with self._working():
+            out = self._step(gating.exclude, annotator, "manual", reason)
+            if out["round"] is not None and self.state.step("push") is not None:
+                out["push"] = self.push()
+            return out
+
+    def include(self, annotator: str, reason: str = "manual") -> dict[str, Any]:
+        """Undo an exclusion: ``annotator``'s labels count again."""
+        return self._step(gating.include, annotator, reason)
 
     def aggregate(self, method: str | None = None, **options) -> dict[str, Any]:
         """One label per unit: the spec's method and options, or ``method`` with its own defaults."""
@@ -333,7 +362,19 @@ class Campaign:
         return self._step(aggregate_step.run, method, **options)
 
     def agreement(self) -> dict[str, Any]:
-        return self._step(agreement_step.run)
+        """Agreement and annotator quality; then the gold's health (suspect honeypots, dropped from
+        scoring with ``[gating] drop_suspect_gold``: then aggregate and agreement run once more)."""
+        with self._working():
+            summary = self._step(agreement_step.run)
+            if self.state.honeypot_gold:
+                found = self._step(gating.health)
+                summary["gold_health"] = found
+                if found["changed"]:
+                    self.notify(f"campaign {self.name!r}: {len(found['dropped'])} suspect honeypot(s) dropped from "
+                                "scoring; aggregating and measuring again")
+                    self._step(aggregate_step.run)
+                    summary = {**self._step(agreement_step.run), "gold_health": found}
+            return summary
 
     def export(self, formats: tuple[str, ...] | None = None, out_dir: str | None = None, force: bool = False,
                **filters) -> dict[str, Any]:

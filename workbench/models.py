@@ -177,6 +177,7 @@ class AnnotationStatus(str, enum.Enum):
     EXTRA = "extra"  # beyond the campaign's overlap: kept, flagged, never aggregated
     INVALID = "invalid"  # failed validation: quarantined with a reason, never aggregated
     NOT_IN_POOL = "not_in_pool"  # by someone the campaign's pool does not name: kept, not counted until accepted
+    EXCLUDED = "excluded"  # by an annotator gating excluded (workbench.gating): kept, not counted unless included
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .spec.redundancy import RedundancySpec
@@ -104,6 +105,45 @@ def decide(units: pd.DataFrame, policy: RedundancySpec, spent: int | None = None
     if policy.budget is not None:
         out.budget_left = max(policy.budget - spent - len(out.more), 0)
     return out
+
+
+#: the one-coin score's prior on every annotator: as if each had already given ``PRIOR_ANSWERS`` answers,
+#: a share ``PRIOR_ACCURACY`` of them right (so two answers from a newcomer do not make a unit certain)
+PRIOR_ANSWERS = 2.0
+PRIOR_ACCURACY = 0.7
+
+
+def one_coin_scores(table: pd.DataFrame, n_labels: int | None = None, iterations: int = 10) -> dict[str, float]:
+    """Each unit's probability that its most likely label is right, under a smoothed one-coin model.
+
+    Every annotator ``a`` is right with probability ``q_a`` and otherwise picks one of the other ``K - 1``
+    labels at random; ``q_a`` is estimated over all units (EM, ``iterations`` rounds, from ``q = 0.7``)
+    with a Beta prior worth :data:`PRIOR_ANSWERS` answers at :data:`PRIOR_ACCURACY`, so annotators with
+    few answers stay near the prior. A unit's posterior is then its answers' weighted vote (weight
+    ``log(q_a (K - 1) / (1 - q_a))``) normalised over the labels seen in the table, with flat class
+    priors (``n_labels``: the schema's number of labels, default those seen). Unlike Dawid-Skene's posterior it is not over-confident after two answers: with ``q = 0.7``
+    and 4 labels, two agreeing answers give 0.94, two agreeing and one dissenting 0.84. ``table``: the
+    long table ``unit, annotator, label`` (single-choice labels)."""
+    if table.empty:
+        return {}
+    units = pd.Categorical(table["unit"].astype(str))
+    annotators = pd.Categorical(table["annotator"].astype(str))
+    labels = pd.Categorical(table["label"].astype(str))
+    u, a, y = units.codes, annotators.codes, labels.codes
+    n_u, n_a, k = len(units.categories), len(annotators.categories), max(len(labels.categories), n_labels or 0, 2)
+    q = np.full(n_a, PRIOR_ACCURACY)
+    answers = np.bincount(a, minlength=n_a).astype(float)
+    post = np.zeros((n_u, k))
+    for _ in range(max(iterations, 1)):
+        qc = np.clip(q, 1e-3, 1 - 1e-3)
+        weight = np.log(qc * (k - 1) / (1 - qc))
+        logp = np.zeros((n_u, k))
+        np.add.at(logp, (u, y), weight[a])
+        post = np.exp(logp - logp.max(axis=1, keepdims=True))
+        post /= post.sum(axis=1, keepdims=True)
+        right = np.bincount(a, weights=post[u, y], minlength=n_a)
+        q = (right + PRIOR_ANSWERS * PRIOR_ACCURACY) / (answers + PRIOR_ANSWERS)
+    return dict(zip(units.categories.astype(str), post.max(axis=1).astype(float)))
 
 
 def describe(policy: RedundancySpec) -> str:

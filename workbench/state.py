@@ -20,6 +20,7 @@ from .store import Store
 from .store import campaigns as campaigns_sql
 from .store import corpus as corpus_sql
 from .store import evaluations as evaluations_sql
+from .store import gating as gating_sql
 from .store import labels as labels_sql
 from .store import results as results_sql
 from .store import work as work_sql
@@ -100,8 +101,11 @@ class CampaignState:
 
     @cached_property
     def honeypot_gold(self) -> dict[str, Label]:
-        """Gold of the honeypots: gold units mixed blind into the annotators' queues to score them."""
-        return {u.id: u.gold_label for u in self.units if u.is_gold and u.gold_label is not None}
+        """Gold of the honeypots: gold units mixed blind into the annotators' queues to score them
+        (but those dropped from scoring as suspect: :mod:`workbench.gating`)."""
+        dropped = gating_sql.dropped_units(self.store, self.name)
+        return {u.id: u.gold_label for u in self.units if u.is_gold and u.gold_label is not None
+                and u.id not in dropped}
 
     @cached_property
     def held_out_gold(self) -> dict[str, Label]:

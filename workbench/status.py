@@ -1,10 +1,11 @@
 """The status view of a campaign: progress per step, per annotator and per round, the spec's versions,
-quarantined annotations. Read-only: built from the read model."""
+quarantined annotations, gating (exclusions with their reasons, suspect gold). Read-only: built from the read model."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .gating import gold_health
 from .redundancy import progress as redundancy_progress
 from .store import labels as labels_sql
 from .store import work as work_sql
@@ -18,7 +19,7 @@ STEPS = ("plan", "assign", "push", "simulate", "pull", "aggregate", "agreement",
 
 def _row(kind: str, persona: str | None = None, status: str = "active") -> dict[str, Any]:
     return {"kind": kind, "persona": persona, "status": status, "assigned": 0, "ok": 0, "skipped": 0,
-            "invalid": 0, "extra": 0, "not_in_pool": 0}
+            "invalid": 0, "extra": 0, "not_in_pool": 0, "excluded": 0}
 
 
 def status(spec: "CampaignSpec", state: "CampaignState") -> dict[str, Any]:
@@ -41,9 +42,15 @@ def status(spec: "CampaignSpec", state: "CampaignState") -> dict[str, Any]:
     quarantined = [{"unit": r[0], "annotator": r[1], "reason": r[2]} for r in labels_sql.quarantined(db, name)]
     rounds = [{k: r[k] for k in ("round", "kind", "reason", "spec_version", "created_at", "units", "assignments",
                                   "answered", "cancelled")} for r in state.rounds]
+    info = gold_health(state, spec)
+    for e in info["excluded"]:
+        per.setdefault(e["annotator"], _row("unknown"))["status"] = "excluded"
+    gating_view = {k: info[k] for k in ("enabled", "excluded", "events", "excluded_labels", "suspect_gold",
+                                        "overexposed", "max_exposure")}
     versions = state.versions
     return {"campaign": name, "task_type": spec.task_type, "backend": spec.backend, "units": len(state.units),
             "spec_version": versions[-1]["version"] if versions else None, "versions": versions,
             "rounds": rounds, "steps": steps,
             "redundancy": redundancy_progress(spec.redundancy, rounds, work_sql.planned_per_unit(db, name),
-                                              state.step("redundancy")), "annotators": per, "quarantined": quarantined}
+                                              state.step("redundancy")), "annotators": per, "quarantined": quarantined,
+            "gating": gating_view}

@@ -50,7 +50,8 @@ def choose_method(registry, schema, table, requested: str, gold: Mapping | None 
     ``auto``: span tasks use ``span_dawid_skene`` (else the ``spans`` vote). Other tasks, when ``gold`` holds at
     least :data:`AUTO_MIN_GOLD` units that have labels in ``table``: the method of
     :data:`AUTO_CANDIDATES` with the best accuracy on held-out gold (:func:`compare_on_gold`; a tie
-    goes to the simpler method). Otherwise (and when no candidate could run) the label-count rule:
+    goes to the label-count rule's pick when it is among the best, else to the simpler method).
+    Otherwise (and when no candidate could run) the label-count rule:
     ``dawid_skene`` when two or more annotators have at least :data:`AUTO_MIN_LABELS` labels each
     (enough to estimate a confusion matrix) and annotators with fewer hold at most
     :data:`AUTO_MAX_SPARSE_SHARE` of the labels, else ``majority``.
@@ -69,6 +70,11 @@ def choose_method(registry, schema, table, requested: str, gold: Mapping | None 
         ran = [sc for sc in scores if sc.error is None]
         if ran:
             best = min(ran, key=lambda sc: (-sc.correct, candidates.index(sc.method)))
+            tied = {sc.method for sc in ran if sc.correct == best.correct}
+            default, _ = _count_rule(registry, table, names)
+            if len(tied) > 1 and default in tied:  # the gold does not tell them apart: the label-count rule does
+                return default, _gold_note(default, scores, len(usable)) + (
+                    f"; {len(tied)} methods tied on the gold, so the label-count rule's pick")
             return best.method, _gold_note(best.method, scores, len(usable))
         why = f"no method could run on the gold folds ({scores[0].error})" if scores else "no method to compare"
     elif usable:

@@ -99,9 +99,11 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def simulate(self, crowd: list["SimulatedAnnotator"], queues: dict[str, list["Unit"]],
-                 references: dict[str, "Label"], seed: int) -> int:
+                 references: dict[str, "Label"], seed: int, limits: dict[str, int] | None = None) -> int:
         """Let the simulated annotators (``crowd``) work through their queues; ``queues`` holds every
-        annotator's planned units, people's too. Return how many labels were made."""
+        annotator's planned units, people's too. ``limits`` (passed only when set): ``{annotator: n}``,
+        a persona stops once it has done ``n`` tasks of the campaign in all (gating judges between
+        stages). Return how many labels were made."""
 
     @abc.abstractmethod
     def pull(self, known: dict[str, dict[str, Any]]) -> PullBatch:

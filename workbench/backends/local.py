@@ -29,15 +29,21 @@ class LocalBackend(Backend):
         # the store is the queue: a unit's task id is its unit id, and its queue the assignments
         return {u.id: u.id for u in units}
 
-    def simulate(self, crowd, queues, references, seed):
+    def simulate(self, crowd, queues, references, seed, limits=None):
         store = self.ctx.store
         schema = self.ctx.task_type.schema
         done = backend_sql.local_done(store, self.campaign)
-        total = sum(len(queues.get(a.id, [])) for a in crowd)
+        limits = limits or {}
+
+        def queue(aid: str) -> list:  # a persona's queue, up to its limit (the head of it)
+            q = queues.get(aid, [])
+            return q[:limits[aid]] if aid in limits else q
+
+        total = sum(len(queue(a.id)) for a in crowd)
         advance = self.ctx.progress(f"{self.campaign}: simulated crowd labels", total)
         rows = []
         for annotator in crowd:
-            for unit in queues.get(annotator.id, []):
+            for unit in queue(annotator.id):
                 advance(1)
                 if (unit.id, annotator.id) in done:
                     continue

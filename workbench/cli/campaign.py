@@ -238,9 +238,9 @@ def attach(main: click.Group) -> None:
              ", ".join(f"{k}={fmt(x)}" for k, x in (v["summary"] or {}).items() if not isinstance(x, (dict, list)))]
             for s, v in st["steps"].items()])
         table("annotators", ["annotator", "kind", "persona", "status", "assigned", "ok", "skipped", "invalid",
-                             "extra", "not in pool"], [
+                             "extra", "not in pool", "excluded"], [
             [a, v["kind"], v["persona"] or "", v["status"], v["assigned"], v["ok"], v["skipped"], v["invalid"],
-             v["extra"], v["not_in_pool"]] for a, v in st["annotators"].items()])
+             v["extra"], v["not_in_pool"], v.get("excluded", 0)] for a, v in st["annotators"].items()])
         outsiders = [a for a, v in st["annotators"].items() if v["not_in_pool"]]
         if outsiders:
             click.echo(f"not counted: {', '.join(outsiders)} labeled without being in the pool; "
@@ -259,6 +259,10 @@ def attach(main: click.Group) -> None:
         if st["quarantined"]:
             table("quarantined (invalid, not aggregated)", ["unit", "annotator", "reason"],
                   [[q["unit"], q["annotator"], q["reason"]] for q in st["quarantined"]])
+        from ..gating import status_lines
+
+        for line in status_lines(st["gating"]):
+            click.echo(line)
 
     @main.command()
     @click.argument("name")
@@ -434,9 +438,13 @@ def print_campaign_report(c) -> None:
             for a in st.quality])
         labeled = {a["annotator"] for a in st.quality}
         waiting = Counter(a.annotator for a in st.assignments if a.planned and a.annotator not in labeled)
-        idle = [f"{a.id} ({waiting[a.id]} assigned)" for a in c.spec.active_annotators if a.id not in labeled]
+        idle = [f"{a.id} ({waiting[a.id]} assigned)" for a in c.effective_spec().active_annotators
+                if a.id not in labeled]
         if idle:
             click.echo(f"no labels yet: {', '.join(idle)}")
+    from ..gating import gold_health, summary_line
+
+    click.echo(summary_line(gold_health(st, c.spec)))
     rev = st.step("review")
     if rev:
         click.echo(review_line(rev))

@@ -1,6 +1,6 @@
 """``workbench annotators``: who labels a campaign. ``show`` (the default) is the quality table; ``add``
 brings a person into a running campaign, ``accept`` counts the labels of someone who labeled without
-being in the pool. Both write the campaign file (its ``[[annotators]]``), so the file stays what the
+being in the pool; ``exclude`` and ``include`` are gating's manual override. Both write the campaign file (its ``[[annotators]]``), so the file stays what the
 campaign is, and apply the change as a new round at once."""
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def attach(main: click.Group) -> None:
     @main.group(cls=DefaultGroup)
     def annotators():
         """Who labels a campaign: `show` (the default) the quality table, `add` a person, `accept` someone's
-        labels."""
+        labels, `exclude` / `include` someone (gating's manual override)."""
 
     add_show(annotators)
 
@@ -107,6 +107,43 @@ def attach(main: click.Group) -> None:
         click.echo(f"{email} joined {out['campaign']} (added to {out['file']}): {out['planned']} task(s) planned, "
                    f"{out['honeypots']} of them honeypots")
         click.echo(f"next: `workbench invite {out['campaign']} {email}` gives them the link")
+
+    @annotators.command()
+    @click.argument("campaign", metavar="CAMPAIGN")
+    @click.argument("annotator")
+    @click.option("--reason", default="manual", show_default=True, help="Why, as the record will say it.")
+    @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+    @pass_state
+    def exclude(state, campaign, annotator, reason, as_json):
+        """Exclude ANNOTATOR from a campaign (the manual override of [gating]): their labels are kept but
+        never counted, their unanswered work and one more place on each unit they answered go to others
+        as a new round; a simulated persona stops. Recorded with REASON; `include` undoes it."""
+        c = state.open(campaign)
+        out = c.exclude(annotator, reason if reason == "manual" else f"manual: {reason}")
+        if as_json:
+            emit_json(out)
+            return
+        click.echo(f"{annotator} excluded from {c.name} ({out['reason']}): {out['labels_excluded']} label(s) kept, "
+                   f"not counted; {out['cancelled']} unanswered assignment(s) cancelled, {out['reassigned']} given "
+                   "to others" + (f" (round {out['round']})" if out["round"] else "")
+                   + (f"; {out['short']} unit(s) short of annotators: nobody else is free for them"
+                      if out["short"] else ""))
+
+    @annotators.command()
+    @click.argument("campaign", metavar="CAMPAIGN")
+    @click.argument("annotator")
+    @click.option("--reason", default="manual", show_default=True, help="Why, as the record will say it.")
+    @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+    @pass_state
+    def include(state, campaign, annotator, reason, as_json):
+        """Undo the exclusion of ANNOTATOR: their labels count again (work given to others stays with them;
+        gating will not judge their calibration again). Recorded with REASON."""
+        c = state.open(campaign)
+        out = c.include(annotator, reason if reason == "manual" else f"manual: {reason}")
+        if as_json:
+            emit_json(out)
+            return
+        click.echo(f"{annotator} included in {c.name} again: {out['labels_counted']} of their labels count")
 
     @annotators.command()
     @click.argument("campaign", metavar="CAMPAIGN")

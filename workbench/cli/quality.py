@@ -314,11 +314,13 @@ def _metrics_table(metrics: dict) -> None:
 def _quality_table(rows: list[dict]) -> None:
     from ..bootstrap import show_interval
 
+    seen = any("gold_seen" in r for r in rows)  # a campaign: honeypots each annotator has seen
     reviewed = any("overturned_by_review" in r for r in rows)
-    table("annotators", ["annotator", "labels", "gold n", "gold acc", "95% interval", "w/ consensus", "DS acc",
-                         "spammer", *(["overturned by review"] if reviewed else []), "flags"],
-          [[r["annotator"], r["n_annotations"], r["gold_n"], fmt(r["gold_accuracy"]),
-            show_interval(r.get("gold_accuracy_ci")), fmt(r["consensus_agreement"]),
+    table("annotators", ["annotator", "labels", "gold n", *(["gold seen"] if seen else []), "gold acc", "95% interval",
+                         "w/ consensus", "DS acc", "spammer", *(["overturned by review"] if reviewed else []), "flags"],
+          [[r["annotator"], r["n_annotations"], r["gold_n"],
+            *([f"{r['gold_seen']['seen']}/{r['gold_seen']['of']}" if r.get("gold_seen") else "0"] if seen else []),
+            fmt(r["gold_accuracy"]), show_interval(r.get("gold_accuracy_ci")), fmt(r["consensus_agreement"]),
             fmt(r["ds_accuracy"]), fmt(r["spammer_score"]),
             *([_overturned(r.get("overturned_by_review"))] if reviewed else []),
             "; ".join([*(r["flags"] or []), *([r["note"]] if r.get("note") else [])])]
@@ -420,12 +422,18 @@ def add_show(group: click.Group) -> None:
                     for r in c.quality()]
             rows += outsider_rows(c, {r["annotator"] for r in rows})
             rows = with_review(c, rows)
+            health = gating_rows(c, rows)
         if as_json:
             emit_json(rows)
         else:
             _quality_table(rows)
             flagged = [r["annotator"] for r in rows if r["flags"]]
             click.echo(f"flagged: {', '.join(flagged) if flagged else 'none'}")
+            if not is_label_file(campaign):
+                from ..gating import status_lines
+
+                for line in status_lines(health):
+                    click.echo(line)
 
 
 def outsider_rows(c, listed: set[str]) -> list[dict]:
@@ -450,3 +458,23 @@ def outsider_rows(c, listed: set[str]) -> list[dict]:
             rows.append(row(aid, [f"kept, not counted: {what}{hint}"]))
     planned = Counter(a.annotator for a in c.state.assignments if a.planned)
     return rows + [row(aid, [], f"no labels yet ({planned[aid]} assigned)") for aid in idle]
+
+
+def gating_rows(c, rows: list[dict]) -> dict:
+    """Add gating to the quality rows (in place): an excluded annotator's flag with the reason, and
+    everyone's honeypot exposure (``gold_seen``: honeypots answered, of how many; whoever saw more
+    than ``max_exposure`` of them is named in a line below the table, not flagged: it says nothing
+    of their work); returns the campaign's gating view (exclusions, suspect gold, over-exposed)."""
+    from ..gating import gold_health
+
+    info = gold_health(c.state, c.spec)
+    excluded = {e["annotator"]: e for e in info["excluded"]}
+    for r in rows:
+        seen = info["exposure"].get(r["annotator"])
+        r["gold_seen"] = seen
+        e = excluded.get(r["annotator"])
+        r["excluded"] = None if e is None else {"rule": e["rule"], "reason": e["reason"], "at": e["at"]}
+        if e is not None:
+            r["flags"] = [f"excluded ({e['rule']}): {e['reason']}",
+                          *[f for f in r["flags"] if not f.startswith("kept, not counted")]]
+    return info

@@ -13,6 +13,7 @@ import json
 import re
 from typing import Any
 
+from ..gating import card_lines
 from .records import REVIEW_REASONS
 
 MARKER = "<!-- workbench data card: campaign {name}; each export rewrites this file -->"
@@ -249,6 +250,7 @@ def render_card(f: dict[str, Any]) -> str:
     if any(a.get("gold_accuracy_ci") for a in f["annotators"]):
         lines += ["Honeypot accuracy is followed by its bootstrap 95% interval (the honeypots resampled 1000 times): "
                   "with few honeypots per annotator it is wide.", ""]
+    lines += card_lines(f.get("gating"))
     lines += ["## Agreement", ""]
     lines += _table(["metric", "all units", "exported units", "note"], [
         [m, with_interval(v["value"], v.get("interval")), (f["metrics_exported"].get(m) or {}).get("value"),

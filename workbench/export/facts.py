@@ -30,7 +30,8 @@ def _interval(pair: Any, digits: int = 4) -> list[float] | None:
     return [plain_number(pair[0], digits), plain_number(pair[1], digits)]
 
 
-NOT_COUNTED = {"not_in_pool": "not in the pool", "extra": "beyond the overlap", "invalid": "quarantined"}
+NOT_COUNTED = {"not_in_pool": "not in the pool", "extra": "beyond the overlap", "invalid": "quarantined",
+               "excluded": "annotator excluded by gating"}
 
 
 def annotator_kind(member) -> str:

@@ -63,6 +63,8 @@ class ReportData:
     disputed: list[UnitView]
     progress: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    #: gating: who was excluded or included, when and why; suspect gold; honeypot exposure (plain lines)
+    gating: list[str] = field(default_factory=list)
     evaluations: list[dict[str, Any]] = field(default_factory=list)  # the last evaluation of each model
     #: the review rounds (:func:`workbench.review.summary_facts`) and, per annotator (display name),
     #: ``{reviewed, overturned}``; None: no review yet

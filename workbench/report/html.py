@@ -277,6 +277,14 @@ def _disputed(d, colours) -> str:
     return "".join(out)
 
 
+def _gating(d) -> str:
+    """The annotators section's gating part: exclusions with their reasons, suspect gold, exposure."""
+    lines = getattr(d, "gating", None) or []
+    if not lines:
+        return ""
+    return "<h3>Gating</h3><ul>" + "".join(f"<li>{escape(x)}</li>" for x in lines) + "</ul>"
+
+
 def _models(d) -> str:
     """The model sources that voted in the aggregation (the campaign's ``[models]``), apart from annotators."""
     m = d.aggregate.get("models")
@@ -377,7 +385,8 @@ common in the votes than in the consensus is one annotators reach for when unsur
 a careless or adversarial annotator. Accuracy high but agreement low: the crowd may be the one that is wrong.</p>
 {_figure(figures, "annotators", "Sorted by honeypot accuracy.")}
 {_table(["annotator", "kind", "labels", "honeypots", "honeypot accuracy", "agrees with consensus", "flags"], ann_rows,
-        {2, 3, 4, 5})}{_models(d)}</section>
+        {2, 3, 4, 5})}{_models(d)}
+{_gating(d)}</section>
 
 <section id="pairwise"><h2>Pairwise agreement</h2>
 <p class="how">{escape(d.pairwise.measure[0].upper() + d.pairwise.measure[1:])} for every pair of annotators on the units both labeled

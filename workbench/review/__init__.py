@@ -128,9 +128,11 @@ def read(store: "Store", campaign: str, schema) -> list[Review]:
 
 
 def excluded_annotators(state: "CampaignState") -> set[str]:
-    """Annotators excluded from the campaign (their labels no longer trusted): pool members marked
-    ``excluded``."""
-    return {m.id for m in state.pool if m.status == "excluded"}
+    """Annotators excluded from the campaign now (their labels no longer trusted): by gating's record
+    (calibration, rolling accuracy, or `workbench annotators exclude`)."""
+    from ..store import gating as gating_sql
+
+    return set(gating_sql.excluded(state.store, state.name)) | {m.id for m in state.pool if m.status == "excluded"}
 
 
 def select(state: "CampaignState", review: "ReviewSpec", excluded: set[str] | None = None) -> dict[str, list[str]]:

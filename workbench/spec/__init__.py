@@ -29,10 +29,35 @@ class AnnotatorSpec:
     lean: str | None = None  # favourite label of a biased or constant persona
     email: str | None = None  # a person, who annotates in Label Studio
     retired: bool = False  # kept for their labels, given no new work
+    #: excluded by gating (calibration, rolling gold accuracy, or by hand): labels kept, never counted,
+    #: given no new work. Set from the store (``Campaign.effective_spec``), never from the file.
+    excluded: bool = False
 
     @property
     def simulated(self) -> bool:
         return self.persona is not None
+
+
+@dataclass(frozen=True)
+class GatingSpec:
+    """``[gating]``: who gets production work, judged on honeypots (see :mod:`workbench.gating`)."""
+
+    #: a newcomer's first ``calibration`` tasks are honeypots; below ``min_accuracy`` on them, no more work
+    calibration: int = 0
+    min_accuracy: float = 0.7
+    #: during the campaign: accuracy over the last ``window`` honeypots below ``rolling_min_accuracy``
+    #: (judged once an annotator has answered ``min_gold``) excludes them too
+    window: int = 10
+    min_gold: int = 5
+    rolling_min_accuracy: float | None = None  # None: no rolling check
+    #: honeypots most strong annotators answer otherwise than gold are dropped from scoring
+    drop_suspect_gold: bool = False
+    #: warn when an annotator has seen more than this share of the campaign's honeypots
+    max_exposure: float = 0.8
+
+    @property
+    def enabled(self) -> bool:
+        return self.calibration > 0 or self.rolling_min_accuracy is not None
 
 
 @dataclass(frozen=True)
@@ -113,6 +138,7 @@ class CampaignSpec:
     export_formats: tuple[str, ...] = ("jsonl",)
     export_dir: str | None = None
     export_options: dict = field(default_factory=dict)
+    gating: GatingSpec = field(default_factory=GatingSpec)
     models: ModelsSpec = field(default_factory=ModelsSpec)
     #: adaptive labels per unit (``[redundancy]``); None: every unit gets ``overlap`` annotators
     redundancy: RedundancySpec | None = None
@@ -121,7 +147,7 @@ class CampaignSpec:
 
     @property
     def active_annotators(self) -> tuple[AnnotatorSpec, ...]:
-        return tuple(a for a in self.annotators if not a.retired)
+        return tuple(a for a in self.annotators if not a.retired and not a.excluded)
 
     @property
     def base(self) -> Path:
@@ -139,7 +165,7 @@ class CampaignSpec:
 
 TOP = {"name", "task_type", "task", "documents", "overlap", "seed", "description", "show_prelabels",
        "gold", "annotators", "backend", "aggregate", "metrics", "export", "models", "redundancy",
-       "review"}
+       "review", "gating"}
 
 REVIEW_FIELDS = {"reviewers", "min_agreement", "min_confidence", "ties", "gold_mismatch", "excluded", "per_unit",
                  "max_units"}
@@ -254,6 +280,7 @@ def parse_spec(raw: dict, path: Path) -> CampaignSpec:
     if not formats or not all(isinstance(f, str) for f in formats):
         c.fail("export.formats", f"expected a non-empty list of format names, got {formats!r}")
     export_dir = c.get(export, "dir", str, "export.dir", None)
+    gating = parse_gating(c, c.get(raw, "gating", dict, "gating", {}), gold_rate)
     models = _models(c, c.get(raw, "models", dict, "models", {}))
     return CampaignSpec(
         name=name, task_type=task_type, task_options=dict(task_options), documents=documents, path=path.resolve(),
@@ -266,9 +293,44 @@ def parse_spec(raw: dict, path: Path) -> CampaignSpec:
         metrics=tuple(metrics), export_formats=tuple(formats), export_dir=export_dir,
         export_options={k: v for k, v in export.items() if k not in ("formats", "dir")},
         models=models, redundancy=redundancy,
+        gating=gating,
         review=_review(c, raw, annotators) if "review" in raw else None,
         raw=raw,
     )
+
+
+GATING_FIELDS = {"calibration", "min_accuracy", "window", "min_gold", "rolling_min_accuracy",
+                 "drop_suspect_gold", "max_exposure"}
+
+
+def parse_gating(c: _Checker, table: dict, gold_rate: float) -> GatingSpec:
+    """The ``[gating]`` table; one line for the first bad value."""
+    c.only(table, GATING_FIELDS, "gating.")
+
+    def share(key: str, default):
+        value = c.get(table, key, (int, float), f"gating.{key}", default)
+        if value is not None and (isinstance(value, bool) or not 0 <= value <= 1):
+            c.fail(f"gating.{key}", f"expected a share in [0, 1], got {value!r}")
+        return None if value is None else float(value)
+
+    def count(key: str, default: int, least: int) -> int:
+        value = c.get(table, key, int, f"gating.{key}", default)
+        if value < least:
+            c.fail(f"gating.{key}", f"expected a whole number of honeypots >= {least}, got {value}")
+        return value
+
+    calibration = count("calibration", 0, 0)
+    window = count("window", 10, 1)
+    min_gold = count("min_gold", min(5, window), 1)
+    if min_gold > window:
+        c.fail("gating.min_gold", f"expected at most gating.window ({window}) honeypots, got {min_gold}")
+    min_accuracy = share("min_accuracy", 0.7)
+    rolling = share("rolling_min_accuracy", None)
+    drop = c.get(table, "drop_suspect_gold", bool, "gating.drop_suspect_gold", False)
+    exposure = share("max_exposure", 0.8)
+    if (calibration or rolling is not None) and gold_rate <= 0:
+        c.fail("gating", "judges annotators on honeypots: it needs gold.file and gold.rate > 0")
+    return GatingSpec(calibration, min_accuracy, window, min_gold, rolling, drop, exposure)
 
 
 def _models(c: _Checker, table: dict) -> ModelsSpec:

@@ -121,6 +121,8 @@ def diff(old: CampaignSpec, new: CampaignSpec) -> list[str]:
     compare("review", old.raw.get("review"), new.raw.get("review"))
     compare("export.formats", list(old.export_formats), list(new.export_formats))
     compare("export.dir", old.export_dir, new.export_dir)
+    for key, value in vars(new.gating).items():
+        compare(f"gating.{key}", getattr(old.gating, key), value)
     for key in sorted(set(old.export_options) | set(new.export_options)):
         compare(f"export.{key}", old.export_options.get(key), new.export_options.get(key))
     return out

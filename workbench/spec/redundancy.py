@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 #: how a unit's progress to the target is measured
-TARGET_BY = ("posterior", "agreement")
+TARGET_BY = ("posterior", "agreement", "one_coin")
 FIELDS = {"initial", "max", "target", "target_by", "budget"}
 
 
@@ -21,7 +21,8 @@ FIELDS = {"initial", "max", "target", "target_by", "budget"}
 class RedundancySpec:
     initial: int = 2
     max: int = 5
-    #: the aggregation's confidence in the unit's label (posterior), or its pairwise agreement, to reach
+    #: the aggregation's confidence in the unit's label (posterior), its pairwise agreement, or the
+    #: smoothed one-coin posterior (:func:`workbench.redundancy.one_coin_scores`), to reach
     target: float = 0.9
     target_by: str = "posterior"
     #: the most annotations (planned places, every round included) the campaign may spend; None: no cap

@@ -59,6 +59,53 @@ def assign(regular: list[str], honeypots: list[str], annotators: list[str], over
     return rows
 
 
+def calibration_first(units: list[str], honeypots: dict[str, str], n: int) -> list[str]:
+    """``units`` (a queue in order) with up to ``n`` honeypots moved to its head (``[gating]
+    calibration``: a newcomer's first tasks are honeypots), the rest in their order.
+    ``honeypots``: ``{unit: its gold's class}``; the calibration takes the classes in turn (one of
+    each, then again), so a skewed gold does not let someone who always gives the commonest label
+    through."""
+    if n <= 0:
+        return units
+    by_class: dict[str, list[str]] = {}
+    for u in units:
+        if u in honeypots:
+            by_class.setdefault(honeypots[u], []).append(u)
+    head: list[str] = []
+    while len(head) < n and any(by_class.values()):
+        for pots in by_class.values():
+            if pots and len(head) < n:
+                head.append(pots.pop(0))
+    taken = set(head)
+    return head + [u for u in units if u not in taken]
+
+
+def calibrated(rows: list[tuple[str, str, int]], honeypots: dict[str, str], n: int) -> list[tuple[str, str, int]]:
+    """First-round rows with each annotator's queue re-ordered by :func:`calibration_first`."""
+    if n <= 0:
+        return rows
+    per: dict[str, list[tuple[int, str]]] = {}
+    for u, a, p in rows:
+        per.setdefault(a, []).append((p, u))
+    out = []
+    for a, items in per.items():
+        queue = calibration_first([u for _, u in sorted(items)], honeypots, n)
+        out.extend((u, a, i) for i, u in enumerate(queue))
+    return out
+
+
+def gold_classes(units) -> dict[str, str]:
+    """``{honeypot: the class of its gold}`` (span tasks: the number of spans, 0, 1 or more)."""
+    from ..models import label_key
+
+    def cls(gold) -> str:
+        if isinstance(gold, tuple) and any(hasattr(x, "start") for x in gold) or gold == ():
+            return str(min(len(gold), 2))
+        return label_key(gold)
+
+    return {u.id: cls(u.gold_label) for u in units if u.is_gold}
+
+
 def covered(planned: dict[str, set[str]], annotations) -> set[tuple[str, str]]:
     """The planned (unit, annotator) pairs whose work is done: answered by that annotator, or taken by
     someone else. Label Studio hands a task to whoever asks first, so a unit's places may be filled by
@@ -163,6 +210,8 @@ class Plan:
             units = sorted(units)
             random.Random(f"{self.ctx.spec.seed}:{a}:{number}").shuffle(units)
             start = self.position[a]
+            if start == 0:  # a newcomer: their calibration honeypots first
+                units = calibration_first(units, gold_classes(self.ctx.state.units), self.ctx.spec.gating.calibration)
             rows += [(u, a, start + i, number) for i, u in enumerate(units)]
         work_sql.add_assignments(store, name, rows)
         return number
@@ -222,7 +271,7 @@ def give_neediest(plan: Plan, annotator: str, need: dict[str, float]) -> int:
     first, then fewest annotators), honeypots among them in the campaign's proportion so the
     newcomer's queue mixes gold in like everyone's; how many they got."""
     share = round(sum(plan.loads().values()) / max(len(plan.active), 1))
-    n_gold = round(share * plan.gold_ratio)
+    n_gold = max(round(share * plan.gold_ratio), plan.ctx.spec.gating.calibration)
     pots = sorted(u for u in plan.honeypots if annotator not in plan.ever.get(u, ()))
     plan.rng.shuffle(pots)
     pots.sort(key=lambda u: len(plan.planned.get(u, ())))
@@ -285,6 +334,7 @@ def run(ctx: "StepContext") -> dict[str, Any]:
             units = state.units
             rows = assign([u.id for u in units if not u.is_gold], [u.id for u in units if u.is_gold], active,
                           spec.overlap, spec.seed)
+            rows = calibrated(rows, gold_classes(units), spec.gating.calibration)
             number = work_sql.add_round(ctx.store, ctx.name, "initial", "the first assignment", ctx.spec_version, now())
             work_sql.add_assignments(ctx.store, ctx.name, [(u, a, p, number) for u, a, p in rows])
             round_made = {"round": number, "kind": "initial", "assignments": len(rows)}

@@ -23,6 +23,7 @@ from ..export.filters import apply_filters
 from ..export.records import build_records, counted_votes, model_vote_records, pseudonym, pseudonyms
 from ..export.settings import resolve_settings
 from ..export.split import assign_splits
+from ..gating import card_facts as gating_facts
 from ..redundancy import progress as redundancy_progress
 from ..registry import plugin_version
 from ..spec.check import check_exporters
@@ -226,6 +227,7 @@ def card_facts(ctx: "StepContext", settings, all_records: list[dict], kept: list
         annotators=rows,
         metrics_all=rounded(state.metrics), metrics_exported=subset,
         plan=state.step("plan"), aggregate=state.step("aggregate"), versions=state.versions, rounds=state.rounds)
+    facts["gating"] = gating_facts(state, spec, pseudonym_of)
     if reviews:
         facts["review_round"] = {**review.summary_facts(state, reviews, review.is_spans(tt.schema)),
                                  "exported_reviewed": sum(r["label_source"] == "review" for r in kept)}

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..backends import PULL_CURSOR, PullBatch
 from ..models import AnnotationStatus, LabelError, label_key
 from ..store import campaigns as campaigns_sql
+from ..store import gating as gating_sql
 from ..store import labels as labels_sql
 from ..store import work as work_sql
 
@@ -116,10 +117,12 @@ def settle(ctx: "StepContext") -> tuple[int, int]:
     its planned places and later ones are ``extra`` (a place freed later is taken back); each answer
     in a place takes its annotator's own round, or the unit's earliest round with a place left. An
     answer by someone the pool does not name is ``not_in_pool``: kept, never counted, until they are
-    accepted (`workbench annotators accept`). Returns how many annotations changed and how many are
-    extra."""
+    accepted (`workbench annotators accept`); one by an annotator gating excluded is ``excluded``
+    (kept, takes no place, never counted, until they are included back). Returns how many
+    annotations changed and how many are extra."""
     db, name = ctx.store, ctx.name
     pool = {r["id"] for r in work_sql.annotators(db, name)} | {a.id for a in ctx.spec.annotators}
+    excluded = set(gating_sql.excluded(db, name))  # their answers are kept, take no place, never count
     slots: dict[str, list[int]] = {}  # unit -> the rounds of its planned places
     pair_round: dict[tuple[str, str], int] = {}
     for unit, annotator, rnd in work_sql.planned_rounds(db, name):
@@ -131,12 +134,14 @@ def settle(ctx: "StepContext") -> tuple[int, int]:
         unit_rows = rows[start:end]
         # a unit nothing was planned for (not through assign) has the spec's overlap of places, in no round
         free = list(slots.get(unit_rows[0]["unit_id"], [None] * ctx.spec.overlap))
-        answers = [r for r in unit_rows if r["status"] in ("ok", "extra", "not_in_pool")]
+        answers = [r for r in unit_rows if r["status"] in ("ok", "extra", "not_in_pool", "excluded")]
         outsiders = [r for r in answers if r["annotator_id"] not in pool]
-        answers = [r for r in answers if r["annotator_id"] in pool]
+        banned = [r for r in answers if r["annotator_id"] in excluded]
+        answers = [r for r in answers if r["annotator_id"] in pool and r["annotator_id"] not in excluded]
         kept, over = answers[:len(free)], answers[len(free):]
         want: dict[str, tuple[str, int | None]] = {r["key"]: ("extra", None) for r in over}
         want.update({r["key"]: ("not_in_pool", None) for r in outsiders})
+        want.update({r["key"]: ("excluded", pair_round.get((r["unit_id"], r["annotator_id"]))) for r in banned})
         for r in kept:  # the annotator's own place first
             rnd = pair_round.get((r["unit_id"], r["annotator_id"]))
             if rnd is not None and rnd in free:

@@ -4,7 +4,9 @@ annotator each, as a new round (kind ``adaptive``), by the policy of :mod:`workb
 How settled a unit is: with ``target_by = "posterior"``, the confidence the campaign's aggregation
 method (and options) gives its label, computed with the gold labels withheld, so a honeypot is judged
 exactly like any other unit and keeps getting the same number of annotators (blind); with
-``"agreement"``, its pairwise agreement (span tasks: pooled pairwise span F1). A unit with places of
+``"agreement"``, its pairwise agreement (span tasks: pooled pairwise span F1); with ``"one_coin"``,
+the smoothed one-coin posterior of :func:`workbench.redundancy.one_coin_scores` (annotators' accuracy
+estimated over all units, whatever the aggregation method; single or ordinal labels). A unit with places of
 the latest round not answered yet waits; a place left open through a whole later round is overdue, and
 its unit is judged on the answers it has. A new place goes to an active annotator who never had the unit, the one with the
 least unanswered work first, then the least loaded (seeded draw): work goes to those who keep up, not
@@ -21,7 +23,9 @@ import pandas as pd
 
 from ..aggregate.choose import aggregate_table
 from ..agreement.units import unit_agreement
-from ..redundancy import COLUMNS, Decision, decide, describe
+from ..errors import WorkbenchError
+from ..models import LabelKind
+from ..redundancy import COLUMNS, Decision, decide, describe, one_coin_scores
 from .assign import Plan
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -41,6 +45,11 @@ def scores(ctx: "StepContext") -> dict[str, float]:
     if spec.redundancy.target_by == "agreement":
         per = unit_agreement(table, schema)
         return {u: float(a) for u, a in zip(per["unit"], per["agreement"]) if a is not None}
+    if spec.redundancy.target_by == "one_coin":
+        if schema.kind not in (LabelKind.SINGLE, LabelKind.ORDINAL):
+            raise WorkbenchError(f"redundancy.target_by = \"one_coin\" needs one label per answer (single or ordinal); this task's are "
+                                 f"{schema.kind.value} (use \"posterior\" or \"agreement\")")
+        return one_coin_scores(table, len(schema.labels))
     result = aggregate_table(ctx.registry, schema, table, spec.aggregate_method, gold=None,
                              units=state.units_by_id, **spec.aggregate_options)
     return dict(zip(result.labels["unit"], result.labels["confidence"].astype(float)))

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import review
+from ..gating import gold_health, report_lines
 from ..report import check_ready, write_report
 from ..report.data import display_names, gather, progress
 from ..status import status
@@ -46,5 +47,6 @@ def run(ctx: "StepContext", out: str | Path | None = None, top: int = 12) -> dic
         per = review.annotator_overturns(state.annotations, reviews)
         data.review = {**review.summary_facts(state, reviews, review.is_spans(tt.schema)),
                        "per_annotator": {shown.get(a, a): v for a, v in per.items()}}
+    data.gating = report_lines(gold_health(state, spec), shown)
     return write_report(data, path, ctx.progress)
 

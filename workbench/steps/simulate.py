@@ -17,7 +17,9 @@ def crowd(ctx: "StepContext") -> list[SimulatedAnnotator]:
             for a in ctx.spec.active_annotators if a.simulated]
 
 
-def run(ctx: "StepContext") -> dict[str, Any]:
+def run(ctx: "StepContext", limits: dict[str, int] | None = None) -> dict[str, Any]:
+    """``limits``: ``{annotator: n}``, each persona stops once it has done ``n`` tasks in all (a gated
+    campaign simulates in stages, judging annotators between them; see :mod:`workbench.gating`)."""
     ctx.require("simulate", "push")
     state = ctx.state
     members = crowd(ctx)
@@ -26,7 +28,8 @@ def run(ctx: "StepContext") -> dict[str, Any]:
                   for u in state.units}
     # every annotator's queue: the crowd works its own, and a server that hands out tasks itself may give a
     # persona a unit planned for someone else
-    made = ctx.backend.simulate(members, state.queues, references, ctx.spec.seed) if members else 0
+    extra = {} if limits is None else {"limits": limits}
+    made = ctx.backend.simulate(members, state.queues, references, ctx.spec.seed, **extra) if members else 0
     with ctx.store.transaction():
         summary = {"simulated_annotators": len(members), "labels_made": made}
         ctx.record("simulate", summary)

@@ -234,6 +234,22 @@ CREATE TABLE reviews (
 """)
 
 
+@migration
+def m012_gating(db: sqlite3.Connection) -> None:
+    """Gating: every exclusion and inclusion of an annotator, with when, why and by what rule; and
+    the honeypots judged suspect (gold that most strong annotators answer otherwise)."""
+    _run(db, """
+CREATE TABLE gating_events (
+    campaign TEXT NOT NULL, seq INTEGER NOT NULL, annotator TEXT NOT NULL, action TEXT NOT NULL,
+    rule TEXT NOT NULL, reason TEXT NOT NULL, at TEXT NOT NULL, detail_json TEXT,
+    PRIMARY KEY (campaign, seq));
+CREATE TABLE suspect_gold (
+    campaign TEXT NOT NULL, unit_id TEXT NOT NULL, gold_json TEXT NOT NULL, answer_json TEXT NOT NULL,
+    strong_n INTEGER NOT NULL, against_n INTEGER NOT NULL, dropped INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (campaign, unit_id))
+""")
+
+
 def pending(db: sqlite3.Connection) -> list[Migration]:
     """The migrations this store has not had yet; raises when it has one this code does not know."""
     has_table = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='_migrations'").fetchone()

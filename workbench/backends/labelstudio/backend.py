@@ -43,10 +43,10 @@ class LabelStudioBackend(Backend):
 
         set_overlaps(self.conn, overlaps)
 
-    def simulate(self, crowd, queues, references, seed):
+    def simulate(self, crowd, queues, references, seed, limits=None):
         from .crowd import run_crowd
 
-        return run_crowd(self.conn, crowd, queues, references, seed)
+        return run_crowd(self.conn, crowd, queues, references, seed, limits)
 
     def pull(self, known):
         from .pull import pull_annotations

@@ -49,11 +49,13 @@ class Member:
 
 
 def run_crowd(backend: Connection, crowd: list[SimulatedAnnotator], queues: dict[str, list[Unit]],
-              references: dict[str, Label], seed: int) -> int:
+              references: dict[str, Label], seed: int, limits: dict[str, int] | None = None) -> int:
+    """``limits``: ``{annotator: n}``, a persona stops once it has done ``n`` tasks in the project
+    (a gated campaign works in stages and judges annotators between them)."""
     project = backend.project()
     restore = hold_people_places(backend, project, queues)
     try:
-        return _run(backend, project, crowd, queues, references, seed)
+        return _run(backend, project, crowd, queues, references, seed, limits or {})
     finally:
         set_overlaps(backend, restore)
 
@@ -88,9 +90,9 @@ def hold_people_places(backend: Connection, project: Project, queues: dict[str, 
 
 
 def _run(backend: Connection, project: Project, crowd: list[SimulatedAnnotator], queues: dict[str, list[Unit]],
-         references: dict[str, Label], seed: int) -> int:
+         references: dict[str, Label], seed: int, limits: dict[str, int]) -> int:
     units = {u.id: u for q in queues.values() for u in q}
-    members = enlist(backend, project, crowd, queues)
+    members = enlist(backend, project, crowd, queues, limits)
     # what the plan still has for the crowd as a whole (a persona may have done another's share)
     share = max(0, sum(m.planned for m in members) - sum(m.done for m in members))
     advance = backend.ctx.progress(f"{backend.campaign}: simulated crowd in Label Studio", share)
@@ -130,7 +132,7 @@ def _run(backend: Connection, project: Project, crowd: list[SimulatedAnnotator],
 
 
 def enlist(backend: Connection, project: Project, crowd: list[SimulatedAnnotator],
-           queues: dict[str, list[Unit]]) -> list[Member]:
+           queues: dict[str, list[Unit]], limits: dict[str, int] | None = None) -> list[Member]:
     """Accounts for the personas, and how much each may still do (planned minus already done here)."""
     creds = Credentials(backend.home_dir / "credentials.json")
     url = backend.api.url
@@ -140,7 +142,8 @@ def enlist(backend: Connection, project: Project, crowd: list[SimulatedAnnotator
         api = persona_api(url, persona_email(backend.campaign, a.id), a.id, creds, backend.transport,
                           server=backend.server_key, invite_token=token)
         api.retries = backend.retries
-        members.append(Member(a, api, api.whoami()["id"], len(queues.get(a.id, []))))
+        planned = len(queues.get(a.id, []))
+        members.append(Member(a, api, api.whoami()["id"], min(planned, (limits or {}).get(a.id, planned))))
     done: Counter = Counter()
     # "annotators" is filled in only when every field is asked for (with fields=task_only it is [])
     for task in backend.api.tasks(project.id, include="id,annotators", fields="all"):
