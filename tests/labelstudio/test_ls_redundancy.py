@@ -41,7 +41,10 @@ def test_adaptive_rounds_on_label_studio(tmp_path, ls_env, admin, name):
         users = [a["completed_by"] for a in t["annotations"]]
         assert len(users) == len(set(users)) == planned[u] - (u in pia), u
     later = [a for a in c.annotations() if a.round > 1]
-    assert len(later) == sum(planned[u] - 2 for u in grown)
+    # (a persona Label Studio's stream hands another's place swaps places with them in the plan, and an
+    # answer keeps the round of the place it fills, so a later round's answer may count as round 1: the
+    # per-task counts above are the exact check)
+    assert 0 < len(later) <= sum(planned[u] - 2 for u in grown)
     assert {a.annotator_id for a in later} <= {"ana", "ben", "chloe", "dev", "sam"}
     # the policy's account of it: every unit reached target or max, pia's on the crowd's answers
     st = c.status()["redundancy"]
