@@ -12,14 +12,17 @@ from lsutil import run
 
 
 def small_samples(folder, names=("claims",)):
-    """The sample campaign files on one article and without gold (the gold files cover all five). Without
-    honeypots the adaptive rounds settle every unit's posterior, so review takes the disputed ones by
-    agreement too: the review round has work whatever the seed."""
+    """The sample campaign files on one article and without gold (the gold files cover all five), so
+    without gating (it judges annotators on honeypots). Without honeypots the adaptive rounds settle
+    every unit's posterior, so review takes the disputed ones by agreement too: the review round has
+    work whatever the seed."""
     folder.mkdir()
     for name in names:
         text = (ROOT / "tasks" / "campaigns" / f"{name}.toml").read_text("utf-8")
         text = text.replace('"../articles/*.txt"', f'"{ROOT}/tasks/articles/000_*.txt"')
         text = re.sub(r"\[gold\]\nfile = [^\n]*\nrate = [^\n]*\n", "", text)
+        text, n = re.subn(r"^\[gating\]\n(?:(?!\[)[^\n]*\n)*", "", text, flags=re.M)  # gating needs honeypots
+        assert n == 1, name
         text, n = re.subn(r"^min_agreement = false", "min_agreement = 0.5", text, flags=re.M)
         assert n == 1, name
         (folder / f"{name}.toml").write_text(text, "utf-8")
