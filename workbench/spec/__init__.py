@@ -15,6 +15,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import WorkbenchError
 from .redundancy import RedundancySpec, parse_redundancy
@@ -239,18 +240,7 @@ def parse_spec(raw: dict, path: Path) -> CampaignSpec:
     annotators = []
     for i, a in enumerate(c.get(raw, "annotators", list, "annotators", [])):
         where = f"annotators[{i}]"
-        if isinstance(a, str):
-            a = {"persona": a}
-        if not isinstance(a, dict):
-            c.fail(where, f"expected a table {{id, persona}} or a persona name, got {a!r}")
-        c.only(a, {"id", "persona", "lean", "email", "retired"}, where + ".")
-        persona = c.get(a, "persona", str, where + ".persona", None)
-        email = c.get(a, "email", str, where + ".email", None)
-        if (persona is None) == (email is None):
-            c.fail(where, "expected either persona (a simulated annotator) or email (a person)")
-        aid = c.get(a, "id", str, where + ".id", None) or (f"{persona}-{i + 1}" if persona else email)
-        if not NAME_RE.match(aid) and not email:
-            c.fail(where + ".id", f"expected letters, digits, '-', '_' or '.', got {aid!r}")
+        a, aid, persona, email = _someone(c, a, where, {"lean", "retired"}, "annotator", f"{i + 1}")
         retired = c.get(a, "retired", bool, where + ".retired", False)
         annotators.append(AnnotatorSpec(aid, persona, c.get(a, "lean", str, where + ".lean", None), email, retired))
     ids = [a.id for a in annotators]
@@ -386,25 +376,35 @@ def _share(c: _Checker, table: dict, key: str, default: float | None) -> float |
     return float(value)
 
 
+def _someone(c: _Checker, entry: Any, where: str, extra: set[str], role: str, n: str,
+             prefix: str = "") -> tuple[dict, str, str | None, str | None]:
+    """One ``[[annotators]]`` or ``[review] reviewers`` entry: a persona name, ``{id, persona}`` (simulated)
+    or ``{id, email}`` (a person). Returns the table, the id (``{prefix}{persona}-{n}`` or the email when
+    not given), the persona and the email."""
+    if isinstance(entry, str):
+        entry = {"persona": entry}
+    if not isinstance(entry, dict):
+        c.fail(where, f"expected a table {{id, persona}} or {{id, email}} or a persona name, got {entry!r}")
+    c.only(entry, {"id", "persona", "email"} | extra, where + ".")
+    persona = c.get(entry, "persona", str, where + ".persona", None)
+    email = c.get(entry, "email", str, where + ".email", None)
+    if (persona is None) == (email is None):
+        c.fail(where, f"expected either persona (a simulated {role}) or email (a person)")
+    given = c.get(entry, "id", str, where + ".id", None)
+    ident = given or (f"{prefix}{persona}-{n}" if persona else email)
+    if not NAME_RE.match(ident) and not email:
+        c.fail(where + ".id", f"expected letters, digits, '-', '_' or '.', got {ident!r}")
+    return entry, ident, persona, email
+
+
 def _review(c: _Checker, raw: dict, annotators: list[AnnotatorSpec]) -> ReviewSpec:
     """The ``[review]`` table, checked field by field (one line naming the first mistake)."""
     table = c.get(raw, "review", dict, "review")
     c.only(table, REVIEW_FIELDS, "review.")
     reviewers = []
     for i, r in enumerate(c.get(table, "reviewers", list, "review.reviewers", [])):
-        where = f"review.reviewers[{i}]"
-        if isinstance(r, str):
-            r = {"persona": r}
-        if not isinstance(r, dict):
-            c.fail(where, f"expected a table {{id, persona}} or {{id, email}}, got {r!r}")
-        c.only(r, {"id", "persona", "email"}, where + ".")
-        persona = c.get(r, "persona", str, where + ".persona", None)
-        email = c.get(r, "email", str, where + ".email", None)
-        if (persona is None) == (email is None):
-            c.fail(where, "expected either persona (a simulated reviewer) or email (a person)")
-        rid = c.get(r, "id", str, where + ".id", None) or (f"reviewer-{persona}-{i + 1}" if persona else email)
-        if not NAME_RE.match(rid) and not email:
-            c.fail(where + ".id", f"expected letters, digits, '-', '_' or '.', got {rid!r}")
+        _, rid, persona, email = _someone(c, r, f"review.reviewers[{i}]", set(), "reviewer", f"{i + 1}",
+                                          prefix="reviewer-")
         reviewers.append(ReviewerSpec(rid, persona, email))
     if not reviewers:
         c.fail("review.reviewers", "expected at least one reviewer ({id, persona} or {id, email})")
