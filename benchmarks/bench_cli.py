@@ -98,9 +98,10 @@ def same_labels(a: Path, b: Path) -> float:
 
 
 def bench_cohen(args) -> tuple[float, list | None]:
-    from benchmarks.crowd import make_crowd
     from workbench.agreement.intervals import cohen_interval
     from workbench.models import LabelKind, LabelSchema
+
+    from benchmarks.crowd import make_crowd
 
     crowd = make_crowd(n_tasks=args.cohen_units, n_workers=args.cohen_annotators, n_classes=3, overlap=5,
                        spammers=0.1, seed=args.seed)

@@ -39,7 +39,7 @@ from ..bootstrap import (
     row_key,
 )
 from ..models import LabelKind, LabelSchema, with_long_columns
-from . import count_matrix, pairs_within
+from . import annotator_pairs, count_matrix
 from .alpha import interval_distance, scale_values
 
 #: nominal alpha over more distinct values than this (span sets) gets no interval
@@ -168,9 +168,7 @@ def cohen_interval(table: pd.DataFrame, schema: LabelSchema, resamples: int = RE
     a_n, k, n_units = enc.n_annotators, enc.n_classes, enc.n_units
     if a_n < 2 or n_units < 2:
         return NO_INTERVAL
-    i, j = pairs_within(enc.unit)
-    keep = enc.annotator[i] < enc.annotator[j]
-    i, j = i[keep], j[keep]
+    i, j = annotator_pairs(enc)
     if len(i) == 0:
         return NO_INTERVAL
     pair_key = enc.annotator[i].astype(np.int64) * a_n + enc.annotator[j]
@@ -212,6 +210,33 @@ def _draws_by_unit(n: int, resamples: int, rng: np.random.Generator, width: int)
             counts[r] = np.bincount(idx[r], minlength=n)
         yield np.ascontiguousarray(counts.T)
         done += b
+
+
+def token_alpha_interval(table: pd.DataFrame, schema: LabelSchema, units=None, resamples: int = RESAMPLES,
+                         seed: int | None = 0, level: float = LEVEL) -> Interval:
+    """Token alpha, each unit contributing the nominal-alpha sums of its tokens."""
+    from ..table.spans import explode_spans, token_votes
+
+    tv = token_votes(explode_spans(table, schema), len(schema.labels), units)
+    if len(tv.votes) == 0:
+        return NO_INTERVAL
+    votes = np.asarray(tv.votes, dtype=float)
+    m, w = _pairable_weights(votes)
+    ok = (m >= 2).astype(float)
+    per_token = np.column_stack([m * ok, w * ((votes ** 2).sum(axis=1) - m), votes * ok[:, None]])
+    n_units = int(tv.unit.max()) + 1
+    per_unit = np.zeros((n_units, per_token.shape[1]))
+    np.add.at(per_unit, tv.unit, per_token)
+    if n_units < 2:
+        return NO_INTERVAL
+    sums = pattern_sums(per_unit, resamples, seed)
+
+    def alpha(s):
+        n, diag, n_c = s[:, 0], s[:, 1], s[:, 2:]
+        expected = n * n - (n_c ** 2).sum(axis=1)
+        return np.where((n > 0) & (expected > 0), 1 - (n - 1) * (n - diag) / expected, np.nan)
+
+    return interval_of(alpha, sums, level)
 
 
 BUILT_IN = {

@@ -66,7 +66,18 @@ def _categorical_scores(table: pd.DataFrame, ref: Mapping, annotators: pd.Index,
 
 def reference_codes(enc, ref: Mapping) -> np.ndarray:
     """Per unit of ``enc``: the class code of its reference label; -1 for a reference that is no
-    class (it matches no row), -2 for a unit without a reference."""
+    class (it matches no row), -2 for a unit without a reference. Made once per coded table and
+    mapping (the quality table and the disputed units compare with the same consensus)."""
+    if enc._references is None:
+        enc._references = {}
+    found = enc._references.get(id(ref))
+    if found is None or found[0] is not ref:
+        found = (ref, _reference_codes(enc, ref))  # the mapping is kept: its id stays its own
+        enc._references[id(ref)] = found
+    return found[1]
+
+
+def _reference_codes(enc, ref: Mapping) -> np.ndarray:
     out = np.full(enc.n_units, -2, dtype=np.int64)
     if not ref:
         return out
@@ -80,7 +91,11 @@ def reference_codes(enc, ref: Mapping) -> np.ndarray:
         except TypeError:  # unhashable: equal to no label
             return -1
 
-    codes = np.fromiter((code(v) for v in ref.values()), dtype=np.int64, count=len(keys))
+    values = list(ref.values())
+    if all(isinstance(c, str) for c in enc.classes) and all(isinstance(v, str) for v in values):
+        codes = pd.Index(enc.classes).get_indexer(values).astype(np.int64)  # -1: not a class
+    else:
+        codes = np.fromiter((code(v) for v in values), dtype=np.int64, count=len(keys))
     found = pos >= 0
     out[pos[found]] = codes[found]
     return out
@@ -192,7 +207,9 @@ def annotator_quality(table: pd.DataFrame, schema: LabelSchema, gold: Mapping[st
 def _annotator_quality(table: pd.DataFrame, schema: LabelSchema, gold, consensus, thresholds: Thresholds,
                        units) -> pd.DataFrame:
     spans = schema.kind is LabelKind.SPANS
-    gold, consensus = dict(gold or {}), dict(consensus or {})
+    # dicts are kept as they are: codes made from them are shared by identity (reference_codes)
+    gold = gold if isinstance(gold, dict) else dict(gold or {})
+    consensus = consensus if isinstance(consensus, dict) else dict(consensus or {})
     if spans:
         annotators = pd.Index(sorted(pd.unique(table["annotator"]), key=str))
         per = table.groupby("annotator", sort=False).size().reindex(annotators).to_numpy()

@@ -39,6 +39,8 @@ class Encoded:
     _design: Any = field(default=None, repr=False)
     _per_unit: Any = field(default=None, repr=False)
     _votes: Any = field(default=None, repr=False)  # classes x units int counts, when encode() made them
+    _annotator_pairs: Any = field(default=None, repr=False)  # see workbench.agreement.annotator_pairs
+    _references: Any = field(default=None, repr=False)  # see workbench.agreement.quality.reference_codes
 
     @property
     def n_rows(self) -> int:
