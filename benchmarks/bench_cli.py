@@ -127,7 +127,7 @@ def bench_cohen(args) -> tuple[float, list | None]:
     return best, interval.as_list() if interval is not None else None
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--crowdkit", help="python of crowd-kit's venv (make bench: .venv-crowdkit/bin/python)")
     ap.add_argument("--tasks", type=int, default=200_000)
@@ -140,7 +140,7 @@ def main() -> None:
     ap.add_argument("--cohen-units", type=int, default=100_000)
     ap.add_argument("--cohen-annotators", type=int, default=200)
     ap.add_argument("--cohen-repeats", type=int, default=1, help="0 skips the Cohen's kappa bootstrap")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if args.write_data:
         write_crowd(Path(args.write_data), args.tasks, args.workers, args.overlap, args.seed)
         return
