@@ -37,6 +37,7 @@ $(CROWDKIT)/.installed:
 
 bench: install $(CROWDKIT)/.installed
 	$(BIN)/python -m benchmarks.bench_aggregate --crowdkit $(CROWDKIT)/bin/python $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.bench_cli --crowdkit $(CROWDKIT)/bin/python $(BENCH_CLI_ARGS)
 	$(BIN)/python -m benchmarks.bench_realcrowd --crowdkit $(CROWDKIT)/bin/python $(BENCH_REAL_ARGS)
 	$(BIN)/python -m benchmarks.bench_labelstudio $(BENCH_LS_ARGS)
 

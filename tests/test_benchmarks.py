@@ -85,3 +85,15 @@ def test_real_crowd_benchmark_skips_in_one_line_without_the_data(tmp_path, capsy
     assert bench_realcrowd.main(["--data", str(tmp_path / "nowhere")]) == 0
     printed = capsys.readouterr().out.strip().splitlines()
     assert len(printed) == 1 and printed[0].startswith("real-crowd benchmark skipped:")
+
+
+def test_cli_benchmark_times_whole_processes_on_a_tiny_crowd(capsys):
+    from benchmarks import bench_cli
+
+    bench_cli.main(["--tasks", "300", "--workers", "12", "--repeats", "1", "--cohen-units", "200",
+                    "--cohen-annotators", "10"])
+    out = capsys.readouterr().out
+    for row in ("aggregate dawid_skene", "aggregate majority", "agreement", "annotators", "annotators, 1% gold"):
+        line = next(x for x in out.splitlines() if x.startswith(row + " "))
+        assert float(line[len(row):].split()[0]) > 0, line
+    assert "Cohen's kappa bootstrap interval" in out and "interval [" in out

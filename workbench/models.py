@@ -11,11 +11,12 @@ import enum
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Union
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Union
 
 from .errors import WorkbenchError
+
+if TYPE_CHECKING:  # pragma: no cover - pandas is imported where a table is made (a CLI's --help needs none)
+    import pandas as pd
 
 Label = Union[str, tuple[str, ...], tuple["Span", ...]]  # single/ordinal, multi, spans (normalized)
 
@@ -202,6 +203,8 @@ def long_table(annotations: Iterable[Annotation]) -> pd.DataFrame:
         for a in annotations
         if a.status is AnnotationStatus.OK and a.label is not None
     ]
+    import pandas as pd
+
     return pd.DataFrame(rows, columns=["unit", "annotator", "label"])
 
 

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from ..errors import WorkbenchError
 from ..models import LabelSchema, Span, with_long_columns
@@ -214,6 +213,8 @@ def _fit(token, annotator, tag, n_tok, n_ann, k, g_tok, g_tag, max_iter, tol, ri
     col = annotator * k + tag
     pattern, inverse, weight = _patterns(token, col, n_tok, g_tok, g_tag)
     rep = pattern["first"]
+    from scipy import sparse  # here: registering the aggregators (every command that aggregates) needs no scipy
+
     design = sparse.csr_matrix((np.ones(len(token)), (token, col)), shape=(n_tok, n_ann * k))[rep]
     n_pat = len(rep)
     counts = np.bincount(token * k + tag, minlength=n_tok * k).reshape(n_tok, k)[rep].astype(float)

@@ -65,13 +65,15 @@ def count_matrix(table: pd.DataFrame, schema: LabelSchema) -> tuple[np.ndarray, 
 def pairs_within(groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every ordered pair (i, j), i != j, of positions whose ``groups`` code is the same.
 
-    The cost is the number of pairs, sum of n_g * (n_g - 1), with no Python loop.
+    The cost is the number of pairs, sum of n_g * (n_g - 1), with no Python loop; codes already
+    in order (each group one block of rows, the usual table) are not sorted again.
     """
     groups = np.asarray(groups)
     if len(groups) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    order = np.argsort(groups, kind="stable")
-    g = groups[order]
+    in_order = bool((groups[1:] >= groups[:-1]).all())
+    order = None if in_order else np.argsort(groups, kind="stable")
+    g = groups if order is None else groups[order]
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
     sizes = np.diff(np.r_[starts, len(g)])
     size_of = np.repeat(sizes, sizes)  # per sorted position: its group's size
@@ -80,7 +82,35 @@ def pairs_within(groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     offset = np.arange(len(left)) - np.repeat(np.cumsum(size_of) - size_of, size_of)
     right = start_of[left] + offset
     keep = left != right
-    return order[left[keep]], order[right[keep]]
+    left, right = left[keep], right[keep]
+    return (left, right) if order is None else (order[left], order[right])
+
+
+def annotator_pairs(enc) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (i, j) of the same unit with annotator code i < j: each unordered annotator pair on a
+    unit once (in no particular order). Made once per coded table (Cohen's kappa and its interval
+    share them): each unit's position pairs p < q, built per unit size from the upper triangle,
+    then swapped where the annotator codes run the other way."""
+    found = getattr(enc, "_annotator_pairs", None)
+    if found is None:
+        unit = np.asarray(enc.unit)
+        order = None if bool((unit[1:] >= unit[:-1]).all()) else np.argsort(unit, kind="stable")
+        g = unit if order is None else unit[order]
+        starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if len(g) else np.zeros(0, dtype=np.int64)
+        sizes = np.diff(np.r_[starts, len(g)])
+        lefts, rights = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+        for size in np.unique(sizes[sizes >= 2]):
+            first = starts[sizes == size]
+            a, b = np.triu_indices(int(size), 1)
+            lefts.append((first[:, None] + a).ravel())
+            rights.append((first[:, None] + b).ravel())
+        i, j = np.concatenate(lefts), np.concatenate(rights)
+        if order is not None:
+            i, j = order[i], order[j]
+        swap = enc.annotator[i] > enc.annotator[j]
+        found = (np.where(swap, j, i), np.where(swap, i, j))
+        enc._annotator_pairs = found
+    return found
 
 
 def pair_matrix(values: np.ndarray, names, fill_diagonal: float = np.nan) -> pd.DataFrame:

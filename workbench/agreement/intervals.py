@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..bootstrap import (
+    CHUNK_CELLS,
     LEVEL,
     NO_INTERVAL,
     RESAMPLES,
@@ -34,11 +35,11 @@ from ..bootstrap import (
     pattern_sums,
     percentile_interval,
     resampled_sums,
-    resampled_values,
+    rng_for,
     row_key,
 )
 from ..models import LabelKind, LabelSchema, with_long_columns
-from . import count_matrix, pairs_within
+from . import annotator_pairs, count_matrix
 from .alpha import interval_distance, scale_values
 
 #: nominal alpha over more distinct values than this (span sets) gets no interval
@@ -149,7 +150,16 @@ def percent_interval(counts: np.ndarray, resamples: int = RESAMPLES, seed: int |
 
 def cohen_interval(table: pd.DataFrame, schema: LabelSchema, resamples: int = RESAMPLES, seed: int | None = 0,
                    level: float = LEVEL) -> Interval:
-    """Mean pairwise Cohen's kappa, from each unit's cells of the pairs' contingency tables."""
+    """Mean pairwise Cohen's kappa, from each unit's cells of the pairs' contingency tables.
+
+    Every pair of annotators that shares a unit gets its ``K x K`` table as ``K * K`` columns side by
+    side (cells no unit fills stay 0), so a resample's tables are one sparse product of the
+    units' cells with the resample's unit multiplicities, and each pair's size, agreement and
+    marginals are sums over fixed axes of those tables. The multiplicities are the plain
+    bootstrap's draws (:func:`~workbench.bootstrap.index_draws`), laid out units x resamples and
+    held as float32 (whole numbers, exact far beyond any count here), which halves the memory the
+    product streams through; each pair's kappa is then computed in float64 as before.
+    """
     import scipy.sparse as sp
 
     from ..table.encode import encode
@@ -158,41 +168,48 @@ def cohen_interval(table: pd.DataFrame, schema: LabelSchema, resamples: int = RE
     a_n, k, n_units = enc.n_annotators, enc.n_classes, enc.n_units
     if a_n < 2 or n_units < 2:
         return NO_INTERVAL
-    i, j = pairs_within(enc.unit)
-    keep = enc.annotator[i] < enc.annotator[j]
-    i, j = i[keep], j[keep]
+    i, j = annotator_pairs(enc)
     if len(i) == 0:
         return NO_INTERVAL
-    pair = enc.annotator[i].astype(np.int64) * a_n + enc.annotator[j]
-    key = (pair * k + enc.label[i]) * k + enc.label[j]
-    cells, column = np.unique(key, return_inverse=True)
-    contrib = sp.csr_matrix((np.ones(len(key)), (enc.unit[i], column.reshape(-1))), shape=(n_units, len(cells)))
-    pairs, pair_of_cell = np.unique(cells // (k * k), return_inverse=True)
-    li, lj = (cells // k) % k, cells % k
-    p_n = len(pairs)
+    pair_key = enc.annotator[i].astype(np.int64) * a_n + enc.annotator[j]
+    pairs, pair = np.unique(pair_key, return_inverse=True)
+    p_n, kk = len(pairs), k * k
+    cell = pair.reshape(-1) * kk + enc.label[i].astype(np.int64) * k + enc.label[j]
+    # cells x units: a row per (pair, given, given) cell, one entry per unit that fills it
+    cells = sp.csr_matrix((np.ones(len(cell), dtype=np.float32), (cell, enc.unit[i])), shape=(p_n * kk, n_units))
+    idx = np.arange(k)
+    rng = rng_for(seed)
+    out = []
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for w in _draws_by_unit(n_units, resamples, rng, p_n * kk):
+            tables = (cells @ w).reshape(p_n, k, k, -1)  # pairs x K x K x resamples, float32 counts
+            # sizes, agreement and marginals summed in float32 (whole numbers: exact), then float64
+            rows = tables.sum(axis=2)
+            cols = tables.sum(axis=1)
+            agree = tables[:, idx, idx, :].sum(axis=1).astype(float)
+            n = rows.sum(axis=1).astype(float)
+            pe = (rows.astype(float) * cols.astype(float)).sum(axis=1) / (n * n)
+            kappa = np.ascontiguousarray(np.where((n > 0) & (pe < 1 - 1e-15), (agree / n - pe) / (1 - pe), np.nan).T)
+            defined = ~np.isnan(kappa)
+            out.append(np.where(defined.any(axis=1), np.nansum(kappa, axis=1) / np.maximum(defined.sum(axis=1), 1),
+                                np.nan))
+    return percentile_interval(np.concatenate(out), level)
 
-    def indicator(rows: np.ndarray, cols: np.ndarray, width: int, where: np.ndarray | None = None):
-        where = np.ones(len(rows), dtype=bool) if where is None else where
-        return sp.csr_matrix((np.ones(int(where.sum())), (rows[where], cols[where])), shape=(len(cells), width))
 
-    cell_ids = np.arange(len(cells))
-    to_pair = indicator(cell_ids, pair_of_cell.reshape(-1), p_n)
-    to_agree = indicator(cell_ids, pair_of_cell.reshape(-1), p_n, li == lj)
-    to_row = indicator(cell_ids, pair_of_cell.reshape(-1) * k + li, p_n * k)
-    to_col = indicator(cell_ids, pair_of_cell.reshape(-1) * k + lj, p_n * k)
-
-    def mean_kappa(s):
-        n = np.asarray((to_pair.T @ s.T).T)
-        agree = np.asarray((to_agree.T @ s.T).T)
-        rows = np.asarray((to_row.T @ s.T).T).reshape(len(s), p_n, k)
-        cols = np.asarray((to_col.T @ s.T).T).reshape(len(s), p_n, k)
-        po = agree / n
-        pe = (rows * cols).sum(axis=2) / (n * n)
-        kappa = np.where((n > 0) & (pe < 1 - 1e-15), (po - pe) / (1 - pe), np.nan)
-        defined = ~np.isnan(kappa)
-        return np.where(defined.any(axis=1), np.nansum(kappa, axis=1) / np.maximum(defined.sum(axis=1), 1), np.nan)
-
-    return percentile_interval(resampled_values(contrib, mean_kappa, resamples, seed), level)
+def _draws_by_unit(n: int, resamples: int, rng: np.random.Generator, width: int):
+    """:func:`~workbench.bootstrap.index_draws`'s multiplicities (the same draws: int32 draws give
+    int64's values for ranges below 2**31), transposed to units x resamples and as float32: the
+    layout a sparse cells x units matrix multiplies."""
+    chunk = max(1, min(resamples, 2 * CHUNK_CELLS // max(n, width, 1)))  # float32: twice the rows in the same memory
+    done = 0
+    while done < resamples:
+        b = min(chunk, resamples - done)
+        idx = rng.integers(0, n, size=(b, n), dtype=np.int32 if n < 2 ** 31 else np.int64)
+        counts = np.empty((b, n), dtype=np.float32)
+        for r in range(b):
+            counts[r] = np.bincount(idx[r], minlength=n)
+        yield np.ascontiguousarray(counts.T)
+        done += b
 
 
 def token_alpha_interval(table: pd.DataFrame, schema: LabelSchema, units=None, resamples: int = RESAMPLES,

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..models import LabelSchema
-from . import MetricResult, count_matrix, pair_matrix, pairs_within, undefined
+from . import MetricResult, annotator_pairs, count_matrix, pair_matrix, undefined
 
 
 def _gwet_parts(counts: np.ndarray) -> tuple[float, np.ndarray] | None:
@@ -74,9 +74,7 @@ def kappa_matrix(table: pd.DataFrame, schema: LabelSchema) -> tuple[np.ndarray, 
 
     enc = encode(table, schema)
     a_n, k = enc.n_annotators, enc.n_classes
-    i, j = pairs_within(enc.unit)
-    keep = enc.annotator[i] < enc.annotator[j]  # each unordered pair once
-    i, j = i[keep], j[keep]
+    i, j = annotator_pairs(enc)  # each unordered pair once
     key = ((enc.annotator[i] * a_n + enc.annotator[j]) * k + enc.label[i]) * k + enc.label[j]
     cells = a_n * a_n * k * k
     if cells <= 50_000_000:

@@ -46,14 +46,72 @@ def spammer_score(confusion: np.ndarray) -> float:
     return float((diff ** 2).sum() / 2 / (k * (k - 1)))  # every pair c < c' once
 
 
-def _categorical_scores(table: pd.DataFrame, ref: Mapping, annotators: pd.Index) -> tuple[np.ndarray, np.ndarray]:
-    """Per annotator: rows on units with a reference, and the share equal to it (NaN if none)."""
+def _categorical_scores(table: pd.DataFrame, ref: Mapping, annotators: pd.Index,
+                        schema: LabelSchema | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per annotator: rows on units with a reference, and the share equal to it (NaN if none).
+
+    With the schema, on integer codes (the table coded once, :func:`~workbench.table.encode.encode`):
+    a reference becomes a class code per unit and each row is compared by code."""
+    if schema is not None and schema.kind is not LabelKind.SPANS:
+        return _coded_scores(table, ref, annotators, schema)
     mask = table["unit"].isin(list(ref.keys())).to_numpy()
     part = table[mask]
     right = part["label"].to_numpy(dtype=object) == part["unit"].map(ref).to_numpy(dtype=object)
     who = annotators.get_indexer(part["annotator"])
     n = np.bincount(who, minlength=len(annotators))
     ok = np.bincount(who, weights=right.astype(float), minlength=len(annotators))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return n, np.where(n > 0, ok / np.maximum(n, 1), np.nan)
+
+
+def reference_codes(enc, ref: Mapping) -> np.ndarray:
+    """Per unit of ``enc``: the class code of its reference label; -1 for a reference that is no
+    class (it matches no row), -2 for a unit without a reference. Made once per coded table and
+    mapping (the quality table and the disputed units compare with the same consensus)."""
+    if enc._references is None:
+        enc._references = {}
+    found = enc._references.get(id(ref))
+    if found is None or found[0] is not ref:
+        found = (ref, _reference_codes(enc, ref))  # the mapping is kept: its id stays its own
+        enc._references[id(ref)] = found
+    return found[1]
+
+
+def _reference_codes(enc, ref: Mapping) -> np.ndarray:
+    out = np.full(enc.n_units, -2, dtype=np.int64)
+    if not ref:
+        return out
+    keys = list(ref.keys())
+    pos = pd.Index(enc.unit_names).get_indexer(keys)
+    index = {c: i for i, c in enumerate(enc.classes)}
+
+    def code(v) -> int:
+        try:
+            return index.get(v, -1)
+        except TypeError:  # unhashable: equal to no label
+            return -1
+
+    values = list(ref.values())
+    if all(isinstance(c, str) for c in enc.classes) and all(isinstance(v, str) for v in values):
+        codes = pd.Index(enc.classes).get_indexer(values).astype(np.int64)  # -1: not a class
+    else:
+        codes = np.fromiter((code(v) for v in values), dtype=np.int64, count=len(keys))
+    found = pos >= 0
+    out[pos[found]] = codes[found]
+    return out
+
+
+def _coded_scores(table: pd.DataFrame, ref: Mapping, annotators: pd.Index,
+                  schema: LabelSchema) -> tuple[np.ndarray, np.ndarray]:
+    from ..table.encode import encode
+
+    enc = encode(table, schema)
+    of_unit = reference_codes(enc, ref)[enc.unit]
+    on = of_unit != -2
+    right = on & (enc.label == of_unit)
+    who = annotators.get_indexer(enc.annotator_names)[enc.annotator]
+    n = np.bincount(who[on], minlength=len(annotators))
+    ok = np.bincount(who[right], minlength=len(annotators)).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         return n, np.where(n > 0, ok / np.maximum(n, 1), np.nan)
 
@@ -140,14 +198,34 @@ def annotator_quality(table: pd.DataFrame, schema: LabelSchema, gold: Mapping[st
     """One row per annotator (sorted by id) with the measures above and the flags they raise."""
     if table.empty:
         return pd.DataFrame(columns=QUALITY_COLUMNS)
-    table = with_long_columns(table)
+    from ..table.encode import shared_codes
+
+    with shared_codes():  # the scores and the Dawid-Skene fit code the table once
+        return _annotator_quality(with_long_columns(table), schema, gold, consensus, thresholds, units)
+
+
+def _annotator_quality(table: pd.DataFrame, schema: LabelSchema, gold, consensus, thresholds: Thresholds,
+                       units) -> pd.DataFrame:
     spans = schema.kind is LabelKind.SPANS
-    gold, consensus = dict(gold or {}), dict(consensus or {})
-    annotators = pd.Index(sorted(pd.unique(table["annotator"]), key=str))
-    per = table.groupby("annotator", sort=False).size().reindex(annotators).to_numpy()
-    score = _span_scores if spans else _categorical_scores
-    gold_n, gold_acc = score(table, gold, annotators)
-    _, cons = score(table, consensus, annotators) if consensus else (None, np.full(len(annotators), np.nan))
+    # dicts are kept as they are: codes made from them are shared by identity (reference_codes)
+    gold = gold if isinstance(gold, dict) else dict(gold or {})
+    consensus = consensus if isinstance(consensus, dict) else dict(consensus or {})
+    if spans:
+        annotators = pd.Index(sorted(pd.unique(table["annotator"]), key=str))
+        per = table.groupby("annotator", sort=False).size().reindex(annotators).to_numpy()
+    else:  # from the codes: no grouping of a million ids
+        from ..table.encode import encode
+
+        enc = encode(table, schema)
+        names = enc.annotator_names.tolist()
+        order = sorted(range(len(names)), key=lambda i: str(names[i]))
+        annotators = pd.Index([names[i] for i in order])
+        per = enc.per_annotator()[order]
+    def score(ref):
+        return _span_scores(table, ref, annotators) if spans else _categorical_scores(table, ref, annotators, schema)
+
+    gold_n, gold_acc = score(gold)
+    _, cons = score(consensus) if consensus else (None, np.full(len(annotators), np.nan))
     if spans and len(annotators) >= 2:  # span tasks: the same measures over token tags
         ds_acc, spam, confusion = _span_ds_quality(table, schema, units, annotators)
     elif len(annotators) >= 2:

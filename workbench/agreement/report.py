@@ -77,7 +77,15 @@ def disputed_summary(per_unit: pd.DataFrame) -> dict[str, Any]:
 def agreement_report(registry, schema, table, names=(), units=None, consensus=None, gold=None,
                      thresholds: Thresholds = Thresholds(), seed: int | None = 0) -> dict[str, Any]:
     """Metrics (with their matrices and bootstrap intervals), the annotator quality table (with the
-    interval of each gold accuracy) and the disputed units."""
+    interval of each gold accuracy) and the disputed units. The table is coded once for all of them."""
+    from ..table.encode import shared_codes
+
+    with shared_codes():
+        return _agreement_report(registry, schema, table, names, units, consensus, gold, thresholds, seed)
+
+
+def _agreement_report(registry, schema, table, names, units, consensus, gold, thresholds: Thresholds,
+                      seed: int | None) -> dict[str, Any]:
     metrics = compute_metrics(registry, schema, table, names, details=True, units=units, consensus=consensus,
                               gold=gold)
     quality = annotator_quality(table, schema, gold, consensus, thresholds, units=units)

@@ -52,7 +52,15 @@ def unit_agreement(table: pd.DataFrame, schema: LabelSchema, consensus=None,
         agreement, ok = pairwise_share(counts)
         m = counts.sum(axis=1)
     out = pd.DataFrame({"unit": names.to_numpy(dtype=object)[ok], "n_annotations": m[ok], "agreement": agreement})
-    if consensus:
+    if consensus and schema.kind is not LabelKind.SPANS:  # on codes: the table is coded once
+        from ..table.encode import encode
+        from .quality import reference_codes
+
+        enc = encode(table, schema)
+        of_unit = reference_codes(enc, consensus)
+        agree = np.bincount(enc.unit, weights=(enc.label == of_unit[enc.unit]), minlength=enc.n_units)
+        out["consensus_share"] = (agree / np.maximum(enc.per_unit(), 1))[ok]  # no reference: 0, as no row matches
+    elif consensus:
         agree = table["label"].to_numpy(dtype=object) == table["unit"].map(consensus).to_numpy(dtype=object)
         share = pd.Series(agree.astype(float)).groupby(table["unit"].to_numpy(dtype=object)).mean()
         out["consensus_share"] = out["unit"].map(share)

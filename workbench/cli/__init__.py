@@ -16,9 +16,32 @@ from ..errors import WorkbenchError
 
 
 class Group(click.Group):
-    """Turns a WorkbenchError anywhere below into one line on stderr and exit code 1; so too a store or
+    """Plugins' commands are added when first needed (a name the core lacks, the list of commands,
+    ``workbench plugins``): the core's commands run without loading every plugin.
+
+    Turns a WorkbenchError anywhere below into one line on stderr and exit code 1; so too a store or
     disk failure that no layer below named (a full disk, a read-only folder), with the path it hit.
     With ``--traceback`` (or ``WORKBENCH_TRACE_PLUGINS=1``) a plugin's failure shows its traceback first."""
+
+    plugin_commands_added = False
+
+    def add_plugin_commands(self) -> None:
+        if not self.plugin_commands_added:
+            self.plugin_commands_added = True
+            from ..registry import get_registry
+
+            get_registry().add_commands(self)
+
+    def get_command(self, ctx, cmd_name):
+        # a plugin cannot take a core command's name (add_commands refuses it), so a core name
+        # needs no plugin; `plugins` lists what plugins' commands did, so it loads them
+        if cmd_name not in self.commands or cmd_name == "plugins":
+            self.add_plugin_commands()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx):
+        self.add_plugin_commands()
+        return super().list_commands(ctx)
 
     def invoke(self, ctx):
         import sqlite3
@@ -47,7 +70,7 @@ class Group(click.Group):
             raise click.ClickException(str(file_error(exc, exc.filename or "a file", "cannot write"))) from None
 
 
-def _main() -> click.Group:
+def _main() -> Group:
     @click.group(cls=Group)
     @click.version_option(package_name="workbench")
     @click.option("--home", type=click.Path(), envvar="WORKBENCH_HOME",
@@ -67,17 +90,18 @@ def _main() -> click.Group:
     return main
 
 
-def cli() -> click.Group:
-    """The command group: the core's commands, then every plugin's."""
-    from ..registry import get_registry
+def cli(plugin_commands: bool = True) -> click.Group:
+    """The command group: the core's commands, then every plugin's (``plugin_commands=False``: when
+    first needed, as the console script does, so a core command loads no plugin it does not use)."""
     from . import campaign, evaluate, plugins, pool, quality, report, units
 
     main = _main()
     for module in (plugins, campaign, units, report, quality, pool, evaluate):
         module.attach(main)
-    get_registry().add_commands(main)
+    if plugin_commands:
+        main.add_plugin_commands()
     return main
 
 
 def entry():  # console script
-    cli()(prog_name="workbench")
+    cli(plugin_commands=False)(prog_name="workbench")

@@ -12,45 +12,48 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from typing import Callable, Iterator, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TextIO
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    ProgressColumn,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.text import Text
+if TYPE_CHECKING:  # pragma: no cover - rich is imported when bars are shown (not for --quiet or lines)
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
 
 
 def _noop(n: int = 1) -> None:
     return None
 
 
-class _Count(ProgressColumn):
+def _count_column() -> Any:
     """``done/total`` for counted bars; nothing for a step's spinner (rich would print ``0/?``)."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
 
-    def render(self, task) -> Text:
-        if task.total is None:
-            return Text("")
-        return Text(f"{int(task.completed)}/{int(task.total)}", style="progress.download")
+    class Count(ProgressColumn):
+        def render(self, task) -> Text:
+            if task.total is None:
+                return Text("")
+            return Text(f"{int(task.completed)}/{int(task.total)}", style="progress.download")
+
+    return Count()
 
 
 class Bars:
     def __init__(self, console: Console | None = None):
-        self.console = console or Console(stderr=True)
+        if console is None:
+            from rich.console import Console
+
+            console = Console(stderr=True)
+        self.console = console
         self._progress: Progress | None = None
         self._open: list[TaskID] = []
 
     def _display(self) -> Progress:
         if self._progress is None:
+            from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
             self._progress = Progress(
                 SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
-                _Count(), TimeElapsedColumn(), console=self.console, transient=True)
+                _count_column(), TimeElapsedColumn(), console=self.console, transient=True)
             self._progress.start()
         return self._progress
 

@@ -199,7 +199,13 @@ def _consensus(registry, schema, tbl, gold) -> tuple[dict, Any]:
     from ..aggregate.choose import aggregate_table
 
     res = aggregate_table(registry, schema, tbl, "auto", gold=gold)
-    return dict(zip(res.labels["unit"], res.labels["label"])), res
+    return unit_labels(res), res
+
+
+def unit_labels(result) -> dict:
+    """``{unit: label}`` of an aggregate result (as plain Python values, not one Arrow scalar per row)."""
+    return dict(zip(result.labels["unit"].to_numpy(dtype=object).tolist(),
+                    result.labels["label"].to_numpy(dtype=object).tolist()))
 
 
 def load_prediction_sources(refs, schema: LabelSchema, units) -> tuple[Any, list[str]]:
@@ -249,17 +255,25 @@ def print_models(m: dict, without_key: str = "accuracy_held_out_gold_without_mod
 
 def aggregate_file(state, ref: str, method: str | None, kind, labels, gold_path, out: str | None,
                    as_json: bool, predictions=()) -> None:
+    from ..table.encode import shared_codes
+
+    with shared_codes():  # the file's check and the fit code the table once
+        _aggregate_file(state, ref, method, kind, labels, gold_path, out, as_json, predictions)
+
+
+def _aggregate_file(state, ref: str, method: str | None, kind, labels, gold_path, out: str | None,
+                    as_json: bool, predictions=()) -> None:
     import pandas as pd
 
     from ..aggregate.choose import aggregate_table, gold_accuracy
-    from ..predictions import is_model
     from ..registry import get_registry
-    from ..steps.aggregate import models_summary
 
     tbl, schema, note = load_label_file(ref, kind, labels)
     gold = load_gold(gold_path, schema)
     models, model_notes = load_prediction_sources(predictions, schema, tbl["unit"]) if predictions else (None, [])
     if models is not None:
+        from ..predictions import is_model
+
         clash = sorted({a for a in pd.unique(tbl["annotator"]) if is_model(a)})
         if clash:
             raise WorkbenchError(f"{ref}: annotator {clash[0]!r} has a model source's name (model:...); rename it "
@@ -272,17 +286,18 @@ def aggregate_file(state, ref: str, method: str | None, kind, labels, gold_path,
                    if models is not None else None)
     if out:
         _write_atomic(result, Path(out))
-    consensus = dict(zip(result.labels["unit"], result.labels["label"]))
+    consensus = unit_labels(result) if gold else {}
     summary = {"file": ref, "method": result.method, "units": int(len(result.labels)),
                "annotations": int(len(tbl)), "annotators": int(tbl["annotator"].nunique()),
                "ties": len(result.ties), "notes": ([note] if note else []) + model_notes + result.notes,
                "accuracy_gold": gold_accuracy(consensus, gold, False), "out": out}
     if models is not None and without is not None:
+        from ..steps.aggregate import models_summary
+
         summary["models"] = models_summary(models, model_table, result, without, n_people=int(len(tbl)),
                                            honeypots=gold, held_out={}, spans=False)
         del summary["models"]["accuracy_held_out_gold_without_models"]  # a label file's gold is all it has
-        summary["models"]["accuracy_gold_without_models"] = gold_accuracy(
-            dict(zip(without.labels["unit"], without.labels["label"])), gold, False)
+        summary["models"]["accuracy_gold_without_models"] = gold_accuracy(unit_labels(without), gold, False)
     if as_json:
         emit_json(summary)
         return
@@ -365,9 +380,11 @@ def agreement_command(state, ref: str, kind, labels, gold_path, as_json: bool) -
     from ..registry import get_registry
 
     if is_label_file(ref):
-        tbl, schema, _ = load_label_file(ref, kind, labels)
-        gold = load_gold(gold_path, schema)
-        with state.step(f"{Path(ref).name}: agreement"):
+        from ..table.encode import shared_codes
+
+        with shared_codes(), state.step(f"{Path(ref).name}: agreement"):
+            tbl, schema, _ = load_label_file(ref, kind, labels)
+            gold = load_gold(gold_path, schema)
             consensus, _ = _consensus(get_registry(), schema, tbl, gold)
             report = agreement_report(get_registry(), schema, tbl, consensus=consensus, gold=gold)
         report = {"file": ref, **report}
@@ -411,10 +428,13 @@ def add_show(group: click.Group) -> None:
 
         thresholds = Thresholds(min_gold_accuracy, min_consensus, min_spammer_score)
         if is_label_file(campaign):
-            tbl, schema, _ = load_label_file(campaign, kind, labels)
-            gold = load_gold(gold_path, schema)
-            consensus, _ = _consensus(get_registry(), schema, tbl, gold)
-            rows = quality_rows(annotator_quality(tbl, schema, gold, consensus, thresholds))
+            from ..table.encode import shared_codes
+
+            with shared_codes():  # the file's check, the consensus and the quality table code it once
+                tbl, schema, _ = load_label_file(campaign, kind, labels)
+                gold = load_gold(gold_path, schema)
+                consensus, _ = _consensus(get_registry(), schema, tbl, gold)
+                rows = quality_rows(annotator_quality(tbl, schema, gold, consensus, thresholds))
         else:  # the agreement step's stored table, flagged under these thresholds
             c = state.open(campaign)
             rows = [{**r, "flags": flags_for(r["gold_n"], r["gold_accuracy"], r["consensus_agreement"],

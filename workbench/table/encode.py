@@ -13,8 +13,9 @@ neighbouring rows instead of hashing every row, which is most of the encoding ti
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,8 @@ class Encoded:
     _design: Any = field(default=None, repr=False)
     _per_unit: Any = field(default=None, repr=False)
     _votes: Any = field(default=None, repr=False)  # classes x units int counts, when encode() made them
+    _annotator_pairs: Any = field(default=None, repr=False)  # see workbench.agreement.annotator_pairs
+    _references: Any = field(default=None, repr=False)  # see workbench.agreement.quality.reference_codes
 
     @property
     def n_rows(self) -> int:
@@ -410,17 +413,66 @@ def _hashable(x: Any) -> bool:
     return True
 
 
+_CACHE: dict | None = None  # the codes made inside `with shared_codes():`, by the columns they came from
+
+
+@contextmanager
+def shared_codes() -> Iterator[None]:
+    """Inside this block, :func:`encode` codes a table once: every metric, aggregator and quality
+    measure called on the same columns (the same arrays, even under other column names) gets the
+    same :class:`Encoded` instead of hashing a million ids again. The caller promises not to change
+    the tables in place inside the block; the codes are dropped when it ends. Blocks nest."""
+    global _CACHE
+    outer = _CACHE
+    if outer is None:
+        _CACHE = {}
+    try:
+        yield
+    finally:
+        if outer is None:
+            _CACHE = None
+
+
+def _column_id(col: pd.Series) -> tuple | None:
+    """An id of a column's data (and the object that keeps it alive), or None when there is none
+    cheap to take (categoricals, mixed blocks): such tables are then coded each time."""
+    arr = col.array
+    data = getattr(arr, "_pa_array", None)  # Arrow-backed: the same ChunkedArray under any name
+    if data is not None:
+        return ("arrow", id(data)), data
+    if col.dtype == object or col.dtype.kind in "iub":
+        values = col.to_numpy()  # a view of the block: its address names the data
+        return ("numpy", values.__array_interface__["data"][0], values.strides, values.dtype.str), values
+    return None
+
+
 def encode(table: pd.DataFrame, schema: LabelSchema, what: str = "label table",
            annotators: bool = True) -> Encoded:
     """Integer codes for a single, ordinal or multi table; raises WorkbenchError on bad rows.
 
     ``annotators=False`` skips the annotator codes and the one-label-per-annotator-and-unit
     check, for methods that only count votes (majority): the campaign store and the CLI's file
-    loader already guarantee that rule.
+    loader already guarantee that rule. Inside :func:`shared_codes`, a table's codes are made once.
     """
     if schema.kind is LabelKind.SPANS:
         raise WorkbenchError(f"{what}: span labels are not categories; use a span method")
     table = with_long_columns(table)
+    if _CACHE is None:
+        return _encode(table, schema, what, annotators)
+    ids = [_column_id(table[c]) for c in ("unit", "annotator", "label")]
+    if any(i is None for i in ids):
+        return _encode(table, schema, what, annotators)
+    key = (len(table), schema, *(i[0] for i in ids))
+    for flag in (True,) if annotators else (True, False):
+        hit = _CACHE.get((*key, flag))
+        if hit is not None:
+            return hit[0]
+    enc = _encode(table, schema, what, annotators)
+    _CACHE[(*key, annotators)] = (enc, [i[1] for i in ids])  # the arrays stay alive: their ids stay theirs
+    return enc
+
+
+def _encode(table: pd.DataFrame, schema: LabelSchema, what: str, annotators: bool) -> Encoded:
     labels = table["label"]
     classes = class_order(schema, labels)
     reject_missing_ids(table, ("unit", "annotator") if annotators else ("unit",), what)
