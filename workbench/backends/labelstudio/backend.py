@@ -65,6 +65,19 @@ class LabelStudioBackend(Backend):
 
         return pull_annotations(self.conn, self.ctx.state.get(PULL_CURSOR), known)
 
+    def simulated(self):
+        """The annotations the last crowd run saved, as the server answered each save (its id, times,
+        author): checked and converted exactly as a pull converts them."""
+        from .. import PullBatch
+        from .pull import annotator_ids, convert, validator
+
+        saved, self.conn.saved = self.conn.saved, []
+        if not saved:
+            return PullBatch([])
+        project = saved[0][0]
+        tasks = [{"id": task, "data": {"unit_id": unit}, "annotations": [answer]} for _, task, unit, answer in saved]
+        return PullBatch(convert(project, tasks, annotator_ids(self.conn), validator(self.conn)))
+
     # ---- review: a review project per campaign (review.py) -------------------------------------------
     def push_review(self, tasks):
         from .review import push_review

@@ -66,6 +66,8 @@ class Connection:
         self._api: LabelStudioAPI | None = None
         #: the simulated personas' own clients and user ids, ``{email: (client, user id)}`` (crowd.py)
         self.personas: dict[str, tuple[LabelStudioAPI, Any]] = {}
+        #: ``(project, task id, unit, annotation as the server answered its save)`` of the crowd's last run
+        self.saved: list[tuple[Project, int, str, dict]] = []
 
     # ---- the server ---------------------------------------------------------------------------
     @property

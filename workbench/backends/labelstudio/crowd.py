@@ -42,6 +42,7 @@ class Member:
     api: LabelStudioAPI
     user_id: int
     todo: list[tuple[int, Unit]] = field(default_factory=list)  # (task id, unit), in queue order
+    saved: list[tuple[int, str, dict]] = field(default_factory=list)  # (task id, unit, the server's answer)
 
 
 @dataclass
@@ -71,10 +72,17 @@ def run_crowd(backend: Connection, crowd: list[SimulatedAnnotator], queues: dict
         with lock:
             bar(n)
 
-    if backend.workers <= 1 or len(members) <= 1:
-        return sum(work_through(backend, project, m, references, seed, advance) for m in members)
-    with ThreadPoolExecutor(max_workers=min(backend.workers, len(members))) as pool:
-        return sum(pool.map(lambda m: work_through(backend, project, m, references, seed, advance), members))
+    backend.saved = []
+    try:
+        if backend.workers <= 1 or len(members) <= 1:
+            for m in members:
+                work_through(backend, project, m, references, seed, advance)
+        else:
+            with ThreadPoolExecutor(max_workers=min(backend.workers, len(members))) as pool:
+                list(pool.map(lambda m: work_through(backend, project, m, references, seed, advance), members))
+    finally:  # what was saved, also when a save failed half way
+        backend.saved = [(project, t, u, a) for m in members for t, u, a in m.saved]
+    return len(backend.saved)
 
 
 def backend_tasks(backend: Connection) -> dict[str, tuple[int, int | None]]:
@@ -154,28 +162,26 @@ def account(backend: Connection, annotator: str) -> tuple[LabelStudioAPI, Any]:
 def work_through(backend: Connection, project: Project, m: Member, references: dict[str, Label], seed: int,
                  advance: Callable[[int], Any]) -> int:
     """The persona answers its tasks one after the other; returns how many it saved."""
-    made = 0
     for task_id, unit in m.todo:
-        answer(backend, project, m, task_id, unit, references, seed)
-        made += 1
+        saved = answer(backend, project, m, task_id, unit, references, seed)
+        m.saved.append((task_id, unit.id, saved))
         advance(1)
-    return made
+    return len(m.saved)
 
 
 def answer(backend: Connection, project: Project, m: Member, task_id: int, unit: Unit,
-           references: dict[str, Label], seed: int) -> None:
-    """Save the persona's annotation of ``unit`` on its task; a write whose answer was lost is
-    checked on the server before it is sent again."""
+           references: dict[str, Label], seed: int) -> dict:
+    """Save the persona's annotation of ``unit`` on its task and return it as the server has it; a
+    write whose answer was lost is checked on the server before it is sent again."""
     label, lead = m.annotator.label(unit, references.get(unit.id), backend.ctx.task_type.schema, seed)
     body = {"result": backend.ctx.task_type.to_ls_result(label, unit), "lead_time": lead, "project": project.id}
     for _ in range(backend.retries + 1):
         try:
-            m.api.request("POST", f"/api/tasks/{task_id}/annotations/", json=body, idempotent=False,
-                          params={"project": project.id}, what=f"saving {m.annotator.id}'s annotation")
-            return
+            return m.api.request("POST", f"/api/tasks/{task_id}/annotations/", json=body, idempotent=False,
+                                 params={"project": project.id}, what=f"saving {m.annotator.id}'s annotation").json()
         except AmbiguousWrite:
             mine = [a for a in m.api.get(f"/api/tasks/{task_id}/annotations/") if completed_by(a)[0] == m.user_id]
             if mine:
-                return
+                return mine[0]
     raise WorkbenchError(f"Label Studio at {m.api.url} kept failing to save {m.annotator.id}'s annotation on "
                          f"task {task_id}; annotations saved so far are kept: run `simulate` again")

@@ -16,6 +16,7 @@ answers are verdicts; an answer changed by someone other than its author is not 
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
@@ -149,7 +150,7 @@ def simulate_review(conn: Connection, reviewers: list["SimulatedAnnotator"], tas
         if unit is not None and (unit not in listed or task["id"] < listed[unit]["id"]):
             listed[unit] = task
     tt = conn.ctx.task_type
-    made = 0
+    todo = []
     for r in reviewers:
         mine = [t for t in tasks if t.reviewer == r.id and t.unit.id in listed]
         if not mine:
@@ -158,14 +159,24 @@ def simulate_review(conn: Connection, reviewers: list["SimulatedAnnotator"], tas
         for t in mine:
             task = listed[t.unit.id]
             anns = task.get("annotations") or []
-            if me in {completed_by(a)[0] for a in anns} or finished_by(task) >= int(task.get("overlap") or 1):
-                continue
-            label, lead = r.label(t.unit, references.get(t.unit.id), tt.schema, seed)
-            body = {"result": tt.to_ls_result(label, t.unit), "lead_time": lead, "project": project.id}
-            api.request("POST", f"/api/tasks/{task['id']}/annotations/", json=body, params={"project": project.id},
-                        what=f"saving {r.id}'s verdict")
-            made += 1
-    return made
+            if me not in {completed_by(a)[0] for a in anns} and finished_by(task) < int(task.get("overlap") or 1):
+                todo.append((r, api, t, task["id"]))
+
+    def save(item) -> None:
+        r, api, t, task_id = item
+        label, lead = r.label(t.unit, references.get(t.unit.id), tt.schema, seed)
+        body = {"result": tt.to_ls_result(label, t.unit), "lead_time": lead, "project": project.id}
+        api.request("POST", f"/api/tasks/{task_id}/annotations/", json=body, params={"project": project.id},
+                    what=f"saving {r.id}'s verdict")
+
+    # verdicts do not depend on one another: `workers` saves at a time (a reviewer's client is shared)
+    if conn.workers <= 1:
+        for item in todo:
+            save(item)
+    else:
+        with ThreadPoolExecutor(max_workers=conn.workers) as pool:
+            list(pool.map(save, todo))
+    return len(todo)
 
 
 def pull_review(conn: Connection) -> list["RawVerdict"]:
