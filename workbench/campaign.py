@@ -341,6 +341,20 @@ class Campaign:
                     summary["gating"]["push"] = self.push()
             return summary
 
+    def take_simulated(self) -> dict[str, Any]:
+        """Between the stages of a gated simulation: store what the crowd just made as the backend
+        answered its saves (or pull, where the backend offers no such thing), then gating judges, as
+        after a pull (an exclusion is a new round, pushed at once)."""
+        with self._working():
+            summary = self._step(pull_step.simulated)
+            if summary is None:
+                return self.pull()
+            judged = self._step(gating.gate)
+            summary["gating"] = judged
+            if judged["excluded"] and self.state.step("push") is not None:
+                summary["gating"]["push"] = self.push()
+            return summary
+
     def exclude(self, annotator: str, reason: str = "manual") -> dict[str, Any]:
         """Exclude ``annotator`` by hand: their labels stop counting, their work goes to others."""
         with self._working():

@@ -392,9 +392,10 @@ def summary_line(info: dict[str, Any]) -> str:
 # -- a gated simulation ------------------------------------------------------------------------------
 def staged_simulation(campaign, simulate) -> dict[str, Any]:
     """The simulated crowd works in stages: each persona up to its calibration first, then
-    :data:`STAGE` more tasks at a time (or half what they have done, if more); after each stage a
-    pull judges them (an excluded persona
-    stops, its work goes to others and is pushed). ``simulate(limits)`` runs the simulate step with
+    :data:`STAGE` more tasks at a time (or half what they have done, if more); after each stage
+    what they made is stored (as the backend answered the saves: no whole pull, see
+    :meth:`Campaign.take_simulated`) and gating judges them (an excluded persona stops, its work
+    goes to others and is pushed); people's answers are judged at the pull after the simulation. ``simulate(limits)`` runs the simulate step with
     ``{annotator: tasks in all}``; ``campaign`` is the engine (its ``pull``, ``state``, ``spec``)."""
     g = campaign.spec.gating
     limit = 0
@@ -418,7 +419,7 @@ def staged_simulation(campaign, simulate) -> dict[str, Any]:
         summary = simulate({a: limit for a in crowd})
         stages += 1
         made += summary["labels_made"]
-        pulled = campaign.pull()
+        pulled = campaign.take_simulated()
         out = (pulled.get("gating") or {}).get("excluded") or []
         excluded += [{k: e[k] for k in ("annotator", "rule", "reason", "round")} for e in out]
         if not summary["labels_made"] and not out:

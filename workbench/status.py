@@ -53,4 +53,57 @@ def status(spec: "CampaignSpec", state: "CampaignState") -> dict[str, Any]:
             "rounds": rounds, "steps": steps,
             "redundancy": redundancy_progress(spec.redundancy, rounds, work_sql.planned_per_unit(db, name),
                                               state.step("redundancy")), "annotators": per, "quarantined": quarantined,
-            "gating": gating_view}
+            "gating": gating_view, "coverage": coverage(spec, state)}
+
+
+def coverage(spec: "CampaignSpec", state: "CampaignState") -> dict[str, Any]:
+    """Units against their plan: those with more answers than planned places (the extra ones are kept,
+    not counted) and those with fewer counted answers than planned places, split by whose places are
+    open: the simulated crowd's (after ``simulate``, a gap to repair: ``simulate`` again, then
+    ``pull``) or people's (their work still to come)."""
+    crowd = {a.id for a in spec.active_annotators if a.simulated}
+    planned: dict[str, set[str]] = {}
+    for a in state.assignments:
+        if a.planned:
+            planned.setdefault(a.unit, set()).add(a.annotator)
+    counted: dict[str, int] = {}
+    gave: dict[str, set[str]] = {}  # who gave any answer, a skip or a quarantined one too
+    extra: dict[str, int] = {}
+    for x in state.annotations:
+        gave.setdefault(x.unit_id, set()).add(x.annotator_id)
+        if x.status.value == "ok":
+            counted[x.unit_id] = counted.get(x.unit_id, 0) + 1
+        elif x.status.value == "extra":
+            extra[x.unit_id] = extra.get(x.unit_id, 0) + 1
+    crowd_units, crowd_places, people_units, people_places = 0, 0, 0, 0
+    for unit, who in planned.items():
+        short = len(who) - counted.get(unit, 0)
+        if short <= 0:
+            continue
+        theirs = min(short, len({a for a in who if a in crowd} - gave.get(unit, set())))
+        crowd_units += theirs > 0
+        crowd_places += theirs
+        people_units += short > theirs
+        people_places += short - theirs
+    return {"units_over": len(extra), "extra": sum(extra.values()), "units_short_crowd": crowd_units,
+            "open_crowd_places": crowd_places, "units_short_people": people_units,
+            "open_people_places": people_places,
+            # the crowd has worked (a `simulate` killed half way records no step, but its answers are pulled)
+            "simulated": state.step("simulate") is not None or any(
+                x.annotator_id in crowd for x in state.annotations)}
+
+
+def coverage_lines(name: str, cov: dict[str, Any]) -> list[str]:
+    """``workbench status``'s warnings about units below or above their plan (none when all is as planned)."""
+    out = []
+    if cov["units_over"]:
+        out.append(f"warning: {cov['units_over']} unit(s) have more answers than their plan ({cov['extra']} extra "
+                   "answer(s), kept but not counted)")
+    if cov["simulated"] and cov["units_short_crowd"]:
+        out.append(f"warning: {cov['units_short_crowd']} unit(s) are below their plan: {cov['open_crowd_places']} "
+                   f"place(s) of the simulated crowd have no answer (`workbench simulate {name}` then "
+                   f"`workbench pull {name}` fill them)")
+    if cov["units_short_people"]:
+        out.append(f"{cov['units_short_people']} unit(s) wait for people: {cov['open_people_places']} place(s) "
+                   "not answered yet")
+    return out

@@ -55,7 +55,7 @@ def test_the_crowd_leaves_a_persons_places_to_them(tmp_path, ls_home, admin, nam
     tasks = project_tasks(admin, project_id(c))
     for t in tasks:
         unit = t["data"]["unit_id"]
-        assert t["overlap"] == 2, unit  # set back after the crowd's run
+        assert t["overlap"] == 2, unit  # the plan's number: the crowd never lowers it
         assert len(t["annotations"]) == (1 if unit in theirs else 2), unit
     info = json.loads(run("invite", name, email, "--json", home=ls_home).stdout)
     assert info["waiting"] == len(theirs)

@@ -52,8 +52,8 @@ def test_a_review_round_through_label_studio(tmp_path, ls_home, ls_server, admin
     summary = json.loads(out.stdout)
     assert summary["sent"] == summary["sent_now"] == len(wanted)
     reviews = read(c.store, name, c.task_type.schema)
-    # half each (the least loaded first): the simulated reviewer did its half through the server's stream,
-    # whichever tasks it handed out; the person's share waits for them, with the link to the queue
+    # half each (the least loaded first): the simulated reviewer did its own half; the person's share waits
+    # for them, with the link to the queue
     share = sum(1 for r in reviews if r.reviewer == "pia")
     assert share in (len(wanted) // 2, (len(wanted) + 1) // 2)
     assert all(r.label is None for r in reviews if r.reviewer == "pia")

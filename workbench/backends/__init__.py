@@ -110,6 +110,12 @@ class Backend(abc.ABC):
         """Annotations changed since the last pull (the cursor is in the backend's own state).
         ``known``: ``{key: backend_ids}`` of the annotations the store already has from this backend."""
 
+    def simulated(self) -> PullBatch | None:
+        """The annotations the last ``simulate`` made, as the backend stored them (no cursor: the next
+        ``pull`` still reads everything changed), for gating to judge between the stages of a
+        simulation without a whole pull; None (the default): a ``pull`` does it."""
+        return None
+
     # ---- review (workbench.review) ---------------------------------------------------------------
     def push_review(self, tasks: list["ReviewTask"]) -> dict[tuple[str, str], str]:
         """Put ``tasks`` (a unit in front of a reviewer) in the review queue, each showing the text,

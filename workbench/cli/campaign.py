@@ -263,6 +263,10 @@ def attach(main: click.Group) -> None:
 
         for line in status_lines(st["gating"]):
             click.echo(line)
+        from ..status import coverage_lines
+
+        for line in coverage_lines(st["campaign"], st["coverage"]):
+            click.echo(line)
 
     @main.command()
     @click.argument("name")

@@ -41,6 +41,17 @@ def run(ctx: "StepContext") -> dict[str, Any]:
     return summary
 
 
+def simulated(ctx: "StepContext") -> dict[str, Any] | None:
+    """Store what the last ``simulate`` made as its backend answered each save (no whole pull, no
+    cursor moved: the next pull still reads all that changed and finds these unchanged); None when
+    the backend offers no such thing (then a pull is needed)."""
+    batch = ctx.backend.simulated()
+    if batch is None:
+        return None
+    with ctx.store.transaction():
+        return apply_pull(ctx, batch)
+
+
 def apply_pull(ctx: "StepContext", batch: PullBatch) -> dict[str, Any]:
     """Store ``batch`` (inside the caller's transaction); counts of what happened."""
     db, name = ctx.store, ctx.name

@@ -64,6 +64,10 @@ class Connection:
         #: whether a person's task opens pre-filled with the plugin's pre-label (the spec's choice)
         self.show_prelabels: bool = ctx.spec.show_prelabels
         self._api: LabelStudioAPI | None = None
+        #: the simulated personas' own clients and user ids, ``{email: (client, user id)}`` (crowd.py)
+        self.personas: dict[str, tuple[LabelStudioAPI, Any]] = {}
+        #: ``(project, task id, unit, annotation as the server answered its save)`` of the crowd's last run
+        self.saved: list[tuple[Project, int, str, dict]] = []
 
     # ---- the server ---------------------------------------------------------------------------
     @property

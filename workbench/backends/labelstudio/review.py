@@ -7,26 +7,27 @@ prediction and the project shows predictions (``show_collab_predictions``, the p
 ``model_version``), so the reviewer keeps it with one click or picks another label (span tasks:
 corrects the spans). Each task's overlap is the number of reviewers the campaign plans for the unit.
 
-Simulated reviewers are real Label Studio users, as the simulated crowd is (``crowd.py``): each asks
-the review project's stream (``/next/``) for work and answers as its persona. A person reviewer (an
-``email`` in ``[review] reviewers``) gets the review project's link. Only the declared reviewers'
+Simulated reviewers are real Label Studio users, as the simulated crowd is (``crowd.py``): each
+answers, as its persona, the review tasks the review round planned for it. A person reviewer (an
+``email`` in ``[review] reviewers``) gets the review project's link and works through its stream. Only the declared reviewers'
 answers are verdicts; an answer changed by someone other than its author is not one.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
 
 from ...errors import WorkbenchError
 from ...store import now
-from .accounts import Credentials, invite_link, invite_token, persona_api, persona_email
+from .accounts import invite_link, persona_email
 from .client import AmbiguousWrite
 from .connection import Connection, Project, title_for
 from .pull import completed_by, updated_by
-from .push import server_units, set_overlaps
+from .push import finished_by, server_units, set_overlaps
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...review import RawVerdict, ReviewTask
@@ -135,40 +136,47 @@ def finished(conn: Connection, project: Project) -> dict[str, int]:
 
 def simulate_review(conn: Connection, reviewers: list["SimulatedAnnotator"], tasks: list["ReviewTask"],
                     references: dict, seed: int) -> int:
-    """Each simulated reviewer, as its own Label Studio user, asks the review stream for its open tasks."""
+    """Each simulated reviewer, as its own Label Studio user, answers the review tasks planned for it
+    (as the simulated crowd does, ``crowd.py``), but for those it answered already or that are full
+    (a person reviewer took the place through the stream): a run cut off half way resumes."""
+    from .crowd import account
+
     project = review_project(conn)
     if project is None or not tasks:
         return 0
-    units = {t.unit.id: t.unit for t in tasks}
-    quota = Counter(t.reviewer for t in tasks)
-    creds = Credentials(conn.home_dir / "credentials.json")
-    token = invite_token(conn.api)
+    listed = {}
+    for task in conn.api.tasks(project.id, include=None, fields="all"):
+        unit = (task.get("data") or {}).get("unit_id")
+        if unit is not None and (unit not in listed or task["id"] < listed[unit]["id"]):
+            listed[unit] = task
     tt = conn.ctx.task_type
-    made = 0
+    todo = []
     for r in reviewers:
-        if not quota[r.id]:
+        mine = [t for t in tasks if t.reviewer == r.id and t.unit.id in listed]
+        if not mine:
             continue
-        api = persona_api(conn.api.url, persona_email(conn.campaign, r.id), r.id, creds, conn.transport,
-                          server=conn.server_key, invite_token=token)
-        try:
-            for _ in range(quota[r.id]):
-                got = api.request("GET", f"/api/projects/{project.id}/next/", ok=(200, 404),
-                                  what=f"the next review task for {r.id}")
-                if got.status_code == 404:
-                    break
-                task = got.json()
-                unit = units.get((task.get("data") or {}).get("unit_id"))
-                if unit is None:
-                    body = {"result": [], "was_cancelled": True, "lead_time": 1.0, "project": project.id}
-                else:
-                    label, lead = r.label(unit, references.get(unit.id), tt.schema, seed)
-                    body = {"result": tt.to_ls_result(label, unit), "lead_time": lead, "project": project.id}
-                api.request("POST", f"/api/tasks/{task['id']}/annotations/", json=body, params={"project": project.id},
-                            what=f"saving {r.id}'s verdict")
-                made += unit is not None
-        finally:
-            api.close()
-    return made
+        api, me = account(conn, r.id)
+        for t in mine:
+            task = listed[t.unit.id]
+            anns = task.get("annotations") or []
+            if me not in {completed_by(a)[0] for a in anns} and finished_by(task) < int(task.get("overlap") or 1):
+                todo.append((r, api, t, task["id"]))
+
+    def save(item) -> None:
+        r, api, t, task_id = item
+        label, lead = r.label(t.unit, references.get(t.unit.id), tt.schema, seed)
+        body = {"result": tt.to_ls_result(label, t.unit), "lead_time": lead, "project": project.id}
+        api.request("POST", f"/api/tasks/{task_id}/annotations/", json=body, params={"project": project.id},
+                    what=f"saving {r.id}'s verdict")
+
+    # verdicts do not depend on one another: `workers` saves at a time (a reviewer's client is shared)
+    if conn.workers <= 1:
+        for item in todo:
+            save(item)
+    else:
+        with ThreadPoolExecutor(max_workers=conn.workers) as pool:
+            list(pool.map(save, todo))
+    return len(todo)
 
 
 def pull_review(conn: Connection) -> list["RawVerdict"]:
