@@ -132,11 +132,12 @@ def adaptive(data: DataSet, seed: int, policy: RedundancySpec, method: str) -> t
 
 def run(datasets: list[DataSet], seeds: int, targets: dict[str, list[float]], initial: int, most: int,
         budgets: tuple[float, ...] = (), budget_target: float = 0.99, per_round: float = 0.05,
-        budget_by: tuple[str, ...] = ("one_coin",), tolerance: float = 0.005) -> list[dict]:
+        budget_by: tuple[str, ...] = ("one_coin",), tolerance: float = 0.005,
+        budget_initial: tuple[int, ...] = ()) -> list[dict]:
     """``targets``: per method its posterior targets, and under ``"one_coin"`` the one-coin targets;
     ``budgets``: annotations per unit given as ``[redundancy] budget`` (times the number of units), each
     run with ``budget_target`` by each of ``budget_by``, at most ``per_round`` of the units (a share)
-    getting one more answer per round. An adaptive run "reaches" k = 5 when its accuracy is at most
+    getting one more answer per round, starting from each of ``budget_initial`` answers (default ``initial``). An adaptive run "reaches" k = 5 when its accuracy is at most
     ``tolerance`` below k = 5's with the same method."""
     out = []
     for data in datasets:
@@ -152,16 +153,19 @@ def run(datasets: list[DataSet], seeds: int, targets: dict[str, list[float]], in
                 rows.append({"data": data.name, "method": method, "policy": f"fixed k={k}", "k": k,
                              "accuracy": float(np.mean([a for a, _ in res])),
                              "annotations": float(np.mean([n for _, n in res]))})
-            runs = ([("posterior", t, None) for t in targets[method]] + [("one_coin", t, None) for t in targets["one_coin"]]
-                    + [(by, budget_target, b) for b in budgets for by in budget_by])
-            for by, target, per in runs:
+            runs: list[tuple] = ([("posterior", t, None) for t in targets[method]]
+                                 + [("one_coin", t, None) for t in targets["one_coin"]]
+                    + [(by, budget_target, b, i) for i in (budget_initial or (initial,)) for b in budgets
+                       for by in budget_by])
+            for by, target, per, *start in runs:
                 budget = None if per is None else int(round(per * n_units))
                 batch = None if per is None or per_round >= 1 else max(1, int(round(per_round * n_units)))
-                pol = RedundancySpec(initial=initial, max=most, target=target, target_by=by, budget=budget,
+                first = start[0] if start else initial
+                pol = RedundancySpec(initial=first, max=most, target=target, target_by=by, budget=budget,
                                      per_round=batch)
                 res3 = [adaptive(data, s, pol, method) for s in range(seeds)]
-                rows.append({"data": data.name, "method": method, "target": target, "by": by, "budget": per,
-                             "policy": f"adaptive {initial}..{most} {'1coin' if by == 'one_coin' else 'post'} @{target:g}"
+                rows.append({"data": data.name, "method": method, "target": target, "by": by, "budget": per, "initial": first,
+                             "policy": f"adaptive {first}..{most} {'1coin' if by == 'one_coin' else 'post'} @{target:g}"
                                        + ("" if per is None else f" b{per:g}/u"
                                           + ("" if batch is None else f" r{per_round:g}")),
                              "accuracy": float(np.mean([a for a, _, _ in res3])),
@@ -224,10 +228,11 @@ def plot(rows: list[dict], path: Path) -> None:
                 b = a[(a["by"] == by) & a["budget"].isna()].sort_values("annotations")
                 if len(b):
                     ax.plot(b["annotations"] / n_units, b["accuracy"], "s-", color=color, label=name_)
-            b = a[a["budget"].notna() & (a["by"] == "one_coin")].sort_values("annotations")
-            if len(b):
-                ax.plot(b["annotations"] / n_units, b["accuracy"], "^-", color="#27ae60",
-                        label="budget, least certain first")
+            for first, color in ((2, "#27ae60"), (1, "#16a085")):
+                b = a[a["budget"].notna() & (a["by"] == "one_coin") & (a["initial"] == first)].sort_values("annotations")
+                if len(b):
+                    ax.plot(b["annotations"] / n_units, b["accuracy"], "^-" if first == 2 else "v--", color=color,
+                            label=f"budget, least certain first, from {first}")
             k5 = f[f["k"] == 5]
             if len(k5):
                 ax.axvline(0.6 * 5, color="#2980b9", lw=0.8, ls=":")
@@ -261,6 +266,8 @@ def main(argv=None) -> None:
     ap.add_argument("--budget-by", default="one_coin", help="target_by of the budgeted runs (comma-separated)")
     ap.add_argument("--per-round", type=float, default=0.05, help="budgeted runs: share of the units given one "
                     "more answer per round ([redundancy] per_round), least certain first; 1: every unit below target")
+    ap.add_argument("--budget-initial", default="", help="budgeted runs: answers per unit to start with, "
+                    "comma-separated, each run (default --initial)")
     ap.add_argument("--tolerance", type=float, default=0.005, help="how far below k=5's accuracy still counts "
                     "as reaching it")
     ap.add_argument("--data", type=Path, default=CROWD_DATA, help="folder of the real crowd data (NAME.labels.csv)")
@@ -281,12 +288,13 @@ def main(argv=None) -> None:
     if args.only:
         keep = set(args.only.split(","))
         datasets = [d for d in datasets if d.name in keep]
-    targets = {"majority": [float(x) for x in args.majority_targets.split(",")],
-               "dawid_skene": [float(x) for x in args.ds_targets.split(",")],
+    targets = {"majority": [float(x) for x in args.majority_targets.split(",") if x],
+               "dawid_skene": [float(x) for x in args.ds_targets.split(",") if x],
                "one_coin": [float(x) for x in args.one_coin_targets.split(",") if x]}
     budgets = tuple(float(x) for x in args.budgets.split(",") if x)
     rows = run(datasets, args.seeds, targets, args.initial, args.max, budgets, args.budget_target, args.per_round,
-               tuple(x for x in args.budget_by.split(",") if x), args.tolerance)
+               tuple(x for x in args.budget_by.split(",") if x), args.tolerance,
+               tuple(int(x) for x in args.budget_initial.split(",") if x))
     if args.svg:
         plot(rows, Path(args.svg))
 
