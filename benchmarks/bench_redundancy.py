@@ -7,8 +7,11 @@ The policy is :func:`workbench.redundancy.decide`, the function campaigns run, a
 come from :func:`workbench.aggregate.choose.aggregate_table` with the gold withheld, as in a
 campaign, or, for ``target_by = "one_coin"``, from :func:`workbench.redundancy.one_coin_scores` as
 the campaign step computes them. Accuracy is the aggregated label against the data set's truth
-(majority vote and Dawid-Skene), over every unit. ``--budgets`` adds runs capped by
-``[redundancy] budget`` (annotations per unit times the units).
+(majority vote and Dawid-Skene), over every unit. Every adaptive run is compared with fixed k = 5
+*aggregated by the same method* (like with like); a last line per data set compares the best of
+either side over the methods. ``--budgets`` adds runs capped by ``[redundancy] budget`` (annotations
+per unit times the units) that give one more answer to at most ``per_round`` units per round, the
+least certain first (``--per-round``, a share of the units; 1: breadth-first, every unit below target).
 
 Data: real crowd labels from ``../shared/crowd-data/`` beside the repository, or ``--data DIR``
 (face, dog, duck; each skipped with a line when absent) and simulated crowds (``benchmarks/crowd.py``) generated with 10 answers per unit and
@@ -36,8 +39,10 @@ from workbench.spec.redundancy import RedundancySpec
 
 from benchmarks.crowd import make_crowd
 
-#: the crowd data beside the repository (``../shared/crowd-data``); ``--data DIR`` overrides it
-CROWD_DATA = Path(__file__).resolve().parents[2] / "shared" / "crowd-data"
+#: the crowd data beside the repository (``../shared/crowd-data``, or beside the folder holding a
+#: worktree: the nearest ``shared/crowd-data`` up the tree); ``--data DIR`` overrides it
+CROWD_DATA = next((p / "shared" / "crowd-data" for p in Path(__file__).resolve().parents[2:]
+                   if (p / "shared" / "crowd-data").is_dir()), Path(__file__).resolve().parents[2] / "shared" / "crowd-data")
 REAL = ("face", "dog", "duck")
 METHODS = ("majority", "dawid_skene")
 
@@ -126,16 +131,20 @@ def adaptive(data: DataSet, seed: int, policy: RedundancySpec, method: str) -> t
 
 
 def run(datasets: list[DataSet], seeds: int, targets: dict[str, list[float]], initial: int, most: int,
-        budgets: tuple[float, ...] = (), budget_target: float = 0.99) -> list[dict]:
+        budgets: tuple[float, ...] = (), budget_target: float = 0.99, per_round: float = 0.05,
+        budget_by: tuple[str, ...] = ("one_coin",), tolerance: float = 0.005,
+        budget_initial: tuple[int, ...] = ()) -> list[dict]:
     """``targets``: per method its posterior targets, and under ``"one_coin"`` the one-coin targets;
     ``budgets``: annotations per unit given as ``[redundancy] budget`` (times the number of units), each
-    run with ``budget_target`` by posterior and by one-coin posterior."""
+    run with ``budget_target`` by each of ``budget_by``, at most ``per_round`` of the units (a share)
+    getting one more answer per round, starting from each of ``budget_initial`` answers (default ``initial``). An adaptive run "reaches" k = 5 when its accuracy is at most
+    ``tolerance`` below k = 5's with the same method."""
     out = []
     for data in datasets:
         n_units = data.labels["unit"].nunique()
         print(f"\n== {data.name}: {n_units} units, {len(data.labels)} answers, {len(data.schema.labels)} classes; "
               f"mean over {seeds} replay seed(s)")
-        print(f"{'method':<12} {'policy':<30} {'annotations':>11} {'per unit':>8} {'accuracy':>8} "
+        print(f"{'method':<12} {'policy':<38} {'annotations':>11} {'per unit':>8} {'accuracy':>8} "
               f"{'vs k=5 cost':>11} {'vs k=5 acc':>10}")
         for method in METHODS:
             rows = []
@@ -144,15 +153,21 @@ def run(datasets: list[DataSet], seeds: int, targets: dict[str, list[float]], in
                 rows.append({"data": data.name, "method": method, "policy": f"fixed k={k}", "k": k,
                              "accuracy": float(np.mean([a for a, _ in res])),
                              "annotations": float(np.mean([n for _, n in res]))})
-            runs = ([("posterior", t, None) for t in targets[method]] + [("one_coin", t, None) for t in targets["one_coin"]]
-                    + [(by, budget_target, b) for b in budgets for by in ("posterior", "one_coin")])
-            for by, target, per in runs:
+            runs: list[tuple] = ([("posterior", t, None) for t in targets[method]]
+                                 + [("one_coin", t, None) for t in targets["one_coin"]]
+                    + [(by, budget_target, b, i) for i in (budget_initial or (initial,)) for b in budgets
+                       for by in budget_by])
+            for by, target, per, *start in runs:
                 budget = None if per is None else int(round(per * n_units))
-                pol = RedundancySpec(initial=initial, max=most, target=target, target_by=by, budget=budget)
+                batch = None if per is None or per_round >= 1 else max(1, int(round(per_round * n_units)))
+                first = start[0] if start else initial
+                pol = RedundancySpec(initial=first, max=most, target=target, target_by=by, budget=budget,
+                                     per_round=batch)
                 res3 = [adaptive(data, s, pol, method) for s in range(seeds)]
-                rows.append({"data": data.name, "method": method, "target": target, "by": by, "budget": per,
-                             "policy": f"adaptive {initial}..{most} {'1coin' if by == 'one_coin' else 'post'} @{target:g}"
-                                       + ("" if per is None else f" b{per:g}/u"),
+                rows.append({"data": data.name, "method": method, "target": target, "by": by, "budget": per, "initial": first,
+                             "policy": f"adaptive {first}..{most} {'1coin' if by == 'one_coin' else 'post'} @{target:g}"
+                                       + ("" if per is None else f" b{per:g}/u"
+                                          + ("" if batch is None else f" r{per_round:g}")),
                              "accuracy": float(np.mean([a for a, _, _ in res3])),
                              "annotations": float(np.mean([n for _, n, _ in res3])),
                              "rounds": float(np.mean([x for _, _, x in res3]))})
@@ -160,18 +175,31 @@ def run(datasets: list[DataSet], seeds: int, targets: dict[str, list[float]], in
             for x in rows:
                 x["cost_vs_k5"] = x["annotations"] / k5["annotations"]
                 x["acc_vs_k5"] = x["accuracy"] - k5["accuracy"]
-                print(f"{method:<12} {x['policy']:<30} {x['annotations']:>11.0f} {x['annotations'] / n_units:>8.2f} "
+                print(f"{method:<12} {x['policy']:<38} {x['annotations']:>11.0f} {x['annotations'] / n_units:>8.2f} "
                       f"{x['accuracy']:>8.4f} {x['cost_vs_k5']:>10.0%} {x['acc_vs_k5']:>+10.4f}")
-            best = [x for x in rows if "target" in x and x["accuracy"] >= k5["accuracy"] - 1e-9]
+            best = [x for x in rows if "target" in x and x["accuracy"] >= k5["accuracy"] - tolerance - 1e-9]
             if best:
                 b = min(best, key=lambda x: x["annotations"])
                 verdict = "met" if b["cost_vs_k5"] <= 0.6 else "MISSED"
-                print(f"  -> {method}: cheapest adaptive run at least as accurate as k=5: {b['policy']}, "
-                      f"{b['cost_vs_k5']:.0%} of k=5's annotations (target <= 60%: {verdict})")
+                print(f"  -> {method} vs k=5 {method}: cheapest adaptive run within {tolerance:g} of k=5: "
+                      f"{b['policy']}, {b['cost_vs_k5']:.0%} of k=5's annotations, {b['acc_vs_k5']:+.4f} "
+                      f"(target <= 60%: {verdict})")
             else:
-                print(f"  -> {method}: no adaptive target reached k=5's accuracy {k5['accuracy']:.4f} "
-                      "(target MISSED)")
+                print(f"  -> {method} vs k=5 {method}: no adaptive run came within {tolerance:g} of k=5's "
+                      f"accuracy {k5['accuracy']:.4f} (target MISSED)")
             out += [{**x, "units": n_units} for x in rows]
+        mine = [x for x in out if x["data"] == data.name]
+        top = max((x for x in mine if x.get("k") == 5), key=lambda x: x["accuracy"])
+        best = [x for x in mine if "target" in x and x["accuracy"] >= top["accuracy"] - tolerance - 1e-9]
+        if best:
+            b = min(best, key=lambda x: x["annotations"])
+            cost = b["annotations"] / top["annotations"]
+            print(f"  -> best method: k=5 {top['method']} {top['accuracy']:.4f}; cheapest adaptive run within "
+                  f"{tolerance:g}: {b['method']} {b['policy']}, {cost:.0%}, {b['accuracy'] - top['accuracy']:+.4f} "
+                  f"(target <= 60%: {'met' if cost <= 0.6 else 'MISSED'})")
+        else:
+            print(f"  -> best method: k=5 {top['method']} {top['accuracy']:.4f}; no adaptive run came within "
+                  f"{tolerance:g} (target MISSED)")
     return out
 
 
@@ -200,6 +228,11 @@ def plot(rows: list[dict], path: Path) -> None:
                 b = a[(a["by"] == by) & a["budget"].isna()].sort_values("annotations")
                 if len(b):
                     ax.plot(b["annotations"] / n_units, b["accuracy"], "s-", color=color, label=name_)
+            for first, color in ((2, "#27ae60"), (1, "#16a085")):
+                b = a[a["budget"].notna() & (a["by"] == "one_coin") & (a["initial"] == first)].sort_values("annotations")
+                if len(b):
+                    ax.plot(b["annotations"] / n_units, b["accuracy"], "^-" if first == 2 else "v--", color=color,
+                            label=f"budget, least certain first, from {first}")
             k5 = f[f["k"] == 5]
             if len(k5):
                 ax.axvline(0.6 * 5, color="#2980b9", lw=0.8, ls=":")
@@ -227,9 +260,16 @@ def main(argv=None) -> None:
     ap.add_argument("--ds-targets", default="0.9,0.95,0.99", help="posterior targets (Dawid-Skene)")
     ap.add_argument("--one-coin-targets", default="0.9,0.95",
                     help="targets of the smoothed one-coin posterior (target_by = one_coin), every method")
-    ap.add_argument("--budgets", default="3", help="budgets in annotations per unit (times the units), run "
-                    "with --budget-target by posterior and by one-coin posterior; empty: none")
+    ap.add_argument("--budgets", default="2.8,3,3.3,3.5", help="budgets in annotations per unit (times the "
+                    "units), run with --budget-target by --budget-by; empty: none")
     ap.add_argument("--budget-target", type=float, default=0.99, help="the target of the budgeted runs")
+    ap.add_argument("--budget-by", default="one_coin", help="target_by of the budgeted runs (comma-separated)")
+    ap.add_argument("--per-round", type=float, default=0.05, help="budgeted runs: share of the units given one "
+                    "more answer per round ([redundancy] per_round), least certain first; 1: every unit below target")
+    ap.add_argument("--budget-initial", default="", help="budgeted runs: answers per unit to start with, "
+                    "comma-separated, each run (default --initial)")
+    ap.add_argument("--tolerance", type=float, default=0.005, help="how far below k=5's accuracy still counts "
+                    "as reaching it")
     ap.add_argument("--data", type=Path, default=CROWD_DATA, help="folder of the real crowd data (NAME.labels.csv)")
     ap.add_argument("--initial", type=int, default=2)
     ap.add_argument("--max", type=int, default=7)
@@ -248,11 +288,13 @@ def main(argv=None) -> None:
     if args.only:
         keep = set(args.only.split(","))
         datasets = [d for d in datasets if d.name in keep]
-    targets = {"majority": [float(x) for x in args.majority_targets.split(",")],
-               "dawid_skene": [float(x) for x in args.ds_targets.split(",")],
+    targets = {"majority": [float(x) for x in args.majority_targets.split(",") if x],
+               "dawid_skene": [float(x) for x in args.ds_targets.split(",") if x],
                "one_coin": [float(x) for x in args.one_coin_targets.split(",") if x]}
     budgets = tuple(float(x) for x in args.budgets.split(",") if x)
-    rows = run(datasets, args.seeds, targets, args.initial, args.max, budgets, args.budget_target)
+    rows = run(datasets, args.seeds, targets, args.initial, args.max, budgets, args.budget_target, args.per_round,
+               tuple(x for x in args.budget_by.split(",") if x), args.tolerance,
+               tuple(int(x) for x in args.budget_initial.split(",") if x))
     if args.svg:
         plot(rows, Path(args.svg))
 

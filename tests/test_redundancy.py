@@ -77,6 +77,16 @@ def test_decide_spends_the_budget_on_the_least_settled_first():
         decide(table([])[["unit", "labels", "open", "score"]], pol)
 
 
+def test_decide_per_round_defers_all_but_the_least_settled():
+    rows = [("a", 2, 0, 0.5, 3), ("b", 2, 0, 0.7, 3), ("c", 3, 0, 0.5, 3), ("d", 2, 0, 0.6, 3), ("e", 2, 0, 0.95, 3)]
+    d = decide(table(rows), RedundancySpec(initial=2, max=5, target=0.9, per_round=2))
+    assert d.more == ["a", "c"] and d.deferred == ["d", "b"] and d.settled == {"e": "target"}
+    assert not d.done and d.summary()["deferred"] == 2
+    # with a budget: the budget's room is the cap first; units past it are settled (budget), not deferred
+    d = decide(table(rows), RedundancySpec(initial=2, max=5, target=0.9, per_round=1, budget=13))
+    assert d.more == ["a"] and d.deferred == ["c"] and d.settled == {"e": "target", "d": "budget", "b": "budget"}
+
+
 # -- the loop on the local backend -----------------------------------------------------------------------------
 def reference_one_coin(rows, k, iterations=10):
     """The smoothed one-coin posterior written plainly, one answer at a time."""
@@ -204,6 +214,23 @@ def test_the_budget_is_respected_exactly(tmp_path, home):
     assert len(c.annotations()) == budget
 
 
+def test_per_round_spends_the_budget_least_certain_first_over_more_rounds(tmp_path, home):
+    c = Campaign(load_spec(spec_file(tmp_path, "initial = 2\nmax = 5\ntarget = 0.9")), Store(home))
+    c.run(until="assign")
+    n_units = len(c.units())
+    budget = 2 * n_units + 9
+    spec = spec_file(tmp_path / "p", f"initial = 2\nmax = 5\ntarget = 0.9\nbudget = {budget}\nper_round = 4",
+                     crowd=CROWD)
+    c = Campaign(load_spec(spec), Store(tmp_path / "home-p"))
+    out = c.run()
+    assert sum(per_unit(c).values()) == budget
+    adaptive = [r for r in c.state.rounds if r["kind"] == "adaptive"]
+    assert len(adaptive) == 3 and [r["assignments"] for r in adaptive] == [4, 4, 1]
+    assert "deferred: per_round 4" in adaptive[0]["reason"] and "deferred" not in adaptive[-1]["reason"]
+    st = c.status()["redundancy"]
+    assert st["spent"] == budget and st["per_round"] == 4 and out is not None
+
+
 def test_honeypots_follow_the_same_rule(tmp_path, home):
     # dawid_skene clamps gold units to their gold label: the policy judges without gold, so honeypots
     # still get more annotators when their answers disagree, like any unit
@@ -275,7 +302,10 @@ def test_status_and_card_show_rounds_settled_and_spent(tmp_path, home):
     ('target_by = "votes"', "redundancy.target_by: expected one of posterior, agreement, one_coin, got 'votes'"),
     ("budget = 0", "redundancy.budget: expected a total number of annotations of at least 1, got 0"),
     ("max = 2.5", "redundancy.max: expected a whole number, got 2.5"),
-    ("maximum = 4", "redundancy.maximum: unknown field (expected one of budget, initial, max, target, target_by)"),
+    ("maximum = 4", "redundancy.maximum: unknown field (expected one of budget, initial, max, per_round, target, "
+                    "target_by)"),
+    ("per_round = 0", "redundancy.per_round: expected a number of units of at least 1 per round, got 0"),
+    ('per_round = "5%"', "redundancy.per_round: expected a whole number, got '5%'"),
     ("initial = 9", "redundancy.initial: 9 annotators per unit, but the pool has only 7"),
 ])
 def test_bad_redundancy_values_are_one_clear_line(tmp_path, home, table_, message):

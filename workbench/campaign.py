@@ -467,6 +467,8 @@ class Campaign:
         # each round gives a unit below max one more place, so the loop ends by itself; the guard
         # only stops a runaway (a bug) with a clear line
         guard = 10 * (policy.max + 2)
+        if policy.per_round is not None:  # units * (max - initial) places at most, per_round per round
+            guard += -(-len(self.state.units) * (policy.max - policy.initial) // policy.per_round)
         with self._working():
             while True:
                 with around(f"{self.name}: redundancy check") if around else contextlib.nullcontext():

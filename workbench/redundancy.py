@@ -19,7 +19,9 @@ round go by) is not judged by its score: one answer is no consensus, whatever it
 A unit with open places waits: it is judged when its answers are in. Otherwise it is settled when its
 score reaches the target, when it has ``max`` annotators, or when nobody is left to ask; the others
 get one more annotator each, the least settled first (lowest score, then fewest labels, then a draw
-keyed on the unit id), as far as the budget goes. Honeypots are units like any other here: the engine
+keyed on the unit id), as far as the budget goes and, with ``per_round``, at most that many units per
+round: the others are *deferred* to a later check, where the scores re-fitted on the new answers
+rank them again (a global, least-certain-first allocation of the budget). Honeypots are units like any other here: the engine
 judges them by the same posterior, so their number of annotations does not give them away.
 """
 
@@ -48,6 +50,7 @@ class Decision:
     more: list[str] = field(default_factory=list)
     settled: dict[str, str] = field(default_factory=dict)  # unit -> one of REASONS
     waiting: list[str] = field(default_factory=list)  # units with places not answered yet
+    deferred: list[str] = field(default_factory=list)  # below target, left for a later round (per_round)
     open_places: int = 0  # answers awaited on the waiting units
     spent: int = 0  # annotations spent (planned places) before this decision
     budget_left: int | None = None  # after the ``more`` places
@@ -65,6 +68,7 @@ class Decision:
 
     def summary(self) -> dict[str, Any]:
         return {"more": len(self.more), "settled": self.counts(), "waiting": len(self.waiting),
+                "deferred": len(self.deferred),
                 "open_places": self.open_places, "spent": self.spent, "budget_left": self.budget_left}
 
 
@@ -99,7 +103,9 @@ def decide(units: pd.DataFrame, policy: RedundancySpec, spent: int | None = None
             wanting.append((float(score) if settled_score else -1.0, labels, _draw(unit), unit))
     wanting.sort()
     room = len(wanting) if policy.budget is None else max(policy.budget - spent, 0)
-    out.more = [w[3] for w in wanting[:room]]
+    take = room if policy.per_round is None else min(room, policy.per_round)
+    out.more = [w[3] for w in wanting[:take]]
+    out.deferred = [w[3] for w in wanting[take:room]]
     for w in wanting[room:]:
         out.settled[w[3]] = "budget"
     if policy.budget is not None:
@@ -150,7 +156,9 @@ def describe(policy: RedundancySpec) -> str:
     """The policy in one line, for status, the card and the report."""
     return (f"start with {policy.initial} annotator(s) per unit; one more per round while its "
             f"{policy.target_by} is below {policy.target:g}, up to {policy.max}"
-            + (f", within a budget of {policy.budget} annotations" if policy.budget is not None else ""))
+            + (f", within a budget of {policy.budget} annotations" if policy.budget is not None else "")
+            + (f", at most {policy.per_round} unit(s) per round, least settled first"
+               if policy.per_round is not None else ""))
 
 
 def progress(policy: RedundancySpec | None, rounds: list[dict[str, Any]], per_unit: dict[str, int],
@@ -166,7 +174,8 @@ def progress(policy: RedundancySpec | None, rounds: list[dict[str, Any]], per_un
         spread[n] = spread.get(n, 0) + 1
     check = last_check or {}
     return {"policy": describe(policy), "initial": policy.initial, "max": policy.max, "target": policy.target,
-            "target_by": policy.target_by, "budget": policy.budget, "rounds": len(rounds),
+            "target_by": policy.target_by, "budget": policy.budget, "per_round": policy.per_round,
+            "rounds": len(rounds),
             "adaptive_rounds": len(adaptive),
             "spent": sum(int(r["assignments"]) for r in rounds), "answered": sum(int(r["answered"]) for r in rounds),
             "units_by_annotators": {str(k): spread[k] for k in sorted(spread)},

@@ -4,7 +4,9 @@ Without it a campaign gives every unit ``overlap`` annotators. With it, every un
 ``initial`` annotators (``initial`` takes the place of ``overlap``: a file may name both only if
 they agree; when only ``overlap`` is set it is the initial number), and after each round the units
 still below ``target`` get one more annotator, until they reach the target, ``max`` annotators, or
-the campaign has spent ``budget`` annotations in all. :mod:`workbench.redundancy` is the policy.
+the campaign has spent ``budget`` annotations in all; ``per_round`` caps how many units get one in a
+round (the least settled first), which with a ``budget`` spends it where units are least certain
+rather than breadth-first. :mod:`workbench.redundancy` is the policy.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any, Callable
 
 #: how a unit's progress to the target is measured
 TARGET_BY = ("posterior", "agreement", "one_coin")
-FIELDS = {"initial", "max", "target", "target_by", "budget"}
+FIELDS = {"initial", "max", "target", "target_by", "budget", "per_round"}
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,9 @@ class RedundancySpec:
     target_by: str = "posterior"
     #: the most annotations (planned places, every round included) the campaign may spend; None: no cap
     budget: int | None = None
+    #: the most units that get one more annotator in one round (the least settled first); None: every
+    #: unit below target
+    per_round: int | None = None
 
 
 def parse_redundancy(raw: Any, overlap: int | None, fail: Callable[[str, str], Any]) -> RedundancySpec:
@@ -65,4 +70,8 @@ def parse_redundancy(raw: Any, overlap: int | None, fail: Callable[[str, str], A
     budget = integer("budget", None)
     if budget is not None and budget < 1:
         fail("redundancy.budget", f"expected a total number of annotations of at least 1, got {budget}")
-    return RedundancySpec(initial=initial, max=most, target=float(target), target_by=by, budget=budget)
+    per_round = integer("per_round", None)
+    if per_round is not None and per_round < 1:
+        fail("redundancy.per_round", f"expected a number of units of at least 1 per round, got {per_round}")
+    return RedundancySpec(initial=initial, max=most, target=float(target), target_by=by, budget=budget,
+                          per_round=per_round)

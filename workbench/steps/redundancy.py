@@ -115,7 +115,9 @@ def run(ctx: "StepContext") -> dict[str, Any]:
         if order:
             top = decision.counts()
             reason = (f"{len(order)} unit(s) below {policy.target_by} {policy.target:g}: one more annotator each"
-                      + (f" ({top['budget']} more left out: budget)" if top["budget"] else ""))
+                      + (f" ({top['budget']} more left out: budget)" if top["budget"] else "")
+                      + (f" ({len(decision.deferred)} more deferred: per_round {policy.per_round})"
+                         if decision.deferred else ""))
             summary["round"] = plan.write("adaptive", reason)
             summary["rounds"] += 1
             summary["spent"] = decision.spent + len(order)
