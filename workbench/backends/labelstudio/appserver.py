@@ -22,6 +22,7 @@ import sys
 from typing import Any
 
 SETTINGS = "label_studio.core.settings.label_studio"
+CONN_MAX_AGE = 600  # seconds a worker keeps its database connection (checked before reuse)
 
 
 def _prepare(port: str) -> Any:
@@ -42,6 +43,10 @@ def _prepare(port: str) -> Any:
         ls._create_user(args, {})
     from django.db import connections
 
+    for alias in connections:
+        # Label Studio's settings leave CONN_MAX_AGE at 0: a new PostgreSQL connection (a new server
+        # process) for every request. A worker serves one request at a time, so it keeps one.
+        connections.settings[alias].update(CONN_MAX_AGE=CONN_MAX_AGE, CONN_HEALTH_CHECKS=True)
     connections.close_all()  # never share a database connection with the forked workers
     return get_wsgi_application()
 
