@@ -57,8 +57,8 @@ SHAPES = ("dev-sqlite", "app-postgresql", "app-sqlite")
 MAX_WAITS = 240  # an annotator told "nothing for you" asks again at most this often (every 0.5 s)
 
 
-def cpu_of_group(pgid: int) -> float:
-    """CPU seconds (user + system, with reaped children) of every process in group ``pgid``."""
+def _cpu(match) -> float:
+    """CPU seconds (user + system, with reaped children) of every process ``match(pid, ppid, pgrp)`` takes."""
     total = 0.0
     tick = os.sysconf("SC_CLK_TCK")
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -66,9 +66,14 @@ def cpu_of_group(pgid: int) -> float:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[2]) == pgid:  # fields after the name: state ppid pgrp ...
+        if match(int(stat.parent.name), int(fields[1]), int(fields[2])):  # after the name: state ppid pgrp
             total += sum(int(f) for f in fields[11:15]) / tick
     return total
+
+
+def cpu_of_group(pgid: int) -> float:
+    """CPU seconds of every process in group ``pgid`` (the managed server: its master and workers)."""
+    return _cpu(lambda pid, ppid, pgrp: pgrp == pgid)
 
 
 def postgres_cpu(dsn: str | None) -> float | None:
@@ -80,8 +85,9 @@ def postgres_cpu(dsn: str | None) -> float | None:
 
         with psycopg.connect(dsn, autocommit=True) as conn:
             data_dir = conn.execute("SHOW data_directory").fetchone()[0]
-        pid = int(Path(data_dir, "postmaster.pid").read_text().split()[0])
-        return cpu_of_group(os.getpgid(pid))
+        postmaster = int(Path(data_dir, "postmaster.pid").read_text().split()[0])
+        # each backend is its own process group (PostgreSQL calls setsid): the postmaster's children
+        return _cpu(lambda pid, ppid, pgrp: postmaster in (pid, ppid))
     except Exception:  # not a superuser, another machine's server, no /proc: not measured
         return None
 

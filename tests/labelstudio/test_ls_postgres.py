@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from workbench.backends.labelstudio.accounts import browser, log_in
 from workbench.backends.labelstudio.server import ManagedServer
 
 from helpers import ARTICLES, write_spec
@@ -69,10 +70,16 @@ def test_team_server_gunicorn_workers_on_postgresql(tmp_path, postgres_dsn):
         log = server.logs(400)
         assert "Listening at: http://127.0.0.1:" in log and "Booting worker" in log
         assert "POSTGRE" not in log and server.token() not in log and server.admin_password() not in log
-        # the UI: the login page and the scripts and styles it names come from Label Studio's /static/
-        page = httpx.get(f"{info['url']}/user/login/", timeout=60)
-        assert page.status_code == 200
-        assets = re.findall(r'(?:src|href)="(/static/[^"]+\.(?:js|css))', page.text)
+        # the UI: the login page and, logged in, the projects page, and the scripts and styles they
+        # name, served from Label Studio's /static/ by the workers
+        assets = []
+        with browser(info["url"]) as session:
+            for path in ("/user/login/", "/projects/"):
+                page = session.get(path)
+                assert page.status_code == 200, (path, page.status_code)
+                assets += re.findall(r'(?:src|href)="(/static/[^"]+\.(?:js|css))', page.text)
+                if path == "/user/login/":
+                    assert log_in(session, info["admin"], server.admin_password())
         assert any(a.endswith(".js") for a in assets) and any(a.endswith(".css") for a in assets), assets
         for asset in assets:
             r = httpx.get(f"{info['url']}{asset}", timeout=60)
