@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PLUGINS := plugins/text plugins/claims plugins/sentiment
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS)) | sha256sum | cut -c1-12)
 
-.PHONY: demo test install clean bench
+.PHONY: demo test install clean bench bench-team
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ bench: install $(CROWDKIT)/.installed
 	$(BIN)/python -m benchmarks.bench_cli --crowdkit $(CROWDKIT)/bin/python $(BENCH_CLI_ARGS)
 	$(BIN)/python -m benchmarks.bench_realcrowd --crowdkit $(CROWDKIT)/bin/python $(BENCH_REAL_ARGS)
 	$(BIN)/python -m benchmarks.bench_labelstudio $(BENCH_LS_ARGS)
+
+# A team on one Label Studio (dev server vs gunicorn workers on PostgreSQL): needs a PostgreSQL server,
+# BENCH_TEAM_ARGS="--postgres postgresql://USER:PASS@127.0.0.1:PORT/postgres" or $WORKBENCH_TEST_POSTGRES_DSN;
+# skips in one line without one. About 15-20 minutes on 2 cores.
+bench-team: install
+	$(BIN)/python -m benchmarks.bench_team $(BENCH_TEAM_ARGS)
 
 clean:
 	rm -rf $(VENV) .workbench

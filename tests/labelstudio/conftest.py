@@ -62,9 +62,10 @@ def _initdb() -> Path | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def postgres_dsn(postgres_server):
-    """A fresh, empty database on the PostgreSQL server (Label Studio sets its admin up only once)."""
+    """A fresh, empty database on the PostgreSQL server for each test (Label Studio sets its admin up
+    only once per database, so two homes cannot share one)."""
     import psycopg
 
     base = urlsplit(postgres_server)

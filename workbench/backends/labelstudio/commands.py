@@ -35,22 +35,29 @@ def add_commands(main: click.Group) -> None:
                                  "colleagues on other machines reach it: see docs/labelstudio.md first.")
     @click.option("--public-url", help="The address people use (say https://labels.team.example behind your proxy): "
                                        "invitation and task links are built from it ('' forgets it).")
+    @click.option("--workers", type=click.IntRange(0, 64),
+                  help="0: Label Studio's development server (one process); N: Label Studio under gunicorn with N "
+                       "worker processes, for a team (best with a postgresql --database; see docs/labelstudio.md). "
+                       "Default: the last choice, else 0.")
     @click.option("--timeout", type=float, default=300, show_default=True, help="Seconds to wait for /health/.")
     @JSON
     @pass_state
-    def start(state, port, database, host, public_url, timeout, as_json):
+    def start(state, port, database, host, public_url, workers, timeout, as_json):
         """Start Label Studio, or report the one already running."""
         from .server import is_loopback
 
         srv = _server(state)
         was_running = srv.status()["running"]
-        srv.start(port=port, database=database, timeout=timeout, host=host, public_url=public_url)
+        srv.start(port=port, database=database, timeout=timeout, host=host, public_url=public_url, workers=workers)
         info = srv.status()
         if as_json:
             emit_json(info)
             return
         click.echo(f"Label Studio {'already running' if was_running else 'started'} at {info['url']} "
-                   f"(pid {info['pid']}, database {info['database']})")
+                   f"(pid {info['pid']}, {info['app_server']}, database {info['database']})")
+        if info["workers"] > 1 and info["database"] == "sqlite":
+            click.echo("note: several workers share one SQLite file and wait on its lock; a team server wants "
+                       "--database postgresql://... (docs/labelstudio.md)", err=True)
         if not is_loopback(info["host"]):
             click.echo(f"warning: it listens on {info['host']}: anyone who can reach this machine can open it, and "
                        "Label Studio Community has no roles (every account sees every project); send invitation "
@@ -84,7 +91,8 @@ def add_commands(main: click.Group) -> None:
             return
         health = "healthy" if info["healthy"] else "NOT answering /health/"
         click.echo(f"Label Studio running at {info['url']} (pid {info['pid']}, {health}, since {info['started_at']})")
-        click.echo(f"database: {info['database']}; data dir: {info['data_dir']}; log: {info['log']}")
+        click.echo(f"{info['app_server']}; database: {info['database']}; data dir: {info['data_dir']}; "
+                   f"log: {info['log']}")
         _print_login(info)
 
     @server.command()

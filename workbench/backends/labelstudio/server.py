@@ -6,6 +6,10 @@ token is never printed or logged. The server listens on 127.0.0.1 only (unless `
 for a team on other machines), on a port we choose and
 then verify (Label Studio silently moves to the next port when one is busy), with every call home
 switched off. ``stop`` ends only the process recorded in the pid file, never anything by name.
+
+Two shapes: Label Studio's own ``label-studio start`` (Django's development server, one process: the
+default), or, with ``workers`` >= 1, Label Studio under gunicorn with that many worker processes
+(:mod:`.appserver`), the shape for a team, best on PostgreSQL (docs/labelstudio.md, "A team server").
 """
 
 from __future__ import annotations
@@ -41,7 +45,12 @@ OFFLINE_ENV = {
     # sign-up page let anyone on the machine make an account and read every project
     "DISABLE_SIGNUP_WITHOUT_LINK": "true", "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
 }
-STARTED_RE = re.compile(r"Starting development server at http://[^:/]+:(\d+)/")
+#: the dev server's and gunicorn's line once they listen
+STARTED_RE = re.compile(r"(?:Starting development server at|Listening at:) http://\S+:(\d+)")
+#: gunicorn's words when its port was taken after our check (it then gives up, it never moves)
+BIND_FAILED_RE = re.compile(r"Connection in use: \(?'?[^,]*'?, (\d+)\)?")
+APPSERVER_MODULE = "workbench.backends.labelstudio.appserver"
+MAX_WORKERS = 64
 
 
 def write_secret(path: Path, text: str) -> None:
@@ -133,6 +142,15 @@ class Database:
             raise WorkbenchError(f"--database: cannot reach PostgreSQL at {self.masked} ({exc})") from None
 
 
+def app_server_command() -> list[str]:
+    """Label Studio under gunicorn (:mod:`.appserver`), or an error naming the extra to install."""
+    import importlib.util
+
+    if importlib.util.find_spec("gunicorn") is None or importlib.util.find_spec("label_studio") is None:
+        raise WorkbenchError(f"--workers needs gunicorn and Label Studio in this environment; {INSTALL_HINT}")
+    return [sys.executable, "-m", APPSERVER_MODULE]
+
+
 def label_studio_command() -> list[str]:
     """The ``label-studio`` executable of this environment, or an error naming the extra to install."""
     override = os.environ.get("WORKBENCH_LABEL_STUDIO_BIN")
@@ -152,6 +170,7 @@ class ManagedServer:
         self.home = Path(home).absolute()
         self.host = "127.0.0.1"  # where it listens (start may change it)
         self.public: str | None = None  # the address people use, when it is not ours
+        self.workers = 0  # 0: Label Studio's development server; N: gunicorn with N worker processes
         self.dir = self.home / "labelstudio"
         self.data_dir = self.dir / "data"
         self.state_file = self.dir / "server.json"
@@ -182,7 +201,8 @@ class ManagedServer:
                 return False
             return True  # no /proc: trust the pid file
         args = [a.decode(errors="replace") for a in cmdline]
-        if not any("label-studio" in a or "label_studio" in a for a in args) or "--data-dir" not in args:
+        if (not any("label-studio" in a or "label_studio" in a or a == APPSERVER_MODULE for a in args)
+                or "--data-dir" not in args):
             return False
         given = Path(args[args.index("--data-dir") + 1]) if args.index("--data-dir") + 1 < len(args) else Path()
         if not given.is_absolute():  # a server started by workbench 0.1 from a relative home
@@ -216,7 +236,10 @@ class ManagedServer:
         st = self._state()
         running = self._ours(st.get("pid"))
         healthy = running and self._healthy(st["url"])
+        workers = int(st.get("workers") or 0)
         return {"running": running, "healthy": healthy, "url": st.get("url") if running else None,
+                "app_server": f"gunicorn, {workers} worker{'s' * (workers > 1)}" if workers else "development server",
+                "workers": workers,
                 "host": st.get("host", "127.0.0.1"), "public_url": st.get("public_url"),
                 "pid": st.get("pid") if running else None, "port": st.get("port") if running else None,
                 "started_at": st.get("started_at") if running else None, "data_dir": str(self.data_dir),
@@ -263,23 +286,32 @@ class ManagedServer:
         return st["url"], self.token()
 
     def start(self, port: int | None = None, database: str | None = None,
-              timeout: float = START_TIMEOUT, host: str | None = None, public_url: str | None = None) -> dict[str, Any]:
+              timeout: float = START_TIMEOUT, host: str | None = None, public_url: str | None = None,
+              workers: int | None = None) -> dict[str, Any]:
         """Start the server, or return the running one. Only an explicit ``port`` is tried alone.
 
         ``host``: the address it listens on (default: the last one, else 127.0.0.1; another than a
         loopback address lets other machines reach it). ``public_url``: the address people use, for
-        the links workbench prints (kept until changed; ``""`` forgets it)."""
+        the links workbench prints (kept until changed; ``""`` forgets it). ``workers``: 0 runs Label
+        Studio's development server, N >= 1 gunicorn with N worker processes (default: the last choice,
+        else 0; kept across restarts like ``host``)."""
         db = self._database(database)
         st = self._state()
         if public_url is not None and public_url and not public_url.startswith(("http://", "https://")):
             raise WorkbenchError(f"--public-url: expected an http:// or https:// address, got {public_url!r}")
+        if workers is not None and not 0 <= workers <= MAX_WORKERS:
+            raise WorkbenchError(f"--workers: expected 0 (development server) to {MAX_WORKERS}, got {workers}")
         if self._ours(st.get("pid")) and (host is not None and host != st.get("host", "127.0.0.1")):
             raise WorkbenchError(f"the server is already running on {st.get('host', '127.0.0.1')}; stop it first")
+        if self._ours(st.get("pid")) and workers is not None and workers != int(st.get("workers") or 0):
+            raise WorkbenchError(f"the server is already running with --workers {int(st.get('workers') or 0)}; "
+                                 "stop it first")
         if self._ours(st.get("pid")) and public_url is not None:
             st["public_url"] = public_url or None
             write_secret(self.state_file, json.dumps(st))
         self.host = host or st.get("host") or "127.0.0.1"
         self.public = st.get("public_url") if public_url is None else (public_url or None)
+        self.workers = int(st.get("workers") or 0) if workers is None else workers
         if self._ours(st.get("pid")):
             if not self._wait_healthy(st, timeout):
                 raise WorkbenchError(
@@ -288,7 +320,7 @@ class ManagedServer:
             if port and port != st.get("port"):
                 raise WorkbenchError(f"the server is already running on port {st['port']}; stop it first")
             return st
-        command = label_studio_command()
+        command = app_server_command() if self.workers else label_studio_command()
         db.check_reachable()
         self._adopt_legacy_data_dir()
         self._secrets()
@@ -350,21 +382,29 @@ class ManagedServer:
     def _launch(self, command: list[str], port: int, db: Database, timeout: float) -> dict[str, Any] | str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "ab") as log:
-            log.write(f"\n=== workbench: starting Label Studio on {self.host}:{port} at {now()} ===\n".encode())
+            shape = f"gunicorn with {self.workers} workers" if self.workers else "development server"
+            log.write(f"\n=== workbench: starting Label Studio ({shape}) on {self.host}:{port} at {now()} ===\n"
+                      .encode())
             log.flush()
             offset = log.tell()
+            bind = f"[{self.host}]:{port}" if ":" in self.host else f"{self.host}:{port}"
+            args = ([*command, "--data-dir", str(self.data_dir), "--bind", bind, "--workers", str(self.workers)]
+                    if self.workers else
+                    [*command, "start", "--no-browser", "--internal-host", self.host, "--port", str(port),
+                     "--data-dir", str(self.data_dir)])
             proc = subprocess.Popen(
-                [*command, "start", "--no-browser", "--internal-host", self.host, "--port", str(port),
-                 "--data-dir", str(self.data_dir)],
+                args,
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.dir,
                 env=self._env(db), start_new_session=True)
         local = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
         st = {"pid": proc.pid, "port": port, "url": f"http://{local}:{port}", "started_at": now(),
-              "database": db.kind, "host": self.host, "public_url": self.public}
+              "database": db.kind, "host": self.host, "public_url": self.public, "workers": self.workers}
         write_secret(self.state_file, json.dumps(st))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
+                if self._bind_failed(offset, port):  # gunicorn does not move: someone took the port
+                    return f"port {port} was taken while Label Studio started"
                 raise WorkbenchError(f"Label Studio exited with code {proc.returncode} while starting" + self._tail())
             bound = self._bound_port(offset)
             if bound is not None and bound != port:
@@ -384,6 +424,12 @@ class ManagedServer:
             f.seek(offset)
             m = STARTED_RE.search(f.read().decode("utf-8", errors="replace"))
         return int(m.group(1)) if m else None
+
+    def _bind_failed(self, offset: int, port: int) -> bool:
+        with open(self.log_file, "rb") as f:
+            f.seek(offset)
+            return any(int(m.group(1)) == port
+                       for m in BIND_FAILED_RE.finditer(f.read().decode("utf-8", errors="replace")))
 
     def _check_token(self, url: str) -> None:
         r = httpx.get(f"{url}/api/current-user/whoami", headers={"Authorization": f"Token {self.token()}"}, timeout=30)
@@ -417,7 +463,8 @@ class ManagedServer:
         if st:  # keep the port: the next start takes it again, so URLs and links stay valid
             write_secret(self.state_file, json.dumps({"port": st.get("port"), "url": st.get("url"),
                                                       "host": st.get("host", "127.0.0.1"),
-                                                      "public_url": st.get("public_url"), "stopped_at": now()}))
+                                                      "public_url": st.get("public_url"),
+                                                      "workers": st.get("workers", 0), "stopped_at": now()}))
         return ran
 
     @staticmethod

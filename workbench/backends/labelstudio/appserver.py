@@ -1,0 +1,88 @@
+"""Label Studio under gunicorn: the managed server's team shape (``workbench server start --workers N``).
+
+Run by :class:`~workbench.backends.labelstudio.server.ManagedServer` as
+``python -m workbench.backends.labelstudio.appserver --data-dir DIR --bind HOST:PORT --workers N``, in the
+same environment ``label-studio start`` gets (database, secrets, offline settings). It does what
+``label-studio start`` does before it serves - migrations, the admin account with its token - with Label
+Studio's own functions, then serves Label Studio's WSGI application with N gunicorn worker processes
+instead of Django's single-process development server. Static files (the UI's JS and CSS) are served by
+Label Studio's own ``/static/`` view from the ``static_build`` the package ships, as under
+``label-studio start``.
+
+Why gunicorn and not the uWSGI of Label Studio's docker image: it is pure Python (a wheel, no C
+build on the user's machine), and on this workload each request is CPU-bound in Label Studio's own
+code, so the server in front matters less than the number of processes (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+SETTINGS = "label_studio.core.settings.label_studio"
+CONN_MAX_AGE = 600  # seconds a worker keeps its database connection (checked before reuse)
+
+
+def _prepare(port: str) -> Any:
+    """Label Studio's own start-up before serving: settings, migrations, admin account; the WSGI app."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS)
+    os.environ.setdefault("LOG_LEVEL", "WARNING")  # label-studio start's default (the settings say DEBUG)
+    from django.core.wsgi import get_wsgi_application
+    from label_studio import server as ls
+
+    ls._setup_env()  # Label Studio's apps import as top-level packages (core, projects, ...)
+    ls._apply_database_migrations()
+    from django.conf import settings
+
+    settings.INTERNAL_PORT = port
+    if os.environ.get("LABEL_STUDIO_USERNAME") and os.environ.get("LABEL_STUDIO_PASSWORD"):
+        args = argparse.Namespace(username="", password="", user_token="", quiet_mode=True,
+                                  enable_legacy_api_token=False)  # as label-studio start's defaults
+        ls._create_user(args, {})
+    from django.db import connections
+
+    for alias in connections:
+        # Label Studio's settings leave CONN_MAX_AGE at 0: a new PostgreSQL connection (a new server
+        # process) for every request. A worker serves one request at a time, so it keeps one.
+        connections.settings[alias].update(CONN_MAX_AGE=CONN_MAX_AGE, CONN_HEALTH_CHECKS=True)
+    connections.close_all()  # never share a database connection with the forked workers
+    return get_wsgi_application()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="workbench-labelstudio-appserver")
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--bind", required=True, help="HOST:PORT")
+    parser.add_argument("--workers", type=int, required=True)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    os.environ["LABEL_STUDIO_BASE_DATA_DIR"] = os.path.abspath(args.data_dir)
+
+    from gunicorn.app.base import BaseApplication
+
+    application = _prepare(args.bind.rsplit(":", 1)[1])
+
+    class LabelStudio(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in {
+                "bind": [args.bind], "workers": args.workers, "threads": args.threads,
+                "worker_class": "gthread" if args.threads > 1 else "sync",
+                # Label Studio's own uwsgi.ini kills a request after 360 s (exports, imports)
+                "timeout": 360, "graceful_timeout": 10, "keepalive": 5,
+                "errorlog": "-", "loglevel": "info", "accesslog": None,
+                "proc_name": "workbench-labelstudio",
+                "control_socket_disable": True,  # gunicorn 27 would put one in ~/.gunicorn, shared by every home
+            }.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return application
+
+    sys.argv = sys.argv[:1]  # gunicorn reads no options of its own from our command line
+    LabelStudio().run()
+
+
+if __name__ == "__main__":
+    main()
