@@ -101,6 +101,7 @@ class Campaign:
             f"waiting for {self.lock.busy_message(who).split(' is busy: ', 1)[1].split(' holds its lock')[0]} "
             f"to release campaign {spec.name!r}"))
         self._state: CampaignState | None = None
+        self._corpus: dict[str, Any] = {}  # the corpus read once per plan (CampaignState)
         self._backend: Backend | None = None
 
     @property
@@ -158,7 +159,8 @@ class Campaign:
     @property
     def state(self) -> CampaignState:
         if self._state is None:
-            self._state = CampaignState(self.store, self.name, self.task_type.schema, self.spec.task_type)
+            self._state = CampaignState(self.store, self.name, self.task_type.schema, self.spec.task_type,
+                                        corpus_cache=self._corpus)
         return self._state
 
     def _fresh(self) -> None:
@@ -297,6 +299,14 @@ class Campaign:
             self._fresh()
             sync = self._decide() if self.from_file else None
             ctx = self.context()
+            digest = None
+            if sync is not None:
+                digest = plan_step.inputs_digest(ctx, sync.identity, sync.documents)
+                if not sync.new_version and not sync.fill_identity:
+                    same = plan_step.unchanged(ctx, digest)
+                    if same is not None:
+                        self.synced = True
+                        return same
             planned = plan_step.prepare(ctx, sync.documents if sync else None)
             if sync is not None and sync.new_version and self.spec.models:
                 # the [models] must work on the planned units before the version is recorded
@@ -306,7 +316,7 @@ class Campaign:
                 if sync is not None:
                     ctx.spec_version = self._apply(sync)
                 summary = plan_step.write(ctx, planned)
-                ctx.record("plan", summary)
+                ctx.record("plan", summary, None if digest is None else {"digest": digest})
             self.synced = True
             self._fresh()
             if sync is not None and sync.new_version:
