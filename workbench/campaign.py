@@ -432,9 +432,17 @@ class Campaign:
         runs inside (the CLI's spinner)."""
         if until not in STEPS:
             raise WorkbenchError(f"--until: expected one of {', '.join(STEPS)}, got {until!r}")
-        results = {}
+        results: dict[str, Any] = {}
         with self._working():
+            if until == "export" and self.from_file and self._in_process():
+                with around(f"{self.name}: plan") if around else contextlib.nullcontext():
+                    results["plan"] = self.plan()
+                same = self._unchanged_since_last_run()
+                if same is not None:
+                    return {**results, **same}
             for step in STEPS:
+                if step in results:
+                    continue
                 if step == "export" and self.spec.review is not None and self.state.step("review") is not None:
                     # verdicts given since the last review round (a person in Label Studio) count in this export
                     with around(f"{self.name}: review --pull") if around else contextlib.nullcontext():
@@ -445,7 +453,55 @@ class Campaign:
                     results["redundancy"] = self.adaptive_rounds(around)
                 if step == until:
                     break
+            if until == "export" and self._in_process():
+                self._remember_run(results["export"])
         return results
+
+    # ------------------------------------------------------------------------------------------
+    # a re-run with nothing changed
+    def _in_process(self) -> bool:
+        """Whether only the workbench changes what the campaign's backend holds (the local backend)."""
+        factory = self.registry.get("backends", self.spec.backend).factory
+        return bool(getattr(factory, "in_process", False))
+
+    @staticmethod
+    def _file_marks(summary: dict[str, Any]) -> dict[str, list[int]] | None:
+        out = {}
+        for path in [*summary.get("files", []), summary.get("card")]:
+            if not path:
+                continue
+            try:
+                st = Path(path).stat()
+            except OSError:
+                return None
+            out[str(path)] = [st.st_size, st.st_mtime_ns]
+        return out
+
+    def _remember_run(self, export_summary: dict[str, Any]) -> None:
+        """Record the store's change marks and the export files as a whole run left them."""
+        files = self._file_marks(export_summary)
+        if files is None:
+            return
+        marks = {**campaigns_sql.change_marks(self.store, self.name), "files": files}
+        with self.store.transaction():
+            campaigns_sql.put_run_marks(self.store, self.name, marks, now())
+
+    def _unchanged_since_last_run(self) -> dict[str, Any] | None:
+        """Every step's last summary when nothing changed since the last whole run (an in-process
+        backend, the same spec version and plan, no step run since, the exported files as written);
+        else None. Re-running every step would recompute the same results: minutes on a million units."""
+        marks = campaigns_sql.run_marks(self.store, self.name)
+        if marks is None:
+            return None
+        now_marks = {**campaigns_sql.change_marks(self.store, self.name), "files": marks.get("files")}
+        if now_marks != marks:
+            return None
+        export = self.state.step("export")
+        if export is None or self._file_marks(export) != marks.get("files"):
+            return None
+        self.notify(f"campaign {self.name!r}: nothing changed since the last run (spec, documents, labels, "
+                    "exports); its results stand")
+        return {step: self.state.step(step) for step in STEPS if step != "plan"}
 
     def redundancy_check(self) -> dict[str, Any]:
         """One check of the ``[redundancy]`` policy: a new round for the units below target (if any)."""

@@ -20,6 +20,7 @@ REVIEWS = "review_verdicts"
 
 class LocalBackend(Backend):
     name = "local"
+    in_process = True
 
     def __init__(self, ctx: BackendContext):
         self.ctx = ctx

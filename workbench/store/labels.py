@@ -62,6 +62,16 @@ def settle(db: "Store", campaign: str, changes: Iterable[tuple[str, str, int | N
                    [(status, rnd, campaign, key) for key, status, rnd in changes])
 
 
+def honeypots_answered(db: "Store", campaign: str) -> tuple[int, dict[str, int]]:
+    """(how many honeypots the campaign has, ``{annotator: honeypots they answered (any status)}``)."""
+    total = int(db.scalar("SELECT COUNT(*) FROM units WHERE campaign=? AND is_gold=1", campaign) or 0)
+    seen = {r[0]: int(r[1]) for r in db.all(
+        "SELECT a.annotator_id, COUNT(DISTINCT a.unit_id) FROM annotations a JOIN units u "
+        "ON u.campaign = a.campaign AND u.id = a.unit_id WHERE a.campaign=? AND u.is_gold=1 "
+        "GROUP BY a.annotator_id", campaign)}
+    return total, seen
+
+
 def count(db: "Store", campaign: str, status: str | None = None) -> int:
     if status is None:
         return int(db.scalar("SELECT COUNT(*) FROM annotations WHERE campaign=?", campaign) or 0)
