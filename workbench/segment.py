@@ -7,9 +7,13 @@ rule-based sentence boundary detector, and every sentence is mapped back to docu
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable, Iterator
 
 
 @dataclass(frozen=True)
@@ -31,22 +35,23 @@ class _CachedRe:
     LIMIT = 50_000
 
     def __init__(self) -> None:
-        self._cache: dict[tuple, re.Pattern] = {}
+        self._cache: dict[object, re.Pattern] = {}
 
     def __getattr__(self, name: str):
         return getattr(re, name)
 
     def _compiled(self, pattern, flags: int) -> re.Pattern:
+        key = pattern if not flags else (type(pattern), pattern, flags)
+        found = self._cache.get(key)
+        if found is not None:
+            return found
         if isinstance(pattern, re.Pattern):
             if flags:
                 raise ValueError("cannot process flags argument with a compiled pattern")
             return pattern
-        key = (type(pattern), pattern, flags)
-        found = self._cache.get(key)
-        if found is None:
-            if len(self._cache) >= self.LIMIT:
-                self._cache.clear()
-            found = self._cache[key] = re.compile(pattern, flags)
+        if len(self._cache) >= self.LIMIT:
+            self._cache.clear()
+        found = self._cache[key] = re.compile(pattern, flags)
         return found
 
     def compile(self, pattern, flags=0):
@@ -109,8 +114,6 @@ def _spans(sentences: list[str], text: str) -> list[str]:
 
 @lru_cache(maxsize=1)
 def _segmenter():
-    import sys
-
     import pysbd
 
     shim = _CachedRe()
@@ -129,8 +132,62 @@ def _segment(text: str) -> list[str]:
     return _spans(seg.processor(text).process(), text)
 
 
+#: sentences computed ahead (:func:`prefetched`), by text; each is taken out when asked for
+_ahead: dict[str, list[Sentence]] = {}
+
+#: below this many characters in all, segmenting in one process is as quick as starting workers
+PARALLEL_MIN_CHARS = 2_000_000
+
+
+def _bounds(text: str) -> list[tuple[int, int, int]]:
+    return [(s.start, s.end, s.paragraph) for s in _sentences(text)]
+
+
+def _workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def prefetched(texts: list[str], advance: Callable[[int], None] | None = None) -> Iterator[None]:
+    """Inside the block, :func:`sentences` of each of ``texts`` is already computed: spread over the
+    machine's cores (pysbd is pure Python, one core per process) when there are several and the texts
+    are large; else nothing is done ahead. The sentences are the same either way. ``advance(n)``
+    hears the characters segmented."""
+    workers = min(_workers(), len(texts))
+    total = sum(len(t) for t in texts)
+    if workers < 2 or total < PARALLEL_MIN_CHARS or not sys.platform.startswith("linux"):
+        yield
+        return
+    import concurrent.futures
+    import multiprocessing
+
+    try:
+        pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        with pool:
+            for text, bounds in zip(texts, pool.map(_bounds, texts, chunksize=1)):
+                _ahead[text] = [Sentence(a, b, text[a:b], p) for a, b, p in bounds]
+                if advance is not None:
+                    advance(len(text))
+    except Exception:  # a worker that failed: each text is segmented in this process, where errors name it
+        _ahead.clear()
+    try:
+        yield
+    finally:
+        _ahead.clear()
+
+
 def sentences(text: str) -> list[Sentence]:
     """Sentences of ``text``; ``text[s.start:s.end] == s.text`` for each, stripped of whitespace."""
+    ahead = _ahead.pop(text, None) if _ahead else None
+    if ahead is not None:
+        return ahead
+    return _sentences(text)
+
+
+def _sentences(text: str) -> list[Sentence]:
     out: list[Sentence] = []
     for p_index, para in enumerate(re.finditer(r"[^\n]+", text)):
         ptext = para.group()

@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import segment
 from ..documents import load_documents
 from ..errors import WorkbenchError
 from ..models import Document, Label, LabelError, PreLabel, Unit, label_key
@@ -145,8 +146,12 @@ def prepare(ctx: "StepContext", documents: list[Document] | None = None) -> dict
     def guard(what: str):
         return ctx.registry.guard("task_types", tt.name, what)
 
-    units = cut_units(tt, docs, guard, ctx.progress(f"{ctx.name}: cutting units (characters)",
-                                                    sum(len(d.text) for d in docs)))
+    chars = sum(len(d.text) for d in docs)
+    ahead = contextlib.nullcontext()
+    if type(tt).units is TaskType.units:  # the built-in sentence units: segment on every core first
+        ahead = segment.prefetched([d.text for d in docs], ctx.progress(f"{ctx.name}: segmenting (characters)", chars))
+    with ahead:
+        units = cut_units(tt, docs, guard, ctx.progress(f"{ctx.name}: cutting units (characters)", chars))
     gold = load_gold(spec.resolve(spec.gold_file), ctx.task_type, units) if spec.gold_file else {}
     assigned = state.step("assign") is not None
     kept = None
