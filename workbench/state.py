@@ -161,7 +161,12 @@ class CampaignState:
     @cached_property
     def table(self) -> pd.DataFrame:
         """The long ``(unit, annotator, label)`` table of the annotations that count (status ok)."""
-        return long_table(self.annotations)
+        if "annotations" in self.__dict__:
+            return long_table(self.annotations)
+        # read just the three columns (aggregate and agreement need no more): no million Annotation objects
+        read = self._read_label
+        return pd.DataFrame([(u, a, read(j)) for u, a, j in labels_sql.counted(self.store, self.name)],
+                            columns=["unit", "annotator", "label"])
 
     # -- results --------------------------------------------------------------------------------
     @cached_property

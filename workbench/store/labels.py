@@ -18,6 +18,14 @@ def annotations(db: "Store", campaign: str) -> list["sqlite3.Row"]:
                   "ORDER BY unit_id, annotator_id, key", campaign)
 
 
+def counted(db: "Store", campaign: str) -> list[tuple[str, str, str]]:
+    """``(unit, annotator, label_json)`` of the annotations that count (status ok, with a label), in
+    the order of :func:`annotations`."""
+    return [tuple(r) for r in db.all(
+        "SELECT unit_id, annotator_id, label_json FROM annotations WHERE campaign=? AND status='ok' "
+        "AND label_json IS NOT NULL ORDER BY unit_id, annotator_id, key", campaign)]
+
+
 def stored_versions(db: "Store", campaign: str) -> dict[str, str | None]:
     """``{key: updated_at}``: how a pull tells new, edited and unchanged annotations apart."""
     return {r[0]: r[1] for r in db.all("SELECT key, updated_at FROM annotations WHERE campaign=?", campaign)}
