@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -37,6 +37,15 @@ class Assignment:
     @property
     def planned(self) -> bool:
         return self.cancelled is None
+
+
+class Vote(NamedTuple):
+    """A counted annotation (status ok): what aggregation, agreement and the export read of it."""
+
+    unit_id: str
+    annotator_id: str
+    label: Label
+    status: AnnotationStatus = AnnotationStatus.OK
 
 
 @dataclass(frozen=True)
@@ -163,10 +172,19 @@ class CampaignState:
         """The long ``(unit, annotator, label)`` table of the annotations that count (status ok)."""
         if "annotations" in self.__dict__:
             return long_table(self.annotations)
-        # read just the three columns (aggregate and agreement need no more): no million Annotation objects
-        read = self._read_label
-        return pd.DataFrame([(u, a, read(j)) for u, a, j in labels_sql.counted(self.store, self.name)],
+        return pd.DataFrame([(v.unit_id, v.annotator_id, v.label) for v in self.counted],
                             columns=["unit", "annotator", "label"])
+
+    @cached_property
+    def counted(self) -> list["Vote"]:
+        """The annotations that count (status ok, with a label) as :class:`Vote` records, in the order
+        of :attr:`annotations`; read in three columns when the whole annotations are not needed (no
+        million Annotation objects for aggregate, agreement and export)."""
+        if "annotations" in self.__dict__:
+            return [Vote(a.unit_id, a.annotator_id, a.label) for a in self.annotations
+                    if a.status is AnnotationStatus.OK and a.label is not None]
+        read = self._read_label
+        return [Vote(u, a, read(j)) for u, a, j in labels_sql.counted(self.store, self.name)]
 
     # -- results --------------------------------------------------------------------------------
     @cached_property

@@ -26,6 +26,20 @@ def counted(db: "Store", campaign: str) -> list[tuple[str, str, str]]:
         "AND label_json IS NOT NULL ORDER BY unit_id, annotator_id, key", campaign)]
 
 
+def status_counts(db: "Store", campaign: str) -> dict[str, dict[str, int]]:
+    """``{annotator: {status: n}}``, annotators and, per annotator, statuses in the order they first
+    appear in :func:`annotations` (by unit, annotator, key)."""
+    rows = db.all("SELECT annotator_id, status, COUNT(*), MIN(unit_id || char(0) || key) FROM annotations "
+                  "WHERE campaign=? GROUP BY annotator_id, status", campaign)
+    first: dict[str, str] = {}
+    for aid, _, _, at in rows:
+        first[aid] = min(first.get(aid, at), at)
+    out: dict[str, dict[str, int]] = {aid: {} for aid in sorted(first, key=lambda a: (first[a], a))}
+    for aid, status, n, _ in sorted(rows, key=lambda r: r[3]):
+        out[aid][status] = int(n)
+    return out
+
+
 def stored_versions(db: "Store", campaign: str) -> dict[str, str | None]:
     """``{key: updated_at}``: how a pull tells new, edited and unchanged annotations apart."""
     return {r[0]: r[1] for r in db.all("SELECT key, updated_at FROM annotations WHERE campaign=?", campaign)}
