@@ -5,7 +5,9 @@ corpus of news-like articles (headline, dateline, paragraphs of sentences with n
 money, percentages, quotes and abbreviations such as "U.S." and "Mr."), a campaign on the sentence
 task type ``claims`` with overlap 3 and six simulated personas on the local backend, and runs every
 step (plan, assign, push, simulate, pull, aggregate, agreement, export) in a fresh process. It
-prints, per step, the wall time and the peak resident memory (RSS, sampled every 50 ms), then the
+prints, per step, the wall time, the CPU time (the process and its segmentation workers; on a shared
+machine wall time grows with the others' load, CPU time much less) and the peak resident memory
+(RSS, sampled every 50 ms), then the
 total, the process's peak RSS (``getrusage``), the store's size (database plus WAL), the exports'
 size, and the time of a no-op re-run (``workbench run SPEC`` again, as a user would, a new process
 including the CLI's start-up).
@@ -201,6 +203,13 @@ class Sampler:
         self._stop.set()
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished children (the segmentation workers): on a shared
+    machine the wall time grows with the other processes' load, the CPU time much less."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def _size(path: Path) -> int:
     if path.is_file():
         return path.stat().st_size
@@ -229,7 +238,7 @@ def child(work: Path, profile: bool) -> None:
     def timed(desc: str):
         step = desc.rsplit(": ", 1)[-1]
         sampler.reset()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu()
         if prof:
             prof.enable()
         try:
@@ -239,8 +248,10 @@ def child(work: Path, profile: bool) -> None:
                 prof.disable()
             took = time.perf_counter() - start
             peak = max(sampler.peak, _rss())
-            steps[step] = {"seconds": round(took, 2), "peak_rss": peak}
-            print(f"  {step}: {took:.1f} s, peak RSS {peak / 1e6:.0f} MB", file=sys.stderr, flush=True)
+            used = _cpu() - cpu
+            steps[step] = {"seconds": round(took, 2), "cpu": round(used, 2), "peak_rss": peak}
+            print(f"  {step}: {took:.1f} s ({used:.1f} s CPU), peak RSS {peak / 1e6:.0f} MB", file=sys.stderr,
+                  flush=True)
 
     # the engine's whole run (``workbench run``), each step timed (it records what a re-run compares)
     results = c.run("export", around=timed)
@@ -270,14 +281,17 @@ def measure(megabytes: float, work: Path, profile: bool) -> dict:
     db = work / "home" / "workbench.db"
     store_bytes = sum(_size(p) for p in db.parent.glob(db.name + "*")) if db.exists() else _size(work / "home")
     wb = Path(sys.executable).parent / "workbench"
+    cpu = _cpu()
     start = time.perf_counter()
     rerun = subprocess.run([str(wb), "run", str(work / "scale.toml")], env=env, cwd=work,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     noop = time.perf_counter() - start
+    noop_cpu = _cpu() - cpu
     if rerun.returncode != 0:
         raise SystemExit(f"the no-op re-run failed: {rerun.stderr.strip()[-500:]}")
     return {"mb": megabytes, "bytes": corpus["bytes"], "files": corpus["files"], "generate": gen, "total": total,
-            **figures, "store": store_bytes, "exports": _size(work / "exports"), "noop": noop}
+            **figures, "store": store_bytes, "exports": _size(work / "exports"), "noop": noop,
+            "noop_cpu": noop_cpu, "load": os.getloadavg()[0]}
 
 
 def report(rows: list[dict]) -> None:
@@ -290,11 +304,16 @@ def report(rows: list[dict]) -> None:
         print(f"{step:<12}" + "".join(f"{r['steps'][step]['seconds']:>10.1f} s" for r in rows))
     print(f"{'total':<12}" + "".join(f"{r['total']:>10.1f} s" for r in rows) + "   (target 50 MB: 180 s)")
     for step in STEPS:
+        print(f"{'CPU ' + step:<12}" + "".join(f"{r['steps'][step]['cpu']:>10.1f} s" for r in rows))
+    print(f"{'CPU total':<12}" + "".join(f"{sum(x['cpu'] for x in r['steps'].values()):>10.1f} s" for r in rows))
+    for step in STEPS:
         print(f"{'RSS ' + step:<12}" + "".join(f"{r['steps'][step]['peak_rss'] / 1e6:>9.0f} MB" for r in rows))
     print(f"{'peak RSS':<12}" + "".join(f"{r['ru_maxrss'] / 1e6:>9.0f} MB" for r in rows) + "   (target 2000 MB)")
     print(f"{'store':<12}" + "".join(f"{r['store'] / 1e6:>9.0f} MB" for r in rows) + "   (target 50 MB: 600 MB)")
     print(f"{'exports':<12}" + "".join(f"{r['exports'] / 1e6:>9.0f} MB" for r in rows))
     print(f"{'no-op rerun':<12}" + "".join(f"{r['noop']:>10.1f} s" for r in rows) + "   (target 10 s)")
+    print(f"{'no-op CPU':<12}" + "".join(f"{r['noop_cpu']:>10.1f} s" for r in rows))
+    print(f"{'load avg':<12}" + "".join(f"{r['load']:>12.1f}" for r in rows) + "   (1-minute load at the end; 2 cores)")
     if len(rows) > 1:
         base = rows[0]
         print(f"{'per MB':<12}" + "".join(f"{r['total'] / r['mb']:>8.2f} s/MB" for r in rows))
