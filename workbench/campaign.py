@@ -501,7 +501,16 @@ class Campaign:
             return None
         self.notify(f"campaign {self.name!r}: nothing changed since the last run (spec, documents, labels, "
                     "exports); its results stand")
-        return {step: self.state.step(step) for step in STEPS if step != "plan"}
+        results = {step: self.state.step(step) for step in STEPS if step != "plan"}
+        if self.spec.redundancy is not None and self.state.step("redundancy") is not None:
+            # what adaptive_rounds returns when its first check makes no round (as it would again)
+            check = self.state.step("redundancy")
+            stopped = ("every unit settled" if not check.get("waiting") else
+                       f"{check.get('open_places')} answer(s) awaited on {check.get('waiting')} unit(s); "
+                       "the next `run` goes on")
+            results["redundancy"] = {"rounds": [], "stopped": stopped, **{k: check.get(k) for k in (
+                "settled", "waiting", "open_places", "spent", "budget_left")}}
+        return results
 
     def redundancy_check(self) -> dict[str, Any]:
         """One check of the ``[redundancy]`` policy: a new round for the units below target (if any)."""
