@@ -204,7 +204,7 @@ class Campaign:
         old = parse_spec(json.loads(row["spec_json"]), Path(row["spec_path"]))
         old_ident = json.loads(row["identity_json"]) if row["identity_json"] else self._stored_identity(old)
         assigned = work_sql.count_assignments(self.store, self.name) > 0
-        pushed = bool(work_sql.backend_tasks(self.store, self.name))
+        pushed = work_sql.any_pushed(self.store, self.name)
         changed = identity_changes(old_ident, ident)
         if changed and assigned:
             raise refuse_identity_change(spec, changed, old_ident, ident)

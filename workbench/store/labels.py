@@ -87,9 +87,12 @@ def settle(db: "Store", campaign: str, changes: Iterable[tuple[str, str, int | N
 def honeypots_answered(db: "Store", campaign: str) -> tuple[int, dict[str, int]]:
     """(how many honeypots the campaign has, ``{annotator: honeypots they answered (any status)}``)."""
     total = int(db.scalar("SELECT COUNT(*) FROM units WHERE campaign=? AND is_gold=1", campaign) or 0)
+    if not total:
+        return 0, {}
+    # the honeypots drive the join (CROSS JOIN keeps that order): a few thousand units, not every annotation
     seen = {r[0]: int(r[1]) for r in db.all(
-        "SELECT a.annotator_id, COUNT(DISTINCT a.unit_id) FROM annotations a JOIN units u "
-        "ON u.campaign = a.campaign AND u.id = a.unit_id WHERE a.campaign=? AND u.is_gold=1 "
+        "SELECT a.annotator_id, COUNT(DISTINCT a.unit_id) FROM units u CROSS JOIN annotations a "
+        "ON a.campaign = u.campaign AND a.unit_id = u.id WHERE u.campaign=? AND u.is_gold=1 "
         "GROUP BY a.annotator_id", campaign)}
     return total, seen
 
