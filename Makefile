@@ -29,6 +29,8 @@ test: install
 # crowd-kit in its own venv (it would pull transformers and pin scikit-learn into .venv); the
 # benchmark runs it as a subprocess on the same data. BENCH_ARGS passes options, e.g. --repeats 5;
 # BENCH_REAL_ARGS to the real-crowd benchmark (it skips in one line without /work/shared/crowd-data).
+# The whole pipeline at scale runs on a 5 MB corpus by default (about 2 minutes);
+# BENCH_SCALE_ARGS="--sizes 5,20,50" for the 20 and 50 MB figures (half an hour and ~6 GB of memory).
 CROWDKIT := .venv-crowdkit
 $(CROWDKIT)/.installed:
 	$(PYTHON) -m venv $(CROWDKIT)
@@ -40,6 +42,7 @@ bench: install $(CROWDKIT)/.installed
 	$(BIN)/python -m benchmarks.bench_cli --crowdkit $(CROWDKIT)/bin/python $(BENCH_CLI_ARGS)
 	$(BIN)/python -m benchmarks.bench_realcrowd --crowdkit $(CROWDKIT)/bin/python $(BENCH_REAL_ARGS)
 	$(BIN)/python -m benchmarks.bench_labelstudio $(BENCH_LS_ARGS)
+	$(BIN)/python -m benchmarks.bench_scale $(BENCH_SCALE_ARGS)
 
 # A team on one Label Studio (dev server vs gunicorn workers on PostgreSQL): needs a PostgreSQL server,
 # BENCH_TEAM_ARGS="--postgres postgresql://USER:PASS@127.0.0.1:PORT/postgres" or $WORKBENCH_TEST_POSTGRES_DSN;

@@ -101,6 +101,7 @@ class Campaign:
             f"waiting for {self.lock.busy_message(who).split(' is busy: ', 1)[1].split(' holds its lock')[0]} "
             f"to release campaign {spec.name!r}"))
         self._state: CampaignState | None = None
+        self._corpus: dict[str, Any] = {}  # the corpus read once per plan (CampaignState)
         self._backend: Backend | None = None
 
     @property
@@ -158,7 +159,8 @@ class Campaign:
     @property
     def state(self) -> CampaignState:
         if self._state is None:
-            self._state = CampaignState(self.store, self.name, self.task_type.schema, self.spec.task_type)
+            self._state = CampaignState(self.store, self.name, self.task_type.schema, self.spec.task_type,
+                                        corpus_cache=self._corpus)
         return self._state
 
     def _fresh(self) -> None:
@@ -202,7 +204,7 @@ class Campaign:
         old = parse_spec(json.loads(row["spec_json"]), Path(row["spec_path"]))
         old_ident = json.loads(row["identity_json"]) if row["identity_json"] else self._stored_identity(old)
         assigned = work_sql.count_assignments(self.store, self.name) > 0
-        pushed = bool(work_sql.backend_tasks(self.store, self.name))
+        pushed = work_sql.any_pushed(self.store, self.name)
         changed = identity_changes(old_ident, ident)
         if changed and assigned:
             raise refuse_identity_change(spec, changed, old_ident, ident)
@@ -297,6 +299,14 @@ class Campaign:
             self._fresh()
             sync = self._decide() if self.from_file else None
             ctx = self.context()
+            digest = None
+            if sync is not None:
+                digest = plan_step.inputs_digest(ctx, sync.identity, sync.documents)
+                if not sync.new_version and not sync.fill_identity:
+                    same = plan_step.unchanged(ctx, digest)
+                    if same is not None:
+                        self.synced = True
+                        return same
             planned = plan_step.prepare(ctx, sync.documents if sync else None)
             if sync is not None and sync.new_version and self.spec.models:
                 # the [models] must work on the planned units before the version is recorded
@@ -306,7 +316,7 @@ class Campaign:
                 if sync is not None:
                     ctx.spec_version = self._apply(sync)
                 summary = plan_step.write(ctx, planned)
-                ctx.record("plan", summary)
+                ctx.record("plan", summary, None if digest is None else {"digest": digest})
             self.synced = True
             self._fresh()
             if sync is not None and sync.new_version:
@@ -436,9 +446,17 @@ class Campaign:
         runs inside (the CLI's spinner)."""
         if until not in STEPS:
             raise WorkbenchError(f"--until: expected one of {', '.join(STEPS)}, got {until!r}")
-        results = {}
+        results: dict[str, Any] = {}
         with self._working():
+            if until == "export" and self.from_file and self._in_process():
+                with around(f"{self.name}: plan") if around else contextlib.nullcontext():
+                    results["plan"] = self.plan()
+                same = self._unchanged_since_last_run()
+                if same is not None:
+                    return {**results, **same}
             for step in STEPS:
+                if step in results:
+                    continue
                 if step == "export" and self.spec.review is not None and self.state.step("review") is not None:
                     # verdicts given since the last review round (a person in Label Studio) count in this export
                     with around(f"{self.name}: review --pull") if around else contextlib.nullcontext():
@@ -449,6 +467,63 @@ class Campaign:
                     results["redundancy"] = self.adaptive_rounds(around)
                 if step == until:
                     break
+            if until == "export" and self._in_process():
+                self._remember_run(results["export"])
+        return results
+
+    # ------------------------------------------------------------------------------------------
+    # a re-run with nothing changed
+    def _in_process(self) -> bool:
+        """Whether only the workbench changes what the campaign's backend holds (the local backend)."""
+        factory = self.registry.get("backends", self.spec.backend).factory
+        return bool(getattr(factory, "in_process", False))
+
+    @staticmethod
+    def _file_marks(summary: dict[str, Any]) -> dict[str, list[int]] | None:
+        out = {}
+        for path in [*summary.get("files", []), summary.get("card")]:
+            if not path:
+                continue
+            try:
+                st = Path(path).stat()
+            except OSError:
+                return None
+            out[str(path)] = [st.st_size, st.st_mtime_ns]
+        return out
+
+    def _remember_run(self, export_summary: dict[str, Any]) -> None:
+        """Record the store's change marks and the export files as a whole run left them."""
+        files = self._file_marks(export_summary)
+        if files is None:
+            return
+        marks = {**campaigns_sql.change_marks(self.store, self.name), "files": files}
+        with self.store.transaction():
+            campaigns_sql.put_run_marks(self.store, self.name, marks, now())
+
+    def _unchanged_since_last_run(self) -> dict[str, Any] | None:
+        """Every step's last summary when nothing changed since the last whole run (an in-process
+        backend, the same spec version and plan, no step run since, the exported files as written);
+        else None. Re-running every step would recompute the same results: minutes on a million units."""
+        marks = campaigns_sql.run_marks(self.store, self.name)
+        if marks is None:
+            return None
+        now_marks = {**campaigns_sql.change_marks(self.store, self.name), "files": marks.get("files")}
+        if now_marks != marks:
+            return None
+        export = self.state.step("export")
+        if export is None or self._file_marks(export) != marks.get("files"):
+            return None
+        self.notify(f"campaign {self.name!r}: nothing changed since the last run (spec, documents, labels, "
+                    "exports); its results stand")
+        results = {step: self.state.step(step) for step in STEPS if step != "plan"}
+        if self.spec.redundancy is not None and self.state.step("redundancy") is not None:
+            # what adaptive_rounds returns when its first check makes no round (as it would again)
+            check = self.state.step("redundancy")
+            stopped = ("every unit settled" if not check.get("waiting") else
+                       f"{check.get('open_places')} answer(s) awaited on {check.get('waiting')} unit(s); "
+                       "the next `run` goes on")
+            results["redundancy"] = {"rounds": [], "stopped": stopped, **{k: check.get(k) for k in (
+                "settled", "waiting", "open_places", "spent", "budget_left")}}
         return results
 
     def redundancy_check(self) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from .errors import WorkbenchError
 from .models import AnnotationStatus, Label, LabelKind, LabelSchema, Span, label_key
 from .store import campaigns as campaigns_sql
 from .store import gating as gating_sql
+from .store import labels as labels_sql
 from .store import now
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -138,14 +139,9 @@ def balanced(answers: list[tuple[str, float, str]]) -> float:
 
 def exposure(state: "CampaignState") -> dict[str, dict[str, Any]]:
     """Per annotator: honeypots answered (any answer), of how many, and the share."""
-    pots = {u.id for u in state.units if u.is_gold}
-    seen: dict[str, set[str]] = {}
-    for a in state.annotations:
-        if a.unit_id in pots:
-            seen.setdefault(a.annotator_id, set()).add(a.unit_id)
-    total = len(pots)
-    return {aid: {"seen": len(units), "of": total, "share": round(len(units) / total, 3) if total else None}
-            for aid, units in sorted(seen.items())}
+    total, seen = labels_sql.honeypots_answered(state.store, state.name)  # counted in SQL: a million rows
+    return {aid: {"seen": n, "of": total, "share": round(n / total, 3) if total else None}
+            for aid, n in sorted(seen.items())}
 
 
 # -- judging -----------------------------------------------------------------------------------------
@@ -372,7 +368,7 @@ def gold_health(state: "CampaignState", spec: "CampaignSpec") -> dict[str, Any]:
         "excluded": [{"annotator": a, "rule": e["rule"], "reason": e["reason"], "at": e["at"]}
                      for a, e in sorted(ex.items())],
         "events": gating_sql.events(store, name),
-        "excluded_labels": sum(1 for a in state.annotations if a.status is AnnotationStatus.EXCLUDED),
+        "excluded_labels": labels_sql.count(store, name, AnnotationStatus.EXCLUDED.value),
         "suspect_gold": gating_sql.suspects(store, name),
         "exposure": seen,
         "overexposed": sorted(a for a, v in seen.items() if v["share"] is not None and v["share"] > cap),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -39,6 +39,15 @@ class Assignment:
         return self.cancelled is None
 
 
+class Vote(NamedTuple):
+    """A counted annotation (status ok): what aggregation, agreement and the export read of it."""
+
+    unit_id: str
+    annotator_id: str
+    label: Label
+    status: AnnotationStatus = AnnotationStatus.OK
+
+
 @dataclass(frozen=True)
 class PoolMember:
     """An annotator as the store knows them: everyone who was ever in the campaign's pool."""
@@ -59,15 +68,43 @@ class PoolMember:
 class CampaignState:
     """One campaign's stored state, read lazily (each part at most once)."""
 
-    def __init__(self, store: Store, name: str, schema: LabelSchema, task_type: str):
+    def __init__(self, store: Store, name: str, schema: LabelSchema, task_type: str,
+                 corpus_cache: dict[str, Any] | None = None):
+        """``corpus_cache``: a dict the caller keeps across states (the engine makes a new state for
+        each step): the documents, units and pre-labels, read once per plan instead of once per step
+        (seconds each on a million units). It is keyed on the last plan's run, the only writer of the
+        corpus, and holds only immutable records and the containers of them, never changed by readers."""
         self.store = store
         self.name = name
         self.schema = schema
         self.task_type = task_type
+        self._corpus_cache = corpus_cache
+
+    def _corpus(self, part: str, load):
+        cache = self._corpus_cache
+        if cache is None:
+            return load()
+        plan = self.steps.get("plan")
+        key = None if plan is None else (plan["seq"], plan["finished_at"])
+        if key is None or cache.get("key") != key:
+            cache.clear()
+            if key is None:
+                return load()
+            cache["key"] = key
+        if part not in cache:
+            cache[part] = load()
+        return cache[part]
+
+    @cached_property
+    def _read_label(self):
+        return _label_reader(self.schema)
 
     # -- corpus ---------------------------------------------------------------------------------
     @cached_property
     def documents(self) -> dict[str, Document]:
+        return self._corpus("documents", self._read_documents)
+
+    def _read_documents(self) -> dict[str, Document]:
         return {r["id"]: Document(r["id"], r["title"], r["source"], r["text"], r["sha256"],
                                   json.loads(r["metadata_json"]))
                 for r in corpus_sql.documents(self.store, self.name)}
@@ -78,20 +115,26 @@ class CampaignState:
 
     @cached_property
     def units(self) -> list[Unit]:
-        norm = self.schema.normalize
+        return self._corpus("units", self._read_units)
+
+    def _read_units(self) -> list[Unit]:
+        read = self._read_label
         return [Unit(id=r["id"], task_type=self.task_type, document_id=r["document_id"], start=r["start"],
                      end=r["end"], text=r["text"], context=r["context"], is_gold=bool(r["is_gold"]),
-                     gold_label=None if r["gold_json"] is None else norm(json.loads(r["gold_json"])))
+                     gold_label=None if r["gold_json"] is None else read(r["gold_json"]))
                 for r in self._unit_rows]
 
     @cached_property
     def units_by_id(self) -> dict[str, Unit]:
-        return {u.id: u for u in self.units}
+        return self._corpus("units_by_id", lambda: {u.id: u for u in self.units})
 
     @cached_property
     def prelabels(self) -> dict[str, PreLabel]:
-        norm = self.schema.normalize
-        return {r["id"]: PreLabel(norm(json.loads(r["prelabel_json"])), r["prelabel_score"])
+        return self._corpus("prelabels", self._read_prelabels)
+
+    def _read_prelabels(self) -> dict[str, PreLabel]:
+        read = self._read_label
+        return {r["id"]: PreLabel(read(r["prelabel_json"]), r["prelabel_score"])
                 for r in self._unit_rows if r["prelabel_json"] is not None}
 
     @cached_property
@@ -115,26 +158,41 @@ class CampaignState:
     # -- annotations ----------------------------------------------------------------------------
     @cached_property
     def annotations(self) -> list[Annotation]:
-        norm = self.schema.normalize
+        read = self._read_label
+        statuses = {s.value: s for s in AnnotationStatus}
         return [Annotation(
             unit_id=r["unit_id"], annotator_id=r["annotator_id"],
-            label=None if r["label_json"] is None else norm(json.loads(r["label_json"])),
+            label=None if r["label_json"] is None else read(r["label_json"]),
             lead_time=r["lead_time"], created_at=r["created_at"], updated_at=r["updated_at"], backend=r["backend"],
-            backend_ids=json.loads(r["backend_ids_json"]), status=AnnotationStatus(r["status"]), reason=r["reason"],
+            backend_ids=json.loads(r["backend_ids_json"]), status=statuses.get(r["status"]) or AnnotationStatus(r["status"]), reason=r["reason"],
             round=r["round"]) for r in labels_sql.annotations(self.store, self.name)]
 
     @cached_property
     def table(self) -> pd.DataFrame:
         """The long ``(unit, annotator, label)`` table of the annotations that count (status ok)."""
-        return long_table(self.annotations)
+        if "annotations" in self.__dict__:
+            return long_table(self.annotations)
+        return pd.DataFrame([(v.unit_id, v.annotator_id, v.label) for v in self.counted],
+                            columns=["unit", "annotator", "label"])
+
+    @cached_property
+    def counted(self) -> list["Vote"]:
+        """The annotations that count (status ok, with a label) as :class:`Vote` records, in the order
+        of :attr:`annotations`; read in three columns when the whole annotations are not needed (no
+        million Annotation objects for aggregate, agreement and export)."""
+        if "annotations" in self.__dict__:
+            return [Vote(a.unit_id, a.annotator_id, a.label) for a in self.annotations
+                    if a.status is AnnotationStatus.OK and a.label is not None]
+        read = self._read_label
+        return [Vote(u, a, read(j)) for u, a, j in labels_sql.counted(self.store, self.name)]
 
     # -- results --------------------------------------------------------------------------------
     @cached_property
     def aggregates(self) -> list[dict[str, Any]]:
         """The stored consensus rows: unit_id, label (normalized), confidence, n_annotations, agreement,
         method, posteriors, tie."""
-        norm = self.schema.normalize
-        return [{"unit_id": r["unit_id"], "label": norm(json.loads(r["label_json"])), "confidence": r["confidence"],
+        read = self._read_label
+        return [{"unit_id": r["unit_id"], "label": read(r["label_json"]), "confidence": r["confidence"],
                  "n_annotations": r["n_annotations"], "agreement": r["agreement"], "method": r["method"],
                  "posteriors": json.loads(r["posteriors_json"]) if r["posteriors_json"] else None,
                  "tie": bool(r["tie"])} for r in results_sql.aggregates(self.store, self.name)]
@@ -226,6 +284,22 @@ class CampaignState:
     def newest_counted(self) -> str | None:
         """When the counted state was made: its newest annotation (created or edited)."""
         return labels_sql.newest_counted(self.store, self.name)
+
+
+def _label_reader(schema: LabelSchema):
+    """``read(label_json)``: the normalized label a stored JSON text holds. Labels are immutable
+    (str, tuples, frozen spans) and few distinct texts recur over many rows (three classes over a
+    million annotations), so each text is decoded and normalized once."""
+    norm = schema.normalize
+    seen: dict[str, Label] = {}
+
+    def read(text: str) -> Label:
+        label = seen.get(text)
+        if label is None:
+            label = seen[text] = norm(json.loads(text))
+        return label
+
+    return read
 
 
 def _pair(low: float | None, high: float | None) -> list[float] | None:

@@ -105,6 +105,10 @@ class Backend(abc.ABC):
         a persona stops once it has done ``n`` tasks of the campaign in all (gating judges between
         stages). Return how many labels were made."""
 
+    #: True when only the workbench changes what the backend holds (no person labels there): a run
+    #: with nothing changed in the store since the last one then has nothing to send, simulate or pull
+    in_process: bool = False
+
     @abc.abstractmethod
     def pull(self, known: dict[str, dict[str, Any]]) -> PullBatch:
         """Annotations changed since the last pull (the cursor is in the backend's own state).

@@ -9,6 +9,8 @@ Studio.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
+from typing import overload
 
 from ..store import backend as backend_sql
 from ..store import now
@@ -18,8 +20,42 @@ from . import Backend, BackendContext, PullBatch, RawAnnotation
 REVIEWS = "review_verdicts"
 
 
+class _Results(Sequence[RawAnnotation]):
+    """The local results as raw annotations, each made (its JSON decoded) when it is read: the pull
+    reads each once, and a million of them made at once took gigabytes."""
+
+    def __init__(self, rows: list):
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @staticmethod
+    def _raw(r) -> RawAnnotation:
+        return RawAnnotation(
+            key=f"{r['unit_id']}:{r['annotator_id']}", unit_id=r["unit_id"], annotator_id=r["annotator_id"],
+            result=json.loads(r["result_json"]), was_cancelled=bool(r["was_cancelled"]),
+            lead_time=r["lead_time"], created_at=r["created_at"], updated_at=r["updated_at"],
+        )
+
+    @overload
+    def __getitem__(self, index: int) -> RawAnnotation: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[RawAnnotation]: ...
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self._raw(r) for r in self._rows[index]]
+        return self._raw(self._rows[index])
+
+    def __iter__(self) -> Iterator[RawAnnotation]:
+        return (self._raw(r) for r in self._rows)
+
+
 class LocalBackend(Backend):
     name = "local"
+    in_process = True
 
     def __init__(self, ctx: BackendContext):
         self.ctx = ctx
@@ -56,15 +92,7 @@ class LocalBackend(Backend):
         return len(rows)
 
     def pull(self, known):
-        out = [
-            RawAnnotation(
-                key=f"{r['unit_id']}:{r['annotator_id']}", unit_id=r["unit_id"], annotator_id=r["annotator_id"],
-                result=json.loads(r["result_json"]), was_cancelled=bool(r["was_cancelled"]),
-                lead_time=r["lead_time"], created_at=r["created_at"], updated_at=r["updated_at"],
-            )
-            for r in backend_sql.local_results(self.ctx.store, self.campaign)
-        ]
-        return PullBatch(out, complete=True)
+        return PullBatch(_Results(backend_sql.local_results(self.ctx.store, self.campaign)), complete=True)
 
     # ---- review: the queue is the store (the core's ``reviews`` table), verdicts in this backend's state ----
     def push_review(self, tasks):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Iterator, TextIO
 
@@ -107,14 +108,16 @@ class Lines:
     that takes a while, so a long run is never silent for minutes and a short one prints nothing.
 
     A counted task prints ``desc: done/total (elapsed)`` once it has run ``after`` seconds, then at
-    most every ``every`` seconds, and a last line when it ends; a step that ran ``after`` seconds or more
-    says so when it ends."""
+    most every ``every`` seconds, and a last line when it ends; a step says ``running`` every ``every``
+    seconds while nothing else was printed, and when it ran ``after`` seconds or more, says so when it ends."""
 
     def __init__(self, stream: TextIO | None = None, after: float = 10.0, every: float = 30.0,
                  clock: Callable[[], float] = time.monotonic):
         self.stream, self.after, self.every, self.clock = stream, after, every, clock
+        self._last = 0.0  # when a line was last printed (wall time)
 
     def _say(self, line: str) -> None:
+        self._last = time.monotonic()
         out = self.stream or sys.stderr
         out.write(line + "\n")
         out.flush()
@@ -142,13 +145,28 @@ class Lines:
     def step(self, desc: str) -> Iterator[None]:
         start = self.clock()
         ok = False
+        stop = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(desc, stop), daemon=True)
+        beat.start()
         try:
             yield
             ok = True
         finally:
+            stop.set()
+            beat.join()
             took = self.clock() - start
             if took >= self.after:
                 self._say(f"{desc}: {'done' if ok else 'stopped'} after {_elapsed(took)}")
+
+    def _heartbeat(self, desc: str, stop: threading.Event) -> None:
+        """A step with no count of its own (aggregating, measuring agreement on a million labels) says
+        it is still running, every ``every`` seconds of wall time once ``after`` have passed, unless
+        a counted task spoke in the meantime."""
+        start = time.monotonic()
+        while not stop.wait(1.0):
+            now = time.monotonic()
+            if now - start >= self.after and now - max(self._last, start) >= self.every:
+                self._say(f"{desc}: running ({_elapsed(now - start)})")
 
     def close(self) -> None:
         return None

@@ -40,13 +40,36 @@ def csv_cell(value: Any) -> Any:
     return value
 
 
+_FORMULA_CHARS = frozenset(FORMULA_START)
+_PLAIN = frozenset((int, float, bool, type(None)))
+
+
+def _cells(record: dict, fields: list[str]) -> list[Any]:
+    """``csv_cell`` of each field, in ``fields`` order, as ``csv.DictWriter`` lays out a record (a
+    missing field is empty; a field not in ``fields`` is an error); common types without a call each."""
+    if len(record) != len(fields) or any(k not in record for k in fields):
+        extra = [k for k in record if k not in fields]
+        if extra:
+            raise ValueError("dict contains fields not in fieldnames: " + ", ".join(map(repr, extra)))
+    out = []
+    for k in fields:
+        v = record.get(k, "")
+        t = type(v)
+        if t is str:
+            out.append("'" + v if v and v[0] in _FORMULA_CHARS else v)
+        elif t in _PLAIN:
+            out.append(v)
+        else:
+            out.append(csv_cell(v))
+    return out
+
+
 def write_csv(records: list[dict], path: Path, **_kw) -> None:
     fields = list(records[0].keys()) if records else list(FIELDS)
     with open(path, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
-        for r in records:
-            writer.writerow({k: csv_cell(v) for k, v in r.items()})
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(fields)
+        writer.writerows(_cells(r, fields) for r in records)
 
 
 def spacy_record(record: dict, kind: LabelKind, labels: tuple[str, ...]) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from ..redundancy import progress as redundancy_progress
 from ..registry import plugin_version
 from ..spec.check import check_exporters
 from ..store import campaigns as campaigns_sql
+from ..store import labels as labels_sql
 from ..store import work as work_sql
 from ..store.errors import file_error
 from .aggregate import model_sources
@@ -65,7 +66,8 @@ def _digest(path: Path) -> tuple[int, str]:
 def names(ctx: "StepContext") -> dict[str, str]:
     """``{annotator id: pseudonym}`` for everyone in the pool or in the annotations."""
     state = ctx.state
-    ids = {a.id for a in state.pool} | {a.id for a in ctx.spec.annotators} | {a.annotator_id for a in state.annotations}
+    ids = ({a.id for a in state.pool} | {a.id for a in ctx.spec.annotators}
+           | labels_sql.annotator_ids(ctx.store, ctx.name))
     return pseudonyms(campaigns_sql.pseudonym_key(ctx.store), ctx.name, ids)
 
 
@@ -81,7 +83,7 @@ def records(ctx: "StepContext", pseudonym_of: dict[str, str] | None = None) -> l
     verdicts = {u: (label, [reviewer_name(ctx, r) for r in who])
                 for u, (label, who) in review.decide(review.read(ctx.store, ctx.name, ctx.task_type.schema)).items()}
     model_votes = model_vote_records(model_sources(ctx).votes()) if ctx.spec.models else None
-    return build_records(state.units, state.documents, state.aggregates, counted_votes(state.annotations, pseudonym_of),
+    return build_records(state.units, state.documents, state.aggregates, counted_votes(state.counted, pseudonym_of),
                          campaign=ctx.name, task_type=ctx.spec.task_type, plugin=plugin, plugin_version=version,
                          as_of=review_as_of(ctx, as_of(state)), model_votes=model_votes, verdicts=verdicts)
 
@@ -187,12 +189,8 @@ def run(ctx: "StepContext", formats: Iterable[str] | None = None, out_dir: str |
 
 
 def status_counts(state: "CampaignState") -> dict[str, dict[str, int]]:
-    """``{annotator: {status: n}}`` of every annotation."""
-    out: dict[str, dict[str, int]] = {}
-    for a in state.annotations:
-        per = out.setdefault(a.annotator_id, {})
-        per[a.status.value] = per.get(a.status.value, 0) + 1
-    return out
+    """``{annotator: {status: n}}`` of every annotation (counted in SQL: a million rows)."""
+    return labels_sql.status_counts(state.store, state.name)
 
 
 def card_facts(ctx: "StepContext", settings, all_records: list[dict], kept: list[dict], log: list[dict],
@@ -206,7 +204,7 @@ def card_facts(ctx: "StepContext", settings, all_records: list[dict], kept: list
                              gold=state.honeypot_gold)
     pool = {a.id: a for a in state.pool}
     reviews = review.read(ctx.store, ctx.name, tt.schema)
-    overturns = review.annotator_overturns(state.annotations, reviews)
+    overturns = review.annotator_overturns(state.counted, reviews) if reviews else {}
     rows = annotator_rows(pseudonym_of, pool, state.quality, kept, status_counts(state))
     by_pseudonym = {pseudonym_of[a]: v for a, v in overturns.items() if a in pseudonym_of}
     for row in rows:

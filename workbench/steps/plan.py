@@ -10,12 +10,14 @@ later changes to the pool or the overlap would have picked.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import random
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import segment
 from ..documents import load_documents
 from ..errors import WorkbenchError
 from ..models import Document, Label, LabelError, PreLabel, Unit, label_key
@@ -26,9 +28,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from . import StepContext
 
 
-def cut_units(task_type: TaskType, documents: list[Document], guard=None) -> list[Unit]:
+def cut_units(task_type: TaskType, documents: list[Document], guard=None, advance=None) -> list[Unit]:
     """The task type's units of every document; ``guard(what)`` (a context manager) runs the
-    plugin's code, so its failure names the plugin and the document."""
+    plugin's code, so its failure names the plugin and the document; ``advance(n)`` hears the
+    characters cut so far (progress)."""
     units: list[Unit] = []
     for doc in documents:
         with guard(f"units() on document {doc.id}") if guard else contextlib.nullcontext():
@@ -38,6 +41,8 @@ def cut_units(task_type: TaskType, documents: list[Document], guard=None) -> lis
                 raise WorkbenchError(
                     f"task type {task_type.name!r} made unit {u.id} whose text is not {doc.id}[{u.start}:{u.end}]")
             units.append(u)
+        if advance is not None:
+            advance(len(doc.text))
     ids = [u.id for u in units]
     if len(set(ids)) != len(ids):
         raise WorkbenchError(f"task type {task_type.name!r} made two units with the same id (same span twice?)")
@@ -141,7 +146,12 @@ def prepare(ctx: "StepContext", documents: list[Document] | None = None) -> dict
     def guard(what: str):
         return ctx.registry.guard("task_types", tt.name, what)
 
-    units = cut_units(tt, docs, guard)
+    chars = sum(len(d.text) for d in docs)
+    ahead = contextlib.nullcontext()
+    if type(tt).units is TaskType.units:  # the built-in sentence units: segment on every core first
+        ahead = segment.prefetched([d.text for d in docs], ctx.progress(f"{ctx.name}: segmenting (characters)", chars))
+    with ahead:
+        units = cut_units(tt, docs, guard, ctx.progress(f"{ctx.name}: cutting units (characters)", chars))
     gold = load_gold(spec.resolve(spec.gold_file), ctx.task_type, units) if spec.gold_file else {}
     assigned = state.step("assign") is not None
     kept = None
@@ -165,6 +175,28 @@ def prepare(ctx: "StepContext", documents: list[Document] | None = None) -> dict
             pre[u.id] = checked_prelabel(tt, u, tt.prelabel(u))
         advance(1)
     return {"documents": docs, "units": units, "gold": gold, "prelabels": pre}
+
+
+def inputs_digest(ctx: "StepContext", identity: dict[str, Any], documents: list[Document]) -> str:
+    """One hash over everything a plan is made of: the campaign's identity (task type and options,
+    documents, gold file, gold rate, seed), the task type's plugin and version (its units and
+    pre-labels), and each document's title, source and metadata."""
+    from ..registry import plugin_version
+
+    plugin = plugin_version(ctx.registry, "task_types", ctx.task_type.name)
+    docs = sorted((d.id, d.sha256, d.title, d.source, json.dumps(dict(d.metadata), sort_keys=True, default=str))
+                  for d in documents)
+    blob = json.dumps({"identity": identity, "plugin": list(plugin), "documents": docs}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def unchanged(ctx: "StepContext", digest: str) -> dict[str, Any] | None:
+    """The last plan's summary when it was made of the same inputs (``digest``): a re-run has
+    nothing to cut again (segmenting a large corpus takes minutes) and nothing to write."""
+    row = ctx.state.steps.get("plan")
+    if row is None or (row.get("inputs") or {}).get("digest") != digest:
+        return None
+    return row["summary"]
 
 
 def write(ctx: "StepContext", planned: dict[str, Any]) -> dict[str, Any]:

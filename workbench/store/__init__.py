@@ -64,6 +64,8 @@ class Store:
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA journal_mode=WAL")
+            # a big step's transaction grows the WAL to hundreds of MB; give the disk back after checkpoints
+            conn.execute("PRAGMA journal_size_limit=67108864")
             todo = migrations.pending(conn)
             if todo:
                 conn.execute("BEGIN IMMEDIATE")

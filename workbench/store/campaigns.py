@@ -112,3 +112,42 @@ def pseudonym_key(db: "Store") -> bytes:
 
 def migrations(db: "Store") -> list[dict[str, str]]:
     return [{"name": r[0], "applied_at": r[1]} for r in db.all("SELECT name, applied_at FROM _migrations ORDER BY rowid")]
+
+
+#: (name, SQL over one campaign ``?``) of each counter in :func:`change_marks`
+_MARKS = (
+    ("seq", "SELECT COALESCE(MAX(seq), 0) FROM steps WHERE campaign=?"),
+    ("spec_version", "SELECT spec_version FROM campaigns WHERE name=?"),
+    ("annotations_rev", "SELECT annotations_rev FROM campaigns WHERE name=?"),
+    ("annotations", "SELECT COUNT(*) FROM annotations WHERE campaign=?"),
+    ("assignments", "SELECT COUNT(*) FROM assignments WHERE campaign=?"),
+    ("cancelled", "SELECT COUNT(cancelled) FROM assignments WHERE campaign=?"),
+    ("rounds", "SELECT COUNT(*) FROM rounds WHERE campaign=?"),
+    ("annotators", "SELECT COUNT(*) || '/' || COALESCE(SUM(status = 'retired'), 0) FROM annotators WHERE campaign=?"),
+    ("gating", "SELECT COUNT(*) FROM gating_events WHERE campaign=?"),
+    ("dropped_gold", "SELECT COUNT(*) FROM suspect_gold WHERE campaign=? AND dropped=1"),
+    ("reviews", "SELECT COUNT(*) || '/' || COUNT(answered_at) FROM reviews WHERE campaign=?"),
+    ("local_results", "SELECT COUNT(*) FROM local_results WHERE campaign=?"),
+    ("backend_state", "SELECT MAX(updated_at) FROM backend_state WHERE campaign=?"),
+)
+
+
+def change_marks(db: "Store", campaign: str) -> dict[str, Any]:
+    """Counters that move whenever anything a run reads or writes changes: the last step's run
+    number, the spec version, the annotations' revision, and the rows of the work tables (a round,
+    an assignment cancelled, a gating event, a review, a local result, the backend's state)."""
+    sql = "SELECT " + ", ".join(f"({q})" for _, q in _MARKS)
+    row = db.one(sql, *([campaign] * len(_MARKS)))
+    return {name: None if row is None else row[i] for i, (name, _) in enumerate(_MARKS)}
+
+
+def run_marks(db: "Store", campaign: str) -> dict[str, Any] | None:
+    """The marks recorded when the campaign's last whole run ended (None: none recorded)."""
+    row = db.one("SELECT marks_json FROM run_marks WHERE campaign=?", campaign)
+    return None if row is None else json.loads(row[0])
+
+
+def put_run_marks(db: "Store", campaign: str, marks: dict[str, Any], stamp: str) -> None:
+    db.execute("INSERT INTO run_marks (campaign, marks_json, recorded_at) VALUES (?, ?, ?) "
+               "ON CONFLICT (campaign) DO UPDATE SET marks_json=excluded.marks_json, recorded_at=excluded.recorded_at",
+               (campaign, json.dumps(marks, sort_keys=True), stamp))

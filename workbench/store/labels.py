@@ -18,6 +18,28 @@ def annotations(db: "Store", campaign: str) -> list["sqlite3.Row"]:
                   "ORDER BY unit_id, annotator_id, key", campaign)
 
 
+def counted(db: "Store", campaign: str) -> list[tuple[str, str, str]]:
+    """``(unit, annotator, label_json)`` of the annotations that count (status ok, with a label), in
+    the order of :func:`annotations`."""
+    return [tuple(r) for r in db.all(
+        "SELECT unit_id, annotator_id, label_json FROM annotations WHERE campaign=? AND status='ok' "
+        "AND label_json IS NOT NULL ORDER BY unit_id, annotator_id, key", campaign)]
+
+
+def status_counts(db: "Store", campaign: str) -> dict[str, dict[str, int]]:
+    """``{annotator: {status: n}}``, annotators and, per annotator, statuses in the order they first
+    appear in :func:`annotations` (by unit, annotator, key)."""
+    rows = db.all("SELECT annotator_id, status, COUNT(*), MIN(unit_id || char(0) || key) FROM annotations "
+                  "WHERE campaign=? GROUP BY annotator_id, status", campaign)
+    first: dict[str, str] = {}
+    for aid, _, _, at in rows:
+        first[aid] = min(first.get(aid, at), at)
+    out: dict[str, dict[str, int]] = {aid: {} for aid in sorted(first, key=lambda a: (first[a], a))}
+    for aid, status, n, _ in sorted(rows, key=lambda r: r[3]):
+        out[aid][status] = int(n)
+    return out
+
+
 def stored_versions(db: "Store", campaign: str) -> dict[str, str | None]:
     """``{key: updated_at}``: how a pull tells new, edited and unchanged annotations apart."""
     return {r[0]: r[1] for r in db.all("SELECT key, updated_at FROM annotations WHERE campaign=?", campaign)}
@@ -60,6 +82,19 @@ def settle(db: "Store", campaign: str, changes: Iterable[tuple[str, str, int | N
     """``(key, status, round)``: the status (ok, extra or not_in_pool) and round an annotation settles to."""
     db.executemany("UPDATE annotations SET status=?, round=? WHERE campaign=? AND key=?",
                    [(status, rnd, campaign, key) for key, status, rnd in changes])
+
+
+def honeypots_answered(db: "Store", campaign: str) -> tuple[int, dict[str, int]]:
+    """(how many honeypots the campaign has, ``{annotator: honeypots they answered (any status)}``)."""
+    total = int(db.scalar("SELECT COUNT(*) FROM units WHERE campaign=? AND is_gold=1", campaign) or 0)
+    if not total:
+        return 0, {}
+    # the honeypots drive the join (CROSS JOIN keeps that order): a few thousand units, not every annotation
+    seen = {r[0]: int(r[1]) for r in db.all(
+        "SELECT a.annotator_id, COUNT(DISTINCT a.unit_id) FROM units u CROSS JOIN annotations a "
+        "ON a.campaign = u.campaign AND a.unit_id = u.id WHERE u.campaign=? AND u.is_gold=1 "
+        "GROUP BY a.annotator_id", campaign)}
+    return total, seen
 
 
 def count(db: "Store", campaign: str, status: str | None = None) -> int:

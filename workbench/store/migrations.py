@@ -250,6 +250,16 @@ CREATE TABLE suspect_gold (
 """)
 
 
+@migration
+def m013_run_marks(db: sqlite3.Connection) -> None:
+    """What the store looked like when a campaign's last whole run ended, so that a re-run with
+    nothing changed since (an in-process backend: no one else can add labels) does nothing."""
+    _run(db, """
+CREATE TABLE run_marks (
+    campaign TEXT PRIMARY KEY, marks_json TEXT NOT NULL, recorded_at TEXT NOT NULL)
+""")
+
+
 def pending(db: sqlite3.Connection) -> list[Migration]:
     """The migrations this store has not had yet; raises when it has one this code does not know."""
     has_table = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='_migrations'").fetchone()

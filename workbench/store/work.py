@@ -39,19 +39,24 @@ def add_round(db: "Store", campaign: str, kind: str, reason: str, spec_version: 
     return n
 
 
-def rounds(db: "Store", campaign: str) -> list["sqlite3.Row"]:
+def rounds(db: "Store", campaign: str) -> list[dict]:
     """Each round with how many assignments it planned (still planned), how many annotations took its
-    places (answered), and how many of its assignments were cancelled."""
-    return db.all(
-        "SELECT r.round, r.kind, r.reason, r.spec_version, r.created_at, "
-        "(SELECT COUNT(*) FROM assignments a WHERE a.campaign=r.campaign AND a.round=r.round AND a.cancelled IS NULL) "
-        "AS assignments, "
-        "(SELECT COUNT(DISTINCT a.unit_id) FROM assignments a WHERE a.campaign=r.campaign AND a.round=r.round "
-        "AND a.cancelled IS NULL) AS units, "
-        "(SELECT COUNT(*) FROM annotations n WHERE n.campaign=r.campaign AND n.round=r.round) AS answered, "
-        "(SELECT COUNT(*) FROM assignments a WHERE a.campaign=r.campaign AND a.round=r.round "
-        "AND a.cancelled IS NOT NULL) AS cancelled "
-        "FROM rounds r WHERE r.campaign=? ORDER BY r.round", campaign)
+    places (answered), and how many of its assignments were cancelled. (One pass over the assignments
+    and one over the annotations, grouped by round: a subquery per round and count took seconds on a
+    million rows.)"""
+    per = {r[0]: (r[1], r[2], r[3]) for r in db.all(
+        "SELECT round, SUM(cancelled IS NULL), COUNT(DISTINCT CASE WHEN cancelled IS NULL THEN unit_id END), "
+        "SUM(cancelled IS NOT NULL) FROM assignments WHERE campaign=? GROUP BY round", campaign)}
+    answered = {r[0]: r[1] for r in db.all(
+        "SELECT round, COUNT(*) FROM annotations WHERE campaign=? AND round IS NOT NULL GROUP BY round", campaign)}
+    out = []
+    for r in db.all("SELECT round, kind, reason, spec_version, created_at FROM rounds WHERE campaign=? "
+                    "ORDER BY round", campaign):
+        planned, units, cancelled = per.get(r["round"], (0, 0, 0))
+        out.append({"round": r["round"], "kind": r["kind"], "reason": r["reason"], "spec_version": r["spec_version"],
+                    "created_at": r["created_at"], "assignments": int(planned or 0), "units": int(units or 0),
+                    "answered": int(answered.get(r["round"], 0)), "cancelled": int(cancelled or 0)})
+    return out
 
 
 # -- assignments -----------------------------------------------------------------------------------
@@ -106,6 +111,11 @@ def backend_tasks(db: "Store", campaign: str) -> dict[str, tuple[str, int | None
     """``{unit: (backend task id, overlap the backend was told)}`` of the units pushed."""
     return {r[0]: (r[1], r[2]) for r in db.all(
         "SELECT unit_id, task_id, overlap FROM backend_tasks WHERE campaign=?", campaign)}
+
+
+def any_pushed(db: "Store", campaign: str) -> bool:
+    """Whether any unit of the campaign was pushed to a backend."""
+    return db.one("SELECT 1 FROM backend_tasks WHERE campaign=? LIMIT 1", campaign) is not None
 
 
 def record_tasks(db: "Store", campaign: str, backend: str, tasks: dict[str, str], overlaps: dict[str, int],
