@@ -44,6 +44,8 @@ def test_demo_runs_through_label_studio(tmp_path):
         assert result.exit_code == 0, result.output
         status = ManagedServer(home).status()
         assert status["running"]
+        # the demo starts its server under gunicorn with 2 worker processes (`demo --workers`), on SQLite
+        assert (status["workers"], status["app_server"], status["database"]) == (2, "gunicorn, 2 workers", "sqlite")
         assert f"url: {status['url']}/projects/" in result.output
         assert "login: admin@workbench.local with the password in" in result.output
         assert f"Label Studio is running at {status['url']}" in result.output

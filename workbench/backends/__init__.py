@@ -149,8 +149,9 @@ class Backend(abc.ABC):
     def forget(self) -> None:
         """Drop what this backend remembers about the campaign (its tasks stay wherever they are)."""
 
-    def prepare(self) -> None:
-        """Make the backend reachable before a long run (the managed Label Studio starts here)."""
+    def prepare(self, server_workers: int | None = None) -> None:
+        """Make the backend reachable before a long run (the managed Label Studio starts here).
+        ``server_workers``: for a backend that starts its own server, its worker processes (None: its default)."""
 
     def closing_notes(self) -> list[str]:
         """Lines for a person at the end of a run: where to go and how to log in (none: nothing to say)."""

@@ -23,6 +23,11 @@ from typing import Any
 
 SETTINGS = "label_studio.core.settings.label_studio"
 CONN_MAX_AGE = 600  # seconds a worker keeps its database connection (checked before reuse)
+#: SQLite shared by several worker processes: Label Studio's settings set no busy timeout (Python's 5 s)
+#: and open transactions DEFERRED, so a save that reads then writes (its project summary) fails at once
+#: with "database is locked" when another process writes; IMMEDIATE takes the write lock at BEGIN and
+#: waits for it, up to the timeout
+SQLITE_OPTIONS = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
 
 
 def _prepare(port: str) -> Any:
@@ -47,6 +52,8 @@ def _prepare(port: str) -> Any:
         # Label Studio's settings leave CONN_MAX_AGE at 0: a new PostgreSQL connection (a new server
         # process) for every request. A worker serves one request at a time, so it keeps one.
         connections.settings[alias].update(CONN_MAX_AGE=CONN_MAX_AGE, CONN_HEALTH_CHECKS=True)
+        if connections.settings[alias]["ENGINE"].endswith("sqlite3"):
+            connections.settings[alias].setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
     connections.close_all()  # never share a database connection with the forked workers
     return get_wsgi_application()
 

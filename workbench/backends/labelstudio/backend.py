@@ -107,12 +107,14 @@ class LabelStudioBackend(Backend):
 
         self.ctx.state.delete(PROJECT)
 
-    def prepare(self) -> None:
+    def prepare(self, server_workers: int | None = None) -> None:
+        """Start the managed server when it is not running; ``server_workers``: 0 for Label Studio's
+        development server, N for gunicorn with N worker processes (None: the last choice)."""
         if self.conn.managed:
             server = self.conn.server
             if not server.status()["running"]:
                 print("starting the managed Label Studio (a first start takes about a minute)...", file=sys.stderr)
-                server.start()
+                server.start(workers=server_workers)
 
     def closing_notes(self) -> list[str]:
         """Where the server is, how to log in, and, for a campaign with a person in its pool, the
