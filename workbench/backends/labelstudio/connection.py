@@ -15,9 +15,10 @@ before the server sees it.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import httpx
 
@@ -70,6 +71,18 @@ class Connection:
         self.saved: list[tuple[Project, int, str, dict]] = []
 
     # ---- the server ---------------------------------------------------------------------------
+    def each(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> None:
+        """``fn(item)`` for every item: one after the other with ``workers`` 1, else ``workers`` at a
+        time on threads (the crowd's saves, overlap PATCHes, review verdicts: requests that do not
+        depend on one another)."""
+        items = list(items)
+        if self.workers <= 1 or len(items) <= 1:
+            for item in items:
+                fn(item)
+        else:
+            with ThreadPoolExecutor(max_workers=min(self.workers, len(items))) as pool:
+                list(pool.map(fn, items))
+
     @property
     def managed(self) -> bool:
         return self.url_option is None

@@ -18,7 +18,6 @@ one answer at a time), which changes nothing of what is answered, only when.
 from __future__ import annotations
 
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from threading import Lock
 from typing import Any, Callable
@@ -74,12 +73,7 @@ def run_crowd(backend: Connection, crowd: list[SimulatedAnnotator], queues: dict
 
     backend.saved = []
     try:
-        if backend.workers <= 1 or len(members) <= 1:
-            for m in members:
-                work_through(backend, project, m, references, seed, advance)
-        else:
-            with ThreadPoolExecutor(max_workers=min(backend.workers, len(members))) as pool:
-                list(pool.map(lambda m: work_through(backend, project, m, references, seed, advance), members))
+        backend.each(lambda m: work_through(backend, project, m, references, seed, advance), members)
     finally:  # what was saved, also when a save failed half way
         backend.saved = [(project, t, u, a) for m in members for t, u, a in m.saved]
     return len(backend.saved)

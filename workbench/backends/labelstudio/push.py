@@ -12,7 +12,6 @@ task's data marks it as gold.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 from ...errors import WorkbenchError
@@ -98,13 +97,7 @@ def set_overlaps(backend: Connection, overlaps: dict[str, int], finished: dict[s
         backend.api.patch(f"/api/tasks/{task_id}/", {"overlap": n, "is_labeled": finished.get(str(task_id), 0) >= n},
                           what=f"setting the overlap of task {task_id}")
 
-    # one PATCH per task (Label Studio has no bulk way): `workers` of them at a time
-    if backend.workers <= 1 or len(overlaps) == 1:
-        for item in overlaps.items():
-            patch(item)
-    else:
-        with ThreadPoolExecutor(max_workers=backend.workers) as pool:
-            list(pool.map(patch, overlaps.items()))
+    backend.each(patch, overlaps.items())  # one PATCH per task (Label Studio has no bulk way)
 
 
 def finished_by(task: dict) -> int:

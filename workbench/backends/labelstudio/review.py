@@ -16,7 +16,6 @@ answers are verdicts; an answer changed by someone other than its author is not 
 from __future__ import annotations
 
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
@@ -169,13 +168,7 @@ def simulate_review(conn: Connection, reviewers: list["SimulatedAnnotator"], tas
         api.request("POST", f"/api/tasks/{task_id}/annotations/", json=body, params={"project": project.id},
                     what=f"saving {r.id}'s verdict")
 
-    # verdicts do not depend on one another: `workers` saves at a time (a reviewer's client is shared)
-    if conn.workers <= 1:
-        for item in todo:
-            save(item)
-    else:
-        with ThreadPoolExecutor(max_workers=conn.workers) as pool:
-            list(pool.map(save, todo))
+    conn.each(save, todo)  # verdicts do not depend on one another (a reviewer's client is shared)
     return len(todo)
 
 
