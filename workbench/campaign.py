@@ -343,13 +343,17 @@ class Campaign:
         """Collect annotations: validate each, replace edits, drop deletions, flag extras; then gating
         judges whoever answered honeypots (an exclusion is a new round, pushed at once)."""
         with self._working():
-            summary = self._step(pull_step.run)
-            if self.spec.gating.enabled:
-                judged = self._step(gating.gate)
-                summary["gating"] = judged
-                if judged["excluded"] and self.state.step("push") is not None:
-                    summary["gating"]["push"] = self.push()
-            return summary
+            return self._judge(self._step(pull_step.run))
+
+    def _judge(self, summary: dict[str, Any]) -> dict[str, Any]:
+        """After new answers are stored: gating judges whoever answered honeypots (an exclusion is a
+        new round, pushed at once); its outcome goes in ``summary``."""
+        if self.spec.gating.enabled:
+            judged = self._step(gating.gate)
+            summary["gating"] = judged
+            if judged["excluded"] and self.state.step("push") is not None:
+                summary["gating"]["push"] = self.push()
+        return summary
 
     def take_simulated(self) -> dict[str, Any]:
         """Between the stages of a gated simulation: store what the crowd just made as the backend
@@ -357,13 +361,7 @@ class Campaign:
         after a pull (an exclusion is a new round, pushed at once)."""
         with self._working():
             summary = self._step(pull_step.simulated)
-            if summary is None:
-                return self.pull()
-            judged = self._step(gating.gate)
-            summary["gating"] = judged
-            if judged["excluded"] and self.state.step("push") is not None:
-                summary["gating"]["push"] = self.push()
-            return summary
+            return self.pull() if summary is None else self._judge(summary)
 
     def exclude(self, annotator: str, reason: str = "manual") -> dict[str, Any]:
         """Exclude ``annotator`` by hand: their labels stop counting, their work goes to others."""
