@@ -71,19 +71,24 @@ def pairs_within(groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     groups = np.asarray(groups)
     if len(groups) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    in_order = bool((groups[1:] >= groups[:-1]).all())
-    order = None if in_order else np.argsort(groups, kind="stable")
-    g = groups if order is None else groups[order]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    sizes = np.diff(np.r_[starts, len(g)])
+    order, starts, sizes = _blocks(groups)
     size_of = np.repeat(sizes, sizes)  # per sorted position: its group's size
     start_of = np.repeat(starts, sizes)
-    left = np.repeat(np.arange(len(g)), size_of)
+    left = np.repeat(np.arange(len(groups)), size_of)
     offset = np.arange(len(left)) - np.repeat(np.cumsum(size_of) - size_of, size_of)
     right = start_of[left] + offset
     keep = left != right
     left, right = left[keep], right[keep]
     return (left, right) if order is None else (order[left], order[right])
+
+
+def _blocks(groups: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """``(order, starts, sizes)``: the stable order that puts equal codes in one block (None when they
+    already are: the usual table, not sorted again) and each block's first position and size in it."""
+    order = None if bool((groups[1:] >= groups[:-1]).all()) else np.argsort(groups, kind="stable")
+    g = groups if order is None else groups[order]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if len(g) else np.zeros(0, dtype=np.int64)
+    return order, starts, np.diff(np.r_[starts, len(g)])
 
 
 def annotator_pairs(enc) -> tuple[np.ndarray, np.ndarray]:
@@ -93,11 +98,7 @@ def annotator_pairs(enc) -> tuple[np.ndarray, np.ndarray]:
     then swapped where the annotator codes run the other way."""
     found = getattr(enc, "_annotator_pairs", None)
     if found is None:
-        unit = np.asarray(enc.unit)
-        order = None if bool((unit[1:] >= unit[:-1]).all()) else np.argsort(unit, kind="stable")
-        g = unit if order is None else unit[order]
-        starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if len(g) else np.zeros(0, dtype=np.int64)
-        sizes = np.diff(np.r_[starts, len(g)])
+        order, starts, sizes = _blocks(np.asarray(enc.unit))
         lefts, rights = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
         for size in np.unique(sizes[sizes >= 2]):
             first = starts[sizes == size]
