@@ -59,6 +59,8 @@ def status(spec: "CampaignSpec", state: "CampaignState") -> dict[str, Any]:
 def redundancy_view(spec: "CampaignSpec", state: "CampaignState",
                     rounds: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
     """The ``[redundancy]`` progress (rounds, annotations spent, units per number of annotators)."""
+    if spec.redundancy is None:
+        return None
     if rounds is None:  # read now (the state may predate the run's last round)
         rounds = work_sql.rounds(state.store, state.name)
     return redundancy_progress(spec.redundancy, rounds, work_sql.planned_per_unit(state.store, state.name),
