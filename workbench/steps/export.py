@@ -93,7 +93,7 @@ def records(ctx: "StepContext", pseudonym_of: dict[str, str] | None = None) -> l
     verdicts = {u: (label, [reviewer_name(ctx, r) for r in who])
                 for u, (label, who) in review.decide(review.read(ctx.store, ctx.name, ctx.task_type.schema)).items()}
     model_votes = model_vote_records(model_sources(ctx).votes()) if ctx.spec.models else None
-    return build_records(state.units, state.documents, state.aggregates, counted_votes(state.counted, pseudonym_of),
+    return build_records(state.units, state.documents, state.consensus_rows, counted_votes(state.counted, pseudonym_of),
                          campaign=ctx.name, task_type=ctx.spec.task_type, plugin=plugin, plugin_version=version,
                          as_of=review_as_of(ctx, as_of(state)), model_votes=model_votes, verdicts=verdicts)
 
