@@ -9,8 +9,8 @@ prints, per step, the wall time, the CPU time (the process and its segmentation 
 machine wall time grows with the others' load, CPU time much less) and the peak resident memory
 (RSS, sampled every 50 ms), then the
 total, the process's peak RSS (``getrusage``), the store's size (database plus WAL), the exports'
-size, and the time of a no-op re-run (``workbench run SPEC`` again, as a user would, a new process
-including the CLI's start-up).
+size, the time of a no-op re-run (``workbench run SPEC`` again, as a user would, a new process
+including the CLI's start-up and the campaign report) and of ``workbench status``.
 
     python -m benchmarks.bench_scale [--sizes 5,20,50] [--keep DIR] [--profile]
 
@@ -289,9 +289,16 @@ def measure(megabytes: float, work: Path, profile: bool) -> dict:
     noop_cpu = _cpu() - cpu
     if rerun.returncode != 0:
         raise SystemExit(f"the no-op re-run failed: {rerun.stderr.strip()[-500:]}")
+    cpu = _cpu()
+    start = time.perf_counter()
+    shown = subprocess.run([str(wb), "status", "scale"], env=env, cwd=work, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+    status_s, status_cpu = time.perf_counter() - start, _cpu() - cpu
+    if shown.returncode != 0:
+        raise SystemExit(f"`workbench status` failed: {shown.stderr.strip()[-500:]}")
     return {"mb": megabytes, "bytes": corpus["bytes"], "files": corpus["files"], "generate": gen, "total": total,
             **figures, "store": store_bytes, "exports": _size(work / "exports"), "noop": noop,
-            "noop_cpu": noop_cpu, "load": os.getloadavg()[0]}
+            "noop_cpu": noop_cpu, "status": status_s, "status_cpu": status_cpu, "load": os.getloadavg()[0]}
 
 
 def report(rows: list[dict]) -> None:
@@ -313,6 +320,8 @@ def report(rows: list[dict]) -> None:
     print(f"{'exports':<12}" + "".join(f"{r['exports'] / 1e6:>9.0f} MB" for r in rows))
     print(f"{'no-op rerun':<12}" + "".join(f"{r['noop']:>10.1f} s" for r in rows) + "   (target 10 s)")
     print(f"{'no-op CPU':<12}" + "".join(f"{r['noop_cpu']:>10.1f} s" for r in rows))
+    print(f"{'status':<12}" + "".join(f"{r['status']:>10.1f} s" for r in rows) + "   (`workbench status`)")
+    print(f"{'status CPU':<12}" + "".join(f"{r['status_cpu']:>10.1f} s" for r in rows))
     print(f"{'load avg':<12}" + "".join(f"{r['load']:>12.1f}" for r in rows) + "   (1-minute load at the end; 2 cores)")
     if len(rows) > 1:
         base = rows[0]

@@ -184,6 +184,6 @@ def test_scale_benchmark_runs_on_a_tiny_corpus(tmp_path, capsys):
     assert [p.read_bytes() for p in sorted(a.iterdir())] == [p.read_bytes() for p in sorted(b.iterdir())]
     bench_scale.main(["--sizes", "0.05", "--keep", str(tmp_path / "run")])
     out = capsys.readouterr().out
-    for row in ("units", "plan", "export", "peak RSS", "store", "no-op rerun"):
+    for row in ("units", "plan", "export", "peak RSS", "store", "no-op rerun", "status CPU"):
         assert row in out
     assert (tmp_path / "run" / "0.05mb" / "home" / "workbench.db").is_file()

@@ -198,9 +198,22 @@ class CampaignState:
                  "tie": bool(r["tie"])} for r in results_sql.aggregates(self.store, self.name)]
 
     @cached_property
+    def consensus_rows(self) -> list[dict[str, Any]]:
+        """:attr:`aggregates` without the posteriors (the export and agreement do not read them: a
+        decoded dict per unit was most of the rows' memory)."""
+        if "aggregates" in self.__dict__:
+            return [{k: v for k, v in r.items() if k != "posteriors"} for r in self.aggregates]
+        read = self._read_label
+        return [{"unit_id": r["unit_id"], "label": read(r["label_json"]), "confidence": r["confidence"],
+                 "n_annotations": r["n_annotations"], "agreement": r["agreement"], "method": r["method"],
+                 "tie": bool(r["tie"])} for r in results_sql.consensus_rows(self.store, self.name)]
+
+    @cached_property
     def consensus(self) -> dict[str, Label]:
         """The aggregated label of each unit (empty before ``aggregate``)."""
-        return {r["unit_id"]: r["label"] for r in self.aggregates}
+        if "aggregates" in self.__dict__:
+            return {r["unit_id"]: r["label"] for r in self.aggregates}
+        return {r["unit_id"]: r["label"] for r in self.consensus_rows}
 
     @cached_property
     def metrics(self) -> dict[str, dict[str, Any]]:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from .gating import gold_health
 from .redundancy import progress as redundancy_progress
+from .store import corpus as corpus_sql
 from .store import labels as labels_sql
 from .store import work as work_sql
 
@@ -48,12 +49,32 @@ def status(spec: "CampaignSpec", state: "CampaignState") -> dict[str, Any]:
     gating_view = {k: info[k] for k in ("enabled", "excluded", "events", "excluded_labels", "suspect_gold",
                                         "overexposed", "max_exposure")}
     versions = state.versions
-    return {"campaign": name, "task_type": spec.task_type, "backend": spec.backend, "units": len(state.units),
+    return {"campaign": name, "task_type": spec.task_type, "backend": spec.backend, "units": corpus_sql.count(db, name),
             "spec_version": versions[-1]["version"] if versions else None, "versions": versions,
             "rounds": rounds, "steps": steps,
-            "redundancy": redundancy_progress(spec.redundancy, rounds, work_sql.planned_per_unit(db, name),
-                                              state.step("redundancy")), "annotators": per, "quarantined": quarantined,
+            "redundancy": redundancy_view(spec, state, rounds), "annotators": per, "quarantined": quarantined,
             "gating": gating_view, "coverage": coverage(spec, state)}
+
+
+def redundancy_view(spec: "CampaignSpec", state: "CampaignState",
+                    rounds: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
+    """The ``[redundancy]`` progress (rounds, annotations spent, units per number of annotators)."""
+    if spec.redundancy is None:
+        return None
+    if rounds is None:  # read now (the state may predate the run's last round)
+        rounds = work_sql.rounds(state.store, state.name)
+    return redundancy_progress(spec.redundancy, rounds, work_sql.planned_per_unit(state.store, state.name),
+                               state.step("redundancy"))
+
+
+def round_count(state: "CampaignState") -> int:
+    """How many rounds of work the campaign has had (without counting their assignments)."""
+    return work_sql.count_rounds(state.store, state.name)
+
+
+def planned_per_annotator(state: "CampaignState") -> dict[str, int]:
+    """``{annotator: planned assignments}``, counted in SQL."""
+    return work_sql.planned_per_annotator(state.store, state.name)
 
 
 def coverage(spec: "CampaignSpec", state: "CampaignState") -> dict[str, Any]:
@@ -62,35 +83,21 @@ def coverage(spec: "CampaignSpec", state: "CampaignState") -> dict[str, Any]:
     open: the simulated crowd's (after ``simulate``, a gap to repair: ``simulate`` again, then
     ``pull``) or people's (their work still to come)."""
     crowd = {a.id for a in spec.active_annotators if a.simulated}
-    planned: dict[str, set[str]] = {}
-    for a in state.assignments:
-        if a.planned:
-            planned.setdefault(a.unit, set()).add(a.annotator)
-    counted: dict[str, int] = {}
-    gave: dict[str, set[str]] = {}  # who gave any answer, a skip or a quarantined one too
-    extra: dict[str, int] = {}
-    for x in state.annotations:
-        gave.setdefault(x.unit_id, set()).add(x.annotator_id)
-        if x.status.value == "ok":
-            counted[x.unit_id] = counted.get(x.unit_id, 0) + 1
-        elif x.status.value == "extra":
-            extra[x.unit_id] = extra.get(x.unit_id, 0) + 1
+    db, name = state.store, state.name
+    # counted in SQL: a million assignments and annotations as objects took seconds
+    units_over, extra = labels_sql.extra_counts(db, name)
     crowd_units, crowd_places, people_units, people_places = 0, 0, 0, 0
-    for unit, who in planned.items():
-        short = len(who) - counted.get(unit, 0)
-        if short <= 0:
-            continue
-        theirs = min(short, len({a for a in who if a in crowd} - gave.get(unit, set())))
+    for short, crowd_open in work_sql.short_units(db, name, crowd):
+        theirs = min(short, crowd_open)
         crowd_units += theirs > 0
         crowd_places += theirs
         people_units += short > theirs
         people_places += short - theirs
-    return {"units_over": len(extra), "extra": sum(extra.values()), "units_short_crowd": crowd_units,
+    return {"units_over": units_over, "extra": extra, "units_short_crowd": crowd_units,
             "open_crowd_places": crowd_places, "units_short_people": people_units,
             "open_people_places": people_places,
             # the crowd has worked (a `simulate` killed half way records no step, but its answers are pulled)
-            "simulated": state.step("simulate") is not None or any(
-                x.annotator_id in crowd for x in state.annotations)}
+            "simulated": state.step("simulate") is not None or labels_sql.any_by(db, name, crowd)}
 
 
 def coverage_lines(name: str, cov: dict[str, Any]) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import click
@@ -418,10 +417,13 @@ def print_campaign_report(c) -> None:
                f"{plan.get('gold_units')} ({plan.get('honeypots')} used as honeypots)")
     click.echo(f"annotations: {pull.get('total_ok')} counted, {pull.get('invalid', 0)} quarantined, "
                f"{pull.get('skipped', 0)} skipped, {pull.get('extra', 0)} extra")
+    # counts come from SQL (the report after a no-op run must not read a million assignments)
+    from ..status import planned_per_annotator, redundancy_view, round_count
+
     if c.spec.redundancy is not None:
-        print_redundancy(c.status()["redundancy"])
-    elif len(st.rounds) > 1 or len(st.versions) > 1:
-        click.echo(f"rounds: {len(st.rounds)}; spec version {st.versions[-1]['version'] if st.versions else 1} "
+        print_redundancy(redundancy_view(c.effective_spec(), st))
+    elif (n_rounds := round_count(st)) > 1 or len(st.versions) > 1:
+        click.echo(f"rounds: {n_rounds}; spec version {st.versions[-1]['version'] if st.versions else 1} "
                    "(`workbench status` lists them)")
     for key in ("url", "login"):
         if push.get(key):
@@ -447,11 +449,10 @@ def print_campaign_report(c) -> None:
              show_interval(a.get("gold_accuracy_ci")), fmt(a["consensus_agreement"])]
             for a in st.quality])
         labeled = {a["annotator"] for a in st.quality}
-        waiting = Counter(a.annotator for a in st.assignments if a.planned and a.annotator not in labeled)
-        idle = [f"{a.id} ({waiting[a.id]} assigned)" for a in c.effective_spec().active_annotators
-                if a.id not in labeled]
+        idle = [a.id for a in c.effective_spec().active_annotators if a.id not in labeled]
         if idle:
-            click.echo(f"no labels yet: {', '.join(idle)}")
+            waiting = planned_per_annotator(st)
+            click.echo(f"no labels yet: {', '.join(f'{a} ({waiting.get(a, 0)} assigned)' for a in idle)}")
     from ..gating import gold_health, summary_line
 
     click.echo(summary_line(gold_health(st, c.spec)))

@@ -51,15 +51,25 @@ def export_folder(ctx: "StepContext", out_dir: str | None) -> Path:
 
 def _digest(path: Path) -> tuple[int, str]:
     """Bytes and sha256 of a file, or of a folder (its files' relative names and contents, sorted)."""
-    h = hashlib.sha256()
     if path.is_file():
-        data = path.read_bytes()
-        return len(data), hashlib.sha256(data).hexdigest()
+        return _file_digest(path)
+    h = hashlib.sha256()
     size = 0
     for p in sorted(q for q in path.rglob("*") if q.is_file()):
-        data = p.read_bytes()
-        size += len(data)
-        h.update(p.relative_to(path).as_posix().encode() + b"\0" + hashlib.sha256(data).digest())
+        n, digest = _file_digest(p)
+        size += n
+        h.update(p.relative_to(path).as_posix().encode() + b"\0" + bytes.fromhex(digest))
+    return size, h.hexdigest()
+
+
+def _file_digest(path: Path) -> tuple[int, str]:
+    """Bytes and sha256 of a file, read in blocks (an export file can be hundreds of MB)."""
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            size += len(block)
+            h.update(block)
     return size, h.hexdigest()
 
 
@@ -83,7 +93,7 @@ def records(ctx: "StepContext", pseudonym_of: dict[str, str] | None = None) -> l
     verdicts = {u: (label, [reviewer_name(ctx, r) for r in who])
                 for u, (label, who) in review.decide(review.read(ctx.store, ctx.name, ctx.task_type.schema)).items()}
     model_votes = model_vote_records(model_sources(ctx).votes()) if ctx.spec.models else None
-    return build_records(state.units, state.documents, state.aggregates, counted_votes(state.counted, pseudonym_of),
+    return build_records(state.units, state.documents, state.consensus_rows, counted_votes(state.counted, pseudonym_of),
                          campaign=ctx.name, task_type=ctx.spec.task_type, plugin=plugin, plugin_version=version,
                          as_of=review_as_of(ctx, as_of(state)), model_votes=model_votes, verdicts=verdicts)
 
@@ -149,7 +159,8 @@ def run(ctx: "StepContext", formats: Iterable[str] | None = None, out_dir: str |
     notes: list[str] = []
     if settings.split is not None:
         splits, notes = assign_splits(kept, settings.split, settings.split_seed)
-        kept = [{**r, "split": s} for r, s in zip(kept, splits)]
+        for r, s in zip(kept, splits):  # in place, not a copy of every record
+            r["split"] = s
     schema = ctx.task_type.schema
     context = ExportContext(campaign=ctx.name, schema=schema, settings=settings, task_type=spec.task_type,
                             description=spec.description, task_options=dict(ctx.task_type.settings))
@@ -199,7 +210,8 @@ def card_facts(ctx: "StepContext", settings, all_records: list[dict], kept: list
     plugin, version = plugin_info(ctx)
     exported_ids = {r["unit_id"] for r in kept}
     table = state.table
-    subset = compute_metrics(ctx.registry, tt.schema, table[table["unit"].isin(exported_ids)], spec.metrics,
+    inside = table["unit"].isin(exported_ids)
+    subset = compute_metrics(ctx.registry, tt.schema, table if inside.all() else table[inside], spec.metrics,
                              digits=4, errors="note", units=state.units_by_id, consensus=state.consensus,
                              gold=state.honeypot_gold)
     pool = {a.id: a for a in state.pool}

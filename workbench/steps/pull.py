@@ -70,6 +70,10 @@ class _Decoded(Mapping[str, Any]):
         return len(self._texts)
 
 
+#: annotations stored per block by a pull (same transaction, same order as one statement)
+UPSERT_BLOCK = 20_000
+
+
 def apply_pull(ctx: "StepContext", batch: PullBatch) -> dict[str, Any]:
     """Store ``batch`` (inside the caller's transaction); counts of what happened."""
     db, name = ctx.store, ctx.name
@@ -79,7 +83,9 @@ def apply_pull(ctx: "StepContext", batch: PullBatch) -> dict[str, Any]:
               "invalid": 0, "skipped": 0, "unknown_unit": 0}
     stored = labels_sql.stored_versions(db, name)
     seen = set()
-    rows = []
+    rows: list[tuple] = []
+    written = 0  # rows stored so far: stored in blocks, not held all at once (a million pulled)
+    quarantined = []  # the invalid rows with a reason, for the notes
     for raw in batch.annotations:
         seen.add(raw.key)
         unit = units.get(raw.unit_id)
@@ -110,7 +116,14 @@ def apply_pull(ctx: "StepContext", batch: PullBatch) -> dict[str, Any]:
             counts["new"] += 1
         rows.append((raw.key, raw.unit_id, raw.annotator_id, label_json, raw.lead_time, raw.created_at,
                      raw.updated_at, ctx.spec.backend, json.dumps(raw.backend_ids), status.value, reason, None))
+        if status is AnnotationStatus.INVALID and reason:
+            quarantined.append(rows[-1])
+        if len(rows) >= UPSERT_BLOCK:
+            labels_sql.upsert(db, name, rows)
+            written += len(rows)
+            rows = []
     labels_sql.upsert(db, name, rows)
+    written += len(rows)
     gone = list(batch.deleted)
     if batch.complete:
         gone += [k for k in stored if k not in seen]
@@ -119,9 +132,9 @@ def apply_pull(ctx: "StepContext", batch: PullBatch) -> dict[str, Any]:
     flipped, counts["extra"] = settle(ctx)
     counts["total_ok"] = labels_sql.count(db, name, "ok")
     counts["not_in_pool"] = labels_sql.count(db, name, "not_in_pool")
-    if rows or counts["deleted"] or flipped:
+    if written or counts["deleted"] or flipped:
         campaigns_sql.bump_annotations_rev(db, name)
-    notes = pull_notes(ctx.spec.backend, deleted, [r for r in rows if r[9] == "invalid" and r[10]])
+    notes = pull_notes(ctx.spec.backend, deleted, quarantined)
     if notes:
         counts["notes"] = notes
     return counts

@@ -103,6 +103,23 @@ def count(db: "Store", campaign: str, status: str | None = None) -> int:
     return int(db.scalar("SELECT COUNT(*) FROM annotations WHERE campaign=? AND status=?", campaign, status) or 0)
 
 
+def extra_counts(db: "Store", campaign: str) -> tuple[int, int]:
+    """(units with an extra answer, extra answers): answers beyond a unit's plan, kept but not counted."""
+    r = db.one("SELECT COUNT(DISTINCT unit_id), COUNT(*) FROM annotations WHERE campaign=? AND status='extra'",
+               campaign)
+    return (int(r[0] or 0), int(r[1] or 0)) if r is not None else (0, 0)
+
+
+def any_by(db: "Store", campaign: str, annotators: Iterable[str]) -> bool:
+    """Whether any of ``annotators`` has an annotation (any status) in the campaign."""
+    ids = sorted(set(annotators))
+    if not ids:
+        return False
+    marks = ", ".join("?" for _ in ids)
+    return db.one(f"SELECT 1 FROM annotations WHERE campaign=? AND annotator_id IN ({marks}) LIMIT 1",
+                  campaign, *ids) is not None
+
+
 def per_annotator(db: "Store", campaign: str) -> list["sqlite3.Row"]:
     return db.all("SELECT annotator_id, status, COUNT(*) FROM annotations WHERE campaign=? "
                   "GROUP BY annotator_id, status", campaign)

@@ -32,6 +32,12 @@ def aggregates(db: "Store", campaign: str) -> list["sqlite3.Row"]:
     return db.all(f"SELECT {', '.join(AGGREGATE_COLUMNS)} FROM aggregates WHERE campaign=?", campaign)
 
 
+def consensus_rows(db: "Store", campaign: str) -> list["sqlite3.Row"]:
+    """:func:`aggregates` without the posteriors (their JSON is most of a row), in the same order."""
+    return db.all(f"SELECT {', '.join(c for c in AGGREGATE_COLUMNS if c != 'posteriors_json')} FROM aggregates "
+                  "WHERE campaign=?", campaign)
+
+
 def replace_agreement(db: "Store", campaign: str, metrics: Iterable[tuple], quality: Iterable[tuple],
                       units: Iterable[tuple]) -> None:
     """Metrics ``(metric, position, value, note, detail_json, ci_low, ci_high)``, quality rows and per-unit rows."""

@@ -59,6 +59,10 @@ def rounds(db: "Store", campaign: str) -> list[dict]:
     return out
 
 
+def count_rounds(db: "Store", campaign: str) -> int:
+    return int(db.scalar("SELECT COUNT(*) FROM rounds WHERE campaign=?", campaign) or 0)
+
+
 # -- assignments -----------------------------------------------------------------------------------
 def assignments(db: "Store", campaign: str) -> list["sqlite3.Row"]:
     """Every assignment, planned or cancelled, in queue order per annotator."""
@@ -92,6 +96,24 @@ def planned_per_unit(db: "Store", campaign: str) -> dict[str, int]:
 def planned_per_annotator(db: "Store", campaign: str) -> dict[str, int]:
     return {r[0]: r[1] for r in db.all("SELECT annotator_id, COUNT(*) FROM assignments WHERE campaign=? "
                                        "AND cancelled IS NULL GROUP BY annotator_id", campaign)}
+
+
+def short_units(db: "Store", campaign: str, crowd: Iterable[str]) -> list[tuple[int, int]]:
+    """``(short, crowd_open)`` of each unit with fewer counted answers (status ok) than planned places:
+    how many places it lacks, and how many of its planned places belong to an annotator of ``crowd``
+    who gave no answer at all on it (not even a skip or an invalid one). Counted in SQL (a million
+    assignments); only the short units come back."""
+    crowd = sorted(set(crowd))
+    marks = ", ".join("?" for _ in crowd)
+    return [(int(r[0]), int(r[1] or 0)) for r in db.all(
+        "WITH p AS (SELECT unit_id, COUNT(*) AS n FROM assignments WHERE campaign=? AND cancelled IS NULL "
+        "GROUP BY unit_id), k AS (SELECT unit_id, COUNT(*) AS ok FROM annotations WHERE campaign=? AND status='ok' "
+        "GROUP BY unit_id), s AS (SELECT p.unit_id, p.n - COALESCE(k.ok, 0) AS short FROM p LEFT JOIN k "
+        "ON k.unit_id = p.unit_id WHERE p.n > COALESCE(k.ok, 0)) "
+        "SELECT s.short, (SELECT COUNT(*) FROM assignments a WHERE a.campaign=? AND a.unit_id = s.unit_id "
+        f"AND a.cancelled IS NULL AND a.annotator_id IN ({marks}) AND NOT EXISTS (SELECT 1 FROM annotations x "
+        "WHERE x.campaign=? AND x.unit_id = s.unit_id AND x.annotator_id = a.annotator_id)) FROM s",
+        campaign, campaign, campaign, *crowd, campaign)]
 
 
 def gold_share(db: "Store", campaign: str) -> dict[str, float]:
