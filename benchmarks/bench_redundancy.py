@@ -159,7 +159,7 @@ def run(datasets: list[DataSet], seeds: int, targets: dict[str, list[float]], in
         n_units = data.labels["unit"].nunique()
         print(f"\n== {data.name}: {n_units} units, {len(data.labels)} answers, {len(data.schema.labels)} classes; "
               f"mean over {seeds} replay seed(s)")
-        print(f"{'method':<12} {'policy':<38} {'annotations':>11} {'per unit':>8} {'accuracy':>8} "
+        print(f"{'method':<12} {'policy':<50} {'annotations':>11} {'per unit':>8} {'accuracy':>8} "
               f"{'vs k=5 cost':>11} {'vs k=5 acc':>10}")
         for method in METHODS:
             rows = []
@@ -194,7 +194,7 @@ def run(datasets: list[DataSet], seeds: int, targets: dict[str, list[float]], in
             for x in rows:
                 x["cost_vs_k5"] = x["annotations"] / k5["annotations"]
                 x["acc_vs_k5"] = x["accuracy"] - k5["accuracy"]
-                print(f"{method:<12} {x['policy']:<38} {x['annotations']:>11.0f} {x['annotations'] / n_units:>8.2f} "
+                print(f"{method:<12} {x['policy']:<50} {x['annotations']:>11.0f} {x['annotations'] / n_units:>8.2f} "
                       f"{x['accuracy']:>8.4f} {x['cost_vs_k5']:>10.0%} {x['acc_vs_k5']:>+10.4f}")
             best = [x for x in rows if "target" in x and x["accuracy"] >= k5["accuracy"] - tolerance - 1e-9]
             if best:
