@@ -11,7 +11,9 @@ the campaign step computes them. Accuracy is the aggregated label against the da
 *aggregated by the same method* (like with like); a last line per data set compares the best of
 either side over the methods. ``--budgets`` adds runs capped by ``[redundancy] budget`` (annotations
 per unit times the units) that give one more answer to at most ``per_round`` units per round, the
-least certain first (``--per-round``, a share of the units; 1: breadth-first, every unit below target).
+least certain first (``--per-round``, a share of the units; 1: breadth-first, every unit below target);
+``--calibration`` runs them also with ``[redundancy] calibration`` (a share of the units given
+``calibration_labels`` answers first, whatever their score).
 
 Data: real crowd labels from ``../shared/crowd-data/`` beside the repository, or ``--data DIR``
 (face, dog, duck; each skipped with a line when absent) and simulated crowds (``benchmarks/crowd.py``) generated with 10 answers per unit and
@@ -107,8 +109,17 @@ def fixed(data: DataSet, seed: int, k: int, method: str) -> tuple[float, int]:
     return accuracy(data, t, method), len(t)
 
 
+#: replays whose policy does not depend on the aggregation method (``one_coin``): (data, seed, policy) ->
+#: the final table and the rounds, so that each method scores the same replay without running it again
+_REPLAYS: dict[tuple[int, int, RedundancySpec], tuple[pd.DataFrame, int]] = {}
+
+
 def adaptive(data: DataSet, seed: int, policy: RedundancySpec, method: str) -> tuple[float, int, int]:
     """Accuracy, annotations and rounds of the campaign policy replayed on ``data``."""
+    key = (id(data), seed, policy)
+    if policy.target_by == "one_coin" and key in _REPLAYS:
+        t, rounds = _REPLAYS[key]
+        return accuracy(data, t, method), len(t), rounds
     r = Replay(data, seed)
     r.take(list(r.rows), policy.initial)
     rounds = 0
@@ -127,24 +138,28 @@ def adaptive(data: DataSet, seed: int, policy: RedundancySpec, method: str) -> t
         r.take(d.more)
         rounds += 1
     t = r.table()
+    if policy.target_by == "one_coin":
+        _REPLAYS[key] = (t, rounds)
     return accuracy(data, t, method), len(t), rounds
 
 
 def run(datasets: list[DataSet], seeds: int, targets: dict[str, list[float]], initial: int, most: int,
         budgets: tuple[float, ...] = (), budget_target: float = 0.99, per_round: float = 0.05,
         budget_by: tuple[str, ...] = ("one_coin",), tolerance: float = 0.005,
-        budget_initial: tuple[int, ...] = ()) -> list[dict]:
+        budget_initial: tuple[int, ...] = (), calibration: tuple[float, ...] = (0.0,),
+        calibration_labels: int = 5) -> list[dict]:
     """``targets``: per method its posterior targets, and under ``"one_coin"`` the one-coin targets;
     ``budgets``: annotations per unit given as ``[redundancy] budget`` (times the number of units), each
     run with ``budget_target`` by each of ``budget_by``, at most ``per_round`` of the units (a share)
-    getting one more answer per round, starting from each of ``budget_initial`` answers (default ``initial``). An adaptive run "reaches" k = 5 when its accuracy is at most
+    getting one more answer per round, starting from each of ``budget_initial`` answers (default ``initial``),
+    with each of ``calibration`` (a share of the units given ``calibration_labels`` answers first; 0: none). An adaptive run "reaches" k = 5 when its accuracy is at most
     ``tolerance`` below k = 5's with the same method."""
     out = []
     for data in datasets:
         n_units = data.labels["unit"].nunique()
         print(f"\n== {data.name}: {n_units} units, {len(data.labels)} answers, {len(data.schema.labels)} classes; "
               f"mean over {seeds} replay seed(s)")
-        print(f"{'method':<12} {'policy':<38} {'annotations':>11} {'per unit':>8} {'accuracy':>8} "
+        print(f"{'method':<12} {'policy':<50} {'annotations':>11} {'per unit':>8} {'accuracy':>8} "
               f"{'vs k=5 cost':>11} {'vs k=5 acc':>10}")
         for method in METHODS:
             rows = []
@@ -155,19 +170,23 @@ def run(datasets: list[DataSet], seeds: int, targets: dict[str, list[float]], in
                              "annotations": float(np.mean([n for _, n in res]))})
             runs: list[tuple] = ([("posterior", t, None) for t in targets[method]]
                                  + [("one_coin", t, None) for t in targets["one_coin"]]
-                    + [(by, budget_target, b, i) for i in (budget_initial or (initial,)) for b in budgets
-                       for by in budget_by])
+                    + [(by, budget_target, b, i, c) for c in calibration for i in (budget_initial or (initial,))
+                       for b in budgets for by in budget_by])
             for by, target, per, *start in runs:
+                cal = start[1] if len(start) > 1 and start[1] else None
                 budget = None if per is None else int(round(per * n_units))
                 batch = None if per is None or per_round >= 1 else max(1, int(round(per_round * n_units)))
                 first = start[0] if start else initial
                 pol = RedundancySpec(initial=first, max=most, target=target, target_by=by, budget=budget,
-                                     per_round=batch)
+                                     per_round=batch, calibration=cal,
+                                     calibration_labels=max(first, min(most, calibration_labels)))
                 res3 = [adaptive(data, s, pol, method) for s in range(seeds)]
                 rows.append({"data": data.name, "method": method, "target": target, "by": by, "budget": per, "initial": first,
+                             "calibration": cal or 0.0,
                              "policy": f"adaptive {first}..{most} {'1coin' if by == 'one_coin' else 'post'} @{target:g}"
                                        + ("" if per is None else f" b{per:g}/u"
-                                          + ("" if batch is None else f" r{per_round:g}")),
+                                          + ("" if batch is None else f" r{per_round:g}")
+                                          + ("" if cal is None else f" cal{cal:g}x{pol.calibration_labels}")),
                              "accuracy": float(np.mean([a for a, _, _ in res3])),
                              "annotations": float(np.mean([n for _, n, _ in res3])),
                              "rounds": float(np.mean([x for _, _, x in res3]))})
@@ -175,7 +194,7 @@ def run(datasets: list[DataSet], seeds: int, targets: dict[str, list[float]], in
             for x in rows:
                 x["cost_vs_k5"] = x["annotations"] / k5["annotations"]
                 x["acc_vs_k5"] = x["accuracy"] - k5["accuracy"]
-                print(f"{method:<12} {x['policy']:<38} {x['annotations']:>11.0f} {x['annotations'] / n_units:>8.2f} "
+                print(f"{method:<12} {x['policy']:<50} {x['annotations']:>11.0f} {x['annotations'] / n_units:>8.2f} "
                       f"{x['accuracy']:>8.4f} {x['cost_vs_k5']:>10.0%} {x['acc_vs_k5']:>+10.4f}")
             best = [x for x in rows if "target" in x and x["accuracy"] >= k5["accuracy"] - tolerance - 1e-9]
             if best:
@@ -228,11 +247,15 @@ def plot(rows: list[dict], path: Path) -> None:
                 b = a[(a["by"] == by) & a["budget"].isna()].sort_values("annotations")
                 if len(b):
                     ax.plot(b["annotations"] / n_units, b["accuracy"], "s-", color=color, label=name_)
-            for first, color in ((2, "#27ae60"), (1, "#16a085")):
-                b = a[a["budget"].notna() & (a["by"] == "one_coin") & (a["initial"] == first)].sort_values("annotations")
-                if len(b):
-                    ax.plot(b["annotations"] / n_units, b["accuracy"], "^-" if first == 2 else "v--", color=color,
-                            label=f"budget, least certain first, from {first}")
+            cals = sorted(set(a["calibration"].dropna())) if "calibration" in a else [0.0]
+            for cal in cals:
+                for first, color in ((2, "#27ae60" if not cal else "#8e44ad"), (1, "#16a085" if not cal else "#d35400")):
+                    b = a[a["budget"].notna() & (a["by"] == "one_coin") & (a["initial"] == first)
+                          & ((a["calibration"] == cal) if "calibration" in a else True)].sort_values("annotations")
+                    if len(b):
+                        ax.plot(b["annotations"] / n_units, b["accuracy"], "^-" if first == 2 else "v--", color=color,
+                                label=f"budget, least certain first, from {first}"
+                                      + (f", calibration {cal:g}" if cal else ""))
             k5 = f[f["k"] == 5]
             if len(k5):
                 ax.axvline(0.6 * 5, color="#2980b9", lw=0.8, ls=":")
@@ -268,6 +291,11 @@ def main(argv=None) -> None:
                     "more answer per round ([redundancy] per_round), least certain first; 1: every unit below target")
     ap.add_argument("--budget-initial", default="", help="budgeted runs: answers per unit to start with, "
                     "comma-separated, each run (default --initial)")
+    ap.add_argument("--calibration", default="", help="budgeted runs: shares of the units given "
+                    "--calibration-labels answers first ([redundancy] calibration), comma-separated, each run; "
+                    "0: none (default: none)")
+    ap.add_argument("--calibration-labels", type=int, default=5, help="[redundancy] calibration_labels of "
+                    "the --calibration runs (at most --max)")
     ap.add_argument("--tolerance", type=float, default=0.005, help="how far below k=5's accuracy still counts "
                     "as reaching it")
     ap.add_argument("--data", type=Path, default=CROWD_DATA, help="folder of the real crowd data (NAME.labels.csv)")
@@ -294,7 +322,8 @@ def main(argv=None) -> None:
     budgets = tuple(float(x) for x in args.budgets.split(",") if x)
     rows = run(datasets, args.seeds, targets, args.initial, args.max, budgets, args.budget_target, args.per_round,
                tuple(x for x in args.budget_by.split(",") if x), args.tolerance,
-               tuple(int(x) for x in args.budget_initial.split(",") if x))
+               tuple(int(x) for x in args.budget_initial.split(",") if x),
+               tuple(float(x) for x in args.calibration.split(",") if x) or (0.0,), args.calibration_labels)
     if args.svg:
         plot(rows, Path(args.svg))
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from workbench import redundancy
 from workbench.campaign import Campaign
 from workbench.cli import cli
 from workbench.errors import WorkbenchError
@@ -85,6 +86,28 @@ def test_decide_per_round_defers_all_but_the_least_settled():
     # with a budget: the budget's room is the cap first; units past it are settled (budget), not deferred
     d = decide(table(rows), RedundancySpec(initial=2, max=5, target=0.9, per_round=1, budget=13))
     assert d.more == ["a"] and d.deferred == ["c"] and d.settled == {"e": "target", "d": "budget", "b": "budget"}
+
+
+def test_decide_calibration_units_come_first_whatever_their_score():
+    rows = [(f"u{i}", 2, 0, 1.0 if i % 2 else 0.5, 3) for i in range(20)]
+    pol = RedundancySpec(initial=2, max=5, target=0.9, calibration=0.1, calibration_labels=4)
+    picked = redundancy.calibration_units([r[0] for r in rows], pol)
+    assert len(picked) == 2 and picked == redundancy.calibration_units([r[0] for r in reversed(rows)], pol)
+    d = decide(table(rows), pol)
+    assert d.more[:2] == sorted(picked, key=redundancy._draw)  # first, even a unit at score 1.0 (above target)
+    assert set(d.more[2:]) == {r[0] for r in rows if r[3] < 0.9} - picked
+    assert not set(d.settled) & picked
+    # up to calibration_labels: then the score rules again (here: settled by target or still below it)
+    done = [(u, 4 if u in picked else n, o, sc, f) for u, n, o, sc, f in rows]
+    d = decide(table(done), pol)
+    assert not set(d.more) & {u for u in picked if dict((r[0], r[3]) for r in rows)[u] >= 0.9}
+    # a budget and per_round apply to them like to any unit, and no one left settles them
+    d = decide(table(rows), RedundancySpec(initial=2, max=5, target=0.9, calibration=0.1, per_round=1))
+    assert d.more == sorted(picked, key=redundancy._draw)[:1]
+    lonely = [(u, n, o, sc, 0 if u in picked else f) for u, n, o, sc, f in rows]
+    assert set(decide(table(lonely), pol).settled) >= picked
+    assert "10% of the units get 4 annotator(s) first (calibration)" in redundancy.describe(pol)
+    assert "calibration" not in redundancy.describe(RedundancySpec())
 
 
 # -- the loop on the local backend -----------------------------------------------------------------------------
@@ -231,6 +254,32 @@ def test_per_round_spends_the_budget_least_certain_first_over_more_rounds(tmp_pa
     assert st["spent"] == budget and st["per_round"] == 4 and out is not None
 
 
+def test_calibration_gives_its_share_of_units_their_labels_first(tmp_path, home):
+    spec = spec_file(tmp_path, "initial = 2\nmax = 5\ntarget = 0.99\ntarget_by = \"one_coin\"\n"
+                               "calibration = 0.2\ncalibration_labels = 4\nper_round = 3")
+    c = Campaign(load_spec(spec), Store(home))
+    c.run()
+    counts = per_unit(c)
+    picked = redundancy.calibration_units(list(counts), c.spec.redundancy)
+    assert len(picked) == round(0.2 * len(counts)) >= 2
+    assert all(counts[u] >= 4 for u in picked)
+    # they came first: the first adaptive rounds went to them only, per_round at a time
+    adaptive = sorted(r["round"] for r in c.state.rounds if r["kind"] == "adaptive")
+    first = {a.unit for a in c.state.assignments if a.round == adaptive[0]}
+    assert first <= picked and len(first) == 3
+    st = c.status()["redundancy"]
+    assert st["calibration"] == 0.2 and st["calibration_labels"] == 4
+    assert "20% of the units get 4 annotator(s) first (calibration)" in st["policy"]
+    text = run(home, "status", "c1").output
+    assert "(calibration)" in text
+    # changing it is a new spec version
+    c = Campaign(load_spec(spec_file(tmp_path, "initial = 2\nmax = 5\ntarget = 0.99\ntarget_by = \"one_coin\"\n"
+                                               "calibration = 0.3\ncalibration_labels = 4\nper_round = 3")),
+                 Store(home))
+    c.run()
+    assert "redundancy.calibration: 0.2 -> 0.3" in c.state.versions[-1]["changes"]
+
+
 def test_honeypots_follow_the_same_rule(tmp_path, home):
     # dawid_skene clamps gold units to their gold label: the policy judges without gold, so honeypots
     # still get more annotators when their answers disagree, like any unit
@@ -302,8 +351,14 @@ def test_status_and_card_show_rounds_settled_and_spent(tmp_path, home):
     ('target_by = "votes"', "redundancy.target_by: expected one of posterior, agreement, one_coin, got 'votes'"),
     ("budget = 0", "redundancy.budget: expected a total number of annotations of at least 1, got 0"),
     ("max = 2.5", "redundancy.max: expected a whole number, got 2.5"),
-    ("maximum = 4", "redundancy.maximum: unknown field (expected one of budget, initial, max, per_round, target, "
-                    "target_by)"),
+    ("maximum = 4", "redundancy.maximum: unknown field (expected one of budget, calibration, calibration_labels, "
+                    "initial, max, per_round, target, target_by)"),
+    ("calibration = 1.5", "redundancy.calibration: expected the share of the units in (0, 1) given calibration_labels "
+                          "annotators first, got 1.5"),
+    ('calibration = "10%"', "redundancy.calibration: expected the share of the units in (0, 1)"),
+    ("calibration = 0.1\ncalibration_labels = 6", "redundancy.calibration_labels: expected a number of annotators "
+                                                  "from initial (2) to max (5), got 6"),
+    ("calibration_labels = 4", "redundancy.calibration_labels: is set but redundancy.calibration is not"),
     ("per_round = 0", "redundancy.per_round: expected a number of units of at least 1 per round, got 0"),
     ('per_round = "5%"', "redundancy.per_round: expected a whole number, got '5%'"),
     ("initial = 9", "redundancy.initial: 9 annotators per unit, but the pool has only 7"),

@@ -21,7 +21,11 @@ score reaches the target, when it has ``max`` annotators, or when nobody is left
 get one more annotator each, the least settled first (lowest score, then fewest labels, then a draw
 keyed on the unit id), as far as the budget goes and, with ``per_round``, at most that many units per
 round: the others are *deferred* to a later check, where the scores re-fitted on the new answers
-rank them again (a global, least-certain-first allocation of the budget). Honeypots are units like any other here: the engine
+rank them again (a global, least-certain-first allocation of the budget). With ``calibration``, a
+share of the units (those first in a fixed draw on the unit ids, whatever their score) gets
+``calibration_labels`` annotators ahead of every other unit, so that each annotator meets units with
+enough answers for Dawid-Skene to estimate their confusion matrix before the budget goes to the
+uncertain ones. Honeypots are units like any other here: the engine
 judges them by the same posterior, so their number of annotations does not give them away.
 """
 
@@ -76,6 +80,15 @@ def _draw(unit: str) -> int:
     return int.from_bytes(hashlib.sha256(str(unit).encode()).digest()[:8], "big")
 
 
+def calibration_units(units, policy: RedundancySpec) -> set[str]:
+    """The units ``policy.calibration`` picks: that share of ``units`` (rounded), first in the fixed draw
+    on their ids (so the same units whatever the round, and unrelated to their labels or gold)."""
+    if not policy.calibration:
+        return set()
+    ids = [str(u) for u in units]
+    return set(sorted(ids, key=lambda u: (_draw(u), u))[:int(round(policy.calibration * len(ids)))])
+
+
 def decide(units: pd.DataFrame, policy: RedundancySpec, spent: int | None = None) -> Decision:
     """Which of ``units`` (columns :data:`COLUMNS`) get one more annotator. ``spent``: the annotations
     spent so far (default: the sum of ``labels``), counted against ``policy.budget``."""
@@ -87,12 +100,15 @@ def decide(units: pd.DataFrame, policy: RedundancySpec, spent: int | None = None
     eps = 1e-9
     wanting: list[tuple[float, int, int, str]] = []
     answered = units["answered"] if "answered" in units.columns else units["labels"] - units["open"]
+    calibrating = calibration_units(units["unit"], policy)
     for (unit, labels, open_, score, free), done in zip(units[COLUMNS].itertuples(index=False), answered):
         labels, open_, free = int(labels), int(open_), int(free)
         settled_score = score is not None and not (isinstance(score, float) and math.isnan(score))
         if open_ > 0:
             out.waiting.append(unit)
             out.open_places += open_
+        elif unit in calibrating and labels < policy.calibration_labels and free > 0:
+            wanting.append((-2.0, labels, _draw(unit), unit))  # ahead of every score (a missing one is -1)
         elif settled_score and int(done) >= policy.initial and float(score) >= policy.target - eps:
             out.settled[unit] = "target"
         elif labels >= policy.max:
@@ -158,7 +174,9 @@ def describe(policy: RedundancySpec) -> str:
             f"{policy.target_by} is below {policy.target:g}, up to {policy.max}"
             + (f", within a budget of {policy.budget} annotations" if policy.budget is not None else "")
             + (f", at most {policy.per_round} unit(s) per round, least settled first"
-               if policy.per_round is not None else ""))
+               if policy.per_round is not None else "")
+            + (f"; {policy.calibration:.0%} of the units get {policy.calibration_labels} annotator(s) first "
+               "(calibration)" if policy.calibration else ""))
 
 
 def progress(policy: RedundancySpec | None, rounds: list[dict[str, Any]], per_unit: dict[str, int],
@@ -175,6 +193,7 @@ def progress(policy: RedundancySpec | None, rounds: list[dict[str, Any]], per_un
     check = last_check or {}
     return {"policy": describe(policy), "initial": policy.initial, "max": policy.max, "target": policy.target,
             "target_by": policy.target_by, "budget": policy.budget, "per_round": policy.per_round,
+            "calibration": policy.calibration, "calibration_labels": policy.calibration_labels if policy.calibration else None,
             "rounds": len(rounds),
             "adaptive_rounds": len(adaptive),
             "spent": sum(int(r["assignments"]) for r in rounds), "answered": sum(int(r["answered"]) for r in rounds),

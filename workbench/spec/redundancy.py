@@ -6,7 +6,10 @@ they agree; when only ``overlap`` is set it is the initial number), and after ea
 still below ``target`` get one more annotator, until they reach the target, ``max`` annotators, or
 the campaign has spent ``budget`` annotations in all; ``per_round`` caps how many units get one in a
 round (the least settled first), which with a ``budget`` spends it where units are least certain
-rather than breadth-first. :mod:`workbench.redundancy` is the policy.
+rather than breadth-first. ``calibration`` (a share of the units, picked by a fixed draw on their ids)
+gives those units ``calibration_labels`` annotators ahead of any other, whatever their score, so
+that Dawid-Skene sees every annotator on units with enough answers to estimate their confusion.
+:mod:`workbench.redundancy` is the policy.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any, Callable
 
 #: how a unit's progress to the target is measured
 TARGET_BY = ("posterior", "agreement", "one_coin")
-FIELDS = {"initial", "max", "target", "target_by", "budget", "per_round"}
+FIELDS = {"initial", "max", "target", "target_by", "budget", "per_round", "calibration", "calibration_labels"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,10 @@ class RedundancySpec:
     #: the most units that get one more annotator in one round (the least settled first); None: every
     #: unit below target
     per_round: int | None = None
+    #: the share of the units (a fixed draw on their ids) given ``calibration_labels`` annotators first,
+    #: whatever their score; None: none
+    calibration: float | None = None
+    calibration_labels: int = 5
 
 
 def parse_redundancy(raw: Any, overlap: int | None, fail: Callable[[str, str], Any]) -> RedundancySpec:
@@ -73,5 +80,19 @@ def parse_redundancy(raw: Any, overlap: int | None, fail: Callable[[str, str], A
     per_round = integer("per_round", None)
     if per_round is not None and per_round < 1:
         fail("redundancy.per_round", f"expected a number of units of at least 1 per round, got {per_round}")
+    calibration = raw.get("calibration")
+    if calibration is not None and (isinstance(calibration, bool) or not isinstance(calibration, (int, float))
+                                    or not 0 < calibration < 1):
+        fail("redundancy.calibration", f"expected the share of the units in (0, 1) given calibration_labels "
+                                       f"annotators first, got {calibration!r}")
+    cal_labels = integer("calibration_labels", max(initial, min(most, 5)))
+    assert cal_labels is not None
+    if not initial <= cal_labels <= most:
+        fail("redundancy.calibration_labels", f"expected a number of annotators from initial ({initial}) to max "
+                                              f"({most}), got {cal_labels}")
+    if "calibration_labels" in raw and calibration is None:
+        fail("redundancy.calibration_labels", "is set but redundancy.calibration is not (expected the share of the "
+                                              "units to calibrate, e.g. calibration = 0.1)")
     return RedundancySpec(initial=initial, max=most, target=float(target), target_by=by, budget=budget,
-                          per_round=per_round)
+                          per_round=per_round, calibration=None if calibration is None else float(calibration),
+                          calibration_labels=cal_labels)
