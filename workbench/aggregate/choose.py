@@ -23,15 +23,16 @@ AUTO_MAX_SPARSE_SHARE = 0.10
 AUTO_MIN_GOLD = 30
 #: ... over this many folds of the gold units (each scored by a fit that saw the other folds' gold)
 AUTO_FOLDS = 5
-#: the methods ``auto`` compares on gold, simplest first: a tie goes to the simpler method. Names the
-#: registry lacks are left out; a method not listed here is not compared.
 #: on a table with more rows than this, ``auto`` compares the methods on a sample of its units: every
 #: gold unit with its labels, and the other units drawn by a hash of their ids (the same sample in
 #: every run) in the share that makes about this many rows; the method it picks then runs on the
 #: whole table. Units keep all their labels, so what changes is only how many units each annotator's
 #: parameters are estimated from (500 labels each on average with 200 annotators), not how hard a
-#: unit is; the comparison's precision comes from the number of gold units, which all stay
+#: unit is; the comparison's precision comes from the number of gold units, which all stay. There the
+#: methods of :data:`GOLD_CLAMPED` are fitted once without gold (see :func:`compare_on_gold`)
 AUTO_SAMPLE_ROWS = 100_000
+#: the methods ``auto`` compares on gold, simplest first: a tie goes to the simpler method. Names the
+#: registry lacks are left out; a method not listed here is not compared.
 AUTO_CANDIDATES = ("majority", "wawa", "weighted_majority", "one_coin_dawid_skene", "dawid_skene", "mace",
                    "glad", "mmsr", "kos")
 
@@ -58,9 +59,10 @@ def choose_method(registry, schema, table, requested: str, gold: Mapping | None 
     ``auto``: span tasks use ``span_dawid_skene`` (else the ``spans`` vote). Other tasks, when ``gold`` holds at
     least :data:`AUTO_MIN_GOLD` units that have labels in ``table``: the method of
     :data:`AUTO_CANDIDATES` with the best accuracy on held-out gold (:func:`compare_on_gold`; a tie
-    goes to the label-count rule's pick when it is among the best, else to the simpler method). A table of more
-    than :data:`AUTO_SAMPLE_ROWS` rows is compared on a sample (:func:`sample_for_comparison`), where
-    the methods that only clamp gold (:data:`GOLD_CLAMPED`) are fitted once without gold. Otherwise (and when no candidate could run) the label-count rule:
+    goes to the label-count rule's pick when it is among the best, else to the simpler method). A
+    table of more than :data:`AUTO_SAMPLE_ROWS` rows is compared on a sample of its units
+    (:func:`sample_for_comparison`), where the methods that only clamp gold (:data:`GOLD_CLAMPED`)
+    are fitted once without gold. Otherwise (and when no candidate could run) the label-count rule:
     ``dawid_skene`` when two or more annotators have at least :data:`AUTO_MIN_LABELS` labels each
     (enough to estimate a confusion matrix) and annotators with fewer hold at most
     :data:`AUTO_MAX_SPARSE_SHARE` of the labels, else ``majority``.
