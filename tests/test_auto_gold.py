@@ -127,3 +127,45 @@ def test_a_method_that_cannot_run_on_the_folds_is_named():
     scores = compare_on_gold(get_registry(), schema, table, gold, ["majority", "spans"])
     assert scores[0].error is None and scores[0].n == 40
     assert scores[1].error is not None
+
+
+def test_a_big_table_is_compared_on_a_sample_with_every_gold_unit(monkeypatch):
+    """Above AUTO_SAMPLE_ROWS rows, methods are compared on whole units: every gold unit and a hash-drawn
+    share of the others (the same in every run and row order); the pick is then fitted on everything."""
+    from workbench.aggregate import choose
+
+    crowd = make_crowd(n_tasks=3000, n_workers=30, n_classes=3, overlap=3, spammers=0.1, seed=4)
+    table, schema = crowd.long_table(), LabelSchema(LabelKind.SINGLE, crowd.classes)
+    gold = dict(crowd.truth.iloc[::20].items())  # 150 units
+    sample, note = choose.sample_for_comparison(schema, table, gold, max_rows=2400)
+    assert note is not None and "every gold unit" in note
+    assert set(gold) <= set(sample["unit"])
+    per_unit = table.groupby("unit").size()
+    kept = sample.groupby("unit").size()
+    assert (kept == per_unit.reindex(kept.index)).all()  # whole units
+    assert 1800 < len(sample) < 3000  # about max_rows
+    shuffled = table.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    again, _ = choose.sample_for_comparison(schema, shuffled, gold, max_rows=2400)
+    assert set(again["unit"]) == set(sample["unit"])
+    small, none = choose.sample_for_comparison(schema, table, gold, max_rows=len(table))
+    assert small is table and none is None
+
+    monkeypatch.setattr(choose, "AUTO_SAMPLE_ROWS", 2400)
+    res = aggregate_table(get_registry(), schema, table, "auto", gold=gold)
+    assert "compared on a sample of" in res.notes[0] and "fitted once without gold" in res.notes[0]
+    assert len(res.labels) == 3000  # the pick ran on the whole table
+
+
+def test_on_a_sample_methods_that_only_clamp_gold_are_scored_by_a_fit_without_gold():
+    crowd = make_crowd(n_tasks=600, n_workers=8, n_classes=3, overlap=3, spammers=0.2, seed=5)
+    table, schema = crowd.long_table(), LabelSchema(LabelKind.SINGLE, crowd.classes)
+    gold = dict(crowd.truth.iloc[:100].items())
+    reg = get_registry()
+    free = reg.get("aggregators", "dawid_skene").func(table, schema, gold=None)
+    labels = free.labels.set_index("unit")["label"]
+    expected = sum(labels[u] == g for u, g in gold.items())
+    [ds, wm] = compare_on_gold(reg, schema, table, gold, ["dawid_skene", "weighted_majority"], gold_free=True)
+    assert ds.n == 100 and ds.correct == expected
+    # weighted majority needs gold for its weights: still scored fold by fold, never on gold it saw
+    [wm_folds] = compare_on_gold(reg, schema, table, gold, ["weighted_majority"])
+    assert wm.correct == wm_folds.correct and wm.n == 100

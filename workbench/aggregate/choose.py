@@ -23,6 +23,14 @@ AUTO_MAX_SPARSE_SHARE = 0.10
 AUTO_MIN_GOLD = 30
 #: ... over this many folds of the gold units (each scored by a fit that saw the other folds' gold)
 AUTO_FOLDS = 5
+#: on a table with more rows than this, ``auto`` compares the methods on a sample of its units: every
+#: gold unit with its labels, and the other units drawn by a hash of their ids (the same sample in
+#: every run) in the share that makes about this many rows; the method it picks then runs on the
+#: whole table. Units keep all their labels, so what changes is only how many units each annotator's
+#: parameters are estimated from (500 labels each on average with 200 annotators), not how hard a
+#: unit is; the comparison's precision comes from the number of gold units, which all stay. There the
+#: methods of :data:`GOLD_CLAMPED` are fitted once without gold (see :func:`compare_on_gold`)
+AUTO_SAMPLE_ROWS = 100_000
 #: the methods ``auto`` compares on gold, simplest first: a tie goes to the simpler method. Names the
 #: registry lacks are left out; a method not listed here is not compared.
 AUTO_CANDIDATES = ("majority", "wawa", "weighted_majority", "one_coin_dawid_skene", "dawid_skene", "mace",
@@ -37,6 +45,7 @@ class GoldScore:
     correct: int = 0
     n: int = 0
     error: str | None = None
+    right: dict | None = None  # per held-out gold unit: did the method get it right
 
     @property
     def accuracy(self) -> float:
@@ -50,8 +59,10 @@ def choose_method(registry, schema, table, requested: str, gold: Mapping | None 
     ``auto``: span tasks use ``span_dawid_skene`` (else the ``spans`` vote). Other tasks, when ``gold`` holds at
     least :data:`AUTO_MIN_GOLD` units that have labels in ``table``: the method of
     :data:`AUTO_CANDIDATES` with the best accuracy on held-out gold (:func:`compare_on_gold`; a tie
-    goes to the label-count rule's pick when it is among the best, else to the simpler method).
-    Otherwise (and when no candidate could run) the label-count rule:
+    goes to the label-count rule's pick when it is among the best, else to the simpler method). A
+    table of more than :data:`AUTO_SAMPLE_ROWS` rows is compared on a sample of its units
+    (:func:`sample_for_comparison`), where the methods that only clamp gold (:data:`GOLD_CLAMPED`)
+    are fitted once without gold. Otherwise (and when no candidate could run) the label-count rule:
     ``dawid_skene`` when two or more annotators have at least :data:`AUTO_MIN_LABELS` labels each
     (enough to estimate a confusion matrix) and annotators with fewer hold at most
     :data:`AUTO_MAX_SPARSE_SHARE` of the labels, else ``majority``.
@@ -65,16 +76,17 @@ def choose_method(registry, schema, table, requested: str, gold: Mapping | None 
     usable = _labeled_gold(table, gold)
     if len(usable) >= AUTO_MIN_GOLD:
         candidates = [m for m in AUTO_CANDIDATES if m in names and schema.kind in registry.get("aggregators", m).kinds]
-        scores = compare_on_gold(registry, schema, table, usable, candidates, units)
+        sample, sampled = sample_for_comparison(schema, table, usable)
+        scores = compare_on_gold(registry, schema, sample, usable, candidates, units, gold_free=sampled is not None)
         ran = [sc for sc in scores if sc.error is None]
         if ran:
             best = min(ran, key=lambda sc: (-sc.correct, candidates.index(sc.method)))
             tied = {sc.method for sc in ran if sc.correct == best.correct}
             default, _ = _count_rule(registry, table, names)
             if len(tied) > 1 and default in tied:  # the gold does not tell them apart: the label-count rule does
-                return default, _gold_note(default, scores, len(usable)) + (
+                return default, _gold_note(default, scores, len(usable), sampled) + (
                     f"; {len(tied)} methods tied on the gold, so the label-count rule's pick")
-            return best.method, _gold_note(best.method, scores, len(usable))
+            return best.method, _gold_note(best.method, scores, len(usable), sampled)
         why = f"no method could run on the gold folds ({scores[0].error})" if scores else "no method to compare"
     elif usable:
         why = f"{len(usable)} gold unit(s), fewer than {AUTO_MIN_GOLD} to compare methods on"
@@ -91,6 +103,33 @@ def _labeled_gold(table, gold: Mapping | None) -> dict:
     keys = list(gold)
     found = pd.Index(pd.unique(table["unit"])).get_indexer(keys) >= 0
     return {u: gold[u] for u, ok in zip(keys, found) if ok}
+
+
+def sample_for_comparison(schema, table, gold: Mapping,
+                          max_rows: int | None = None) -> tuple[pd.DataFrame, str | None]:
+    """The table ``auto`` compares methods on, and a note when it is a sample: a table of at most
+    ``max_rows`` rows as it is; a bigger one cut to every gold unit's rows and, of the other units,
+    those whose stable id hash falls in the share that makes about ``max_rows`` rows in all (whole
+    units, in table order); ``max_rows`` defaults to :data:`AUTO_SAMPLE_ROWS`."""
+    max_rows = AUTO_SAMPLE_ROWS if max_rows is None else max_rows
+    if len(table) <= max_rows:
+        return table, None
+    from ..table.encode import encode
+    from ..table.hashing import stable_hash
+
+    enc = encode(table, schema)  # the fits' codes (shared_codes): no second coding of the table
+    on_gold = np.zeros(enc.n_units, dtype=bool)
+    on_gold[enc.gold_codes(gold)[0]] = True
+    per_unit = enc.per_unit()
+    gold_rows = int(per_unit[on_gold].sum())
+    share = max(0.0, (max_rows - gold_rows) / max(enc.n_rows - gold_rows, 1))
+    draw = stable_hash(enc.unit_names) / float(2 ** 64)
+    keep = on_gold | (draw < share)
+    rows = keep[enc.unit]
+    sample = table[rows].reset_index(drop=True)
+    return sample, (f"compared on a sample of {int(keep.sum()):,} of the {enc.n_units:,} units "
+                    f"({len(sample):,} of {enc.n_rows:,} rows: every gold unit, the others drawn by a hash of "
+                    f"their ids; the pick is then fitted on the whole table)")
 
 
 def _count_rule(registry, table, names) -> tuple[str, str]:
@@ -128,32 +167,40 @@ def gold_folds(units: list, folds: int = AUTO_FOLDS) -> dict[Any, int]:
 
 
 def compare_on_gold(registry, schema, table, gold: Mapping, methods: list[str], units=None,
-                    folds: int = AUTO_FOLDS) -> list[GoldScore]:
+                    folds: int = AUTO_FOLDS, gold_free: bool = False) -> list[GoldScore]:
     """Accuracy of each method on gold it did not see: the gold units are cut into ``folds`` folds
     (:func:`gold_folds`); for each fold the method runs on the whole table with the *other* folds'
     gold (clamped by the methods that clamp gold, weights of ``weighted_majority``) and its labels on
-    the fold's units are checked against their gold. Scores are pooled over the folds."""
+    the fold's units are checked against their gold. Scores are pooled over the folds.
+
+    Methods whose labels do not depend on gold (:data:`GOLD_BLIND`) run once. With ``gold_free``,
+    so do the methods that use gold only by clamping it (:data:`GOLD_CLAMPED`): once without any
+    gold, scored on every gold unit (no fit sees the gold it is scored on; it sees none)."""
     from ..table.encode import shared_codes
 
     fold_of = gold_folds(list(gold), min(folds, len(gold)))
     n_folds = max(fold_of.values()) + 1 if fold_of else 0
+    seen = [{u: g for u, g in gold.items() if fold_of[u] != f} for f in range(n_folds)]
+    held = [[u for u in gold if fold_of[u] == f] for f in range(n_folds)]
     out = []
     with shared_codes():  # one coding of the table for every fit
         for method in methods:
-            sc = GoldScore(method)
+            sc = GoldScore(method, right={})
             agg = registry.get("aggregators", method)
-            blind = getattr(agg.func, "__module__", None) == GOLD_BLIND.get(method)
+            module = getattr(agg.func, "__module__", None)
+            once = module == GOLD_BLIND.get(method) or (gold_free and module == GOLD_CLAMPED.get(method))
             try:
-                result = None
+                with registry.guard("aggregators", method, "comparing methods on gold"):
+                    if once:  # the same labels every fold (a method that ignores gold), or a fit without gold
+                        results = [agg.func(table, schema, gold=None, units=units)] * n_folds
+                    else:
+                        results = [agg.func(table, schema, gold=seen[f], units=units) for f in range(n_folds)]
                 for f in range(n_folds):
-                    seen = {u: g for u, g in gold.items() if fold_of[u] != f}
-                    held = [u for u in gold if fold_of[u] == f]
-                    if result is None or not blind:  # a method that ignores gold gives the same labels every fold
-                        with registry.guard("aggregators", method, "comparing methods on gold"):
-                            result = agg.func(table, schema, gold=seen, units=units)
-                        got = _labels_of(result, list(gold))
-                    sc.correct += sum(1 for u in held if u in got and got[u] == gold[u])
-                    sc.n += len(held)
+                    got = _labels_of(results[f], held[f])
+                    for u in held[f]:
+                        sc.right[u] = u in got and got[u] == gold[u]
+                sc.correct = sum(sc.right.values())
+                sc.n = len(sc.right)
             except WorkbenchError as e:
                 sc.error = str(e).splitlines()[0]
             out.append(sc)
@@ -165,6 +212,11 @@ def compare_on_gold(registry, schema, table, gold: Mapping, methods: list[str], 
 #: fitted every fold
 GOLD_BLIND = {"majority": "workbench.aggregate.majority", "wawa": "workbench.aggregate.majority",
               "mmsr": "workbench.aggregate.mmsr", "kos": "workbench.aggregate.kos"}
+#: built-in methods that use gold only by clamping the gold units' posteriors (fitted once without
+#: gold when ``auto`` compares on a sample of a big table; see :data:`AUTO_SAMPLE_ROWS`)
+GOLD_CLAMPED = {"dawid_skene": "workbench.aggregate.dawid_skene",
+                "one_coin_dawid_skene": "workbench.aggregate.dawid_skene",
+                "mace": "workbench.aggregate.mace", "glad": "workbench.aggregate.glad"}
 
 
 def _labels_of(result, units: list) -> dict:
@@ -175,14 +227,17 @@ def _labels_of(result, units: list) -> dict:
     return dict(zip([u for u, ok in zip(units, found) if ok], labels))
 
 
-def _gold_note(pick: str, scores: list[GoldScore], n_gold: int) -> str:
+def _gold_note(pick: str, scores: list[GoldScore], n_gold: int, sampled: str | None = None) -> str:
     ran = sorted((sc for sc in scores if sc.error is None), key=lambda sc: -sc.accuracy)
     shown = ", ".join(f"{sc.method} {sc.accuracy:.3f}" for sc in ran)
     failed = [sc for sc in scores if sc.error is not None]
     tail = "".join(f"; {sc.method} could not run: {sc.error}" for sc in failed)
     folds = min(AUTO_FOLDS, n_gold)
-    return (f"auto: picked {pick} by accuracy on held-out gold ({n_gold} gold units in {folds} folds, each "
-            f"scored by a fit that saw only the other folds' gold): {shown}{tail}")
+    how = (f"{n_gold} gold units in {folds} folds, each scored by a fit that saw only the other folds' gold"
+           if sampled is None else
+           f"{n_gold} gold units; {sampled}; the methods that use gold only by clamping it fitted once "
+           f"without gold, the others in {folds} folds, each scored by a fit that saw only the other folds' gold")
+    return f"auto: picked {pick} by accuracy on held-out gold ({how}): {shown}{tail}"
 
 
 def _few(sparse: pd.Series) -> str:
