@@ -188,7 +188,10 @@ def _write_atomic(result, path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if kind == "parquet":
-            atomic_write(path, lambda tmp: out.to_parquet(tmp, index=False))
+            # dictionary pages only for the label column: unit ids and posteriors are (nearly) all
+            # distinct, and trying a dictionary for them was most of the write (0.15 of 0.18 s for
+            # 200 000 units) for a larger file
+            atomic_write(path, lambda tmp: out.to_parquet(tmp, index=False, use_dictionary=["label"]))
         else:
             atomic_write(path, lambda tmp: out.to_csv(tmp, index=False, sep="\t" if kind == "tsv" else ","))
     except OSError as exc:
