@@ -46,6 +46,8 @@ from .alpha import interval_distance, scale_values
 
 #: nominal alpha over more distinct values than this (span sets) gets no interval
 MAX_VALUES = 5000
+#: worker threads of the Cohen kappa bootstrap (counting, product, reduction of a chunk of resamples)
+KAPPA_WORKERS = 2
 
 
 def _pairable_weights(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -199,7 +201,7 @@ def cohen_interval(table: pd.DataFrame, schema: LabelSchema, resamples: int = RE
     rng = rng_for(seed)
     chunk = max(1, min(resamples, 2 * CHUNK_CELLS // max(n_units, 1)))  # ~40 x 200 000: 32 MB of draws
     out = []
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="workbench-kappa") as pool:
+    with ThreadPoolExecutor(max_workers=KAPPA_WORKERS, thread_name_prefix="workbench-kappa") as pool:
         pending: list = []
         done = 0
         while done < resamples:
