@@ -17,6 +17,11 @@ Usage (``make bench`` runs it after building crowd-kit's venv)::
    aggregation the ratio to the crowd-kit script doing the same read, fit and write
    (:mod:`benchmarks.crowdkit_cli`, a whole process in crowd-kit's venv).
 3. The floor under any CLI: ``python -c pass``, ``import numpy``, ``workbench --help``.
+   Every command runs once untimed first, with Python's bytecode cache in the temp dir
+   (``PYTHONPYCACHEPREFIX``; this environment sets ``PYTHONDONTWRITEBYTECODE``, under which every run
+   would compile workbench's modules again, which an installed package never does).
+   ``--before PYTHON``: the same workbench commands from another venv too (``/work/main/.venv/bin/python``:
+   the code before a change), interleaved with these, as rows ``before: ...``.
 4. The bootstrap interval of Cohen's kappa (in process, 100k units x 200 annotators), the
    computation ``workbench agreement`` runs for that metric.
 """
@@ -77,19 +82,31 @@ def write_crowd(tmp: Path, n_tasks: int, n_workers: int, overlap: int, seed: int
     gold.head(SMALL_GOLD).to_parquet(tmp / "gold_small.parquet", index=False)
 
 
+def workbench_commands(python: str, data: Path, gold: Path, tmp: Path, tag: str = "") -> dict[str, list[str]]:
+    wb = [str(Path(python).parent / "workbench"), "-q"]
+    return {
+        "workbench --help": [*wb, "--help"],
+        "aggregate dawid_skene": [*wb, "aggregate", str(data), "--method", "dawid_skene",
+                                  "--out", str(tmp / f"wb_ds{tag}.parquet")],
+        "aggregate majority": [*wb, "aggregate", str(data), "--method", "majority",
+                               "--out", str(tmp / f"wb_mv{tag}.parquet")],
+        "agreement": [*wb, "agreement", str(data), "--json"],
+        "annotators": [*wb, "annotators", str(data), "--gold", str(gold.parent / "gold_small.parquet")],
+        "annotators, 1% gold": [*wb, "annotators", str(data), "--gold", str(gold)],
+    }
+
+
 def commands(args, data: Path, gold: Path, tmp: Path) -> dict[str, list[str]]:
-    wb = [str(Path(sys.executable).parent / "workbench"), "-q"]
     out = {
         "python -c pass": [sys.executable, "-c", "pass"],
         "python -c 'import numpy'": [sys.executable, "-c", "import numpy"],
-        "workbench --help": [*wb, "--help"],
-        "aggregate dawid_skene": [*wb, "aggregate", str(data), "--method", "dawid_skene",
-                                  "--out", str(tmp / "wb_ds.parquet")],
-        "aggregate majority": [*wb, "aggregate", str(data), "--method", "majority", "--out", str(tmp / "wb_mv.parquet")],
-        "agreement": [*wb, "agreement", str(data), "--json"],
-        "annotators": [*wb, "annotators", str(data), "--gold", str(tmp / "gold_small.parquet")],
-        "annotators, 1% gold": [*wb, "annotators", str(data), "--gold", str(gold)],
     }
+    ours = workbench_commands(sys.executable, data, gold, tmp)
+    before = workbench_commands(args.before, data, gold, tmp, "_before") if args.before else {}
+    for k, cmd in ours.items():
+        out[k] = cmd
+        if k in before:
+            out[f"before: {k}"] = before[k]
     if args.crowdkit:
         script = str(ROOT / "benchmarks" / "crowdkit_cli.py")
         out["crowd-kit dawid_skene"] = [args.crowdkit, script, str(data), str(tmp / "ck_ds.parquet"),
@@ -137,6 +154,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--write-data", help=argparse.SUPPRESS)  # internal: the child process that writes the files
     ap.add_argument("--only", help="comma-separated command names to run (default: all)")
+    ap.add_argument("--before", metavar="PYTHON", help="also time the workbench commands of this venv's python "
+                    "(e.g. /work/main/.venv/bin/python), interleaved, as rows 'before: ...'")
+    ap.add_argument("--data", metavar="DIR", help="the label and gold files in DIR (written there, and kept, "
+                    "when DIR has none yet) instead of a temp dir")
     ap.add_argument("--cohen-units", type=int, default=100_000)
     ap.add_argument("--cohen-annotators", type=int, default=200)
     ap.add_argument("--cohen-repeats", type=int, default=1, help="0 skips the Cohen's kappa bootstrap")
@@ -147,13 +168,18 @@ def main(argv: list[str] | None = None) -> None:
     # this process stays small (stdlib only while it times): a child's peak RSS (ru_maxrss) starts
     # from its parent's at fork, so a parent holding the crowd would inflate every figure
     env = {**os.environ, "WORKBENCH_PROGRESS": "none"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # bytecode is cached (in the temp dir) as an installed package has it
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as name:
         tmp = Path(name)
         env["WORKBENCH_HOME"] = str(tmp / "home")
-        subprocess.run([sys.executable, "-m", "benchmarks.bench_cli", "--write-data", str(tmp), "--tasks", str(args.tasks),
-                        "--workers", str(args.workers), "--overlap", str(args.overlap), "--seed", str(args.seed)],
-                       check=True, cwd=ROOT)
-        data, gold = tmp / "crowd.parquet", tmp / "gold.parquet"
+        env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
+        where = Path(args.data) if args.data else tmp
+        if not (where / "crowd.parquet").exists():
+            where.mkdir(parents=True, exist_ok=True)
+            subprocess.run([sys.executable, "-m", "benchmarks.bench_cli", "--write-data", str(where), "--tasks",
+                            str(args.tasks), "--workers", str(args.workers), "--overlap", str(args.overlap),
+                            "--seed", str(args.seed)], check=True, cwd=ROOT)
+        data, gold = where / "crowd.parquet", where / "gold.parquet"
         rows = args.tasks * args.overlap
         print(f"label file: {rows:,} rows ({args.tasks:,} tasks x {args.overlap}, {args.workers} workers, "
               f"3 classes), {data.stat().st_size / 1e6:.1f} MB Parquet; gold: {SMALL_GOLD} units, or 1% "
@@ -162,13 +188,17 @@ def main(argv: list[str] | None = None) -> None:
         cmds = commands(args, data, gold, tmp)
         if args.only:
             keep = set(args.only.split(","))
-            cmds = {k: v for k, v in cmds.items() if k in keep}
+            cmds = {k: v for k, v in cmds.items() if k in keep or k.removeprefix("before: ") in keep}
+        for k, cmd in cmds.items():  # untimed: bytecode compiled and cached, files in the page cache
+            if k not in ONCE and not k.endswith(tuple(ONCE)):
+                run_once(cmd, env)
+        print(f"load average before timing: {os.getloadavg()[0]:.1f}")
         times: dict[str, list[float]] = {k: [] for k in cmds}
         cpu: dict[str, list[float]] = {k: [] for k in cmds}
         peak: dict[str, float] = {k: 0.0 for k in cmds}
         for r in range(args.repeats):
             for k, cmd in cmds.items():
-                if r and k in ONCE:
+                if r and (k in ONCE or k.endswith(tuple(ONCE))):
                     continue
                 took, used, mb = run_once(cmd, env)
                 times[k].append(took)
@@ -179,11 +209,17 @@ def main(argv: list[str] | None = None) -> None:
             best, med = min(times[k]), statistics.median(times[k])
             goal = GOALS.get(k)
             peer = "crowd-kit " + k.split(" ", 1)[1] if k.startswith("aggregate ") else None
+            if k.startswith("before: ") and k[8:] in times:
+                ratio = f"{statistics.median(times[k]) / statistics.median(times[k[8:]]):.2f}x the median now"
+                print(f"{k:<28}{min(times[k]):>9.2f}{statistics.median(times[k]):>10.2f}{min(cpu[k]):>8.2f}"
+                      f"{peak[k]:>9.0f}{'':>8}  {ratio}")
+                continue
             ratio = ""
             if peer in times:
                 ratio = f"{min(times[peer]) / best:.1f}x faster"
             mark = "" if goal is None else (f"{goal:>6.1f}{'' if best <= goal else ' MISSED'}")
             print(f"{k:<28}{best:>9.2f}{med:>10.2f}{min(cpu[k]):>8.2f}{peak[k]:>9.0f}{mark:>8}  {ratio}")
+        print(f"load average after timing: {os.getloadavg()[0]:.1f}")
         for method, short in (("dawid_skene", "ds"), ("majority", "mv")):
             a, b = tmp / f"wb_{short}.parquet", tmp / f"ck_{short}.parquet"
             if a.exists() and b.exists():

@@ -256,3 +256,54 @@ def test_agreement_json_card_and_report_carry_the_intervals(tmp_path, home):
     assert run("report", "ci", "--out", str(page_path)).exit_code == 0
     page = page_path.read_text("utf-8")
     assert f"[{alpha['interval'][0]:.3f}, {alpha['interval'][1]:.3f}]" in page and 'id="evaluations"' not in page
+
+
+def test_cohen_interval_in_narrow_types_equals_float64_throughout(monkeypatch):
+    """The int16 product and float32 planes are exact: forcing float64 everywhere gives the same
+    resampled kappas (to rounding of the last digit), so the same interval."""
+    table, schema, _ = crowd_table(300, seed=6, overlap=4, n_workers=9)
+    s = LabelSchema(LabelKind.SINGLE, schema.labels)
+    narrow = cohen_interval(table, s, 200, 3)
+    assert intervals._count_types(100) == (np.int16, np.float32)
+    assert intervals._count_types(5000) == (np.int16, np.float64)
+    assert intervals._count_types(40_000) == (np.int32, np.float64)
+    monkeypatch.setattr(intervals, "_count_types", lambda top: (np.float64, np.float64))
+    wide = cohen_interval(table, s, 200, 3)
+    assert narrow.resamples == wide.resamples == 200
+    assert narrow.low == pytest.approx(wide.low, abs=1e-12) and narrow.high == pytest.approx(wide.high, abs=1e-12)
+
+
+def test_an_interval_started_early_is_the_one_computed_in_place():
+    reg = get_registry()
+    table, schema, _ = crowd_table(200, seed=3)
+    m = {"cohen_kappa": {"value": 0.4}, "fleiss_kappa": {"value": 0.3}}
+    plain = metric_intervals(reg, schema, table, m, seed=4)
+    early = intervals.start_intervals(reg, schema, table, seed=4)
+    assert early is not None
+    assert metric_intervals(reg, schema, table, m, seed=4, early=early) == plain
+    # started with another seed: not taken, computed in place
+    early = intervals.start_intervals(reg, schema, table, seed=5)
+    assert metric_intervals(reg, schema, table, m, seed=4, early=early) == plain
+    # the metric has no value: no interval, and the early one is stopped
+    early = intervals.start_intervals(reg, schema, table, seed=4)
+    got = metric_intervals(reg, schema, table, {"cohen_kappa": {"value": None}}, seed=4, early=early)
+    assert "cohen_kappa" not in got and early._cancel.is_set()
+    assert intervals.start_intervals(reg, schema, table, names=("fleiss_kappa",)) is None
+    assert agreement_report(reg, schema, table, seed=4)["metrics"]["cohen_kappa"]["interval"] == \
+        plain["cohen_kappa"].as_list()
+
+
+def test_unit_agreement_is_made_once_inside_shared_codes_and_copied_out():
+    from workbench.agreement.units import unit_agreement
+    from workbench.table.encode import shared_codes
+
+    table, schema, _ = crowd_table(100, seed=8)
+    alone = unit_agreement(table, schema)
+    with shared_codes():
+        first = unit_agreement(table, schema)
+        first.loc[0, "agreement"] = -1.0  # a caller's change stays its own
+        second = unit_agreement(table, schema)
+        consensus = {u: schema.labels[0] for u in table["unit"]}
+        other = unit_agreement(table, schema, consensus)
+    pd.testing.assert_frame_equal(second, alone)
+    assert other["consensus_share"].notna().all() and alone["consensus_share"].isna().all()

@@ -20,6 +20,9 @@ built-in name a plugin replaced) get none.
 
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Mapping
 
 import numpy as np
@@ -44,6 +47,10 @@ from .alpha import interval_distance, scale_values
 
 #: nominal alpha over more distinct values than this (span sets) gets no interval
 MAX_VALUES = 5000
+#: worker threads of the Cohen kappa bootstrap (counting, product, reduction of a chunk of resamples);
+#: the drawing thread and the rest of the agreement report want a core too, so two workers only where
+#: there are four cores: on two, a second worker bought no wall time and cost ~10% more CPU
+KAPPA_WORKERS = 2 if (os.cpu_count() or 1) >= 4 else 1
 
 
 def _pairable_weights(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -149,16 +156,24 @@ def percent_interval(counts: np.ndarray, resamples: int = RESAMPLES, seed: int |
 
 
 def cohen_interval(table: pd.DataFrame, schema: LabelSchema, resamples: int = RESAMPLES, seed: int | None = 0,
-                   level: float = LEVEL) -> Interval:
+                   level: float = LEVEL, cancel: threading.Event | None = None) -> Interval:
     """Mean pairwise Cohen's kappa, from each unit's cells of the pairs' contingency tables.
 
-    Every pair of annotators that shares a unit gets its ``K x K`` table as ``K * K`` columns side by
-    side (cells no unit fills stay 0), so a resample's tables are one sparse product of the
-    units' cells with the resample's unit multiplicities, and each pair's size, agreement and
-    marginals are sums over fixed axes of those tables. The multiplicities are the plain
-    bootstrap's draws (:func:`~workbench.bootstrap.index_draws`), laid out units x resamples and
-    held as float32 (whole numbers, exact far beyond any count here), which halves the memory the
-    product streams through; each pair's kappa is then computed in float64 as before.
+    Every pair of annotators that shares a unit gets its ``K x K`` table as ``K * K`` rows of a
+    sparse cells x units matrix (cell-major: all pairs' cell ``(0, 0)``, then ``(0, 1)``...; cells
+    no unit fills stay 0), so a resample's tables are one sparse product of that matrix with the
+    resample's unit multiplicities, and each pair's size, agreement and marginals are sums of
+    whole ``pairs x resamples`` planes of the product. The multiplicities are the plain
+    bootstrap's draws (``rng.integers(0, n, n)`` per resample, the same stream as
+    :func:`~workbench.bootstrap.index_draws`), laid out units x resamples.
+
+    Everything up to each pair's kappa is whole numbers, so it is computed in the narrowest type that
+    holds it exactly (:func:`_count_types`): the product in int16 when no count can reach 2**15,
+    ``n**2 - sum_c rows_c * cols_c`` and ``agree * n - sum_c rows_c * cols_c`` in float32 when they
+    stay below 2**24; kappa is then their quotient in float64, ``(p_o - p_e) / (1 - p_e)`` exactly
+    rounded. Chunks of resamples are drawn in order on this thread and counted, multiplied and
+    reduced on worker threads (``KAPPA_WORKERS``; numpy and scipy release the GIL there), so the result does not
+    depend on the threads. ``cancel``: when set, stop after the chunk under way (NO_INTERVAL).
     """
     import scipy.sparse as sp
 
@@ -171,45 +186,90 @@ def cohen_interval(table: pd.DataFrame, schema: LabelSchema, resamples: int = RE
     i, j = annotator_pairs(enc)
     if len(i) == 0:
         return NO_INTERVAL
-    pair_key = enc.annotator[i].astype(np.int64) * a_n + enc.annotator[j]
-    pairs, pair = np.unique(pair_key, return_inverse=True)
-    p_n, kk = len(pairs), k * k
-    cell = pair.reshape(-1) * kk + enc.label[i].astype(np.int64) * k + enc.label[j]
-    # cells x units: a row per (pair, given, given) cell, one entry per unit that fills it
-    cells = sp.csr_matrix((np.ones(len(cell), dtype=np.float32), (cell, enc.unit[i])), shape=(p_n * kk, n_units))
-    idx = np.arange(k)
+    pair, p_n = _pair_codes(enc.annotator[i], enc.annotator[j], a_n)
+    cell = (enc.label[i].astype(np.int64) * k + enc.label[j]) * p_n + pair
+    cells = sp.csr_matrix((np.ones(len(cell), dtype=np.int16), (cell, enc.unit[i])), shape=(k * k * p_n, n_units))
+    widest = int(np.bincount(pair, minlength=p_n).max())  # the most units one pair shares
+
+    def kappas(draws: np.ndarray) -> np.ndarray:
+        """Per resample of the chunk (rows of unit indices), the mean kappa over defined pairs."""
+        b = len(draws)
+        w = np.empty((b, n_units), dtype=np.int32)
+        for r in range(b):
+            w[r] = np.bincount(draws[r], minlength=n_units)
+        count, fine = _count_types(int(w.max()) * widest)
+        product = cells.astype(count, copy=False) @ np.ascontiguousarray(w.T, dtype=count)
+        return _mean_kappa(product.reshape(k, k, p_n, b), fine)
+
     rng = rng_for(seed)
+    chunk = max(1, min(resamples, 2 * CHUNK_CELLS // max(n_units, 1)))  # ~40 x 200 000: 32 MB of draws
     out = []
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for w in _draws_by_unit(n_units, resamples, rng, p_n * kk):
-            tables = (cells @ w).reshape(p_n, k, k, -1)  # pairs x K x K x resamples, float32 counts
-            # sizes, agreement and marginals summed in float32 (whole numbers: exact), then float64
-            rows = tables.sum(axis=2)
-            cols = tables.sum(axis=1)
-            agree = tables[:, idx, idx, :].sum(axis=1).astype(float)
-            n = rows.sum(axis=1).astype(float)
-            pe = (rows.astype(float) * cols.astype(float)).sum(axis=1) / (n * n)
-            kappa = np.ascontiguousarray(np.where((n > 0) & (pe < 1 - 1e-15), (agree / n - pe) / (1 - pe), np.nan).T)
-            defined = ~np.isnan(kappa)
-            out.append(np.where(defined.any(axis=1), np.nansum(kappa, axis=1) / np.maximum(defined.sum(axis=1), 1),
-                                np.nan))
+    with ThreadPoolExecutor(max_workers=KAPPA_WORKERS, thread_name_prefix="workbench-kappa") as pool:
+        pending: list = []
+        done = 0
+        while done < resamples:
+            if cancel is not None and cancel.is_set():
+                return NO_INTERVAL
+            b = min(chunk, resamples - done)
+            draws = rng.integers(0, n_units, size=(b, n_units), dtype=np.int32 if n_units < 2 ** 31 else np.int64)
+            pending.append(pool.submit(kappas, draws))
+            done += b
+            if len(pending) > 2:  # bound the chunks held at once
+                out.append(pending.pop(0).result())
+        out += [f.result() for f in pending]
     return percentile_interval(np.concatenate(out), level)
 
 
-def _draws_by_unit(n: int, resamples: int, rng: np.random.Generator, width: int):
-    """:func:`~workbench.bootstrap.index_draws`'s multiplicities (the same draws: int32 draws give
-    int64's values for ranges below 2**31), transposed to units x resamples and as float32: the
-    layout a sparse cells x units matrix multiplies."""
-    chunk = max(1, min(resamples, 2 * CHUNK_CELLS // max(n, width, 1)))  # float32: twice the rows in the same memory
-    done = 0
-    while done < resamples:
-        b = min(chunk, resamples - done)
-        idx = rng.integers(0, n, size=(b, n), dtype=np.int32 if n < 2 ** 31 else np.int64)
-        counts = np.empty((b, n), dtype=np.float32)
-        for r in range(b):
-            counts[r] = np.bincount(idx[r], minlength=n)
-        yield np.ascontiguousarray(counts.T)
-        done += b
+def _pair_codes(left: np.ndarray, right: np.ndarray, a_n: int) -> tuple[np.ndarray, int]:
+    """Per row pair, the rank of its annotator pair ``(left, right)`` among the pairs that occur
+    (``np.unique``'s inverse), and how many occur; a flag per possible pair when there are few."""
+    key = left.astype(np.int64) * a_n + right
+    if a_n * a_n > 50_000_000:
+        pairs, inverse = np.unique(key, return_inverse=True)
+        return inverse.reshape(-1), len(pairs)
+    seen = np.zeros(a_n * a_n, dtype=bool)
+    seen[key] = True
+    rank = np.cumsum(seen, dtype=np.int64) - 1
+    return rank[key], int(rank[-1]) + 1
+
+
+def _count_types(top: int) -> tuple[type, type]:
+    """For tables whose counts are at most ``top``: the type of the sparse product (int16 when it holds
+    every count) and the float type that holds ``top ** 2`` exactly (float32 below 2**24)."""
+    count = np.int16 if top < 2 ** 15 else np.int32 if top < 2 ** 31 else np.float64
+    return count, (np.float32 if top * top < 2 ** 24 else np.float64)
+
+
+def _plane_sum(planes: list, fine: type) -> np.ndarray:
+    """The sum of same-shaped planes, added in their own type (counts: exact), then as ``fine``."""
+    out = planes[0].copy()
+    for plane in planes[1:]:
+        out += plane
+    return out.astype(fine, copy=False)
+
+
+def _mean_kappa(tables: np.ndarray, fine: type, block: int = 512) -> np.ndarray:
+    """Per resample, the mean of Cohen's kappa over the pairs where it is defined (NaN if none), from
+    ``K x K x pairs x resamples`` counts; blocks of pairs keep the planes in cache."""
+    k, _, p_n, b = tables.shape
+    total = np.zeros(b)
+    defined = np.zeros(b, dtype=np.int64)
+    for p0 in range(0, p_n, block):
+        t = tables[:, :, p0:p0 + block]
+        rows = [_plane_sum([t[c, d] for d in range(k)], fine) for c in range(k)]
+        cols = [_plane_sum([t[d, c] for d in range(k)], fine) for c in range(k)]
+        n = _plane_sum(rows, fine)
+        agree = _plane_sum([t[c, c] for c in range(k)], fine)
+        chance = rows[0] * cols[0]  # n**2 times the chance agreement
+        for c in range(1, k):
+            chance += rows[c] * cols[c]
+        den = n * n - chance  # 0 when n = 0 or every label the same: kappa undefined
+        ok = den > 0
+        kappa = np.divide(agree * n - chance, den, out=np.zeros(den.shape), where=ok, dtype=np.float64)
+        total += kappa.sum(axis=0)
+        defined += ok.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(defined > 0, total / np.maximum(defined, 1), np.nan)
 
 
 def token_alpha_interval(table: pd.DataFrame, schema: LabelSchema, units=None, resamples: int = RESAMPLES,
@@ -250,14 +310,21 @@ BUILT_IN = {
 
 def metric_intervals(registry, schema: LabelSchema, table: pd.DataFrame, metrics: Mapping[str, dict],
                      units=None, resamples: int = RESAMPLES, seed: int | None = 0,
-                     level: float = LEVEL) -> dict[str, Interval]:
-    """Intervals for the built-in metrics among ``metrics`` that have a value (by name)."""
+                     level: float = LEVEL, early: "EarlyIntervals | None" = None) -> dict[str, Interval]:
+    """Intervals for the built-in metrics among ``metrics`` that have a value (by name). ``early``:
+    intervals :func:`start_intervals` began on the same table with the same settings (taken from
+    there; one no metric wants is stopped)."""
     out: dict[str, Interval] = {}
+    wanted = [name for name, m in metrics.items() if m.get("value") is not None and name in BUILT_IN
+              and getattr(registry.get("metrics", name).func, "__module__", None) == BUILT_IN[name]]
+    if early is not None:
+        if early.settings == (id(table), resamples, seed, level):
+            out.update(early.take(wanted))
+        early.stop()
     if table.empty or resamples <= 0:
         return out
     table = with_long_columns(table)
-    wanted = [name for name, m in metrics.items() if m.get("value") is not None and name in BUILT_IN
-              and getattr(registry.get("metrics", name).func, "__module__", None) == BUILT_IN[name]]
+    wanted = [name for name in wanted if name not in out]
     if not wanted:
         return out
     counts = cats = key = None
@@ -282,6 +349,55 @@ def metric_intervals(registry, schema: LabelSchema, table: pd.DataFrame, metrics
         elif name == "token_alpha":
             out[name] = token_alpha_interval(table, schema, units, resamples, seed, level)
     return out
+
+
+class EarlyIntervals:
+    """Intervals under way on a background thread (see :func:`start_intervals`)."""
+
+    def __init__(self, settings: tuple, futures: dict[str, Future], cancel: threading.Event):
+        self.settings = settings
+        self._futures = futures
+        self._cancel = cancel
+
+    def take(self, names) -> dict[str, Interval]:
+        """The finished intervals of ``names`` (waiting for them); errors are raised as they were."""
+        return {name: f.result() for name, f in self._futures.items() if name in names}
+
+    def stop(self) -> None:
+        """Stop what nobody took and wait for the thread (an error there is dropped: the interval
+        is computed again, and fails again, where it is wanted)."""
+        self._cancel.set()
+        for f in self._futures.values():
+            f.exception()
+
+
+def start_intervals(registry, schema: LabelSchema, table: pd.DataFrame, names=(), resamples: int = RESAMPLES,
+                    seed: int | None = 0, level: float = LEVEL) -> EarlyIntervals | None:
+    """Begin Cohen's kappa's interval (the long one: a sparse product per chunk of resamples) on a
+    background thread while the caller computes the metrics, the consensus and the quality table;
+    :func:`metric_intervals` with ``early=`` then takes it if the metric has a value, or stops it.
+    None when the built-in Cohen's kappa is not among the metrics ``names`` (default: all that apply)
+    or the table is empty or not categorical."""
+    name = "cohen_kappa"
+    if table.empty or resamples <= 0 or schema.kind is LabelKind.SPANS or (names and name not in names):
+        return None
+    try:
+        metric = registry.get("metrics", name)
+    except Exception:
+        return None
+    if getattr(metric.func, "__module__", None) != BUILT_IN[name] or schema.kind not in metric.kinds:
+        return None
+    from ..table.encode import encode
+
+    try:  # the codes and annotator pairs on this thread: the metric itself then finds them made
+        annotator_pairs(encode(table, schema))
+    except Exception:
+        return None  # a bad table: the metric says so where it is computed
+    cancel = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-intervals")
+    future = pool.submit(cohen_interval, table, schema, resamples, seed, level, cancel)
+    pool.shutdown(wait=False)
+    return EarlyIntervals((id(table), resamples, seed, level), {name: future}, cancel)
 
 
 def gold_accuracy_intervals(table: pd.DataFrame, schema: LabelSchema, gold: Mapping[str, Any] | None,

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from . import plain_number
-from .intervals import gold_accuracy_intervals, metric_intervals
+from .intervals import EarlyIntervals, gold_accuracy_intervals, metric_intervals, start_intervals
 from .quality import Thresholds, annotator_quality
 from .units import DISPUTED_BELOW, unit_agreement
 
@@ -75,21 +75,31 @@ def disputed_summary(per_unit: pd.DataFrame) -> dict[str, Any]:
 
 
 def agreement_report(registry, schema, table, names=(), units=None, consensus=None, gold=None,
-                     thresholds: Thresholds = Thresholds(), seed: int | None = 0) -> dict[str, Any]:
+                     thresholds: Thresholds = Thresholds(), seed: int | None = 0,
+                     early: EarlyIntervals | None = None) -> dict[str, Any]:
     """Metrics (with their matrices and bootstrap intervals), the annotator quality table (with the
-    interval of each gold accuracy) and the disputed units. The table is coded once for all of them."""
+    interval of each gold accuracy) and the disputed units. The table is coded once for all of them.
+    Cohen's kappa's interval runs on a background thread meanwhile; ``early``: that thread already
+    started by the caller (:func:`~workbench.agreement.intervals.start_intervals` with this seed),
+    for example before it fitted the consensus."""
     from ..table.encode import shared_codes
 
     with shared_codes():
-        return _agreement_report(registry, schema, table, names, units, consensus, gold, thresholds, seed)
+        if early is None:
+            early = start_intervals(registry, schema, table, names, seed=seed)
+        try:
+            return _agreement_report(registry, schema, table, names, units, consensus, gold, thresholds, seed, early)
+        finally:
+            if early is not None:
+                early.stop()
 
 
 def _agreement_report(registry, schema, table, names, units, consensus, gold, thresholds: Thresholds,
-                      seed: int | None) -> dict[str, Any]:
+                      seed: int | None, early: EarlyIntervals | None) -> dict[str, Any]:
     metrics = compute_metrics(registry, schema, table, names, details=True, units=units, consensus=consensus,
                               gold=gold)
     quality = annotator_quality(table, schema, gold, consensus, thresholds, units=units)
-    found = metric_intervals(registry, schema, table, metrics, units=units, seed=seed)
+    found = metric_intervals(registry, schema, table, metrics, units=units, seed=seed, early=early)
     for name, entry in metrics.items():
         entry["interval"] = found[name].as_list() if name in found else None
     gold_ci = gold_accuracy_intervals(table, schema, gold, list(quality["annotator"]), seed=seed)

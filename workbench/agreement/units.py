@@ -39,7 +39,17 @@ def _span_unit_f1(table: pd.DataFrame, schema: LabelSchema) -> tuple[np.ndarray,
 
 def unit_agreement(table: pd.DataFrame, schema: LabelSchema, consensus=None,
                    threshold: float = DISPUTED_BELOW) -> pd.DataFrame:
-    """One row per unit with two or more labels, least agreement first."""
+    """One row per unit with two or more labels, least agreement first. Inside
+    :func:`~workbench.table.encode.shared_codes` it is made once per table, consensus and threshold
+    (the disputed-units metric and the report's list share it); each caller gets its own copy."""
+    from ..table.encode import shared_result
+
+    made = shared_result(("unit_agreement", id(table), schema, id(consensus), threshold), (table, consensus),
+                         lambda: _unit_agreement(table, schema, consensus, threshold))
+    return made.copy()
+
+
+def _unit_agreement(table: pd.DataFrame, schema: LabelSchema, consensus, threshold: float) -> pd.DataFrame:
     if table.empty:
         return pd.DataFrame(columns=UNIT_COLUMNS)
     table = with_long_columns(table)

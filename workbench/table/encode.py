@@ -433,6 +433,17 @@ def shared_codes() -> Iterator[None]:
             _CACHE = None
 
 
+def shared_result(key: tuple, keep: tuple, make: Callable[[], Any]) -> Any:
+    """``make()``, made once per ``key`` inside :func:`shared_codes` (always made outside it). ``keep``:
+    the objects whose ids are in ``key``, held as long as the result so that the ids stay theirs."""
+    if _CACHE is None:
+        return make()
+    hit = _CACHE.get(("result", *key))
+    if hit is None:
+        hit = _CACHE[("result", *key)] = (make(), keep)
+    return hit[0]
+
+
 def _column_id(col: pd.Series) -> tuple | None:
     """An id of a column's data (and the object that keeps it alive), or None when there is none
     cheap to take (categoricals, mixed blocks): such tables are then coded each time."""
