@@ -42,8 +42,6 @@ GOALS = {"aggregate dawid_skene": 1.5, "aggregate majority": 1.5, "agreement": 3
 #: the small gold file: fewer units than auto needs to compare methods on gold (30), so `auto` takes
 #: the label-count rule; the 1% gold file makes it compare the methods on gold (a row of its own)
 SMALL_GOLD = 20
-#: commands run once whatever --repeats says (none since `auto` compares big tables on a sample)
-ONCE: set[str] = set()
 TARGET_RATIO = 5.0  # crowd-kit's whole process / workbench's, for Dawid-Skene
 
 
@@ -92,7 +90,7 @@ def workbench_commands(python: str, data: Path, gold: Path, tmp: Path, tag: str 
                                "--out", str(tmp / f"wb_mv{tag}.parquet")],
         "agreement": [*wb, "agreement", str(data), "--json"],
         "annotators": [*wb, "annotators", str(data), "--gold", str(gold.parent / "gold_small.parquet")],
-        "annotators, 1% gold": [*wb, "annotators", str(data), "--gold", str(gold)],
+        "annotators 1% gold": [*wb, "annotators", str(data), "--gold", str(gold)],
     }
 
 
@@ -190,16 +188,13 @@ def main(argv: list[str] | None = None) -> None:
             keep = set(args.only.split(","))
             cmds = {k: v for k, v in cmds.items() if k in keep or k.removeprefix("before: ") in keep}
         for k, cmd in cmds.items():  # untimed: bytecode compiled and cached, files in the page cache
-            if k not in ONCE and not k.endswith(tuple(ONCE)):
-                run_once(cmd, env)
+            run_once(cmd, env)
         print(f"load average before timing: {os.getloadavg()[0]:.1f}")
         times: dict[str, list[float]] = {k: [] for k in cmds}
         cpu: dict[str, list[float]] = {k: [] for k in cmds}
         peak: dict[str, float] = {k: 0.0 for k in cmds}
         for r in range(args.repeats):
             for k, cmd in cmds.items():
-                if r and (k in ONCE or k.endswith(tuple(ONCE))):
-                    continue
                 took, used, mb = run_once(cmd, env)
                 times[k].append(took)
                 cpu[k].append(used)

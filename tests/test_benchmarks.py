@@ -93,7 +93,7 @@ def test_cli_benchmark_times_whole_processes_on_a_tiny_crowd(capsys):
     bench_cli.main(["--tasks", "300", "--workers", "12", "--repeats", "1", "--cohen-units", "200",
                     "--cohen-annotators", "10"])
     out = capsys.readouterr().out
-    for row in ("aggregate dawid_skene", "aggregate majority", "agreement", "annotators", "annotators, 1% gold"):
+    for row in ("aggregate dawid_skene", "aggregate majority", "agreement", "annotators", "annotators 1% gold"):
         line = next(x for x in out.splitlines() if x.startswith(row + " "))
         assert float(line[len(row):].split()[0]) > 0, line
     assert "Cohen's kappa bootstrap interval" in out and "interval [" in out
