@@ -23,6 +23,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ...store.external import SYNCHRONOUS_NORMAL, use_wal
+
 SETTINGS = "label_studio.core.settings.label_studio"
 CONN_MAX_AGE = 600  # seconds a worker keeps its database connection (checked before reuse)
 #: SQLite shared by several worker processes: Label Studio's settings set no busy timeout (Python's 5 s)
@@ -31,7 +33,7 @@ CONN_MAX_AGE = 600  # seconds a worker keeps its database connection (checked be
 #: waits for it, up to the timeout. The database is in WAL mode (set once, it stays with the file), where
 #: synchronous=NORMAL is still crash-safe (a power cut may lose the last commits, never corrupt the file)
 #: and a commit is an append to the log with no fsync: readers no longer wait for a writer either
-SQLITE_OPTIONS = {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA synchronous=NORMAL"}
+SQLITE_OPTIONS = {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": SYNCHRONOUS_NORMAL}
 #: where a migrated, still empty Label Studio database is kept for the next new home (see ``seed``)
 TEMPLATE_DIR_ENV = "WORKBENCH_LABEL_STUDIO_TEMPLATES"
 
@@ -96,9 +98,7 @@ def _prepare(port: str) -> Any:
         except (OSError, sqlite3.Error) as exc:  # a read-only cache only costs the next start its minute
             print(f"workbench: could not keep the migrated database in {template}: {exc}", file=sys.stderr)
     if sqlite_file is not None:
-        with sqlite3.connect(sqlite_file) as conn:
-            conn.execute("PRAGMA journal_mode=WAL")  # persistent: every worker's connection opens it so
-        conn.close()
+        use_wal(sqlite_file)  # the file keeps it: every worker's connection opens it so
 
     settings.INTERNAL_PORT = port
     if os.environ.get("LABEL_STUDIO_USERNAME") and os.environ.get("LABEL_STUDIO_PASSWORD"):

@@ -281,7 +281,8 @@ class ManagedServer:
         """``(url, token)`` of the running server, starting it when it is not running."""
         st = self._state()
         if not (self._ours(st.get("pid")) and self._healthy(st["url"])):
-            print(f"starting Label Studio in {self.dir} (a first start takes about a minute)...", file=sys.stderr)
+            print(f"starting Label Studio in {self.dir} (the first start on this machine migrates its database: "
+                  "about a minute)...", file=sys.stderr)
             st = self.start()
         return st["url"], self.token()
 
