@@ -149,3 +149,42 @@ def test_a_relative_home_a_restart_and_a_public_url(tmp_path, monkeypatch):
         assert "works on this machine only" not in plain
     finally:
         server.stop()
+
+
+def test_a_new_home_starts_from_the_migrated_database_kept_by_the_first(tmp_path, monkeypatch):
+    """Label Studio's migrations run once per machine: the first new home (gunicorn) keeps its migrated,
+    still empty database, and the next new home (either shape) starts from a copy, with its own admin
+    and token and no migration; under gunicorn the database is in WAL mode."""
+    import sqlite3
+
+    from workbench.backends.labelstudio.appserver import TEMPLATE_DIR_ENV, template_path
+
+    monkeypatch.setenv(TEMPLATE_DIR_ENV, str(tmp_path / "templates"))
+    template = template_path()
+    assert template.parent == tmp_path / "templates" and not template.exists()
+
+    def db(server: ManagedServer) -> sqlite3.Connection:
+        return sqlite3.connect(server.data_dir / "label_studio.sqlite3")
+
+    first = ManagedServer(tmp_path / "one")
+    try:
+        first.start(workers=1)
+        assert "Initializing database" in first.logs(200)
+        assert db(first).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        first.stop()
+    kept = sqlite3.connect(template)
+    assert kept.execute("SELECT count(*) FROM django_migrations").fetchone()[0] > 100
+    assert kept.execute("SELECT count(*) FROM htx_user").fetchone()[0] == 0  # no account, no token in it
+    kept.close()
+
+    for workers, home in ((0, "two"), (1, "three")):
+        server = ManagedServer(tmp_path / home)
+        try:
+            server.start(workers=workers)  # checks the home's own token against the server
+            assert "Initializing database" not in server.logs(200)
+            users = db(server).execute("SELECT email FROM htx_user").fetchall()
+            assert users == [("admin@workbench.local",)]
+        finally:
+            server.stop()
+    assert first.token() != server.token()

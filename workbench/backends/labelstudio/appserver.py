@@ -18,16 +18,62 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
+from pathlib import Path
 from typing import Any
+
+from ...store.external import SYNCHRONOUS_NORMAL, use_wal
 
 SETTINGS = "label_studio.core.settings.label_studio"
 CONN_MAX_AGE = 600  # seconds a worker keeps its database connection (checked before reuse)
 #: SQLite shared by several worker processes: Label Studio's settings set no busy timeout (Python's 5 s)
 #: and open transactions DEFERRED, so a save that reads then writes (its project summary) fails at once
 #: with "database is locked" when another process writes; IMMEDIATE takes the write lock at BEGIN and
-#: waits for it, up to the timeout
-SQLITE_OPTIONS = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+#: waits for it, up to the timeout. The database is in WAL mode (set once, it stays with the file), where
+#: synchronous=NORMAL is still crash-safe (a power cut may lose the last commits, never corrupt the file)
+#: and a commit is an append to the log with no fsync: readers no longer wait for a writer either
+SQLITE_OPTIONS = {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": SYNCHRONOUS_NORMAL}
+#: where a migrated, still empty Label Studio database is kept for the next new home (see ``seed``)
+TEMPLATE_DIR_ENV = "WORKBENCH_LABEL_STUDIO_TEMPLATES"
+
+
+def template_path() -> Path:
+    """The migrated empty database of this Label Studio and Django, kept in the user's cache: Label
+    Studio's migrations (about 400) take a minute of CPU on a first start, every new home the same."""
+    import django
+    import label_studio
+
+    base = os.environ.get(TEMPLATE_DIR_ENV) or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "workbench")
+    return Path(base) / f"labelstudio-{label_studio.__version__}-django-{django.__version__}.sqlite3"
+
+
+def seed(sqlite_file: Path) -> bool:
+    """Start a new home's database (``sqlite_file`` not there yet) as a copy of the kept template, when
+    there is one; whether it did. Label Studio's own migrate then finds nothing to do (or only the
+    migrations newer than the template, were it made by an earlier install of the same version)."""
+    template = template_path()
+    if sqlite_file.exists() or not template.is_file():
+        return False
+    _copy_sqlite(template, sqlite_file)
+    return True
+
+
+def _copy_sqlite(src: Path, dst: Path) -> None:
+    """A consistent copy through SQLite's backup API, written beside ``dst`` and then renamed into place."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f"{dst.name}.{os.getpid()}.tmp")
+    try:
+        a, b = sqlite3.connect(src), sqlite3.connect(tmp)
+        try:
+            a.backup(b)
+        finally:
+            a.close()
+            b.close()
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _prepare(port: str) -> Any:
@@ -37,9 +83,22 @@ def _prepare(port: str) -> Any:
     from django.core.wsgi import get_wsgi_application
     from label_studio import server as ls
 
-    ls._setup_env()  # Label Studio's apps import as top-level packages (core, projects, ...)
-    ls._apply_database_migrations()
+    sys.path.insert(0, ls.LS_PATH)  # Label Studio's apps import as top-level packages (core, projects, ...)
     from django.conf import settings
+
+    db = settings.DATABASES["default"]  # the settings only: Django's apps, which query it, are not set up yet
+    sqlite_file = Path(db["NAME"]) if db["ENGINE"].endswith("sqlite3") else None
+    template = (template_path() if sqlite_file is not None and not sqlite_file.exists() and not seed(sqlite_file)
+                else None)
+    ls._setup_env()
+    ls._apply_database_migrations()
+    if template is not None:  # a new home migrated from scratch: keep its empty database for the next one
+        try:
+            _copy_sqlite(sqlite_file, template)
+        except (OSError, sqlite3.Error) as exc:  # a read-only cache only costs the next start its minute
+            print(f"workbench: could not keep the migrated database in {template}: {exc}", file=sys.stderr)
+    if sqlite_file is not None:
+        use_wal(sqlite_file)  # the file keeps it: every worker's connection opens it so
 
     settings.INTERNAL_PORT = port
     if os.environ.get("LABEL_STUDIO_USERNAME") and os.environ.get("LABEL_STUDIO_PASSWORD"):

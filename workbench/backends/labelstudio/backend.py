@@ -113,7 +113,8 @@ class LabelStudioBackend(Backend):
         if self.conn.managed:
             server = self.conn.server
             if not server.status()["running"]:
-                print("starting the managed Label Studio (a first start takes about a minute)...", file=sys.stderr)
+                print("starting the managed Label Studio (the first start on this machine migrates its "
+                      "database: about a minute)...", file=sys.stderr)
                 server.start(workers=server_workers)
 
     def closing_notes(self) -> list[str]:

@@ -281,7 +281,8 @@ class ManagedServer:
         """``(url, token)`` of the running server, starting it when it is not running."""
         st = self._state()
         if not (self._ours(st.get("pid")) and self._healthy(st["url"])):
-            print(f"starting Label Studio in {self.dir} (a first start takes about a minute)...", file=sys.stderr)
+            print(f"starting Label Studio in {self.dir} (the first start on this machine migrates its database: "
+                  "about a minute)...", file=sys.stderr)
             st = self.start()
         return st["url"], self.token()
 
@@ -381,6 +382,10 @@ class ManagedServer:
 
     def _launch(self, command: list[str], port: int, db: Database, timeout: float) -> dict[str, Any] | str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if db.kind == "sqlite" and "DATABASE_NAME" not in os.environ:
+            from .appserver import seed
+
+            seed(self.data_dir / "label_studio.sqlite3")  # a new home: skip Label Studio's migrations
         with open(self.log_file, "ab") as log:
             shape = f"gunicorn with {self.workers} workers" if self.workers else "development server"
             log.write(f"\n=== workbench: starting Label Studio ({shape}) on {self.host}:{port} at {now()} ===\n"
