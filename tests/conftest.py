@@ -3,6 +3,7 @@ core defaults plus the built-in plugins only, unless a test adds its own."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,21 @@ from workbench import registry as registry_mod
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILTIN = ("text", "claims", "sentiment")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def label_studio_templates(tmp_path_factory):
+    """Label Studio's migrated empty database, which a first start keeps for the next new homes, is kept
+    in this session's temp dir, not in the user's cache: the tests leave nothing in $HOME, and the
+    session's first app server start migrates from scratch as a new machine's does."""
+    name = "WORKBENCH_LABEL_STUDIO_TEMPLATES"
+    before = os.environ.get(name)
+    os.environ[name] = str(tmp_path_factory.mktemp("ls-templates"))
+    yield
+    if before is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = before
 
 
 @pytest.fixture(autouse=True)
