@@ -47,10 +47,12 @@ from .alpha import interval_distance, scale_values
 
 #: nominal alpha over more distinct values than this (span sets) gets no interval
 MAX_VALUES = 5000
-#: worker threads of the Cohen kappa bootstrap (counting, product, reduction of a chunk of resamples);
-#: the drawing thread and the rest of the agreement report want a core too, so two workers only where
-#: there are four cores: on two, a second worker bought no wall time and cost ~10% more CPU
-KAPPA_WORKERS = 2 if (os.cpu_count() or 1) >= 4 else 1
+#: worker threads of the Cohen kappa bootstrap (counting, product, reduction of a chunk of resamples),
+#: beside the drawing thread and the rest of the agreement report. Two on two cores: on a quiet 2-core
+#: machine `agreement` on the 1M-row benchmark file took 2.60-3.04 s best wall with two against
+#: 3.58-3.72 s with one (interleaved runs, load 0.8-1.4); with the other core busy a second worker
+#: buys no wall time and costs ~10% more CPU
+KAPPA_WORKERS = 2 if (os.cpu_count() or 1) >= 2 else 1
 
 
 def _pairable_weights(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
