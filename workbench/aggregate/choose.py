@@ -45,7 +45,6 @@ class GoldScore:
     correct: int = 0
     n: int = 0
     error: str | None = None
-    right: dict | None = None  # per held-out gold unit: did the method get it right
 
     @property
     def accuracy(self) -> float:
@@ -185,7 +184,7 @@ def compare_on_gold(registry, schema, table, gold: Mapping, methods: list[str], 
     out = []
     with shared_codes():  # one coding of the table for every fit
         for method in methods:
-            sc = GoldScore(method, right={})
+            sc = GoldScore(method)
             agg = registry.get("aggregators", method)
             module = getattr(agg.func, "__module__", None)
             once = module == GOLD_BLIND.get(method) or (gold_free and module == GOLD_CLAMPED.get(method))
@@ -197,10 +196,8 @@ def compare_on_gold(registry, schema, table, gold: Mapping, methods: list[str], 
                         results = [agg.func(table, schema, gold=seen[f], units=units) for f in range(n_folds)]
                 for f in range(n_folds):
                     got = _labels_of(results[f], held[f])
-                    for u in held[f]:
-                        sc.right[u] = u in got and got[u] == gold[u]
-                sc.correct = sum(sc.right.values())
-                sc.n = len(sc.right)
+                    sc.correct += sum(1 for u in held[f] if u in got and got[u] == gold[u])
+                    sc.n += len(held[f])
             except WorkbenchError as e:
                 sc.error = str(e).splitlines()[0]
             out.append(sc)
