@@ -9,6 +9,7 @@ write is never replaced without ``force``; what killed exports left in the folde
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -64,13 +65,8 @@ def _digest(path: Path) -> tuple[int, str]:
 
 def _file_digest(path: Path) -> tuple[int, str]:
     """Bytes and sha256 of a file, read in blocks (an export file can be hundreds of MB)."""
-    h = hashlib.sha256()
-    size = 0
     with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            size += len(block)
-            h.update(block)
-    return size, h.hexdigest()
+        return os.fstat(fh.fileno()).st_size, hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def names(ctx: "StepContext") -> dict[str, str]:
