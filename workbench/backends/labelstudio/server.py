@@ -382,10 +382,11 @@ class ManagedServer:
 
     def _launch(self, command: list[str], port: int, db: Database, timeout: float) -> dict[str, Any] | str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        if db.kind == "sqlite" and "DATABASE_NAME" not in os.environ:
+        if db.kind == "sqlite" and not self.workers and "DATABASE_NAME" not in os.environ:
             from .appserver import seed
 
-            seed(self.data_dir / "label_studio.sqlite3")  # a new home: skip Label Studio's migrations
+            # a new home: skip Label Studio's migrations (the gunicorn runner seeds the file its settings name)
+            seed(self.data_dir / "label_studio.sqlite3")
         with open(self.log_file, "ab") as log:
             shape = f"gunicorn with {self.workers} workers" if self.workers else "development server"
             log.write(f"\n=== workbench: starting Label Studio ({shape}) on {self.host}:{port} at {now()} ===\n"
