@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from workbench.campaign import Campaign
 from workbench.cli import cli
 from workbench.spec import load_spec
-from workbench.status import coverage, planned_per_annotator, round_count
+from workbench.status import coverage
 from workbench.store import Store
 
 from helpers import pool, write_spec
@@ -58,8 +58,8 @@ def _check(c: Campaign) -> dict:
     for a in state.assignments:
         if a.planned:
             want[a.annotator] = want.get(a.annotator, 0) + 1
-    assert planned_per_annotator(state) == want
-    assert round_count(state) == len(state.rounds)
+    assert state.planned_per_annotator == want
+    assert state.round_count == len(state.rounds)
     return got
 
 

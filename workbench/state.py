@@ -276,6 +276,16 @@ class CampaignState:
     def rounds(self) -> list[dict[str, Any]]:
         return [dict(r) for r in work_sql.rounds(self.store, self.name)]
 
+    @cached_property
+    def round_count(self) -> int:
+        """How many rounds of work the campaign has had, counted in SQL (not from their assignments)."""
+        return work_sql.count_rounds(self.store, self.name)
+
+    @cached_property
+    def planned_per_annotator(self) -> dict[str, int]:
+        """``{annotator: planned assignments}``, counted in SQL (not from a million assignments)."""
+        return work_sql.planned_per_annotator(self.store, self.name)
+
     # -- bookkeeping ----------------------------------------------------------------------------
     @cached_property
     def steps(self) -> dict[str, dict[str, Any]]:

@@ -36,7 +36,7 @@ def status(spec: "CampaignSpec", state: "CampaignState") -> dict[str, Any]:
     for a in spec.annotators:  # a spec not applied yet (status of a file) still names its pool
         per.setdefault(a.id, _row("simulated" if a.simulated else "person", a.persona,
                                   "retired" if a.retired else "active"))
-    for aid, n in work_sql.planned_per_annotator(db, name).items():
+    for aid, n in state.planned_per_annotator.items():
         per.setdefault(aid, _row("unknown"))["assigned"] = n
     for aid, st, n in labels_sql.per_annotator(db, name):
         per.setdefault(aid, _row("not in the pool", status="not counted"))[st] = n
@@ -65,16 +65,6 @@ def redundancy_view(spec: "CampaignSpec", state: "CampaignState",
         rounds = work_sql.rounds(state.store, state.name)
     return redundancy_progress(spec.redundancy, rounds, work_sql.planned_per_unit(state.store, state.name),
                                state.step("redundancy"))
-
-
-def round_count(state: "CampaignState") -> int:
-    """How many rounds of work the campaign has had (without counting their assignments)."""
-    return work_sql.count_rounds(state.store, state.name)
-
-
-def planned_per_annotator(state: "CampaignState") -> dict[str, int]:
-    """``{annotator: planned assignments}``, counted in SQL."""
-    return work_sql.planned_per_annotator(state.store, state.name)
 
 
 def coverage(spec: "CampaignSpec", state: "CampaignState") -> dict[str, Any]:

@@ -418,11 +418,11 @@ def print_campaign_report(c) -> None:
     click.echo(f"annotations: {pull.get('total_ok')} counted, {pull.get('invalid', 0)} quarantined, "
                f"{pull.get('skipped', 0)} skipped, {pull.get('extra', 0)} extra")
     # counts come from SQL (the report after a no-op run must not read a million assignments)
-    from ..status import planned_per_annotator, redundancy_view, round_count
+    from ..status import redundancy_view
 
     if c.spec.redundancy is not None:
         print_redundancy(redundancy_view(c.effective_spec(), st))
-    elif (n_rounds := round_count(st)) > 1 or len(st.versions) > 1:
+    elif (n_rounds := st.round_count) > 1 or len(st.versions) > 1:
         click.echo(f"rounds: {n_rounds}; spec version {st.versions[-1]['version'] if st.versions else 1} "
                    "(`workbench status` lists them)")
     for key in ("url", "login"):
@@ -451,7 +451,7 @@ def print_campaign_report(c) -> None:
         labeled = {a["annotator"] for a in st.quality}
         idle = [a.id for a in c.effective_spec().active_annotators if a.id not in labeled]
         if idle:
-            waiting = planned_per_annotator(st)
+            waiting = st.planned_per_annotator
             click.echo(f"no labels yet: {', '.join(f'{a} ({waiting.get(a, 0)} assigned)' for a in idle)}")
     from ..gating import gold_health, summary_line
 

@@ -128,6 +128,15 @@ def planned_rounds(db: "Store", campaign: str) -> list["sqlite3.Row"]:
                   "ORDER BY unit_id, round, annotator_id", campaign)
 
 
+def units_planned_for(db: "Store", campaign: str, annotators: set[str]) -> set[str]:
+    """The units with a planned (not cancelled) place for one of ``annotators``."""
+    if not annotators:
+        return set()
+    marks = ",".join("?" * len(annotators))
+    return {r[0] for r in db.all(f"SELECT DISTINCT unit_id FROM assignments WHERE campaign=? AND cancelled IS NULL "
+                                 f"AND annotator_id IN ({marks})", campaign, *sorted(annotators))}
+
+
 # -- backend tasks ---------------------------------------------------------------------------------
 def backend_tasks(db: "Store", campaign: str) -> dict[str, tuple[str, int | None]]:
     """``{unit: (backend task id, overlap the backend was told)}`` of the units pushed."""

@@ -51,7 +51,7 @@ class LabelStudioBackend(Backend):
         tasks = work_sql.backend_tasks(store, name)  # what the server was told so far
         told = {str(t): n for t, n in tasks.values()}
         people = {a.id for a in self.ctx.spec.annotators if not a.simulated}
-        theirs = {str(tasks[u][0]) for u in people_units(store, name, people) if u in tasks}
+        theirs = {str(tasks[u][0]) for u in work_sql.units_planned_for(store, name, people) if u in tasks}
         set_overlaps(self.conn, {t: n for t, n in overlaps.items()
                                  if str(t) in theirs or told.get(str(t)) is None or n < (told[str(t)] or 0)})
 
@@ -195,13 +195,6 @@ class LabelStudioBackend(Backend):
                     (user is None or user["id"] not in done):
                 n += 1
         return n
-
-
-def people_units(store, campaign: str, people: set[str]) -> set[str]:
-    """The units with a place planned for a person (not a simulated persona)."""
-    from ...store import work as work_sql
-
-    return {r[0] for r in work_sql.planned_rounds(store, campaign) if r[1] in people} if people else set()
 
 
 def waiting_words(open_: int, planned: int, who: str) -> str:

@@ -92,7 +92,9 @@ def survey(backend: Connection, project: Project, tasks: dict[str, tuple[int, in
     (lowered by an older release's crowd run killed half way) is set back."""
     planned = Counter(u.id for q in queues.values() for u in q)
     people = {a.id for a in backend.ctx.spec.annotators if not a.simulated}
-    theirs = {tasks[u.id][0]: planned[u.id] for p in people for u in queues.get(p, []) if u.id in tasks}
+    # the units with a person's place, as `set_overlaps` finds them
+    theirs = {tasks[u][0]: planned[u] for u in work_sql.units_planned_for(backend.ctx.store, backend.campaign, people)
+              if u in tasks}
     room = {t: planned[u] for u, (t, _) in tasks.items()}
     out, fix, finished = {}, {}, {}
     # only the fields needed: the whole listing (every annotation's result) costs ten times as much
