@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -35,6 +36,10 @@ AUTO_SAMPLE_ROWS = 100_000
 #: registry lacks are left out; a method not listed here is not compared.
 AUTO_CANDIDATES = ("majority", "wawa", "weighted_majority", "one_coin_dawid_skene", "dawid_skene", "mace",
                    "glad", "mmsr", "kos")
+#: a comparison on a table (or sample) of at least this many rows fits the built-in candidates on
+#: this many threads at once (two on two cores or more); each method's score is the same either way
+PARALLEL_ROWS = 50_000
+COMPARE_WORKERS = 2 if (os.cpu_count() or 1) >= 2 else 1
 
 
 @dataclass
@@ -181,27 +186,41 @@ def compare_on_gold(registry, schema, table, gold: Mapping, methods: list[str], 
     n_folds = max(fold_of.values()) + 1 if fold_of else 0
     seen = [{u: g for u, g in gold.items() if fold_of[u] != f} for f in range(n_folds)]
     held = [[u for u in gold if fold_of[u] == f] for f in range(n_folds)]
-    out = []
+
+    def run(method: str) -> GoldScore:
+        sc = GoldScore(method)
+        agg = registry.get("aggregators", method)
+        module = getattr(agg.func, "__module__", None)
+        once = module == GOLD_BLIND.get(method) or (gold_free and module == GOLD_CLAMPED.get(method))
+        try:
+            with registry.guard("aggregators", method, "comparing methods on gold"):
+                if once:  # the same labels every fold (a method that ignores gold), or a fit without gold
+                    results = [agg.func(table, schema, gold=None, units=units)] * n_folds
+                else:
+                    results = [agg.func(table, schema, gold=seen[f], units=units) for f in range(n_folds)]
+            for f in range(n_folds):
+                got = _labels_of(results[f], held[f])
+                sc.correct += sum(1 for u in held[f] if u in got and got[u] == gold[u])
+                sc.n += len(held[f])
+        except WorkbenchError as e:
+            sc.error = str(e).splitlines()[0]
+        return sc
+
     with shared_codes():  # one coding of the table for every fit
-        for method in methods:
-            sc = GoldScore(method)
-            agg = registry.get("aggregators", method)
-            module = getattr(agg.func, "__module__", None)
-            once = module == GOLD_BLIND.get(method) or (gold_free and module == GOLD_CLAMPED.get(method))
-            try:
-                with registry.guard("aggregators", method, "comparing methods on gold"):
-                    if once:  # the same labels every fold (a method that ignores gold), or a fit without gold
-                        results = [agg.func(table, schema, gold=None, units=units)] * n_folds
-                    else:
-                        results = [agg.func(table, schema, gold=seen[f], units=units) for f in range(n_folds)]
-                for f in range(n_folds):
-                    got = _labels_of(results[f], held[f])
-                    sc.correct += sum(1 for u in held[f] if u in got and got[u] == gold[u])
-                    sc.n += len(held[f])
-            except WorkbenchError as e:
-                sc.error = str(e).splitlines()[0]
-            out.append(sc)
-    return out
+        # built-in methods side by side on a big table (their numpy and scipy work releases the GIL);
+        # a plugin's method runs alone, as it would anywhere else
+        side = [m for m in methods if getattr(registry.get("aggregators", m).func, "__module__", "")
+                .startswith("workbench.aggregate.")] if len(table) >= PARALLEL_ROWS and COMPARE_WORKERS > 1 else []
+        if len(side) < 2:
+            return [run(m) for m in methods]
+        from concurrent.futures import ThreadPoolExecutor
+
+        from ..table.encode import encode
+
+        encode(table, schema)  # coded once here, not by two threads at once
+        with ThreadPoolExecutor(max_workers=COMPARE_WORKERS, thread_name_prefix="workbench-compare") as pool:
+            pending = {m: pool.submit(run, m) for m in side}
+            return [pending[m].result() if m in pending else run(m) for m in methods]
 
 
 #: built-in methods whose labels do not depend on the gold they are given (fitted once when
