@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -277,10 +278,34 @@ def aggregate_table(registry, schema, table, method: str, gold=None, units=None,
             kinds = ", ".join(sorted(k.value for k in agg.kinds))
             raise WorkbenchError(f"aggregator {method!r} works on {kinds} labels, not {schema.kind.value}")
         with registry.guard("aggregators", method, "aggregating"):
-            result = agg.func(table, schema, gold=gold, units=units, **options)
+            if method == "dawid_skene" and not options and units is None and _is_builtin_ds(agg.func):
+                result = copy.copy(dawid_skene_fit(table, schema, gold))  # the quality table's fit too
+                result.notes = list(result.notes)
+            else:
+                result = agg.func(table, schema, gold=gold, units=units, **options)
     if note:
         result.notes.insert(0, note)
     return result
+
+
+def _is_builtin_ds(func) -> bool:
+    return getattr(func, "__module__", None) == "workbench.aggregate.dawid_skene" and func.__name__ == "dawid_skene"
+
+
+def dawid_skene_fit(table: pd.DataFrame, schema, gold: Mapping | None = None) -> AggregateResult:
+    """The built-in Dawid-Skene with its default options on ``table`` and ``gold``, fitted once per
+    table and gold inside :func:`~workbench.table.encode.shared_codes`: ``auto``'s consensus by the
+    label-count rule and the annotator quality table's confusion matrices are the same fit (callers
+    must not change the result in place)."""
+    from ..table.encode import _CACHE, encode, shared_result
+    from .dawid_skene import dawid_skene
+
+    gold = gold or None
+    if _CACHE is None:
+        return dawid_skene(table, schema, gold=gold)
+    enc = encode(table, schema)  # the same codes for the same columns, under any column names
+    key = ("dawid_skene_fit", id(enc), schema, None if gold is None else id(gold))
+    return shared_result(key, (enc, gold), lambda: dawid_skene(table, schema, gold=gold))
 
 
 def gold_accuracy(labels: dict, gold: dict, spans: bool) -> dict[str, Any] | None:
