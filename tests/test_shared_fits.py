@@ -43,3 +43,28 @@ def test_consensus_and_quality_share_one_dawid_skene_fit(monkeypatch):
         aggregate_table(get_registry(), schema, table, "auto", gold=gold)
         annotator_quality(table, schema, dict(gold), {})
     assert len(calls) == 2
+
+
+def test_a_fit_started_early_is_the_one_taken(monkeypatch):
+    from workbench.aggregate.choose import dawid_skene_fit, start_dawid_skene_fit
+
+    crowd = make_crowd(n_tasks=300, n_workers=10, n_classes=3, overlap=3, seed=6)
+    table, schema = crowd.long_table(), LabelSchema(LabelKind.SINGLE, crowd.classes)
+    gold = dict(zip(crowd.truth.index[:40], crowd.truth.to_numpy()[:40]))
+    calls = []
+    real = ds.dawid_skene
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ds, "dawid_skene", counted)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    with shared_codes():
+        start_dawid_skene_fit(table, schema, gold)
+        got = dawid_skene_fit(table, schema, gold)
+        again = dawid_skene_fit(table, schema, gold)
+    assert got is again and len(calls) == 1
+    assert got.labels.equals(real(table, schema, gold=gold).labels)
+    start_dawid_skene_fit(table, schema, gold)  # outside shared_codes(): nothing to keep it for, nothing started
+    assert len(calls) == 1

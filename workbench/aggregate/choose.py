@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -305,7 +306,26 @@ def dawid_skene_fit(table: pd.DataFrame, schema, gold: Mapping | None = None) ->
         return dawid_skene(table, schema, gold=gold)
     enc = encode(table, schema)  # the same codes for the same columns, under any column names
     key = ("dawid_skene_fit", id(enc), schema, None if gold is None else id(gold))
-    return shared_result(key, (enc, gold), lambda: dawid_skene(table, schema, gold=gold))
+    made = shared_result(key, (enc, gold), lambda: dawid_skene(table, schema, gold=gold))
+    return made.result() if isinstance(made, Future) else made
+
+
+def start_dawid_skene_fit(table: pd.DataFrame, schema, gold: Mapping | None = None) -> None:
+    """Begin :func:`dawid_skene_fit` on a background thread (inside ``shared_codes()``, on two cores or
+    more): ``workbench annotators`` fits the quality table's Dawid-Skene while ``auto`` compares
+    methods and fits its pick; :func:`dawid_skene_fit` then waits for it (an error there is raised
+    where the fit is wanted)."""
+    from ..table.encode import _CACHE, encode, shared_result
+    from .dawid_skene import dawid_skene
+
+    if _CACHE is None or (os.cpu_count() or 1) < 2:
+        return
+    gold = gold or None
+    enc = encode(table, schema)
+    key = ("dawid_skene_fit", id(enc), schema, None if gold is None else id(gold))
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-ds")
+    shared_result(key, (enc, gold), lambda: pool.submit(dawid_skene, table, schema, gold=gold))
+    pool.shutdown(wait=False)
 
 
 def gold_accuracy(labels: dict, gold: dict, spans: bool) -> dict[str, Any] | None:
