@@ -23,6 +23,10 @@ units x (annotator, label) design matrix; gold units are clamped.
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+from typing import Any, Iterator
+
 import numpy as np
 import pandas as pd
 
@@ -73,19 +77,48 @@ def parse_options(options: dict) -> dict:
     return opts
 
 
-def _fit_once(enc: Encoded, rng: np.random.Generator, opts: dict, gold: tuple[np.ndarray, np.ndarray]):
+#: the restarts of a table with at least this many rows are fitted on worker threads (numpy's
+#: ufuncs and scipy's sparse products release the GIL), two on two cores or more. Each restart's
+#: start is drawn beforehand, in the same order as one after the other, so each result is the same
+#: as in a single thread, and so is the pick
+PARALLEL_ROWS = 50_000
+WORKERS = 2 if (os.cpu_count() or 1) >= 2 else 1
+
+
+@dataclass
+class _Prepared:
+    """What every restart of one fit shares: the design matrix, the per-annotator counts, the gold."""
+
+    enc: Encoded
+    design: Any
+    per_ann: np.ndarray  # labels per annotator
+    given: np.ndarray  # [annotator, label]: how often each annotator gave each label
+    gold: tuple[np.ndarray, np.ndarray]
+
+
+def _prepare(enc: Encoded, gold: tuple[np.ndarray, np.ndarray]) -> _Prepared:
     k, n_ann = enc.n_classes, enc.n_annotators
-    design = enc.design()
-    gu, gl = gold
-    per_ann = enc.per_annotator().astype(float)
-    # how often each annotator gave each label: the ceiling of their spamming counts
     given = np.bincount(enc.annotator * k + enc.label, minlength=n_ann * k).reshape(n_ann, k).astype(float)
-    # random start, as the reference implementation; ``know`` and ``spam`` weigh the two ways to answer
+    return _Prepared(enc, enc.design(), enc.per_annotator().astype(float), given, gold)
+
+
+def _draw_start(rng: np.random.Generator, n_ann: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A random start, as the reference implementation; ``know`` and ``spam`` weigh the two ways to answer."""
     know = rng.uniform(1, 1.5, n_ann)
     spam = rng.uniform(1, 1.5, n_ann)
     know, spam = know / (know + spam), spam / (know + spam)
     strategy = rng.uniform(1, 1.5, (n_ann, k))
     strategy /= strategy.sum(axis=1, keepdims=True)
+    return know, spam, strategy
+
+
+def _fit_once(prep: _Prepared, start: tuple[np.ndarray, np.ndarray, np.ndarray], opts: dict):
+    enc = prep.enc
+    k, n_ann = enc.n_classes, enc.n_annotators
+    design = prep.design
+    gu, gl = prep.gold
+    per_ann, given = prep.per_ann, prep.given  # given: the ceiling of each annotator's spamming counts
+    know, spam, strategy = start
     smoothing = opts["smoothing"] if opts["smoothing"] is not None else 0.01 / k
     previous, loglik, post = -np.inf, -np.inf, None
     log_prior = np.full(k, -np.log(k))
@@ -97,14 +130,16 @@ def _fit_once(enc: Encoded, rng: np.random.Generator, opts: dict, gold: tuple[np
         spam_part = spam[:, None] * strategy  # annotators x given
         table = np.repeat(np.log(spam_part)[:, :, None], k, axis=2)  # [annotator, given, true]
         table[:, idx, idx] = np.log(spam_part + know[:, None])
-        scores = np.asarray(design @ table.reshape(n_ann * k, k)) + log_prior
+        scores = np.asarray(design @ table.reshape(n_ann * k, k))
+        scores += log_prior  # in place: no second units x classes array
         on_gold = scores[gu, gl] if len(gu) else None  # a copy (fancy indexing), before scores turn into post
         top = row_max(scores)
         scores -= top[:, None]
         post = np.exp(scores, out=scores)  # in place: one units x classes array less per iteration
         total = row_sum(post)
         post /= total[:, None]
-        per_unit = np.log(total) + top
+        per_unit = np.log(total, out=total)
+        per_unit += top
         if len(gu):
             per_unit[gu] = on_gold
             post[gu] = 0.0
@@ -137,6 +172,19 @@ def _fit_once(enc: Encoded, rng: np.random.Generator, opts: dict, gold: tuple[np
     return loglik, post, competence, strategy, np.exp(log_prior), iterations, converged
 
 
+def _run_all(prep: _Prepared, starts: list, opts: dict) -> Iterator[tuple]:
+    """Each restart's fit, in restart order; on :data:`WORKERS` threads for a big table."""
+    workers = min(WORKERS, len(starts)) if prep.enc.n_rows >= PARALLEL_ROWS else 1
+    if workers <= 1:
+        for start in starts:
+            yield _fit_once(prep, start, opts)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="workbench-mace") as pool:
+        yield from pool.map(lambda start: _fit_once(prep, start, opts), starts)
+
+
 def mace(table: pd.DataFrame, schema: LabelSchema, *, gold=None, units=None, **options) -> AggregateResult:
     """MACE. Options: restarts (10), max_iter (50), tol (1e-5), method ("vb" or "em"), prior ("learned" or
     "uniform": the true label's prior), alpha, beta (0.5, 0.5: Beta prior on competence), strategy_prior
@@ -147,9 +195,10 @@ def mace(table: pd.DataFrame, schema: LabelSchema, *, gold=None, units=None, **o
     enc = encode(table, schema)
     gold_codes = enc.gold_codes(gold)
     rng = np.random.default_rng(opts["seed"])
+    prep = _prepare(enc, gold_codes)
+    starts = [_draw_start(rng, enc.n_annotators, enc.n_classes) for _ in range(opts["restarts"])]
     best = None
-    for _ in range(opts["restarts"]):
-        run = _fit_once(enc, rng, opts, gold_codes)
+    for run in _run_all(prep, starts, opts):  # in restart order: a tie keeps the earlier run
         if best is None or run[0] > best[0]:
             best = run
     loglik, post, competence, strategy, prior, iterations, converged = best

@@ -144,9 +144,9 @@ def _span_scores(table: pd.DataFrame, ref: Mapping, annotators: pd.Index) -> tup
 
 
 def _ds_quality(table: pd.DataFrame, schema: LabelSchema, gold: Mapping, annotators: pd.Index):
-    from ..aggregate.dawid_skene import dawid_skene
+    from ..aggregate.choose import dawid_skene_fit
 
-    res = dawid_skene(table, schema, gold=gold)
+    res = dawid_skene_fit(table, schema, gold)  # the consensus's own fit when that was Dawid-Skene on this table
     return _confusion_columns(res.annotators, list(res.posteriors.columns), annotators)
 
 

@@ -23,6 +23,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 PREVIEW = 20
+#: `annotators FILE` on at least this many rows fits the quality table's Dawid-Skene on a background
+#: thread while `auto` picks and fits the consensus
+BACKGROUND_ROWS = 100_000
 
 
 def is_label_file(ref: str) -> bool:
@@ -442,6 +445,10 @@ def add_show(group: click.Group) -> None:
             with shared_codes():  # the file's check, the consensus and the quality table code it once
                 tbl, schema, _ = load_label_file(campaign, kind, labels)
                 gold = load_gold(gold_path, schema)
+                if len(tbl) >= BACKGROUND_ROWS and schema.kind is not LabelKind.SPANS:
+                    from ..aggregate.choose import start_dawid_skene_fit
+
+                    start_dawid_skene_fit(tbl, schema, gold)  # the quality table's, while auto picks and fits
                 consensus, _ = _consensus(get_registry(), schema, tbl, gold)
                 rows = quality_rows(annotator_quality(tbl, schema, gold, consensus, thresholds))
         else:  # the agreement step's stored table, flagged under these thresholds
