@@ -41,6 +41,7 @@ from ..bootstrap import (
     rng_for,
     row_key,
 )
+from ..errors import WorkbenchError
 from ..models import LabelKind, LabelSchema, with_long_columns
 from . import annotator_pairs, count_matrix
 from .alpha import interval_distance, scale_values
@@ -387,7 +388,7 @@ def start_intervals(registry, schema: LabelSchema, table: pd.DataFrame, names=()
         return None
     try:
         metric = registry.get("metrics", name)
-    except Exception:
+    except WorkbenchError:  # not registered, or by two plugins: the metrics step says which
         return None
     if getattr(metric.func, "__module__", None) != BUILT_IN[name] or schema.kind not in metric.kinds:
         return None
