@@ -265,9 +265,10 @@ def plot(rows: list[dict], path: Path) -> None:
             cals = sorted(set(a["calibration"].dropna())) if "calibration" in a else [0.0]
             priors = sorted(set(a["one_coin_prior"].dropna())) if "one_coin_prior" in a else [2.0]
             for cal in cals:
-                for prior in priors:
-                    other = bool(cal) or prior != 2.0
-                    for first, color in ((2, "#27ae60" if not other else "#8e44ad"), (1, "#16a085" if not other else "#d35400")):
+                for n_prior, prior in enumerate(priors):
+                    shade = (["#27ae60", "#8e44ad", "#2c3e50"] if not cal else ["#8e44ad", "#2c3e50", "#7f8c8d"])[min(n_prior, 2)]
+                    dash = (["#16a085", "#d35400", "#c0392b"] if not cal else ["#d35400", "#c0392b", "#7f8c8d"])[min(n_prior, 2)]
+                    for first, color in ((2, shade), (1, dash)):
                         b = a[a["budget"].notna() & (a["by"] == "one_coin") & (a["initial"] == first)
                               & ((a["calibration"] == cal) if "calibration" in a else True)
                               & ((a["one_coin_prior"] == prior) if "one_coin_prior" in a else True)].sort_values("annotations")
