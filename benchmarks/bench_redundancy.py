@@ -13,7 +13,9 @@ either side over the methods. ``--budgets`` adds runs capped by ``[redundancy] b
 per unit times the units) that give one more answer to at most ``per_round`` units per round, the
 least certain first (``--per-round``, a share of the units; 1: breadth-first, every unit below target);
 ``--calibration`` runs them also with ``[redundancy] calibration`` (a share of the units given
-``calibration_labels`` answers first, whatever their score).
+``calibration_labels`` answers first, whatever their score). ``--one-coin-prior`` runs every ``one_coin`` policy with each
+``[redundancy] one_coin_prior``; ``--ds-prior N`` also scores Dawid-Skene with its aggregate option ``prior = N``
+as a method of its own, against its own k = 5.
 
 Data: real crowd labels from ``../shared/crowd-data/`` beside the repository, or ``--data DIR``
 (face, dog, duck; each skipped with a line when absent) and simulated crowds (``benchmarks/crowd.py``) generated with 10 answers per unit and
