@@ -13,7 +13,9 @@ either side over the methods. ``--budgets`` adds runs capped by ``[redundancy] b
 per unit times the units) that give one more answer to at most ``per_round`` units per round, the
 least certain first (``--per-round``, a share of the units; 1: breadth-first, every unit below target);
 ``--calibration`` runs them also with ``[redundancy] calibration`` (a share of the units given
-``calibration_labels`` answers first, whatever their score).
+``calibration_labels`` answers first, whatever their score). ``--one-coin-prior`` runs every ``one_coin`` policy with each
+``[redundancy] one_coin_prior``; ``--ds-prior N`` also scores Dawid-Skene with its aggregate option ``prior = N``
+as a method of its own, against its own k = 5.
 
 Data: real crowd labels from ``../shared/crowd-data/`` beside the repository, or ``--data DIR``
 (face, dog, duck; each skipped with a line when absent) and simulated crowds (``benchmarks/crowd.py``) generated with 10 answers per unit and
@@ -46,7 +48,15 @@ from benchmarks.crowd import make_crowd
 CROWD_DATA = next((p / "shared" / "crowd-data" for p in Path(__file__).resolve().parents[2:]
                    if (p / "shared" / "crowd-data").is_dir()), Path(__file__).resolve().parents[2] / "shared" / "crowd-data")
 REAL = ("face", "dog", "duck")
-METHODS = ("majority", "dawid_skene")
+METHODS = ["majority", "dawid_skene"]  # --ds-prior adds "dawid_skene+priorN": Dawid-Skene with option prior = N
+
+
+def method_options(name: str) -> tuple[str, dict]:
+    """The aggregation method and options a benchmark method name stands for."""
+    if "+prior" in name:
+        base, strength = name.split("+prior")
+        return base, {"prior": float(strength)}
+    return name, {}
 
 
 @dataclass
@@ -97,7 +107,8 @@ class Replay:
 
 
 def accuracy(data: DataSet, table: pd.DataFrame, method: str) -> float:
-    res = aggregate_table(get_registry(), data.schema, table, method)
+    base, options = method_options(method)
+    res = aggregate_table(get_registry(), data.schema, table, base, **options)
     got = dict(zip(res.labels["unit"].astype(str), res.labels["label"]))
     return float(np.mean([got.get(u) == t for u, t in data.truth.items()]))
 
@@ -126,9 +137,10 @@ def adaptive(data: DataSet, seed: int, policy: RedundancySpec, method: str) -> t
     while True:
         t = r.table()
         if policy.target_by == "one_coin":  # as workbench.steps.redundancy.scores
-            score = one_coin_scores(t, len(data.schema.labels))
+            score = one_coin_scores(t, len(data.schema.labels), prior_answers=policy.one_coin_prior)
         else:
-            res = aggregate_table(get_registry(), data.schema, t, method)  # no gold: as the engine judges units
+            base, options = method_options(method)
+            res = aggregate_table(get_registry(), data.schema, t, base, **options)  # no gold: as the engine judges units
             score = dict(zip(res.labels["unit"].astype(str), res.labels["confidence"].astype(float)))
         units = pd.DataFrame([(u, r.drawn[u], 0, score.get(u, math.nan), len(g) - r.drawn[u])
                               for u, g in r.rows.items()], columns=COLUMNS)
@@ -147,12 +159,13 @@ def run(datasets: list[DataSet], seeds: int, targets: dict[str, list[float]], in
         budgets: tuple[float, ...] = (), budget_target: float = 0.99, per_round: float = 0.05,
         budget_by: tuple[str, ...] = ("one_coin",), tolerance: float = 0.005,
         budget_initial: tuple[int, ...] = (), calibration: tuple[float, ...] = (0.0,),
-        calibration_labels: int = 5) -> list[dict]:
+        calibration_labels: int = 5, one_coin_priors: tuple[float, ...] = (2.0,)) -> list[dict]:
     """``targets``: per method its posterior targets, and under ``"one_coin"`` the one-coin targets;
     ``budgets``: annotations per unit given as ``[redundancy] budget`` (times the number of units), each
     run with ``budget_target`` by each of ``budget_by``, at most ``per_round`` of the units (a share)
     getting one more answer per round, starting from each of ``budget_initial`` answers (default ``initial``),
-    with each of ``calibration`` (a share of the units given ``calibration_labels`` answers first; 0: none). An adaptive run "reaches" k = 5 when its accuracy is at most
+    with each of ``calibration`` (a share of the units given ``calibration_labels`` answers first; 0: none); every
+    ``one_coin`` run with each of ``one_coin_priors`` (``[redundancy] one_coin_prior``). An adaptive run "reaches" k = 5 when its accuracy is at most
     ``tolerance`` below k = 5's with the same method."""
     out = []
     for data in datasets:
@@ -168,25 +181,29 @@ def run(datasets: list[DataSet], seeds: int, targets: dict[str, list[float]], in
                 rows.append({"data": data.name, "method": method, "policy": f"fixed k={k}", "k": k,
                              "accuracy": float(np.mean([a for a, _ in res])),
                              "annotations": float(np.mean([n for _, n in res]))})
-            runs: list[tuple] = ([("posterior", t, None) for t in targets[method]]
-                                 + [("one_coin", t, None) for t in targets["one_coin"]]
-                    + [(by, budget_target, b, i, c) for c in calibration for i in (budget_initial or (initial,))
-                       for b in budgets for by in budget_by])
-            for by, target, per, *start in runs:
+            runs: list[tuple] = ([("posterior", t, None, 2.0) for t in targets.get(method, [])]
+                                 + [("one_coin", t, None, pr) for pr in one_coin_priors for t in targets["one_coin"]]
+                    + [(by, budget_target, b, pr, i, c) for pr in one_coin_priors for c in calibration
+                       for i in (budget_initial or (initial,)) for b in budgets for by in budget_by])
+            for by, target, per, prior, *start in runs:
+                if by != "one_coin" and prior != one_coin_priors[0]:
+                    continue  # the one-coin prior changes one_coin runs only
                 cal = start[1] if len(start) > 1 and start[1] else None
                 budget = None if per is None else int(round(per * n_units))
                 batch = None if per is None or per_round >= 1 else max(1, int(round(per_round * n_units)))
                 first = start[0] if start else initial
                 pol = RedundancySpec(initial=first, max=most, target=target, target_by=by, budget=budget,
                                      per_round=batch, calibration=cal,
-                                     calibration_labels=max(first, min(most, calibration_labels)))
+                                     calibration_labels=max(first, min(most, calibration_labels)),
+                                     one_coin_prior=prior if by == "one_coin" else 2.0)
                 res3 = [adaptive(data, s, pol, method) for s in range(seeds)]
                 rows.append({"data": data.name, "method": method, "target": target, "by": by, "budget": per, "initial": first,
-                             "calibration": cal or 0.0,
+                             "calibration": cal or 0.0, "one_coin_prior": pol.one_coin_prior,
                              "policy": f"adaptive {first}..{most} {'1coin' if by == 'one_coin' else 'post'} @{target:g}"
                                        + ("" if per is None else f" b{per:g}/u"
                                           + ("" if batch is None else f" r{per_round:g}")
-                                          + ("" if cal is None else f" cal{cal:g}x{pol.calibration_labels}")),
+                                          + ("" if cal is None else f" cal{cal:g}x{pol.calibration_labels}"))
+                                       + ("" if by != "one_coin" or prior == 2.0 else f" p{prior:g}"),
                              "accuracy": float(np.mean([a for a, _, _ in res3])),
                              "annotations": float(np.mean([n for _, n, _ in res3])),
                              "rounds": float(np.mean([x for _, _, x in res3]))})
@@ -233,7 +250,7 @@ def plot(rows: list[dict], path: Path) -> None:
     except ImportError:
         print(f"matplotlib is not installed: {path} not drawn", file=sys.stderr)
         return
-    fig, axes = plt.subplots(len(METHODS), len(names), figsize=(3.2 * len(names), 5.6), squeeze=False)
+    fig, axes = plt.subplots(len(METHODS), len(names), figsize=(3.2 * len(names), 2.8 * len(METHODS)), squeeze=False)
     for j, name in enumerate(names):
         for i, method in enumerate(METHODS):
             ax = axes[i][j]
@@ -248,14 +265,20 @@ def plot(rows: list[dict], path: Path) -> None:
                 if len(b):
                     ax.plot(b["annotations"] / n_units, b["accuracy"], "s-", color=color, label=name_)
             cals = sorted(set(a["calibration"].dropna())) if "calibration" in a else [0.0]
+            priors = sorted(set(a["one_coin_prior"].dropna())) if "one_coin_prior" in a else [2.0]
             for cal in cals:
-                for first, color in ((2, "#27ae60" if not cal else "#8e44ad"), (1, "#16a085" if not cal else "#d35400")):
-                    b = a[a["budget"].notna() & (a["by"] == "one_coin") & (a["initial"] == first)
-                          & ((a["calibration"] == cal) if "calibration" in a else True)].sort_values("annotations")
-                    if len(b):
-                        ax.plot(b["annotations"] / n_units, b["accuracy"], "^-" if first == 2 else "v--", color=color,
-                                label=f"budget, least certain first, from {first}"
-                                      + (f", calibration {cal:g}" if cal else ""))
+                for n_prior, prior in enumerate(priors):
+                    shade = (["#27ae60", "#8e44ad", "#2c3e50"] if not cal else ["#8e44ad", "#2c3e50", "#7f8c8d"])[min(n_prior, 2)]
+                    dash = (["#16a085", "#d35400", "#c0392b"] if not cal else ["#d35400", "#c0392b", "#7f8c8d"])[min(n_prior, 2)]
+                    for first, color in ((2, shade), (1, dash)):
+                        b = a[a["budget"].notna() & (a["by"] == "one_coin") & (a["initial"] == first)
+                              & ((a["calibration"] == cal) if "calibration" in a else True)
+                              & ((a["one_coin_prior"] == prior) if "one_coin_prior" in a else True)].sort_values("annotations")
+                        if len(b):
+                            ax.plot(b["annotations"] / n_units, b["accuracy"], "^-" if first == 2 else "v--", color=color,
+                                    label=f"budget, least certain first, from {first}"
+                                          + (f", calibration {cal:g}" if cal else "")
+                                          + (f", one-coin prior {prior:g}" if prior != 2.0 else ""))
             k5 = f[f["k"] == 5]
             if len(k5):
                 ax.axvline(0.6 * 5, color="#2980b9", lw=0.8, ls=":")
@@ -296,6 +319,10 @@ def main(argv=None) -> None:
                     "0: none (default: none)")
     ap.add_argument("--calibration-labels", type=int, default=5, help="[redundancy] calibration_labels of "
                     "the --calibration runs (at most --max)")
+    ap.add_argument("--one-coin-prior", default="2", help="one_coin runs: [redundancy] one_coin_prior (answers the "
+                    "prior on each annotator's accuracy is worth), comma-separated, each run (default 2)")
+    ap.add_argument("--ds-prior", default="", help="also score Dawid-Skene with aggregate option prior = N (a "
+                    "Dirichlet prior on confusion rows), as its own method against its own k=5; comma-separated")
     ap.add_argument("--tolerance", type=float, default=0.005, help="how far below k=5's accuracy still counts "
                     "as reaching it")
     ap.add_argument("--data", type=Path, default=CROWD_DATA, help="folder of the real crowd data (NAME.labels.csv)")
@@ -316,6 +343,7 @@ def main(argv=None) -> None:
     if args.only:
         keep = set(args.only.split(","))
         datasets = [d for d in datasets if d.name in keep]
+    METHODS[:] = ["majority", "dawid_skene"] + [f"dawid_skene+prior{float(x):g}" for x in args.ds_prior.split(",") if x]
     targets = {"majority": [float(x) for x in args.majority_targets.split(",") if x],
                "dawid_skene": [float(x) for x in args.ds_targets.split(",") if x],
                "one_coin": [float(x) for x in args.one_coin_targets.split(",") if x]}
@@ -323,7 +351,8 @@ def main(argv=None) -> None:
     rows = run(datasets, args.seeds, targets, args.initial, args.max, budgets, args.budget_target, args.per_round,
                tuple(x for x in args.budget_by.split(",") if x), args.tolerance,
                tuple(int(x) for x in args.budget_initial.split(",") if x),
-               tuple(float(x) for x in args.calibration.split(",") if x) or (0.0,), args.calibration_labels)
+               tuple(float(x) for x in args.calibration.split(",") if x) or (0.0,), args.calibration_labels,
+               tuple(float(x) for x in args.one_coin_prior.split(",") if x) or (2.0,))
     if args.svg:
         plot(rows, Path(args.svg))
 

@@ -52,8 +52,10 @@ def test_mace_finds_the_spammers():
     assert comp[kind[kind == "spammer"].index].max() < comp[kind[kind == "honest"].index].min()
 
 
-def reference_dawid_skene(table: pd.DataFrame, classes: tuple, iterations: int, gold: dict | None = None):
-    """Dawid-Skene EM written out with loops over units and annotators, for a small table."""
+def reference_dawid_skene(table: pd.DataFrame, classes: tuple, iterations: int, gold: dict | None = None,
+                          alpha: np.ndarray | None = None):
+    """Dawid-Skene EM written out with loops over units and annotators, for a small table; ``alpha``
+    ([true, given] pseudo-counts): the MAP variant, every confusion row with that Dirichlet prior."""
     units = list(dict.fromkeys(table["unit"]))
     workers = list(dict.fromkeys(table["annotator"]))
     k = len(classes)
@@ -79,7 +81,10 @@ def reference_dawid_skene(table: pd.DataFrame, classes: tuple, iterations: int, 
         gave = np.zeros((len(workers), k), dtype=bool)
         for _, w, y in rows:
             gave[w, y] = True
-        conf = np.where(gave[:, None, :], np.maximum(conf, 1e-10), 0.0)  # labels never given: 0, as crowd-kit
+        if alpha is None:
+            conf = np.where(gave[:, None, :], np.maximum(conf, 1e-10), 0.0)  # labels never given: 0, as crowd-kit
+        else:
+            conf = conf + alpha[None, :, :]
         conf /= conf.sum(axis=2, keepdims=True)
         logp = np.tile(np.log(np.maximum(prior, 1e-10)), (len(units), 1))
         for u, w, y in rows:
@@ -100,6 +105,43 @@ def test_dawid_skene_matches_a_loop_reference(with_gold):
     units, post = reference_dawid_skene(table, crowd.classes, 7, gold)
     got = res.posteriors.loc[units, list(crowd.classes)].to_numpy()
     np.testing.assert_allclose(got, post, atol=1e-9)
+
+
+@pytest.mark.parametrize("with_gold", [False, True])
+def test_dawid_skene_with_a_prior_matches_a_loop_reference(with_gold):
+    crowd = make_crowd(n_tasks=120, n_workers=8, n_classes=3, overlap=4, spammers=0.25, seed=11, shuffle=True)
+    table = crowd.long_table()
+    gold = dict(list(crowd.truth.items())[:10]) if with_gold else None
+    res = dawid_skene(table, schema_for(crowd), gold=gold, max_iter=7, tol=0.0, prior=3, prior_accuracy=0.8)
+    assert "did not converge" in res.notes[0]
+    assert "Dirichlet prior worth 3 answer(s), 0.8 on the diagonal" in res.notes[-1]
+    alpha = np.full((3, 3), 3 * 0.2 / 2)
+    np.fill_diagonal(alpha, 3 * 0.8)
+    units, post = reference_dawid_skene(table, crowd.classes, 7, gold, alpha)
+    got = res.posteriors.loc[units, list(crowd.classes)].to_numpy()
+    np.testing.assert_allclose(got, post, atol=1e-9)
+    plain = dawid_skene(table, schema_for(crowd), gold=gold, max_iter=7, tol=0.0)
+    assert not np.allclose(plain.posteriors.loc[units, list(crowd.classes)].to_numpy(), post, atol=1e-6)
+
+
+def test_dawid_skene_prior_keeps_a_newcomer_near_the_prior():
+    """Maximum likelihood takes an annotator seen on two units of a class, right on both, as always right
+    on that class; with a prior worth 4 answers at 0.7 that confusion entry is (2 + 2.8) / (2 + 4)."""
+    crowd = make_crowd(n_tasks=300, n_workers=10, n_classes=3, overlap=5, accuracy=(0.8, 0.95), seed=4)
+    table = crowd.long_table()
+    c = crowd.classes[0]
+    units = [u for u, t in crowd.truth.items() if t == c][:2]
+    new = pd.DataFrame({"unit": units, "annotator": "newcomer", "label": c})
+    table = pd.concat([table, new], ignore_index=True)
+    schema = schema_for(crowd)
+
+    def right(res):  # P(newcomer says c | truth c)
+        return res.annotators.set_index("annotator").loc["newcomer", "confusion"][0, 0]
+
+    ml, mapped = dawid_skene(table, schema), dawid_skene(table, schema, prior=4)
+    assert right(ml) > 0.999 and right(mapped) == pytest.approx(4.8 / 6, abs=0.01), (right(ml), right(mapped))
+    # the converged MAP fit stops by the same rule, on the bound plus the prior's log density
+    assert "converged after" in mapped.notes[0]
 
 
 def test_gold_is_clamped():
@@ -129,6 +171,14 @@ def test_bad_options_are_one_clear_error():
         dawid_skene(crowd.long_table(), schema_for(crowd), max_iter=0)
     with pytest.raises(WorkbenchError, match="aggregate option 'iterations' is not known to dawid_skene"):
         dawid_skene(crowd.long_table(), schema_for(crowd), iterations=5)
+    with pytest.raises(WorkbenchError, match=r"dawid_skene: prior: expected a number of pseudo-answers > 0 .*got 0"):
+        dawid_skene(crowd.long_table(), schema_for(crowd), prior=0)
+    with pytest.raises(WorkbenchError, match=r"dawid_skene: prior_accuracy: expected a share in \(0, 1\), got 1.5"):
+        dawid_skene(crowd.long_table(), schema_for(crowd), prior=2, prior_accuracy=1.5)
+    with pytest.raises(WorkbenchError, match="dawid_skene: prior_accuracy is set but prior is not"):
+        dawid_skene(crowd.long_table(), schema_for(crowd), prior_accuracy=0.8)
+    with pytest.raises(WorkbenchError, match="aggregate option 'prior' is not known to one_coin_dawid_skene"):
+        one_coin_dawid_skene(crowd.long_table(), schema_for(crowd), prior=2)
     with pytest.raises(WorkbenchError, match="mace: method: expected 'em' or 'vb'"):
         mace(crowd.long_table(), schema_for(crowd), method="gibbs")
 

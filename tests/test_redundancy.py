@@ -111,7 +111,7 @@ def test_decide_calibration_units_come_first_whatever_their_score():
 
 
 # -- the loop on the local backend -----------------------------------------------------------------------------
-def reference_one_coin(rows, k, iterations=10):
+def reference_one_coin(rows, k, iterations=10, prior_answers=PRIOR_ANSWERS):
     """The smoothed one-coin posterior written plainly, one answer at a time."""
     q = {a: PRIOR_ACCURACY for _, a, _ in rows}
     units = sorted({u for u, _, _ in rows})
@@ -128,7 +128,7 @@ def reference_one_coin(rows, k, iterations=10):
             post[u] = {c: math.exp(v - top) / z for c, v in w.items()}
         for a in q:
             mine = [(uu, y) for uu, aa, y in rows if aa == a]
-            q[a] = (sum(post[uu][int(y)] for uu, y in mine) + PRIOR_ANSWERS * PRIOR_ACCURACY) / (len(mine) + PRIOR_ANSWERS)
+            q[a] = (sum(post[uu][int(y)] for uu, y in mine) + prior_answers * PRIOR_ACCURACY) / (len(mine) + prior_answers)
     return {u: max(p.values()) for u, p in post.items()}
 
 
@@ -148,6 +148,12 @@ def test_one_coin_scores_match_a_plain_reference_and_are_not_over_confident():
     assert set(got) == set(want)
     for u in want:
         assert got[u] == pytest.approx(want[u], abs=1e-9), u
+    # [redundancy] one_coin_prior: a prior worth more answers, the same reference
+    got6 = one_coin_scores(table_, 3, prior_answers=6)
+    want6 = reference_one_coin([(u, a, int(y)) for u, a, y in rows], 3, prior_answers=6)
+    for u in want6:
+        assert got6[u] == pytest.approx(want6[u], abs=1e-9), u
+    assert any(abs(got6[u] - got[u]) > 1e-3 for u in got)
     # two newcomers who agree: far from certain (Dawid-Skene would say 0.99+); a dissent lowers it
     two = pd.DataFrame([("x", "p", "a"), ("x", "q", "a")], columns=["unit", "annotator", "label"])
     three = pd.concat([two, pd.DataFrame([("x", "r", "b")], columns=two.columns)])
@@ -159,19 +165,23 @@ def test_one_coin_scores_match_a_plain_reference_and_are_not_over_confident():
     assert np.mean(list(one_coin_scores(good, 3).values())) > np.mean(list(one_coin_scores(bad, 3).values()))
 
 
-def test_target_by_one_coin_runs_the_loop_on_the_one_coin_posterior(tmp_path, home):
-    c = Campaign(load_spec(spec_file(tmp_path, 'initial = 2\nmax = 5\ntarget = 0.9\ntarget_by = "one_coin"',
+@pytest.mark.parametrize("prior", [None, 6])
+def test_target_by_one_coin_runs_the_loop_on_the_one_coin_posterior(tmp_path, home, prior):
+    extra = "" if prior is None else f"\none_coin_prior = {prior}"
+    c = Campaign(load_spec(spec_file(tmp_path, 'initial = 2\nmax = 5\ntarget = 0.9\ntarget_by = "one_coin"' + extra,
                                      method="dawid_skene")), Store(home))
     out = c.run()
     assert out["redundancy"]["stopped"] == "every unit settled" and len(out["redundancy"]["rounds"]) >= 1
     counts = per_unit(c)
-    score = one_coin_scores(c.table(), len(c.task_type.schema.labels))
-    for u, n in counts.items():  # every unit stopped at the one-coin target or at max
+    score = one_coin_scores(c.table(), len(c.task_type.schema.labels), prior_answers=prior)
+    for u, n in counts.items():  # every unit stopped at the one-coin target (with the campaign's prior) or at max
         assert score[u] >= 0.9 - 1e-9 or n == 5, (u, n, score[u])
     assert min(counts.values()) == 2 and sum(counts.values()) < 5 * len(counts)
     assert any(n > 2 for n in counts.values())
     st = c.status()["redundancy"]
     assert st["target_by"] == "one_coin" and "one_coin is below 0.9" in st["policy"]
+    assert st["one_coin_prior"] == (prior or 2.0)
+    assert ("one-coin prior worth 6 answer(s) per annotator" in st["policy"]) == (prior == 6)
 
 
 def test_run_loops_until_every_unit_reaches_target_or_max(tmp_path, home):
@@ -352,13 +362,16 @@ def test_status_and_card_show_rounds_settled_and_spent(tmp_path, home):
     ("budget = 0", "redundancy.budget: expected a total number of annotations of at least 1, got 0"),
     ("max = 2.5", "redundancy.max: expected a whole number, got 2.5"),
     ("maximum = 4", "redundancy.maximum: unknown field (expected one of budget, calibration, calibration_labels, "
-                    "initial, max, per_round, target, target_by)"),
+                    "initial, max, one_coin_prior, per_round, target, target_by)"),
     ("calibration = 1.5", "redundancy.calibration: expected the share of the units in (0, 1) given calibration_labels "
                           "annotators first, got 1.5"),
     ('calibration = "10%"', "redundancy.calibration: expected the share of the units in (0, 1)"),
     ("calibration = 0.1\ncalibration_labels = 6", "redundancy.calibration_labels: expected a number of annotators "
                                                   "from initial (2) to max (5), got 6"),
     ("calibration_labels = 4", "redundancy.calibration_labels: is set but redundancy.calibration is not"),
+    ('target_by = "one_coin"\none_coin_prior = 0', "redundancy.one_coin_prior: expected the number of answers "
+                                                 "(> 0, at most 1000) the one-coin prior on every annotator is worth, got 0"),
+    ("one_coin_prior = 4", "redundancy.one_coin_prior: is set but redundancy.target_by is 'posterior'"),
     ("per_round = 0", "redundancy.per_round: expected a number of units of at least 1 per round, got 0"),
     ('per_round = "5%"', "redundancy.per_round: expected a whole number, got '5%'"),
     ("initial = 9", "redundancy.initial: 9 annotators per unit, but the pool has only 7"),

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .spec.redundancy import RedundancySpec
+from .spec.redundancy import ONE_COIN_PRIOR, RedundancySpec
 
 #: why a unit gets no more annotators, in the order they are checked
 REASONS = ("target", "max", "no one left", "budget")
@@ -130,24 +130,27 @@ def decide(units: pd.DataFrame, policy: RedundancySpec, spent: int | None = None
 
 
 #: the one-coin score's prior on every annotator: as if each had already given ``PRIOR_ANSWERS`` answers,
-#: a share ``PRIOR_ACCURACY`` of them right (so two answers from a newcomer do not make a unit certain)
-PRIOR_ANSWERS = 2.0
+#: a share ``PRIOR_ACCURACY`` of them right (so two answers from a newcomer do not make a unit certain);
+#: ``[redundancy] one_coin_prior`` sets the number of answers
+PRIOR_ANSWERS = ONE_COIN_PRIOR
 PRIOR_ACCURACY = 0.7
 
 
-def one_coin_scores(table: pd.DataFrame, n_labels: int | None = None, iterations: int = 10) -> dict[str, float]:
+def one_coin_scores(table: pd.DataFrame, n_labels: int | None = None, iterations: int = 10,
+                    prior_answers: float | None = None) -> dict[str, float]:
     """Each unit's probability that its most likely label is right, under a smoothed one-coin model.
 
     Every annotator ``a`` is right with probability ``q_a`` and otherwise picks one of the other ``K - 1``
     labels at random; ``q_a`` is estimated over all units (EM, ``iterations`` rounds, from ``q = 0.7``)
-    with a Beta prior worth :data:`PRIOR_ANSWERS` answers at :data:`PRIOR_ACCURACY`, so annotators with
-    few answers stay near the prior. A unit's posterior is then its answers' weighted vote (weight
+    with a Beta prior worth ``prior_answers`` (default :data:`PRIOR_ANSWERS`) answers at
+    :data:`PRIOR_ACCURACY`, so annotators with few answers stay near the prior. A unit's posterior is then its answers' weighted vote (weight
     ``log(q_a (K - 1) / (1 - q_a))``) normalised over the labels seen in the table, with flat class
     priors (``n_labels``: the schema's number of labels, default those seen). Unlike Dawid-Skene's posterior it is not over-confident after two answers: with ``q = 0.7``
     and 4 labels, two agreeing answers give 0.94, two agreeing and one dissenting 0.84. ``table``: the
     long table ``unit, annotator, label`` (single-choice labels)."""
     if table.empty:
         return {}
+    strength = PRIOR_ANSWERS if prior_answers is None else float(prior_answers)
     units = pd.Categorical(table["unit"].astype(str))
     annotators = pd.Categorical(table["annotator"].astype(str))
     labels = pd.Categorical(table["label"].astype(str))
@@ -164,7 +167,7 @@ def one_coin_scores(table: pd.DataFrame, n_labels: int | None = None, iterations
         post = np.exp(logp - logp.max(axis=1, keepdims=True))
         post /= post.sum(axis=1, keepdims=True)
         right = np.bincount(a, weights=post[u, y], minlength=n_a)
-        q = (right + PRIOR_ANSWERS * PRIOR_ACCURACY) / (answers + PRIOR_ANSWERS)
+        q = (right + strength * PRIOR_ACCURACY) / (answers + strength)
     return dict(zip(units.categories.astype(str), post.max(axis=1).astype(float)))
 
 
@@ -176,7 +179,9 @@ def describe(policy: RedundancySpec) -> str:
             + (f", at most {policy.per_round} unit(s) per round, least settled first"
                if policy.per_round is not None else "")
             + (f"; {policy.calibration:.0%} of the units get {policy.calibration_labels} annotator(s) first "
-               "(calibration)" if policy.calibration else ""))
+               "(calibration)" if policy.calibration else "")
+            + (f"; one-coin prior worth {policy.one_coin_prior:g} answer(s) per annotator"
+               if policy.target_by == "one_coin" and policy.one_coin_prior != ONE_COIN_PRIOR else ""))
 
 
 def progress(policy: RedundancySpec | None, rounds: list[dict[str, Any]], per_unit: dict[str, int],
@@ -194,6 +199,7 @@ def progress(policy: RedundancySpec | None, rounds: list[dict[str, Any]], per_un
     return {"policy": describe(policy), "initial": policy.initial, "max": policy.max, "target": policy.target,
             "target_by": policy.target_by, "budget": policy.budget, "per_round": policy.per_round,
             "calibration": policy.calibration, "calibration_labels": policy.calibration_labels if policy.calibration else None,
+            "one_coin_prior": policy.one_coin_prior if policy.target_by == "one_coin" else None,
             "rounds": len(rounds),
             "adaptive_rounds": len(adaptive),
             "spent": sum(int(r["assignments"]) for r in rounds), "answered": sum(int(r["answered"]) for r in rounds),

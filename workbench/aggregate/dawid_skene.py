@@ -39,6 +39,8 @@ from . import AggregateResult, check_options, empty_result, posterior_result
 
 EPS = 1e-10  # floor of every probability, as crowd-kit, so one unseen (annotator, label) is not log(0)
 OPTIONS = ("max_iter", "tol")
+#: options of the full model only: a Dirichlet prior on every confusion row (MAP instead of maximum likelihood)
+PRIOR_OPTIONS = ("prior", "prior_accuracy")
 
 
 @dataclass
@@ -55,13 +57,48 @@ class Fit:
 
 
 def parse_options(method: str, options: dict) -> tuple[int, float]:
-    check_options(method, options, OPTIONS)
+    check_options(method, options, OPTIONS + (PRIOR_OPTIONS if method == "dawid_skene" else ()))
+    parse_prior(method, options)
     max_iter, tol = options.get("max_iter", 100), options.get("tol", 1e-5)
     if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
         raise WorkbenchError(f"{method}: max_iter: expected a whole number >= 1, got {max_iter!r}")
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
         raise WorkbenchError(f"{method}: tol: expected a number >= 0, got {tol!r}")
     return max_iter, float(tol)
+
+
+def parse_prior(method: str, options: dict) -> tuple[float, float] | None:
+    """``prior`` (pseudo-answers per confusion row, > 0; default none) and ``prior_accuracy`` (the prior's
+    share on the diagonal, in (0, 1); default 0.7), or None when ``prior`` is not set."""
+    strength, acc = options.get("prior"), options.get("prior_accuracy")
+    if strength is not None and (isinstance(strength, bool) or not isinstance(strength, (int, float))
+                                 or not 0 < strength < float("inf")):
+        raise WorkbenchError(f"{method}: prior: expected a number of pseudo-answers > 0 per confusion row, got {strength!r}")
+    if acc is not None:
+        if isinstance(acc, bool) or not isinstance(acc, (int, float)) or not 0 < acc < 1:
+            raise WorkbenchError(f"{method}: prior_accuracy: expected a share in (0, 1), got {acc!r}")
+        if strength is None:
+            raise WorkbenchError(f"{method}: prior_accuracy is set but prior is not (expected e.g. prior = 4)")
+    return None if strength is None else (float(strength), 0.7 if acc is None else float(acc))
+
+
+def prior_counts(k: int, strength: float, accuracy: float) -> np.ndarray:
+    """The Dirichlet prior's pseudo-counts of one confusion row set, K (true) x K (given): ``strength``
+    answers per true class, a share ``accuracy`` of them right and the rest spread over the other labels."""
+    if k < 2:
+        return np.full((max(k, 1), max(k, 1)), strength)
+    alpha = np.full((k, k), strength * (1 - accuracy) / (k - 1))
+    np.fill_diagonal(alpha, strength * accuracy)
+    return alpha
+
+
+def smoothed_confusion(expected: np.ndarray, n_annotators: int, k: int, alpha: np.ndarray) -> np.ndarray:
+    """M step of the full model with a Dirichlet prior (MAP): P(given | true) from the expected counts
+    [annotator, given, true] plus the pseudo-counts ``alpha`` [true, given]; every label gets some
+    probability, so an annotator seen on one or two units stays near the prior instead of being
+    taken as perfect on them."""
+    e = expected.reshape(n_annotators, k, k).transpose(0, 2, 1) + alpha[None, :, :]  # [annotator, true, given]
+    return e / e.sum(axis=2, keepdims=True)
 
 
 def _clamp(post: np.ndarray, gold_units: np.ndarray, gold_labels: np.ndarray) -> np.ndarray:
@@ -107,13 +144,15 @@ def _one_coin_confusion(expected: np.ndarray, n_annotators: int, k: int, per_ann
 
 
 def fit_em(enc: Encoded, m_step: Callable[[np.ndarray], np.ndarray], max_iter: int = 100, tol: float = 1e-5,
-           gold: tuple[np.ndarray, np.ndarray] | None = None) -> Fit:
+           gold: tuple[np.ndarray, np.ndarray] | None = None, alpha: np.ndarray | None = None) -> Fit:
     """EM for a per-annotator confusion model; ``m_step(expected_counts) -> confusion``.
 
     An iteration is an E step (posteriors from the current priors and confusion matrices) then an
     M step (priors and confusion matrices from those posteriors), then the stopping rule of
     crowd-kit's ``DawidSkene`` on :func:`objective`; the posteriors returned are the last E step's
-    and the priors and confusion matrices the M step's that followed it, as crowd-kit's.
+    and the priors and confusion matrices the M step's that followed it, as crowd-kit's. ``alpha``: the
+    Dirichlet prior's pseudo-counts [true, given] the M step adds (MAP); its log density is then added
+    to the stopping rule's measure, which MAP EM increases.
     """
     design = enc.design()
     gu, gl = gold if gold is not None else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
@@ -150,7 +189,10 @@ def fit_em(enc: Encoded, m_step: Callable[[np.ndarray], np.ndarray], max_iter: i
         # comes from the small counts table; a clamped unit adds 0 on both sides
         expected = float((counts * log_conf).sum()) + float((priors * len(post)) @ log_prior)
         entropy = total_loglik - expected + _floored_cells(post)
-        value = objective(post, priors, confusion, counts, entropy) / n
+        value = objective(post, priors, confusion, counts, entropy)
+        if alpha is not None:
+            value += float((alpha[None, :, :] * np.log(np.maximum(confusion, EPS))).sum())
+        value /= n
         history.append(value)
         if value - previous < tol:
             converged = True
@@ -213,6 +255,7 @@ def annotator_frame(enc: Encoded, fit: Fit) -> pd.DataFrame:
 
 def _run(method: str, table: pd.DataFrame, schema: LabelSchema, gold, options: dict, one_coin: bool):
     max_iter, tol = parse_options(method, options)
+    prior = parse_prior(method, options)
     if table.empty:
         return empty_result(method)
     enc = encode(table, schema)
@@ -221,15 +264,23 @@ def _run(method: str, table: pd.DataFrame, schema: LabelSchema, gold, options: d
     if one_coin:
         per = enc.per_annotator()
         fit = fit_em(enc, lambda e: _one_coin_confusion(e, n_ann, k, per), max_iter, tol, (gu, gl))
+    elif prior is not None:
+        alpha = prior_counts(k, *prior)
+        fit = fit_em(enc, lambda e: smoothed_confusion(e, n_ann, k, alpha), max_iter, tol, (gu, gl), alpha)
     else:
         fit = fit_em(enc, lambda e: full_confusion(e, n_ann, k), max_iter, tol, (gu, gl))
-    result = posterior_result(method, enc, fit.posteriors, _notes(method, fit, max_iter, tol, len(gu)),
-                              annotator_frame(enc, fit))
+    notes = _notes(method, fit, max_iter, tol, len(gu))
+    if prior is not None:
+        notes.append(f"{method}: confusion rows with a Dirichlet prior worth {prior[0]:g} answer(s), "
+                     f"{prior[1]:g} on the diagonal (MAP)")
+    result = posterior_result(method, enc, fit.posteriors, notes, annotator_frame(enc, fit))
     return result
 
 
 def dawid_skene(table: pd.DataFrame, schema: LabelSchema, *, gold=None, units=None, **options) -> AggregateResult:
-    """Dawid-Skene with a full confusion matrix per annotator. Options: ``max_iter`` (100), ``tol`` (1e-5)."""
+    """Dawid-Skene with a full confusion matrix per annotator. Options: ``max_iter`` (100), ``tol`` (1e-5),
+    ``prior`` (none: maximum likelihood; a number: a Dirichlet prior on each confusion row worth that many
+    answers, MAP) and ``prior_accuracy`` (0.7: the prior's share on the diagonal)."""
     return _run("dawid_skene", table, schema, gold, options, one_coin=False)
 
 

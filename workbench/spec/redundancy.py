@@ -19,7 +19,10 @@ from typing import Any, Callable
 
 #: how a unit's progress to the target is measured
 TARGET_BY = ("posterior", "agreement", "one_coin")
-FIELDS = {"initial", "max", "target", "target_by", "budget", "per_round", "calibration", "calibration_labels"}
+FIELDS = {"initial", "max", "target", "target_by", "budget", "per_round", "calibration", "calibration_labels",
+          "one_coin_prior"}
+#: the default of ``one_coin_prior``: answers the prior on every annotator's accuracy is worth
+ONE_COIN_PRIOR = 2.0
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class RedundancySpec:
     #: whatever their score; None: none
     calibration: float | None = None
     calibration_labels: int = 5
+    #: ``target_by = "one_coin"``: the prior on every annotator's accuracy is worth this many answers (at 0.7)
+    one_coin_prior: float = ONE_COIN_PRIOR
 
 
 def parse_redundancy(raw: Any, overlap: int | None, fail: Callable[[str, str], Any]) -> RedundancySpec:
@@ -93,6 +98,13 @@ def parse_redundancy(raw: Any, overlap: int | None, fail: Callable[[str, str], A
     if "calibration_labels" in raw and calibration is None:
         fail("redundancy.calibration_labels", "is set but redundancy.calibration is not (expected the share of the "
                                               "units to calibrate, e.g. calibration = 0.1)")
+    prior = raw.get("one_coin_prior", ONE_COIN_PRIOR)
+    if isinstance(prior, bool) or not isinstance(prior, (int, float)) or not 0 < prior <= 1000:
+        fail("redundancy.one_coin_prior", f"expected the number of answers (> 0, at most 1000) the one-coin prior on "
+                                          f"every annotator is worth, got {prior!r}")
+    if "one_coin_prior" in raw and by != "one_coin":
+        fail("redundancy.one_coin_prior", f"is set but redundancy.target_by is {by!r} (it is the prior of "
+                                          "target_by = \"one_coin\")")
     return RedundancySpec(initial=initial, max=most, target=float(target), target_by=by, budget=budget,
                           per_round=per_round, calibration=None if calibration is None else float(calibration),
-                          calibration_labels=cal_labels)
+                          calibration_labels=cal_labels, one_coin_prior=float(prior))

@@ -49,7 +49,7 @@ def scores(ctx: "StepContext") -> dict[str, float]:
         if schema.kind not in (LabelKind.SINGLE, LabelKind.ORDINAL):
             raise WorkbenchError(f"redundancy.target_by = \"one_coin\" needs one label per answer (single or ordinal); this task's are "
                                  f"{schema.kind.value} (use \"posterior\" or \"agreement\")")
-        return one_coin_scores(table, len(schema.labels))
+        return one_coin_scores(table, len(schema.labels), prior_answers=spec.redundancy.one_coin_prior)
     result = aggregate_table(ctx.registry, schema, table, spec.aggregate_method, gold=None,
                              units=state.units_by_id, **spec.aggregate_options)
     return dict(zip(result.labels["unit"], result.labels["confidence"].astype(float)))
