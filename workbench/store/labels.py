@@ -78,6 +78,22 @@ def in_order(db: "Store", campaign: str) -> list["sqlite3.Row"]:
                   "ORDER BY unit_id, created_at, key", campaign)
 
 
+def in_order_after(db: "Store", campaign: str, after: str | None, limit: int) -> list["sqlite3.Row"]:
+    """:func:`in_order`'s rows of the units after ``after`` (None: from the first), at most ``limit``
+    rows: the settling pass reads a page at a time instead of every annotation at once."""
+    if after is None:
+        return db.all("SELECT key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
+                      "ORDER BY unit_id, created_at, key LIMIT ?", campaign, limit)
+    return db.all("SELECT key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
+                  "AND unit_id > ? ORDER BY unit_id, created_at, key LIMIT ?", campaign, after, limit)
+
+
+def in_order_of(db: "Store", campaign: str, unit: str) -> list["sqlite3.Row"]:
+    """:func:`in_order`'s rows of one unit."""
+    return db.all("SELECT key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
+                  "AND unit_id=? ORDER BY unit_id, created_at, key", campaign, unit)
+
+
 def settle(db: "Store", campaign: str, changes: Iterable[tuple[str, str, int | None]]) -> None:
     """``(key, status, round)``: the status (ok, extra or not_in_pool) and round an annotation settles to."""
     db.executemany("UPDATE annotations SET status=?, round=? WHERE campaign=? AND key=?",
