@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,16 +62,19 @@ def _meta(context: ExportContext) -> dict[str, Any]:
 BATCH = 8192
 
 
-def arrow_table(records: Sequence[dict], context: ExportContext):
+def arrow_table(records: Sequence[dict], context: ExportContext, each: Callable[[dict], Any] | None = None):
     """The records as one Arrow table, every column in one chunk (the layout ``Table.from_pylist`` of
     the whole list gives, so the files written from it are the same bytes), made ``BATCH`` records at
-    a time: never every record as a dict at once."""
+    a time: never every record as a dict at once. ``each(record)`` is called on every record, in
+    order (another use of the same pass)."""
     pa = require("pyarrow", "parquet", "parquet")
     schema = arrow_schema(context.schema.kind, _meta(context))
-    if isinstance(records, list) and len(records) <= BATCH:
+    if isinstance(records, list) and len(records) <= BATCH and each is None:
         return pa.Table.from_pylist(records, schema=schema)
     batches, chunk = [], []
     for r in records:
+        if each is not None:
+            each(r)
         chunk.append(r)
         if len(chunk) == BATCH:
             batches.append(pa.RecordBatch.from_pylist(chunk, schema=schema))
@@ -88,7 +91,18 @@ def arrow_table(records: Sequence[dict], context: ExportContext):
 
 def write_parquet(records: Sequence[dict], path: Path, *, context: ExportContext, **_kw) -> None:
     pq = require("pyarrow.parquet", "parquet", "parquet")
-    pq.write_table(arrow_table(records, context), path, compression="zstd")
+    try:
+        pq.write_table(arrow_table(records, context), path, compression="zstd")
+    finally:
+        _release()
+
+
+def _release() -> None:
+    """Give the table's memory back to the system (Arrow's allocator keeps freed memory for reuse:
+    the size of the table, for nothing, while the other formats are written)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 def _fingerprint(records: Iterable[dict]) -> str:
@@ -96,14 +110,30 @@ def _fingerprint(records: Iterable[dict]) -> str:
     (the same bytes: a list is ``[``, its items joined by ``, ``, ``]``) instead of one string of every
     record (as large as the JSONL export: hundreds of MB on a million units, twice with its bytes)."""
     # datasets would otherwise make a random fingerprint, and the saved state.json would differ
-    h = hashlib.sha256(b"[")
-    dumps = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
-    for i, r in enumerate(records):
-        if i:
-            h.update(b", ")
-        h.update(dumps(r).encode())
-    h.update(b"]")
-    return h.hexdigest()[:16]
+    fp = _Fingerprint()
+    for r in records:
+        fp.add(r)
+    return fp.digest()
+
+
+class _Fingerprint:
+    """:func:`_fingerprint`, fed a record at a time."""
+
+    def __init__(self):
+        self._h = hashlib.sha256(b"[")
+        self._dumps = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
+        self._first = True
+
+    def add(self, record: dict) -> None:
+        if not self._first:
+            self._h.update(b", ")
+        self._first = False
+        self._h.update(self._dumps(record).encode())
+
+    def digest(self) -> str:
+        h = self._h.copy()
+        h.update(b"]")
+        return h.hexdigest()[:16]
 
 
 def write_hf(records: Sequence[dict], path: Path, *, context: ExportContext, **_kw) -> None:
@@ -117,9 +147,10 @@ def write_hf(records: Sequence[dict], path: Path, *, context: ExportContext, **_
     def make(rows: Sequence[dict], split: str | None):
         info = datasets.DatasetInfo(description=context.description or f"workbench campaign {context.campaign}",
                                     features=features)
-        table = arrow_table(rows, context)
+        fp = _Fingerprint()
+        table = arrow_table(rows, context, each=fp.add)  # one pass over the records for both
         return datasets.Dataset(table, info=info, split=datasets.NamedSplit(split) if split else None,
-                                fingerprint=_fingerprint(rows))
+                                fingerprint=fp.digest())
 
     splits = [s for (s,) in records.fields("split")] if isinstance(records, Records) else [r["split"] for r in records]
     if all(s is None for s in splits):
@@ -132,4 +163,8 @@ def write_hf(records: Sequence[dict], path: Path, *, context: ExportContext, **_
             return [records[k] for k in at]
 
         data = datasets.DatasetDict({s: make(part(s), s) for s in SPLITS if s in splits})
-    data.save_to_disk(str(path))
+    try:
+        data.save_to_disk(str(path))
+    finally:
+        del data
+        _release()

@@ -59,12 +59,14 @@ def uncounted(statuses: dict[str, dict[str, int]], listed: Iterable[str],
 
 
 def annotator_rows(names: dict[str, str], pool: dict[str, Any], quality: Iterable[dict],
-                   records: Iterable[dict], statuses: dict[str, dict[str, int]] | None = None) -> list[dict[str, Any]]:
+                   records: Iterable[dict], statuses: dict[str, dict[str, int]] | None = None,
+                   exported: Counter | None = None) -> list[dict[str, Any]]:
     """Per annotator, under their pseudonym: kind, labels counted, labels kept but not counted (and
-    why), labels exported, quality."""
+    why), labels exported (``exported``: counted already, by pseudonym; else from ``records``), quality."""
     statuses = statuses or {}
     by_id = {row["annotator"]: row for row in quality}
-    exported = Counter(v["annotator"] for r in records for v in r["votes"])
+    if exported is None:
+        exported = Counter(v["annotator"] for r in records for v in r["votes"])
     rows = []
     for aid, pseudo in names.items():
         q = by_id.get(aid, {})

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -212,8 +213,11 @@ def card_facts(ctx: "StepContext", settings, all_records: Sequence[dict], kept: 
                notes: list[str], files: list[dict], pseudonym_of: dict[str, str]) -> dict[str, Any]:
     state, spec, tt = ctx.state, ctx.spec, ctx.task_type
     plugin, version = plugin_info(ctx)
-    exported_ids = ({u for (u,) in kept.fields("unit_id")} if isinstance(kept, Records)
-                    else {r["unit_id"] for r in kept})
+    exported_ids, votes_exported, exported_reviewed = set(), Counter(), 0  # one pass over the records
+    for r in kept:
+        exported_ids.add(r["unit_id"])
+        votes_exported.update(v["annotator"] for v in r["votes"])
+        exported_reviewed += r["label_source"] == "review"
     table = state.table
     inside = table["unit"].isin(exported_ids)
     subset = compute_metrics(ctx.registry, tt.schema, table if inside.all() else table[inside], spec.metrics,
@@ -222,7 +226,7 @@ def card_facts(ctx: "StepContext", settings, all_records: Sequence[dict], kept: 
     pool = {a.id: a for a in state.pool}
     reviews = review.read(ctx.store, ctx.name, tt.schema)
     overturns = review.annotator_overturns(state.counted, reviews) if reviews else {}
-    rows = annotator_rows(pseudonym_of, pool, state.quality, kept, status_counts(state))
+    rows = annotator_rows(pseudonym_of, pool, state.quality, (), status_counts(state), exported=votes_exported)
     by_pseudonym = {pseudonym_of[a]: v for a, v in overturns.items() if a in pseudonym_of}
     for row in rows:
         row["review"] = by_pseudonym.get(row["annotator"])
@@ -245,11 +249,6 @@ def card_facts(ctx: "StepContext", settings, all_records: Sequence[dict], kept: 
     facts["gating"] = gating_facts(state, spec, pseudonym_of)
     if reviews:
         facts["review_round"] = {**review.summary_facts(state, reviews, review.is_spans(tt.schema)),
-                                 "exported_reviewed": sum(s == "review" for (s,) in _fields(kept, "label_source"))}
+                                 "exported_reviewed": exported_reviewed}
     return facts
 
-
-def _fields(records: Sequence[dict], name: str) -> Iterator[tuple]:
-    if isinstance(records, Records):
-        return records.fields(name)
-    return ((r[name],) for r in records)
