@@ -12,9 +12,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from ..models import Document, Label, Unit, label_to_json
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 #: every record has exactly these fields, in this order (the Arrow schema follows it too)
 FIELDS = (
@@ -202,28 +205,36 @@ class Records(Sequence[dict[str, Any]]):
 
 class CountedVotes:
     """Each unit's counted votes as record entries ``{annotator: pseudonym, label: JSON label}``, made
-    when a unit's record is: the counted annotations are kept as they are (one sort by unit) instead
-    of a dict per vote."""
+    when a unit's record is, from the long ``(unit, annotator, label)`` table of the counted
+    annotations (or :class:`~workbench.state.Vote` records of them): three integer codes per vote,
+    one sort by unit, instead of a dict per vote."""
 
-    def __init__(self, annotations: Sequence, names: dict[str, str]):
+    def __init__(self, votes: "pd.DataFrame | Sequence", names: dict[str, str]):
         import numpy as np
+        import pandas as pd
 
-        self._names = names
-        picked = [a for a in annotations if _counts(a)]
-        units = {u: i for i, u in enumerate(dict.fromkeys(a.unit_id for a in picked))}
-        codes = np.fromiter((units[a.unit_id] for a in picked), dtype=np.int64, count=len(picked))
-        order = np.argsort(codes, kind="stable")  # each unit's votes together, in their first order
-        self._votes = [picked[i] for i in order.tolist()]
-        bounds = np.searchsorted(codes[order], np.arange(len(units) + 1)).tolist()
-        self._span = {u: (bounds[i], bounds[i + 1]) for u, i in units.items()}
+        if not isinstance(votes, pd.DataFrame):
+            picked = [v for v in votes if _counts(v)]
+            votes = pd.DataFrame({"unit": [v.unit_id for v in picked], "annotator": [v.annotator_id for v in picked],
+                                  "label": pd.Series([v.label for v in picked], dtype=object)})
+        unit, units = pd.factorize(votes["unit"])
+        annotator, annotators = pd.factorize(votes["annotator"])
+        label, labels = pd.factorize(votes["label"])
+        order = np.argsort(unit, kind="stable")  # each unit's votes together, in their first order
+        self._annotator = annotator[order].astype(np.int32)
+        self._label = label[order].astype(np.int32)
+        self._names = [names[a] for a in annotators]
+        self._labels = list(labels)
+        bounds = np.searchsorted(unit[order], np.arange(len(units) + 1)).tolist()
+        self._span = {u: (bounds[i], bounds[i + 1]) for i, u in enumerate(units)}
 
     def of(self, unit_id: str) -> list[dict[str, Any]]:
         span = self._span.get(unit_id)
         if span is None:
             return []
-        names = self._names
-        return [{"annotator": names[a.annotator_id], "label": label_to_json(a.label)}
-                for a in self._votes[span[0]:span[1]]]
+        names, labels = self._names, self._labels
+        return [{"annotator": names[a], "label": label_to_json(labels[b])}
+                for a, b in zip(self._annotator[span[0]:span[1]].tolist(), self._label[span[0]:span[1]].tolist())]
 
 
 def _counts(a) -> bool:

@@ -96,7 +96,7 @@ def record_set(ctx: "StepContext", pseudonym_of: dict[str, str] | None = None) -
     verdicts = {u: (label, [reviewer_name(ctx, r) for r in who])
                 for u, (label, who) in review.decide(review.read(ctx.store, ctx.name, ctx.task_type.schema)).items()}
     model_votes = model_vote_records(model_sources(ctx).votes()) if ctx.spec.models else None
-    return Records(state.units, state.documents, state.consensus_rows, CountedVotes(state.counted, pseudonym_of),
+    return Records(state.units, state.documents, state.consensus_rows, CountedVotes(state.table, pseudonym_of),
                    campaign=ctx.name, task_type=ctx.spec.task_type, plugin=plugin, plugin_version=version,
                    as_of=review_as_of(ctx, as_of(state)), model_votes=model_votes, verdicts=verdicts)
 
