@@ -82,10 +82,11 @@ def arrow_table(records: Sequence[dict], context: ExportContext, each: Callable[
     if chunk or not batches:
         batches.append(pa.RecordBatch.from_pylist(chunk, schema=schema))
     table = pa.Table.from_batches(batches, schema=schema)
-    del batches, chunk
-    columns = []
-    for i in range(table.num_columns):  # one column at a time: at most one column held twice
-        columns.append(pa.chunked_array([table.column(i).combine_chunks()], type=schema.field(i).type))
+    columns = table.columns
+    del batches, chunk, table
+    for i, column in enumerate(columns):  # one column at a time: at most one column held twice
+        columns[i] = pa.chunked_array([column.combine_chunks()], type=schema.field(i).type)
+        del column  # its chunks go now, not after the last column
     return pa.Table.from_arrays(columns, schema=schema)
 
 
