@@ -163,3 +163,31 @@ def test_changed_gold_after_assignment_is_refused(campaign):
         campaign.plan()
     # and the store still holds the old plan
     assert sum(u.is_gold for u in campaign.units()) == campaign.state.step("plan")["honeypots"]
+
+
+@pytest.mark.parametrize("page", [1, 2, 4, 7])
+def test_settling_by_pages_gives_every_answer_the_same_place(campaign, monkeypatch, page):
+    """The settling pass reads the annotations a page of units at a time: a unit cut by a page's end
+    (or longer than a page) is read whole, and every answer gets the place one pass over all gives."""
+    from workbench.steps import pull as pull_step
+
+    campaign.run(until="pull")
+    db = campaign.store.conn
+    units = [u for u in campaign.units() if not u.is_gold]
+    for unit in units[:3]:  # answers beyond the plan (extra) and by someone outside the pool
+        done = {r[0] for r in db.execute("SELECT annotator_id FROM local_results WHERE unit_id=?", (unit.id,))}
+        other = next(a.id for a in campaign.spec.annotators if a.id not in done)
+        for who in (other, "outsider"):
+            db.execute("INSERT INTO local_results VALUES (?, ?, ?, ?, 1.0, '9999', '9999', 0)",
+                       (campaign.name, unit.id, who, json.dumps([{"from_name": "sentiment", "to_name": "text",
+                                                                  "type": "choices", "value": {"choices": ["neutral"]}}])))
+    campaign.pull()
+    rows = lambda: sorted(map(tuple, db.execute("SELECT key, status, round FROM annotations WHERE campaign=?",
+                                                (campaign.name,))))
+    settled = rows()
+    assert {s for _, s, _ in settled} >= {"ok", "extra", "not_in_pool"} and len(settled) > 3 * page
+    db.execute("UPDATE annotations SET status='ok', round=NULL WHERE campaign=?", (campaign.name,))
+    monkeypatch.setattr(pull_step, "SETTLE_PAGE", page)
+    with campaign.store.transaction():
+        changed, extra = pull_step.settle(campaign.context())
+    assert rows() == settled and extra == 3 and changed == len(settled)

@@ -390,3 +390,72 @@ def test_docs_describe_every_field_format_and_review_reason():
         assert f"| `{fmt}`" in doc, fmt
     for reason in REVIEW_REASONS:
         assert f"- `{reason}`:" in doc, reason
+
+
+class ListAndStream:
+    """Two plugin formats: one as written before exporters could stream (it is handed a list of
+    dicts, may change them and keep them), one that says ``streaming=True`` (it reads a sequence)."""
+
+    seen: dict[str, object] = {}
+
+    @staticmethod
+    @hookimpl
+    def register_exporters(register):
+        def old_style(records, path, *, context):
+            assert type(records) is list and all(type(r) is dict for r in records)
+            ListAndStream.seen["old"] = records
+            records.sort(key=lambda r: r["unit_id"], reverse=True)  # a list: the plugin may do as it likes
+            records[0]["mine"] = True
+            path.write_text("".join(r["unit_id"] + "\n" for r in records), "utf-8")
+
+        def streaming(records, path, *, context):
+            assert not isinstance(records, list)
+            ListAndStream.seen["new"] = (len(records), records[0], records[-1], records[1:3],
+                                         [r["unit_id"] for r in records], [r["unit_id"] for r in records])
+            records[0]["changed"] = True  # a fresh dict on every read: changes nothing
+            assert "changed" not in records[0]
+            path.write_text("".join(r["unit_id"] + "\n" for r in records), "utf-8")
+
+        register(Exporter("oldlist", "old.txt", old_style, "a list-taking plugin format"))
+        register(Exporter("streamed", "new.txt", streaming, "a streaming plugin format", streaming=True))
+
+
+def test_list_and_streaming_exporter_plugins_get_the_same_records(home, tmp_path, with_plugin):
+    with_plugin(ListAndStream)
+    out = tmp_path / "both"
+    result = invoke(home, "export", "claims", "--format", "oldlist", "--format", "streamed", "--format", "jsonl",
+                    "--split", "0.6,0.2,0.2", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    jsonl = [json.loads(line) for line in (out / "claims.jsonl").read_text("utf-8").splitlines()]
+    old = ListAndStream.seen["old"]
+    n, first, last, middle, ids, again = ListAndStream.seen["new"]
+    assert n == len(jsonl) == len(old) > 3 and ids == again == [r["unit_id"] for r in jsonl]
+    assert first == jsonl[0] and last == jsonl[-1] and middle == jsonl[1:3]
+    assert {r["split"] for r in jsonl} == {"train", "dev"}  # two documents
+    assert sorted(old, key=lambda r: r["unit_id"]) == sorted(
+        [{**r, "mine": True} if r["unit_id"] == max(ids) else r for r in jsonl], key=lambda r: r["unit_id"])
+    assert (out / "claims.old.txt").read_text("utf-8").split() == sorted(ids, reverse=True)
+    assert (out / "claims.new.txt").read_text("utf-8").split() == ids
+
+
+def test_records_as_a_sequence_are_the_records_as_a_list(home):
+    from workbench.steps import export as export_step
+
+    c = open_c(home, "claims")
+    ctx = c.context()
+    listed = export_step.records(ctx)
+    seq = export_step.record_set(ctx)
+    assert len(seq) == len(listed) > 4 and list(seq) == listed and list(seq) == listed
+    assert seq[0] == listed[0] and seq[-1] == listed[-1] and seq[2:4] == listed[2:4] and seq[::-3] == listed[::-3]
+    with pytest.raises(IndexError):
+        seq[len(listed)]
+    picked = seq.select([3, 1])
+    assert list(picked) == [listed[3], listed[1]]
+    split = picked.with_splits(["dev", "test"])
+    assert [r["split"] for r in split] == ["dev", "test"] and [r["unit_id"] for r in split] == [
+        listed[3]["unit_id"], listed[1]["unit_id"]]
+    assert list(split.fields("unit_id", "split")) == [(listed[3]["unit_id"], "dev"), (listed[1]["unit_id"], "test")]
+    settings = resolve_settings(ctx.spec, {"min_confidence": 0.7, "drop_flagged": True})
+    kept_list, log_list = apply_filters(listed, settings)
+    kept_seq, log_seq = apply_filters(seq, settings)
+    assert list(kept_seq) == kept_list and log_seq == log_list and any(x["removed"] for x in log_list)

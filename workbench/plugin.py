@@ -58,6 +58,9 @@ class Exporter:
     """An export format: ``write(records, path, *, context)`` writes curated records to ``path``.
 
     ``path`` is the final file name (``<dir>/<stem>.<suffix>``); the core handles atomic renames.
+    ``records`` is a list of dicts, unless the exporter says ``streaming=True``: then it is a
+    read-only sequence (``len``, iteration as often as needed, ``records[i]``, slices) whose records
+    are made as they are read, so a million of them are never in memory at once.
     """
 
     name: str
@@ -67,6 +70,8 @@ class Exporter:
     #: modules the writer imports, and the extra that installs them (checked when a spec is read)
     requires: tuple[str, ...] = ()
     extra: str | None = None
+    #: ``write`` takes the records as a read-only sequence made on reading (see above), not a list
+    streaming: bool = False
 
 
 @dataclass(frozen=True)

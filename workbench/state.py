@@ -9,6 +9,7 @@ and kept; a step that writes makes a new state for whatever runs after it.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, NamedTuple
@@ -172,8 +173,19 @@ class CampaignState:
         """The long ``(unit, annotator, label)`` table of the annotations that count (status ok)."""
         if "annotations" in self.__dict__:
             return long_table(self.annotations)
-        return pd.DataFrame([(v.unit_id, v.annotator_id, v.label) for v in self.counted],
-                            columns=["unit", "annotator", "label"])
+        if "counted" in self.__dict__:
+            return pd.DataFrame([(v.unit_id, v.annotator_id, v.label) for v in self.counted],
+                                columns=["unit", "annotator", "label"])
+        # straight from the rows, three columns: no Vote per row kept beside the table (a million)
+        read, intern = self._read_label, sys.intern
+        units, annotators, labels = [], [], []
+        for u, a, j in labels_sql.iter_counted(self.store, self.name):
+            units.append(intern(u))
+            annotators.append(intern(a))
+            labels.append(read(j))
+        if not units:
+            return pd.DataFrame([], columns=["unit", "annotator", "label"])
+        return pd.DataFrame({"unit": units, "annotator": annotators, "label": labels})
 
     @cached_property
     def counted(self) -> list["Vote"]:
@@ -184,7 +196,10 @@ class CampaignState:
             return [Vote(a.unit_id, a.annotator_id, a.label) for a in self.annotations
                     if a.status is AnnotationStatus.OK and a.label is not None]
         read = self._read_label
-        return [Vote(u, a, read(j)) for u, a, j in labels_sql.counted(self.store, self.name)]
+        # a row at a time, each unit's and annotator's id one string shared by its votes: the rows
+        # held at once, and a string per vote, were most of the memory of a million votes
+        intern = sys.intern
+        return [Vote(intern(u), intern(a), read(j)) for u, a, j in labels_sql.iter_counted(self.store, self.name)]
 
     # -- results --------------------------------------------------------------------------------
     @cached_property

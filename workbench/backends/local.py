@@ -21,14 +21,17 @@ REVIEWS = "review_verdicts"
 
 
 class _Results(Sequence[RawAnnotation]):
-    """The local results as raw annotations, each made (its JSON decoded) when it is read: the pull
-    reads each once, and a million of them made at once took gigabytes."""
+    """The local results as raw annotations, each read from the store and made (its JSON decoded)
+    when it is read: the pull reads each once, and a million of them held at once took gigabytes."""
 
-    def __init__(self, rows: list):
-        self._rows = rows
+    def __init__(self, store, campaign: str):
+        self._store, self._campaign = store, campaign
+        self._len: int | None = None
 
     def __len__(self) -> int:
-        return len(self._rows)
+        if self._len is None:
+            self._len = backend_sql.count_local_results(self._store, self._campaign)
+        return self._len
 
     @staticmethod
     def _raw(r) -> RawAnnotation:
@@ -45,12 +48,14 @@ class _Results(Sequence[RawAnnotation]):
     def __getitem__(self, index: slice) -> list[RawAnnotation]: ...
 
     def __getitem__(self, index):
+        rows = backend_sql.local_results(self._store, self._campaign)  # indexing is rare: read them all
         if isinstance(index, slice):
-            return [self._raw(r) for r in self._rows[index]]
-        return self._raw(self._rows[index])
+            return [self._raw(r) for r in rows[index]]
+        return self._raw(rows[index])
 
     def __iter__(self) -> Iterator[RawAnnotation]:
-        return (self._raw(r) for r in self._rows)
+        # one row at a time from the store (a million rows held at once took gigabytes)
+        return (self._raw(r) for r in backend_sql.iter_local_results(self._store, self._campaign))
 
 
 class LocalBackend(Backend):
@@ -92,7 +97,7 @@ class LocalBackend(Backend):
         return len(rows)
 
     def pull(self, known):
-        return PullBatch(_Results(backend_sql.local_results(self.ctx.store, self.campaign)), complete=True)
+        return PullBatch(_Results(self.ctx.store, self.campaign), complete=True)
 
     # ---- review: the queue is the store (the core's ``reviews`` table), verdicts in this backend's state ----
     def push_review(self, tasks):

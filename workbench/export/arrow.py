@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import WorkbenchError
 from ..models import LabelKind
 from .context import ExportContext
-from .records import FIELDS
+from .records import FIELDS, Records
 from .settings import SPLITS
 
 
@@ -57,32 +58,86 @@ def _meta(context: ExportContext) -> dict[str, Any]:
     return {"campaign": context.campaign, "label_kind": schema.kind.value, "labels": list(schema.labels)}
 
 
-def arrow_table(records: list[dict], context: ExportContext):
+#: records turned into Arrow at a time (their dicts are dropped after each batch)
+BATCH = 8192
+
+
+def arrow_table(records: Sequence[dict], context: ExportContext, each: Callable[[dict], Any] | None = None):
+    """The records as one Arrow table, every column in one chunk (the layout ``Table.from_pylist`` of
+    the whole list gives, so the files written from it are the same bytes), made ``BATCH`` records at
+    a time: never every record as a dict at once. ``each(record)`` is called on every record, in
+    order (another use of the same pass)."""
     pa = require("pyarrow", "parquet", "parquet")
-    return pa.Table.from_pylist(records, schema=arrow_schema(context.schema.kind, _meta(context)))
+    schema = arrow_schema(context.schema.kind, _meta(context))
+    if isinstance(records, list) and len(records) <= BATCH and each is None:
+        return pa.Table.from_pylist(records, schema=schema)
+    batches, chunk = [], []
+    for r in records:
+        if each is not None:
+            each(r)
+        chunk.append(r)
+        if len(chunk) == BATCH:
+            batches.append(pa.RecordBatch.from_pylist(chunk, schema=schema))
+            chunk = []
+    if chunk or not batches:
+        batches.append(pa.RecordBatch.from_pylist(chunk, schema=schema))
+    table = pa.Table.from_batches(batches, schema=schema)
+    columns = table.columns
+    del batches, chunk, table
+    for i, column in enumerate(columns):  # one column at a time: at most one column held twice
+        columns[i] = pa.chunked_array([column.combine_chunks()], type=schema.field(i).type)
+        del column  # its chunks go now, not after the last column
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
-def write_parquet(records: list[dict], path: Path, *, context: ExportContext, **_kw) -> None:
+def write_parquet(records: Sequence[dict], path: Path, *, context: ExportContext, **_kw) -> None:
     pq = require("pyarrow.parquet", "parquet", "parquet")
-    pq.write_table(arrow_table(records, context), path, compression="zstd")
+    try:
+        pq.write_table(arrow_table(records, context), path, compression="zstd")
+    finally:
+        _release()
 
 
-def _fingerprint(records: list[dict]) -> str:
+def _release() -> None:
+    """Give the table's memory back to the system (Arrow's allocator keeps freed memory for reuse:
+    the size of the table, for nothing, while the other formats are written)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
+def _fingerprint(records: Iterable[dict]) -> str:
     """sha256 of ``json.dumps(records, sort_keys=True, ensure_ascii=False)``, hashed record by record
     (the same bytes: a list is ``[``, its items joined by ``, ``, ``]``) instead of one string of every
     record (as large as the JSONL export: hundreds of MB on a million units, twice with its bytes)."""
     # datasets would otherwise make a random fingerprint, and the saved state.json would differ
-    h = hashlib.sha256(b"[")
-    dumps = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
-    for i, r in enumerate(records):
-        if i:
-            h.update(b", ")
-        h.update(dumps(r).encode())
-    h.update(b"]")
-    return h.hexdigest()[:16]
+    fp = _Fingerprint()
+    for r in records:
+        fp.add(r)
+    return fp.digest()
 
 
-def write_hf(records: list[dict], path: Path, *, context: ExportContext, **_kw) -> None:
+class _Fingerprint:
+    """:func:`_fingerprint`, fed a record at a time."""
+
+    def __init__(self):
+        self._h = hashlib.sha256(b"[")
+        self._dumps = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
+        self._first = True
+
+    def add(self, record: dict) -> None:
+        if not self._first:
+            self._h.update(b", ")
+        self._first = False
+        self._h.update(self._dumps(record).encode())
+
+    def digest(self) -> str:
+        h = self._h.copy()
+        h.update(b"]")
+        return h.hexdigest()[:16]
+
+
+def write_hf(records: Sequence[dict], path: Path, *, context: ExportContext, **_kw) -> None:
     """A ``DatasetDict`` (one dataset per split) or, without a split, one ``Dataset``: ``load_from_disk``."""
     datasets = require("datasets", "hf", "hf")
     require("pyarrow", "hf", "hf")
@@ -90,16 +145,27 @@ def write_hf(records: list[dict], path: Path, *, context: ExportContext, **_kw) 
     table_schema = arrow_schema(context.schema.kind, _meta(context))
     features = datasets.Features.from_arrow_schema(table_schema)
 
-    def make(rows: list[dict], split: str | None):
+    def make(rows: Sequence[dict], split: str | None):
         info = datasets.DatasetInfo(description=context.description or f"workbench campaign {context.campaign}",
                                     features=features)
-        table = arrow_table(rows, context)
+        fp = _Fingerprint()
+        table = arrow_table(rows, context, each=fp.add)  # one pass over the records for both
         return datasets.Dataset(table, info=info, split=datasets.NamedSplit(split) if split else None,
-                                fingerprint=_fingerprint(rows))
+                                fingerprint=fp.digest())
 
-    if all(r["split"] is None for r in records):
+    splits = [s for (s,) in records.fields("split")] if isinstance(records, Records) else [r["split"] for r in records]
+    if all(s is None for s in splits):
         data = make(records, None)
     else:
-        data = datasets.DatasetDict({s: make([r for r in records if r["split"] == s], s) for s in SPLITS
-                                     if any(r["split"] == s for r in records)})
-    data.save_to_disk(str(path))
+        def part(name: str) -> Sequence[dict]:
+            at = [k for k, s in enumerate(splits) if s == name]
+            if isinstance(records, Records):
+                return records.select(at)
+            return [records[k] for k in at]
+
+        data = datasets.DatasetDict({s: make(part(s), s) for s in SPLITS if s in splits})
+    try:
+        data.save_to_disk(str(path))
+    finally:
+        del data
+        _release()

@@ -8,7 +8,7 @@ stored quality table.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Iterable
+from typing import Any, Iterable, Sized
 
 from ..agreement import plain_number
 from ..models import LabelKind
@@ -59,12 +59,14 @@ def uncounted(statuses: dict[str, dict[str, int]], listed: Iterable[str],
 
 
 def annotator_rows(names: dict[str, str], pool: dict[str, Any], quality: Iterable[dict],
-                   records: list[dict], statuses: dict[str, dict[str, int]] | None = None) -> list[dict[str, Any]]:
+                   records: Iterable[dict], statuses: dict[str, dict[str, int]] | None = None,
+                   exported: Counter | None = None) -> list[dict[str, Any]]:
     """Per annotator, under their pseudonym: kind, labels counted, labels kept but not counted (and
-    why), labels exported, quality."""
+    why), labels exported (``exported``: counted already, by pseudonym; else from ``records``), quality."""
     statuses = statuses or {}
     by_id = {row["annotator"]: row for row in quality}
-    exported = Counter(v["annotator"] for r in records for v in r["votes"])
+    if exported is None:
+        exported = Counter(v["annotator"] for r in records for v in r["votes"])
     rows = []
     for aid, pseudo in names.items():
         q = by_id.get(aid, {})
@@ -79,22 +81,39 @@ def annotator_rows(names: dict[str, str], pool: dict[str, Any], quality: Iterabl
     return sorted(rows, key=lambda r: r["annotator"])
 
 
-def split_counts(records: list[dict]) -> dict[str, dict[str, Any]]:
+def split_counts(records: Iterable[dict]) -> dict[str, dict[str, Any]]:
     """Per split (or ``all``): documents, units and counts per label (spans: per span label)."""
-    out: dict[str, dict[str, Any]] = {}
-    for name in [*SPLITS, None]:
-        rows = [r for r in records if r["split"] == name]
-        if not rows:
-            continue
-        out[name or "all"] = {
-            "documents": len({r["document_id"] for r in rows}), "units": len(rows),
-            "labels": dict(sorted(Counter(k for r in rows for k in strata(r["label"])).items())),
-        }
-    return out
+    return _split_counts(_SplitTally(), records)
+
+
+class _SplitTally:
+    """:func:`split_counts` gathered record by record (one pass over the records)."""
+
+    def __init__(self):
+        self.docs: dict[str | None, set] = {}
+        self.units: Counter = Counter()
+        self.labels: dict[str | None, Counter] = {}
+
+    def add(self, r: dict) -> None:
+        name = r["split"]
+        self.docs.setdefault(name, set()).add(r["document_id"])
+        self.units[name] += 1
+        self.labels.setdefault(name, Counter()).update(strata(r["label"]))
+
+    def counts(self) -> dict[str, dict[str, Any]]:
+        return {name or "all": {"documents": len(self.docs[name]), "units": self.units[name],
+                                "labels": dict(sorted(self.labels[name].items()))}
+                for name in [*SPLITS, None] if self.units[name]}
+
+
+def _split_counts(tally: _SplitTally, records: Iterable[dict]) -> dict[str, dict[str, Any]]:
+    for r in records:
+        tally.add(r)
+    return tally.counts()
 
 
 def gather(*, campaign: dict[str, Any], task: dict[str, Any], documents: Iterable, settings: ExportSettings,
-           all_records: list[dict], records: list[dict], filter_log: list[dict], split_notes: list[str],
+           all_records: Sized, records: Iterable[dict], filter_log: list[dict], split_notes: list[str],
            files: list[dict], annotators: list[dict], metrics_all: dict, metrics_exported: dict,
            plan: dict, aggregate: dict, versions: list[dict], rounds: list[dict]) -> dict[str, Any]:
     """The facts the card is rendered from.
@@ -103,11 +122,25 @@ def gather(*, campaign: dict[str, Any], task: dict[str, Any], documents: Iterabl
     ``task``: task_type, description, instructions, schema, plugin, plugin_version.
     """
     schema = task["schema"]
-    per_doc = Counter(r["document_id"] for r in records)
+    # one pass over the records (they may be made as they are read: a million of them)
+    per_doc: Counter = Counter()
+    review: Counter = Counter()
+    sources: Counter = Counter()
+    flagged, exported, first = 0, 0, None
+    splits = _SplitTally()
+    for r in records:
+        if first is None:
+            first = r["exported_at"]
+        exported += 1
+        per_doc[r["document_id"]] += 1
+        review.update(r["review_reasons"])
+        flagged += r["review"]
+        sources[r.get("label_source", "consensus")] += 1
+        splits.add(r)
     return {
         **{k: campaign[k] for k in ("description", "backend", "overlap", "gold_rate", "simulated", "people",
                                     "show_prelabels")},
-        "campaign": campaign["name"], "as_of": records[0]["exported_at"] if records else None,
+        "campaign": campaign["name"], "as_of": first if exported else None,
         "task_type": task["task_type"], "task_description": task["description"], "instructions": task["instructions"],
         "kind": schema.kind.value, "spans": schema.kind is LabelKind.SPANS, "labels": list(schema.labels),
         "plugin": task["plugin"], "plugin_version": task["plugin_version"], "task_options": task.get("options") or {},
@@ -115,11 +148,11 @@ def gather(*, campaign: dict[str, Any], task: dict[str, Any], documents: Iterabl
                       for d in sorted(documents, key=lambda d: d.id)],
         "plan": plan or {}, "aggregate": aggregate or {}, "annotators": annotators,
         "metrics_all": metrics_all, "metrics_exported": metrics_exported,
-        "settings": settings.as_dict(), "aggregated": len(all_records), "exported": len(records),
+        "settings": settings.as_dict(), "aggregated": len(all_records), "exported": exported,
         "filters": filter_log,
-        "review": {reason: sum(reason in r["review_reasons"] for r in records) for reason in REVIEW_REASONS},
-        "flagged": sum(r["review"] for r in records),
-        "label_sources": dict(sorted(Counter(r.get("label_source", "consensus") for r in records).items())),
-        "splits": split_counts(records), "split_notes": split_notes, "files": files,
+        "review": {reason: review[reason] for reason in REVIEW_REASONS},
+        "flagged": flagged,
+        "label_sources": dict(sorted(sources.items())),
+        "splits": splits.counts(), "split_notes": split_notes, "files": files,
         "versions": versions, "rounds": rounds, "redundancy": campaign.get("redundancy"),
     }

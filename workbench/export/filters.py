@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
+from .records import Records
 from .settings import ExportSettings
+
+R = TypeVar("R", list[dict], Records)
 
 
 def _steps(settings: ExportSettings) -> list[tuple[str, Callable[[dict], bool]]]:
@@ -23,8 +26,23 @@ def _steps(settings: ExportSettings) -> list[tuple[str, Callable[[dict], bool]]]
     return steps
 
 
-def apply_filters(records: list[dict], settings: ExportSettings) -> tuple[list[dict], list[dict[str, Any]]]:
-    """The records that pass every filter, and per filter (in order) how many it removed."""
+def apply_filters(records: R, settings: ExportSettings) -> tuple[R, list[dict[str, Any]]]:
+    """The records that pass every filter, and per filter (in order) how many it removed (a list, or
+    for :class:`Records` a selection of them, read once)."""
+    if isinstance(records, Records):
+        steps = _steps(settings)
+        if not steps:
+            return records, []
+        removed = [0] * len(steps)
+        chosen = []
+        for k, r in enumerate(records):
+            for j, (_, keep) in enumerate(steps):
+                if not keep(r):  # the first filter it fails removes it, as the filters run in turn
+                    removed[j] += 1
+                    break
+            else:
+                chosen.append(k)
+        return records.select(chosen), [{"filter": name, "removed": n} for (name, _), n in zip(steps, removed)]
     kept = records
     log = []
     for name, keep in _steps(settings):

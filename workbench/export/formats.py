@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def write_jsonl(records: list[dict], path: Path, **_kw) -> None:
+def write_jsonl(records: Iterable[dict], path: Path, **_kw) -> None:
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
         for r in records:
             fh.write(_dumps(r) + "\n")
@@ -64,12 +65,16 @@ def _cells(record: dict, fields: list[str]) -> list[Any]:
     return out
 
 
-def write_csv(records: list[dict], path: Path, **_kw) -> None:
-    fields = list(records[0].keys()) if records else list(FIELDS)
+def write_csv(records: Iterable[dict], path: Path, **_kw) -> None:
+    it = iter(records)
+    first = next(it, None)
+    fields = list(first.keys()) if first is not None else list(FIELDS)
     with open(path, "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(fields)
-        writer.writerows(_cells(r, fields) for r in records)
+        if first is not None:
+            writer.writerow(_cells(first, fields))
+            writer.writerows(_cells(r, fields) for r in it)
 
 
 def spacy_record(record: dict, kind: LabelKind, labels: tuple[str, ...]) -> dict[str, Any]:
@@ -103,7 +108,7 @@ def non_overlapping(spans: list[dict]) -> list[dict]:
     return sorted(kept, key=lambda s: (s["start"], s["end"]))
 
 
-def write_spacy(records: list[dict], path: Path, *, context: ExportContext, **_kw) -> None:
+def write_spacy(records: Iterable[dict], path: Path, *, context: ExportContext, **_kw) -> None:
     schema = context.schema
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
         for r in records:

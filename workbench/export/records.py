@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, overload
 
 from ..models import Document, Label, Unit, label_to_json
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 #: every record has exactly these fields, in this order (the Arrow schema follows it too)
 FIELDS = (
@@ -68,25 +72,34 @@ def build_records(units: list[Unit], documents: dict[str, Document], aggregates:
     ``verdicts`` the review's ``{unit: (label, reviewer pseudonyms)}``: a verdict overrides the consensus,
     and so does a honeypot's gold label (unless a reviewer judged the unit: a verdict on a honeypot the
     consensus contradicted is the later, closer look). Held-out gold never replaces the consensus: it
-    measures it.
+    measures it. (:class:`Records` builds the same records one at a time, when they are read.)
     """
-    model_votes = model_votes or {}
     agg = {r["unit_id"]: r for r in aggregates}
-    verdicts = verdicts or {}
-    records = []
-    for u in units:
-        row = agg.get(u.id)
-        if row is None:
-            continue
-        doc = documents[u.document_id]
-        verdict = verdicts.get(u.id)
+    common = _Common(documents, model_votes or {}, verdicts or {}, campaign, task_type, plugin, plugin_version, as_of)
+    return [common.record(u, agg[u.id], votes.get(u.id, [])) for u in units if u.id in agg]
+
+
+class _Common:
+    """What every record of a campaign shares, and how one record is made."""
+
+    def __init__(self, documents: dict[str, Document], model_votes: dict[str, list[dict[str, Any]]],
+                 verdicts: dict[str, tuple[Label, list[str]]], campaign: str, task_type: str, plugin: str,
+                 plugin_version: str | None, as_of: str | None):
+        self.documents, self.model_votes, self.verdicts = documents, model_votes, verdicts
+        self.campaign, self.task_type, self.plugin, self.plugin_version, self.as_of = (
+            campaign, task_type, plugin, plugin_version, as_of)
+
+    def record(self, u: Unit, row: dict[str, Any], votes: list[dict[str, Any]],
+               split: str | None = None) -> dict[str, Any]:
+        doc = self.documents[u.document_id]
+        verdict = self.verdicts.get(u.id)
         # a reviewer's verdict first, then a honeypot's hand-written gold label, then the consensus
         source = "review" if verdict is not None else "gold" if u.is_gold and u.gold_label is not None else "consensus"
         label = verdict[0] if verdict is not None else u.gold_label if source == "gold" else row["label"]
         confidence = round(float(row["confidence"]), 6)
         reasons = review_reasons(label, confidence, int(row["n_annotations"]), bool(row["tie"]), u.gold_label)
-        records.append({
-            "unit_id": u.id, "split": None, "text": u.text, "context": u.context,
+        return {
+            "unit_id": u.id, "split": split, "text": u.text, "context": u.context,
             "document_id": doc.id, "document_title": doc.title, "document_source": doc.source,
             "start": u.start, "end": u.end,
             "label": label_to_json(label),
@@ -95,17 +108,138 @@ def build_records(units: list[Unit], documents: dict[str, Document], aggregates:
             "confidence": confidence,
             "agreement": None if row["agreement"] is None else round(float(row["agreement"]), 6),
             "n_annotations": int(row["n_annotations"]),
-            "votes": sorted(votes.get(u.id, []), key=lambda v: v["annotator"]),
-            "model_votes": sorted(model_votes.get(u.id, []), key=lambda v: v["model"]),
+            "votes": sorted(votes, key=lambda v: v["annotator"]),
+            "model_votes": sorted(self.model_votes.get(u.id, []), key=lambda v: v["model"]),
             "tie": bool(row["tie"]),
             "review": bool(reasons) and verdict is None,
             "review_reasons": reasons,
             "is_gold": u.is_gold,
             "gold_label": label_to_json(u.gold_label) if u.gold_label is not None else None,
-            "method": row["method"], "task_type": task_type, "campaign": campaign,
-            "plugin": plugin, "plugin_version": plugin_version, "exported_at": as_of,
-        })
-    return records
+            "method": row["method"], "task_type": self.task_type, "campaign": self.campaign,
+            "plugin": self.plugin, "plugin_version": self.plugin_version, "exported_at": self.as_of,
+        }
+
+
+class Records(Sequence[dict[str, Any]]):
+    """The records of :func:`build_records` (or a selection of them, with their splits), each made when
+    it is read: a fresh dict on every read, never kept. A million records held as dicts took
+    gigabytes; this holds the tables they are made from (shared by every selection) and, per
+    selected record, an index and a split.
+
+    It is a read-only sequence: ``len``, iteration (in order, as often as needed), ``records[i]`` and
+    slices (a list). Changing a record read from it changes nothing; :meth:`where` and
+    :meth:`with_splits` make new selections.
+    """
+
+    def __init__(self, units: list[Unit], documents: dict[str, Document], aggregates: list[dict[str, Any]],
+                 votes: "CountedVotes", *, campaign: str, task_type: str, plugin: str, plugin_version: str | None,
+                 as_of: str | None, model_votes: dict[str, list[dict[str, Any]]] | None = None,
+                 verdicts: dict[str, tuple[Label, list[str]]] | None = None):
+        agg = {r["unit_id"]: r for r in aggregates}
+        self._pairs = [(u, agg[u.id]) for u in units if u.id in agg]
+        self._votes = votes
+        self._common = _Common(documents, model_votes or {}, verdicts or {}, campaign, task_type, plugin,
+                               plugin_version, as_of)
+        self._index: list[int] | None = None  # every record
+        self._splits: list[str] | None = None
+
+    def _view(self, index: list[int] | None, splits: list[str] | None) -> "Records":
+        view = object.__new__(Records)
+        view._pairs, view._votes, view._common = self._pairs, self._votes, self._common
+        view._index, view._splits = index, splits
+        return view
+
+    def __len__(self) -> int:
+        return len(self._pairs) if self._index is None else len(self._index)
+
+    def _make(self, k: int) -> dict[str, Any]:
+        i = k if self._index is None else self._index[k]
+        u, row = self._pairs[i]
+        return self._common.record(u, row, self._votes.of(u.id), None if self._splits is None else self._splits[k])
+
+    @overload
+    def __getitem__(self, k: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self._make(j) for j in range(len(self))[k]]
+        n = len(self)
+        if not -n <= k < n:
+            raise IndexError("record index out of range")
+        return self._make(k % n)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (self._make(k) for k in range(len(self)))
+
+    def fields(self, *names: str) -> Iterator[tuple]:
+        """``(record[name], ...)`` of each record, without the votes (cheaper than whole records)."""
+        for k in range(len(self)):
+            i = k if self._index is None else self._index[k]
+            u, row = self._pairs[i]
+            rec = self._common.record(u, row, [], None if self._splits is None else self._splits[k])
+            yield tuple(rec[n] for n in names)
+
+    def where(self, keep: Callable[[dict[str, Any]], bool]) -> "Records":
+        """The records for which ``keep(record)`` is true (splits kept)."""
+        chosen = [k for k, r in enumerate(self) if keep(r)]
+        return self.select(chosen)
+
+    def select(self, positions: list[int]) -> "Records":
+        """The records at ``positions`` (of this selection, in that order)."""
+        index = positions if self._index is None else [self._index[k] for k in positions]
+        splits = None if self._splits is None else [self._splits[k] for k in positions]
+        return self._view(index, splits)
+
+    def with_splits(self, splits: list[str]) -> "Records":
+        """The same records with ``split`` set (one per record, in order)."""
+        if len(splits) != len(self):
+            raise ValueError(f"{len(splits)} splits for {len(self)} records")
+        return self._view(self._index, list(splits))
+
+    def split_of(self, k: int) -> str | None:
+        return None if self._splits is None else self._splits[k]
+
+
+class CountedVotes:
+    """Each unit's counted votes as record entries ``{annotator: pseudonym, label: JSON label}``, made
+    when a unit's record is, from the long ``(unit, annotator, label)`` table of the counted
+    annotations (or :class:`~workbench.state.Vote` records of them): three integer codes per vote,
+    one sort by unit, instead of a dict per vote."""
+
+    def __init__(self, votes: "pd.DataFrame | Sequence", names: dict[str, str]):
+        import numpy as np
+        import pandas as pd
+
+        if not isinstance(votes, pd.DataFrame):
+            picked = [v for v in votes if _counts(v)]
+            votes = pd.DataFrame({"unit": [v.unit_id for v in picked], "annotator": [v.annotator_id for v in picked],
+                                  "label": pd.Series([v.label for v in picked], dtype=object)})
+        unit, units = pd.factorize(votes["unit"])
+        annotator, annotators = pd.factorize(votes["annotator"])
+        label, labels = pd.factorize(votes["label"])
+        order = np.argsort(unit, kind="stable")  # each unit's votes together, in their first order
+        self._annotator = annotator[order].astype(np.int32)
+        self._label = label[order].astype(np.int32)
+        self._names = [names[a] for a in annotators]
+        self._labels = list(labels)
+        bounds = np.searchsorted(unit[order], np.arange(len(units) + 1)).tolist()
+        self._span = {u: (bounds[i], bounds[i + 1]) for i, u in enumerate(units)}
+
+    def of(self, unit_id: str) -> list[dict[str, Any]]:
+        span = self._span.get(unit_id)
+        if span is None:
+            return []
+        names, labels = self._names, self._labels
+        return [{"annotator": names[a], "label": label_to_json(labels[b])}
+                for a, b in zip(self._annotator[span[0]:span[1]].tolist(), self._label[span[0]:span[1]].tolist())]
+
+
+def _counts(a) -> bool:
+    """What :func:`counted_votes` counts: status ok, with a label."""
+    return a.status.value == "ok" and a.label is not None
 
 
 def pseudonyms(key: bytes, campaign: str, annotator_ids) -> dict[str, str]:

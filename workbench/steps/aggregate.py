@@ -12,6 +12,7 @@ consensus would differ without them).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -33,7 +34,7 @@ from ..predictions import (
 from ..store import results as results_sql
 
 if TYPE_CHECKING:  # pragma: no cover
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
 
     from ..aggregate import AggregateResult
     from ..models import PreLabel, Unit
@@ -126,15 +127,16 @@ def run(ctx: "StepContext", method: str | None = None, **options) -> dict[str, A
     people = table.groupby("unit", sort=False).size()
     spans = schema.kind is LabelKind.SPANS
     # one dict per unit, built once: a .loc lookup per unit is the slow part on big campaigns
-    posteriors = {} if result.posteriors is None else result.posteriors.to_dict("index")
+    posteriors: Mapping[str, dict] = _Posteriors(result.posteriors)
     if "span_scores" in result.labels:  # span methods that score each span: {"start:end:label": score}
         posteriors = {u: {f"{s.start}:{s.end}:{s.label}": x for s, x in zip(lab, sc)}
                       for u, lab, sc in result.labels[["unit", "label", "span_scores"]].itertuples(index=False)}
     ties = set(result.ties)
-    rows = [(u, label_key(lab), float(conf), int(people.get(u, 0)), per_unit.get(u), result.method,
+    # made as they are stored (a generator), not a list of every unit's row and posteriors first
+    rows = ((u, label_key(lab), float(conf), int(people.get(u, 0)), per_unit.get(u), result.method,
              json.dumps({str(k): float(v) for k, v in posteriors[u].items()}) if u in posteriors else None,
              int(u in ties))
-            for u, lab, conf in result.labels[["unit", "label", "confidence"]].itertuples(index=False)]
+            for u, lab, conf in result.labels[["unit", "label", "confidence"]].itertuples(index=False))
     summary = {
         "method": result.method, "units": len(labels), "annotations": int(len(table)),
         "ties": len(ties), "notes": result.notes,
@@ -153,6 +155,31 @@ def run(ctx: "StepContext", method: str | None = None, **options) -> dict[str, A
                                                 "options": options,
                                                 "models": models.digest() if spec.models else None})
     return summary
+
+
+class _Posteriors(Mapping[str, dict]):
+    """``posteriors.to_dict("index")`` (``{unit: {class: value}}``), each unit's dict made when it is
+    read: a dict per unit for every unit at once was tens of MB per 100 000 units."""
+
+    def __init__(self, frame: "pd.DataFrame | None"):
+        self._at: dict = {}
+        if frame is None:
+            return
+        self._columns = list(frame.columns)
+        self._values = frame.to_numpy()
+        self._at = {u: i for i, u in enumerate(frame.index)}  # the last row of a unit, as to_dict's
+
+    def __getitem__(self, unit: str) -> dict:
+        return dict(zip(self._columns, self._values[self._at[unit]].tolist()))
+
+    def __contains__(self, unit: object) -> bool:
+        return unit in self._at
+
+    def __iter__(self):
+        return iter(self._at)
+
+    def __len__(self) -> int:
+        return len(self._at)
 
 
 def _key(label: Label) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -21,7 +23,7 @@ from ..export.context import ExportContext
 from ..export.facts import annotator_rows, gather, rounded
 from ..export.files import Staging
 from ..export.filters import apply_filters
-from ..export.records import build_records, counted_votes, model_vote_records, pseudonym, pseudonyms
+from ..export.records import CountedVotes, Records, model_vote_records, pseudonym, pseudonyms
 from ..export.settings import resolve_settings
 from ..export.split import assign_splits
 from ..gating import card_facts as gating_facts
@@ -83,15 +85,20 @@ def plugin_info(ctx: "StepContext") -> tuple[str, str | None]:
 
 def records(ctx: "StepContext", pseudonym_of: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Every aggregated unit of the campaign as a record (``split`` unset)."""
+    return list(record_set(ctx, pseudonym_of))
+
+
+def record_set(ctx: "StepContext", pseudonym_of: dict[str, str] | None = None) -> Records:
+    """:func:`records` as a :class:`Records` sequence: each record made when it is read."""
     state = ctx.state
     pseudonym_of = pseudonym_of if pseudonym_of is not None else names(ctx)
     plugin, version = plugin_info(ctx)
     verdicts = {u: (label, [reviewer_name(ctx, r) for r in who])
                 for u, (label, who) in review.decide(review.read(ctx.store, ctx.name, ctx.task_type.schema)).items()}
     model_votes = model_vote_records(model_sources(ctx).votes()) if ctx.spec.models else None
-    return build_records(state.units, state.documents, state.consensus_rows, counted_votes(state.counted, pseudonym_of),
-                         campaign=ctx.name, task_type=ctx.spec.task_type, plugin=plugin, plugin_version=version,
-                         as_of=review_as_of(ctx, as_of(state)), model_votes=model_votes, verdicts=verdicts)
+    return Records(state.units, state.documents, state.consensus_rows, CountedVotes(state.table, pseudonym_of),
+                   campaign=ctx.name, task_type=ctx.spec.task_type, plugin=plugin, plugin_version=version,
+                   as_of=review_as_of(ctx, as_of(state)), model_votes=model_votes, verdicts=verdicts)
 
 
 def reviewer_name(ctx: "StepContext", reviewer: str) -> str:
@@ -146,17 +153,18 @@ def run(ctx: "StepContext", formats: Iterable[str] | None = None, out_dir: str |
     folder = export_folder(ctx, out_dir)
     check_readme(folder, ctx.name, force)
     pseudonym_of = names(ctx)
-    all_records = records(ctx, pseudonym_of)
+    all_records = record_set(ctx, pseudonym_of)  # made as they are read: a million dicts took gigabytes
     kept, log = apply_filters(all_records, settings)
-    if not kept:
+    if not len(kept):
         applied = "; ".join(f"{x['filter']} removed {x['removed']}" for x in log) or "no filter"
         raise WorkbenchError(f"campaign {ctx.name!r}: the export filters leave no record of "
                              f"{len(all_records)} ({applied}); nothing written")
     notes: list[str] = []
     if settings.split is not None:
-        splits, notes = assign_splits(kept, settings.split, settings.split_seed)
-        for r, s in zip(kept, splits):  # in place, not a copy of every record
-            r["split"] = s
+        # the split reads two fields of each record, not whole records
+        splits, notes = assign_splits([{"document_id": d, "label": label} for d, label
+                                       in kept.fields("document_id", "label")], settings.split, settings.split_seed)
+        kept = kept.with_splits(splits)
     schema = ctx.task_type.schema
     context = ExportContext(campaign=ctx.name, schema=schema, settings=settings, task_type=spec.task_type,
                             description=spec.description, task_options=dict(ctx.task_type.settings))
@@ -168,7 +176,8 @@ def run(ctx: "StepContext", formats: Iterable[str] | None = None, out_dir: str |
                 name = f"{ctx.name}.{exporter.suffix}"
                 path = stage.path(name)
                 with ctx.registry.guard("exporters", exporter.name, f"writing {name}"):
-                    exporter.write(kept, path, context=context)
+                    # a plugin that does not say it reads records as a sequence gets a list, as it always did
+                    exporter.write(kept if exporter.streaming else list(kept), path, context=context)
                 if not path.exists():
                     raise WorkbenchError(f"export format {exporter.name!r} wrote nothing to {name}")
                 size, sha = _digest(path)
@@ -200,11 +209,15 @@ def status_counts(state: "CampaignState") -> dict[str, dict[str, int]]:
     return labels_sql.status_counts(state.store, state.name)
 
 
-def card_facts(ctx: "StepContext", settings, all_records: list[dict], kept: list[dict], log: list[dict],
+def card_facts(ctx: "StepContext", settings, all_records: Sequence[dict], kept: Sequence[dict], log: list[dict],
                notes: list[str], files: list[dict], pseudonym_of: dict[str, str]) -> dict[str, Any]:
     state, spec, tt = ctx.state, ctx.spec, ctx.task_type
     plugin, version = plugin_info(ctx)
-    exported_ids = {r["unit_id"] for r in kept}
+    exported_ids, votes_exported, exported_reviewed = set(), Counter(), 0  # one pass over the records
+    for r in kept:
+        exported_ids.add(r["unit_id"])
+        votes_exported.update(v["annotator"] for v in r["votes"])
+        exported_reviewed += r["label_source"] == "review"
     table = state.table
     inside = table["unit"].isin(exported_ids)
     subset = compute_metrics(ctx.registry, tt.schema, table if inside.all() else table[inside], spec.metrics,
@@ -213,7 +226,7 @@ def card_facts(ctx: "StepContext", settings, all_records: list[dict], kept: list
     pool = {a.id: a for a in state.pool}
     reviews = review.read(ctx.store, ctx.name, tt.schema)
     overturns = review.annotator_overturns(state.counted, reviews) if reviews else {}
-    rows = annotator_rows(pseudonym_of, pool, state.quality, kept, status_counts(state))
+    rows = annotator_rows(pseudonym_of, pool, state.quality, (), status_counts(state), exported=votes_exported)
     by_pseudonym = {pseudonym_of[a]: v for a, v in overturns.items() if a in pseudonym_of}
     for row in rows:
         row["review"] = by_pseudonym.get(row["annotator"])
@@ -236,5 +249,6 @@ def card_facts(ctx: "StepContext", settings, all_records: list[dict], kept: list
     facts["gating"] = gating_facts(state, spec, pseudonym_of)
     if reviews:
         facts["review_round"] = {**review.summary_facts(state, reviews, review.is_spans(tt.schema)),
-                                 "exported_reviewed": sum(r["label_source"] == "review" for r in kept)}
+                                 "exported_reviewed": exported_reviewed}
     return facts
+

@@ -82,12 +82,11 @@ def apply_pull(ctx: "StepContext", batch: PullBatch) -> dict[str, Any]:
     counts = {"received": len(batch.annotations), "new": 0, "updated": 0, "unchanged": 0, "deleted": 0,
               "invalid": 0, "skipped": 0, "unknown_unit": 0}
     stored = labels_sql.stored_versions(db, name)
-    seen = set()
+    seen: set[str] = set()
     rows: list[tuple] = []
     written = 0  # rows stored so far: stored in blocks, not held all at once (a million pulled)
     quarantined = []  # the invalid rows with a reason, for the notes
     for raw in batch.annotations:
-        seen.add(raw.key)
         unit = units.get(raw.unit_id)
         label_json, status, reason = None, AnnotationStatus.OK, None
         if unit is None:
@@ -108,6 +107,7 @@ def apply_pull(ctx: "StepContext", batch: PullBatch) -> dict[str, Any]:
         elif status is AnnotationStatus.SKIPPED:
             counts["skipped"] += 1
         if raw.key in stored:
+            seen.add(raw.key)  # only stored keys: a new one cannot be gone
             if stored[raw.key] == raw.updated_at and raw.updated_at is not None:
                 counts["unchanged"] += 1
                 continue
@@ -165,17 +165,43 @@ def settle(ctx: "StepContext") -> tuple[int, int]:
     db, name = ctx.store, ctx.name
     pool = {r["id"] for r in work_sql.annotators(db, name)} | {a.id for a in ctx.spec.annotators}
     excluded = set(gating_sql.excluded(db, name))  # their answers are kept, take no place, never count
-    slots: dict[str, list[int]] = {}  # unit -> the rounds of its planned places
-    pair_round: dict[tuple[str, str], int] = {}
-    for unit, annotator, rnd in work_sql.planned_rounds(db, name):
-        slots.setdefault(unit, []).append(rnd)
-        pair_round[(unit, annotator)] = rnd
+    changes, extra = 0, 0
+    # a page of units at a time, with their planned places (both read in unit order): the whole
+    # table's rows, plans and changes held at once took gigabytes on a million annotations
+    after: str | None = None
+    while True:
+        rows = labels_sql.in_order_after(db, name, after, SETTLE_PAGE)
+        if not rows:
+            break
+        if len(rows) == SETTLE_PAGE:  # the last unit may go on in the next page: read it whole
+            last = rows[-1]["unit_id"]
+            rows = [r for r in rows if r["unit_id"] != last] or labels_sql.in_order_of(db, name, last)
+        upto = rows[-1]["unit_id"]
+        slots: dict[str, list[int]] = {}  # unit -> the rounds of its planned places
+        pair_round: dict[tuple[str, str], int] = {}
+        for unit, annotator, rnd in work_sql.planned_rounds_between(db, name, after, upto):
+            slots.setdefault(unit, []).append(rnd)
+            pair_round[(unit, annotator)] = rnd
+        page_changes, page_extra = _settle_units(rows, slots, pair_round, pool, excluded, ctx.spec.overlap)
+        labels_sql.settle(db, name, page_changes)
+        changes += len(page_changes)
+        extra += page_extra
+        after = upto
+    return changes, extra
+
+
+#: annotations read per page by the settling pass
+SETTLE_PAGE = 20_000
+
+
+def _settle_units(rows: list, slots: dict[str, list[int]], pair_round: dict[tuple[str, str], int],
+                  pool: set[str], excluded: set[str], overlap: int) -> tuple[list[tuple[str, str, int | None]], int]:
+    """:func:`settle` on the rows of whole units (in unit order): the changes, and how many are extra."""
     changes, extra = [], 0
-    rows = labels_sql.in_order(db, name)
     for start, end in _runs([r["unit_id"] for r in rows]):
         unit_rows = rows[start:end]
         # a unit nothing was planned for (not through assign) has the spec's overlap of places, in no round
-        free = list(slots.get(unit_rows[0]["unit_id"], [None] * ctx.spec.overlap))
+        free = list(slots.get(unit_rows[0]["unit_id"], [None] * overlap))
         answers = [r for r in unit_rows if r["status"] in ("ok", "extra", "not_in_pool", "excluded")]
         outsiders = [r for r in answers if r["annotator_id"] not in pool]
         banned = [r for r in answers if r["annotator_id"] in excluded]
@@ -197,8 +223,7 @@ def settle(ctx: "StepContext") -> tuple[int, int]:
             extra += status == "extra"
             if (status, rnd) != (r["status"], r["round"]):
                 changes.append((r["key"], status, rnd))
-    labels_sql.settle(db, name, changes)
-    return len(changes), extra
+    return changes, extra
 
 
 def _runs(keys: list[str]) -> list[tuple[int, int]]:

@@ -8,6 +8,7 @@ pull cursor) goes through :class:`BackendState`, and the local backend's "server
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Iterable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,5 +55,16 @@ def add_local_results(db: "Store", campaign: str, rows: Iterable[tuple]) -> None
 
 
 def local_results(db: "Store", campaign: str) -> list["sqlite3.Row"]:
-    return db.all("SELECT unit_id, annotator_id, result_json, lead_time, created_at, updated_at, was_cancelled "
-                  "FROM local_results WHERE campaign=? ORDER BY created_at, unit_id, annotator_id", campaign)
+    return list(iter_local_results(db, campaign))
+
+
+def iter_local_results(db: "Store", campaign: str) -> Iterator["sqlite3.Row"]:
+    """The local results one row at a time (a million rows held at once took gigabytes); a write to
+    another table of the same connection may run while they are read."""
+    return iter(db.execute("SELECT unit_id, annotator_id, result_json, lead_time, created_at, updated_at, "
+                           "was_cancelled FROM local_results WHERE campaign=? "
+                           "ORDER BY created_at, unit_id, annotator_id", (campaign,)))
+
+
+def count_local_results(db: "Store", campaign: str) -> int:
+    return int(db.scalar("SELECT COUNT(*) FROM local_results WHERE campaign=?", campaign) or 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Iterable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,6 +25,13 @@ def counted(db: "Store", campaign: str) -> list[tuple[str, str, str]]:
     return [tuple(r) for r in db.all(
         "SELECT unit_id, annotator_id, label_json FROM annotations WHERE campaign=? AND status='ok' "
         "AND label_json IS NOT NULL ORDER BY unit_id, annotator_id, key", campaign)]
+
+
+def iter_counted(db: "Store", campaign: str) -> Iterator[tuple[str, str, str]]:
+    """:func:`counted`, a row at a time (the read model keeps its own records of them)."""
+    return iter(db.execute("SELECT unit_id, annotator_id, label_json FROM annotations WHERE campaign=? "
+                           "AND status='ok' AND label_json IS NOT NULL ORDER BY unit_id, annotator_id, key",
+                           (campaign,)))
 
 
 def status_counts(db: "Store", campaign: str) -> dict[str, dict[str, int]]:
@@ -76,6 +84,22 @@ def in_order(db: "Store", campaign: str) -> list["sqlite3.Row"]:
     place in the unit's planned overlap, and which round's place it is)."""
     return db.all("SELECT key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
                   "ORDER BY unit_id, created_at, key", campaign)
+
+
+def in_order_after(db: "Store", campaign: str, after: str | None, limit: int) -> list["sqlite3.Row"]:
+    """:func:`in_order`'s rows of the units after ``after`` (None: from the first), at most ``limit``
+    rows: the settling pass reads a page at a time instead of every annotation at once."""
+    if after is None:
+        return db.all("SELECT key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
+                      "ORDER BY unit_id, created_at, key LIMIT ?", campaign, limit)
+    return db.all("SELECT key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
+                  "AND unit_id > ? ORDER BY unit_id, created_at, key LIMIT ?", campaign, after, limit)
+
+
+def in_order_of(db: "Store", campaign: str, unit: str) -> list["sqlite3.Row"]:
+    """:func:`in_order`'s rows of one unit."""
+    return db.all("SELECT key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
+                  "AND unit_id=? ORDER BY unit_id, created_at, key", campaign, unit)
 
 
 def settle(db: "Store", campaign: str, changes: Iterable[tuple[str, str, int | None]]) -> None:

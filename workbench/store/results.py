@@ -19,7 +19,7 @@ UNIT_COLUMNS = ("unit_id", "n_annotations", "agreement", "consensus_share", "dis
 def _insert(db: "Store", table: str, campaign: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
     marks = ", ".join("?" for _ in range(len(columns) + 1))
     db.executemany(f"INSERT INTO {table} (campaign, {', '.join(columns)}) VALUES ({marks})",
-                   [(campaign, *r) for r in rows])
+                   ((campaign, *r) for r in rows))  # rows may be a generator: not all held at once
 
 
 def replace_aggregates(db: "Store", campaign: str, rows: Iterable[tuple]) -> None:

@@ -163,3 +163,12 @@ def set_task_overlaps(db: "Store", campaign: str, overlaps: dict[str, int]) -> N
 
 def forget_tasks(db: "Store", campaign: str) -> None:
     db.execute("DELETE FROM backend_tasks WHERE campaign=?", (campaign,))
+
+
+def planned_rounds_between(db: "Store", campaign: str, after: str | None, upto: str) -> list["sqlite3.Row"]:
+    """:func:`planned_rounds` of the units after ``after`` (None: from the first) up to ``upto``."""
+    if after is None:
+        return db.all("SELECT unit_id, annotator_id, round FROM assignments WHERE campaign=? AND cancelled IS NULL "
+                      "AND unit_id <= ? ORDER BY unit_id, round, annotator_id", campaign, upto)
+    return db.all("SELECT unit_id, annotator_id, round FROM assignments WHERE campaign=? AND cancelled IS NULL "
+                  "AND unit_id > ? AND unit_id <= ? ORDER BY unit_id, round, annotator_id", campaign, after, upto)
