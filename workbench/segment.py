@@ -229,29 +229,49 @@ def _lookalikes() -> re.Pattern:
 _SPACES = {c: " " for c in range(128) if chr(c).isspace()}
 
 
+#: per list of abbreviations (a language's): ``(the list, [(stripped, plain ASCII letters and digits)])``
+_prepared: dict[int, tuple[list, list[tuple[str, bool]]]] = {}
+
+
+def _abbreviations(abbreviations: list) -> list[tuple[str, bool]]:
+    found = _prepared.get(id(abbreviations))
+    if found is None or found[0] is not abbreviations:
+        stripped = [a.strip() for a in abbreviations]
+        found = _prepared[id(abbreviations)] = (abbreviations, [(a, a.isascii() and a.isalnum()) for a in stripped])
+    return found[1]
+
+
 def _abbreviations_in_string(self, text):
-    """pysbd 0.3.4's ``AbbreviationReplacer.search_for_abbreviations_in_string``, the same result
+    r"""pysbd 0.3.4's ``AbbreviationReplacer.search_for_abbreviations_in_string``, the same result
     with fewer regex scans.
 
     pysbd runs ``re.findall(r"(?:^|\s|\r|\n)ABBR", text, flags=re.IGNORECASE)`` for each of its 188
     abbreviations that is a substring of the text (short ones, "a", "no", "st", nearly always are):
-    a slow case-insensitive scan of the whole paragraph, most of them finding nothing. For an
-    abbreviation of ASCII letters and digits, and a text with no character ``re`` could take for
-    whitespace or an ASCII letter but ASCII ones, a match means the lowered text holds the
-    abbreviation after a whitespace character or at its start: checked first with ``in``. (The
-    replacements below change only periods, to "∯", which matters to neither test.) Likewise the
-    second ``findall``'s pattern looks behind for a literal "{" (pysbd's braces), so it finds
-    nothing in a text without one."""
+    a slow case-insensitive scan of the whole paragraph. For an abbreviation of ASCII letters and
+    digits, in a text with no character that ``re`` takes for whitespace or for an ASCII letter or
+    digit but ASCII ones, a match is the abbreviation (any case) at the text's start or after a
+    whitespace character (the match holds that character): found with ``str.find`` in the lowered
+    text, whitespace made spaces and a space put first, leftmost and without overlaps as ``findall``
+    does. The replacements below change periods to "∯" (one character for one, neither whitespace
+    nor a letter), so positions and both tests hold as the text changes. Likewise the second
+    ``findall`` looks behind for a literal "{" (pysbd's braces), so it finds nothing in a text
+    without one. Abbreviations with other characters, and other texts, take pysbd's way."""
     lowered = text.lower()
-    plain = _lookalikes().search(text) is None
+    plain = len(lowered) == len(text) and _lookalikes().search(text) is None
     words = " " + lowered.translate(_SPACES) if plain else ""
-    for abbr in self.lang.Abbreviation.ABBREVIATIONS:
-        stripped = abbr.strip()
+    for stripped, simple in _abbreviations(self.lang.Abbreviation.ABBREVIATIONS):
         if stripped not in lowered:
             continue
-        if plain and stripped.isascii() and stripped.isalnum() and " " + stripped not in words:
-            continue
-        abbrev_match = _RE.findall(r"(?:^|\s|\r|\n){}".format(stripped), text, flags=re.IGNORECASE)
+        if plain and simple:
+            needle = " " + stripped
+            abbrev_match = []
+            j = words.find(needle)
+            while j >= 0:
+                # words[j] is the space before the abbreviation: text[j - 1], or the start
+                abbrev_match.append(text[max(j - 1, 0):j + len(stripped)])
+                j = words.find(needle, j + len(needle))
+        else:
+            abbrev_match = _RE.findall(r"(?:^|\s|\r|\n){}".format(stripped), text, flags=re.IGNORECASE)
         if not abbrev_match:
             continue
         next_word_start = r"(?<={" + str(re.escape(stripped)) + "} ).{1}"
@@ -270,7 +290,9 @@ def _segmenter():
     for name, module in list(sys.modules.items()):
         if (name == "pysbd" or name.startswith("pysbd.")) and getattr(module, "re", None) is re:
             module.re = shim  # type: ignore[attr-defined]
-    if getattr(pysbd, "__version__", None) == "0.3.4":  # the code _abbreviations_in_string reproduces
+    if getattr(pysbd, "__version__", None) == "0.3.4" and not hasattr(AbbreviationReplacer, "_stock_search"):
+        # the code _abbreviations_in_string reproduces (its own kept, for the tests to compare with)
+        AbbreviationReplacer._stock_search = AbbreviationReplacer.search_for_abbreviations_in_string
         AbbreviationReplacer.search_for_abbreviations_in_string = _abbreviations_in_string
     return pysbd.Segmenter(language="en", clean=False, char_span=False)
 
