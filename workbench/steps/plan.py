@@ -114,7 +114,13 @@ def mark_gold(units: list[Unit], gold: dict[str, Label], rate: float, seed: int,
         gold_ids = sorted(gold)
         g = honeypot_count(len(units), len(gold_ids), rate)
         honeypots = set(random.Random(seed).sample(gold_ids, g)) if g else set()
-    return [replace(u, gold_label=gold.get(u.id), is_gold=u.id in honeypots) for u in units]
+    out = []
+    for u in units:
+        label, pot = gold.get(u.id), u.id in honeypots
+        # a unit that already says so is kept (units are frozen): no copy of every unit of a corpus without gold
+        out.append(u if label is None and u.gold_label is None and u.is_gold is pot
+                   else replace(u, gold_label=label, is_gold=pot))
+    return out
 
 
 def checked_prelabel(task_type: TaskType, unit: Unit, pre: PreLabel | None) -> PreLabel | None:
