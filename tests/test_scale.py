@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 
 import pytest
@@ -19,16 +20,14 @@ from workbench.store import labels as labels_sql
 
 from helpers import ARTICLES, pool, write_spec
 
-
-def _pysbd_sentences(text: str) -> list[tuple[int, int, str, int]]:
-    """The sentences as workbench cut them before: a stock pysbd segmenter per paragraph."""
-    import re
-
-    import pysbd
-
-    seg = pysbd.Segmenter(language="en", clean=False, char_span=False)
-    out = []
-    for p, para in enumerate(re.finditer(r"[^\n]+", text)):
+_STOCK = """
+import json, re, sys
+import pysbd
+seg = pysbd.Segmenter(language="en", clean=False, char_span=False)
+out = []
+for text in json.load(sys.stdin):
+    sents = []
+    for p, para in enumerate(re.finditer(r"[^\\n]+", text)):
         ptext, cursor = para.group(), 0
         if not ptext.strip():
             continue
@@ -38,8 +37,22 @@ def _pysbd_sentences(text: str) -> list[tuple[int, int, str, int]]:
                 continue
             local = ptext.find(s, cursor)
             cursor = local + len(s)
-            out.append((para.start() + local, para.start() + local + len(s), s, p))
-    return out
+            sents.append((para.start() + local, para.start() + local + len(s), s, p))
+    out.append(sents)
+json.dump(out, sys.stdout)
+"""
+
+
+def _pysbd_sentences(texts: list[str]) -> list[list[tuple[int, int, str, int]]]:
+    """The sentences as workbench cut them before: a stock pysbd segmenter per paragraph, in a
+    process of its own (in this one, workbench has given pysbd its faster ways)."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _STOCK], input=json.dumps(texts), capture_output=True, text=True,
+                          check=True)
+    return [[tuple(s) for s in sents] for sents in json.loads(done.stdout)]
 
 
 TRICKY = ("Mr. Smith paid $3.5 million to the U.S. Treasury on Jan. 5. He said: \"It's done!\" Was it?\n"
@@ -48,16 +61,93 @@ TRICKY = ("Mr. Smith paid $3.5 million to the U.S. Treasury on Jan. 5. He said: 
           "The U.N. said 10.5% of e.g. wheat exports fell.Then prices rose. i.e. they did. St. Louis, Mo. is far.\n"
           "\u201cQuoted,\u201d she said. \u2018Single.\u2019 (Parenthetical. Sentence.) [Bracketed. Too.]\n")
 
+#: what the abbreviation search's shortcut must not get wrong: abbreviations in any case, at a
+#: paragraph's start, after tabs and odd whitespace (no-break, thin, separators), next to letters
+#: that ``re`` folds into ASCII ones (the Kelvin sign, the long s, dotted capital I), in pysbd's
+#: braces, repeated and overlapping
+ODD = ("Gen. Lee met MR. Smith and DR. Who.\tNo. 5 is ST. Louis; \u00a0Col. Mustard and\u2009Capt. Hook left.\n"
+       "al al al. Al. AL. al.so also. No. no. NO. 5 a. b. c. A. B. C. dept. Dept. DEPT. of fin.\n"
+       "The \u212aelvin Prof. said \u017ft. Louis and \u0130nc. Ltd. grew 5%. Then \u017fSt. Mary left.\n"
+       "{mr.} Smith and {Dr.} Jones. Sen. {Gov.} Brown. e.g. Mr.Mr. Mrs.Mrs. ms. MS. Ms.\n"
+       "Vol. 3, p. 45, fig. 2, ch. 7, art. 5 and sec. 2 say so.\x1cInc. Corp. Co. Ltd. Bros. Jr. Sr. Rev.\n"
+       "Approx. 3 km. Est. 1999. Mt. Fuji, Ft. Worth, Pt. Reyes, Rd. 5, Blvd. 7, Ave. 9, St. 1. Done.\n")
+
+
+def _varied(seed: int, n: int) -> str:
+    """Seeded paragraphs of words, abbreviations, figures, quotes, lists and odd characters."""
+    import random
+
+    import pysbd.lang.english as english
+
+    r = random.Random(seed)
+    abbreviations = [a.strip() for a in english.English.Abbreviation.ABBREVIATIONS]
+    pieces = ["the", "a", "said", "Smith", "prices", "rose", "also", "in", "no", "5", "3.5%", "$2", "U.S.",
+              "(see", "this)", "\"Yes,\"", "\u201cno\u201d", "...", "?", "!", "1.", "a)", "i.", "\u212a",
+              "\u017f", "\u0130", "\u00e9t\u00e9", "{", "}", "e.g.", "i.e.", "p.m.", "\u2014"]
+    out = []
+    for _ in range(n):
+        words = []
+        for _ in range(r.randint(3, 40)):
+            k = r.random()
+            if k < 0.3:
+                a = r.choice(abbreviations)
+                words.append(r.choice([a, a.title(), a.upper()]) + r.choice([".", ".", "", ". ", ".,"]))
+            elif k < 0.9:
+                words.append(r.choice(pieces))
+            else:
+                words.append(r.choice(["Then", "He", "It", "Mr.", "Dr."]) + r.choice([".", "", " "]))
+        sep = [r.choice([" ", " ", " ", "  ", "\t", "\u00a0", "\u2009"]) for _ in words]
+        out.append("".join(w + s for w, s in zip(words, sep)).strip() + r.choice([".", "?", "!", "", "\""]))
+    return "\n".join(out)
+
 
 def test_sentences_are_pysbds_on_the_sample_articles_and_tricky_text():
-    texts = [p.read_text("utf-8") for p in sorted(ARTICLES.glob("*.txt"))] + [TRICKY, TRICKY * 3]
-    for text in texts:
+    texts = ([p.read_text("utf-8") for p in sorted(ARTICLES.glob("*.txt"))]
+             + [TRICKY, TRICKY * 3, ODD, _varied(1, 400), _varied(2, 400)])
+    stock = _pysbd_sentences(texts)
+    for text, expected in zip(texts, stock):
         got = [(s.start, s.end, s.text, s.paragraph) for s in segment.sentences(text)]
-        assert got == _pysbd_sentences(text)
+        assert got == expected
+
+
+def test_the_abbreviation_search_is_pysbds():
+    """The shortcut of the abbreviation search (``segment._abbreviations_in_string``) against pysbd's
+    own method, paragraph by paragraph, on the odd and the varied texts."""
+    from pysbd.abbreviation_replacer import AbbreviationReplacer
+    from pysbd.languages import Language
+
+    segment._segmenter()
+    lang = Language.get_language_code("en")
+    stock = getattr(AbbreviationReplacer, "_stock_search", None)
+    if stock is None:
+        pytest.skip("pysbd is not 0.3.4: its own abbreviation search is in use")
+    paragraphs = [p for t in (ODD, TRICKY, _varied(3, 400)) for p in t.split("\n") if p]
+    shortcut = 0
+    for para in paragraphs:
+        mine, theirs = AbbreviationReplacer(para, lang), AbbreviationReplacer(para, lang)
+        assert segment._abbreviations_in_string(mine, para) == stock(theirs, para), para
+        shortcut += segment._lookalikes().search(para) is None
+    assert 0 < shortcut < len(paragraphs)  # both ways were taken
+
+
+def test_the_required_pieces_of_a_pattern():
+    pieces = segment._required_pieces
+    assert pieces(r"(?<=\sal)\.(?=(\s\d|\s+\())", 0)[0] == frozenset(["al."])
+    assert pieces(r"ab(?<=b)c", 0)[0] in (frozenset(["ab"]), frozenset(["bc"]))
+    assert pieces(r"(a|bc)d*", 0) == (frozenset(["a", "bc"]),)
+    assert pieces(r"x?y*", 0) == ()
+    assert pieces(r"abc", re.IGNORECASE) == ()
+    assert pieces(r"(?i)abc", 0) == ()
+    assert pieces(r"[^a]b", 0) == (frozenset(["b"]),)
+    shim = segment._CachedRe()
+    for pattern, text in [(r"(?<=\sal)\.", " al. x"), (r"(?<=\sal)\.", " al x"), (r"(a|bc)d", "xbcd"),
+                          (r"(a|bc)d", "xbd"), (r"\.\.\.", "a.. b."), (r"\.\.\.", "a... b.")]:
+        assert shim.sub(pattern, "#", text) == re.sub(pattern, "#", text)
+        assert shim.findall(pattern, text) == re.findall(pattern, text)
 
 
 def test_segmenting_on_every_core_gives_the_same_sentences(monkeypatch):
-    texts = [p.read_text("utf-8") for p in sorted(ARTICLES.glob("*.txt"))] + [TRICKY]
+    texts = [p.read_text("utf-8") for p in sorted(ARTICLES.glob("*.txt"))] + [TRICKY, ODD]
     alone = [segment.sentences(t) for t in texts]
     monkeypatch.setattr(segment, "PARALLEL_MIN_CHARS", 0)
     monkeypatch.setattr(segment, "_workers", lambda: 2)

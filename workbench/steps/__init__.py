@@ -10,8 +10,10 @@ only sequences them; none of them imports it.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from ..errors import WorkbenchError
 
@@ -26,6 +28,26 @@ if TYPE_CHECKING:  # pragma: no cover
 STEPS = ("plan", "assign", "push", "simulate", "pull", "aggregate", "agreement", "export")
 
 Progress = Callable[[str, int], Callable[[int], None]]
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off inside the block, and as it was after it.
+
+    A step over a big campaign builds hundreds of thousands of small objects (rows, units,
+    assignments, answers) that reference counting frees; the cyclic collector runs every 700
+    allocations and, as the heap grows, walks every long-lived object again (millions at 50 MB):
+    a third of assign's and push's CPU time at 5 MB, a quarter of simulate's. The steps make no
+    reference cycles worth collecting meanwhile. Not ``gc.freeze()`` or a process-wide switch: the
+    collector is back as the caller had it when the block ends, an error or not (a caller that had
+    it off keeps it off)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def quiet(desc: str, total: int) -> Callable[[int], None]:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from ..errors import WorkbenchError
 from ..store import now
 from ..store import work as work_sql
+from . import collector_paused
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import StepContext
@@ -325,6 +326,11 @@ def rebalance(plan: Plan) -> Counter:
 
 def run(ctx: "StepContext") -> dict[str, Any]:
     """The first round, or the round that brings the plan in line with an edited spec."""
+    with collector_paused():
+        return _run(ctx)
+
+
+def _run(ctx: "StepContext") -> dict[str, Any]:
     ctx.require("assign", "plan")
     state, spec = ctx.state, ctx.spec
     active = [a.id for a in spec.active_annotators]

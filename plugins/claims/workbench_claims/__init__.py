@@ -26,6 +26,10 @@ HEDGE = re.compile(r"\b(?:reportedly|allegedly|may|might|could|would|likely|perh
 OPINION = re.compile(r"\b(?:bold|groundbreaking|monumental|crucial|pivotal|game-changer|remarkable|"
                      r"clearly|undoubtedly|arguably|essential|significant)\b", re.I)
 VERBISH = re.compile(r"\b(?:is|are|was|were|has|have|had|be|been|\w+ed|\w+s)\b")
+#: the case-insensitive cues as case-sensitive patterns, for lowered ASCII text: the same matches
+#: (in ASCII, ignoring case is lowering), found without case folding at every position (faster)
+_LOWER = {p: re.compile(p.pattern) if p.pattern == p.pattern.lower() else p
+          for p in (MONEY, PERCENT, ATTRIBUTION, HEDGE, OPINION)}
 
 
 class Claims(TaskType):
@@ -42,9 +46,13 @@ class Claims(TaskType):
             return PreLabel("non-factual", 0.9)
         if len(words) <= 12 and not text.rstrip().endswith((".", "!")) and not FIGURE.search(text):
             return PreLabel("non-factual", 0.8)  # a heading
-        hard = bool(MONEY.search(text)) + bool(PERCENT.search(text)) + bool(FIGURE.search(text))
-        attributed = bool(ATTRIBUTION.search(text))
-        hedges = len(HEDGE.findall(text)) + len(OPINION.findall(text))
+        cues, seen = (_LOWER, text.lower()) if text.isascii() else (None, text)
+        money, percent, attribution, hedge, opinion = (
+            (cues[p] for p in (MONEY, PERCENT, ATTRIBUTION, HEDGE, OPINION)) if cues
+            else (MONEY, PERCENT, ATTRIBUTION, HEDGE, OPINION))
+        hard = bool(money.search(seen)) + bool(percent.search(seen)) + bool(FIGURE.search(text))
+        attributed = bool(attribution.search(seen))
+        hedges = len(hedge.findall(seen)) + len(opinion.findall(seen))
         if hard and hedges <= 1:
             return PreLabel("check-worthy", round(min(0.95, 0.6 + 0.1 * hard + 0.05 * attributed), 2))
         if hedges >= 2 or (hedges and not hard and not attributed):
