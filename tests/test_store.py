@@ -113,6 +113,90 @@ def test_a_migrated_campaign_works_on(legacy, monkeypatch):
     assert st["versions"][1]["changes"] == ["aggregate.max_iter: 50 -> 60"]
 
 
+M013 = ROOT / "tests" / "fixtures" / "store-m013"
+
+#: what the store's functions read from the tables m014 rebuilds, as the code before it read them
+BEFORE_M014 = {
+    "units": 'SELECT id, position, document_id, start, "end", text, context, is_gold, gold_json, prelabel_json, '
+             "prelabel_score FROM units WHERE campaign=? ORDER BY position",
+    "local_results": "SELECT unit_id, annotator_id, result_json, lead_time, created_at, updated_at, was_cancelled "
+                     "FROM local_results WHERE campaign=? ORDER BY created_at, unit_id, annotator_id",
+    "backend_tasks": "SELECT unit_id, task_id, overlap FROM backend_tasks WHERE campaign=? ORDER BY unit_id",
+    "assignments": "SELECT unit_id, annotator_id, position, round, cancelled FROM assignments WHERE campaign=? "
+                   "ORDER BY annotator_id, position",
+    "unit_agreement": "SELECT unit_id, n_annotations, agreement, consensus_share, disputed FROM unit_agreement "
+                      "WHERE campaign=? ORDER BY agreement, unit_id",
+}
+
+
+def after_m014(store: Store, campaign: str) -> dict[str, list[tuple]]:
+    from workbench.store import backend, corpus, results, work
+
+    return {"units": [tuple(r) for r in corpus.units(store, campaign)],
+            "local_results": [tuple(r) for r in backend.local_results(store, campaign)],
+            "backend_tasks": [(u, t, n) for u, (t, n) in sorted(work.backend_tasks(store, campaign).items())],
+            "assignments": [tuple(r) for r in work.assignments(store, campaign)],
+            "unit_agreement": [tuple(r) for r in results.unit_agreement(store, campaign)]}
+
+
+@pytest.fixture
+def before_m014(tmp_path) -> Path:
+    """A store made before m014 (two campaigns run to the end), laid out as when it was made."""
+    root = tmp_path / "m013"
+    shutil.copytree(M013 / "specs", root / "specs")
+    (root / "docs").mkdir()
+    for p in ARTICLES.glob("000_*.txt"):
+        shutil.copy(p, root / "docs")
+    shutil.copy(ARTICLES / "index.toml", root / "docs")
+    (root / "home").mkdir()
+    shutil.copy(M013 / "workbench.db", root / "home" / "workbench.db")
+    return root
+
+
+def test_the_compact_store_migration_keeps_every_row(before_m014):
+    db = before_m014 / "home" / "workbench.db"
+    raw = sqlite3.connect(db)
+    campaigns = [r[0] for r in raw.execute("SELECT name FROM campaigns ORDER BY name")]
+    before = {c: {t: raw.execute(q, (c,)).fetchall() for t, q in BEFORE_M014.items()} for c in campaigns}
+    untouched = [t for t in dict(dump_store(db.parent)) if t not in BEFORE_M014 and t not in ("_migrations", "meta")]
+    others = {t: rows for t, rows in dump_store(db.parent) if t in untouched}
+    size = db.stat().st_size
+    raw.close()
+    assert campaigns == ["m013-claims", "m013-text"]
+    assert all(before[c][t] for c in campaigns for t in BEFORE_M014)  # something to compare in each table
+    store = Store(db.parent)
+    store.conn
+    assert store.migrated == ["m014_compact_store"]
+    for c in campaigns:
+        assert after_m014(store, c) == before[c], c
+    assert {t: rows for t, rows in dump_store(db.parent) if t in untouched} == others
+    # what it saved: texts and contexts cut from the documents, results shared, one b-tree per table
+    assert store.scalar("SELECT COUNT(*) FROM units WHERE text IS NOT NULL OR context IS NOT NULL") == 0
+    assert store.scalar("SELECT COUNT(*) FROM local_result_values") > 0  # the classification's few results
+    assert store.scalar("SELECT COUNT(*) FROM local_results WHERE campaign='m013-text' "
+                        "AND typeof(result_json) = 'text'") > 0  # a span result given once is kept inline
+    assert store.scalar("SELECT COUNT(*) FROM backend_tasks WHERE task_id IS NOT NULL") == 0
+    assert store.scalar("SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'sqlite_autoindex_%' AND tbl_name IN "
+                        "('units', 'local_results', 'backend_tasks', 'assignments', 'unit_agreement')") == 0
+    assert store.scalar("PRAGMA freelist_count") == 0  # vacuumed after the rebuild
+    store.close()
+    assert db.stat().st_size < size * 0.8
+
+
+def test_a_campaign_migrated_to_the_compact_store_works_on(before_m014):
+    home = before_m014 / "home"
+    for name in ("m013-claims", "m013-text"):
+        stored = {r["unit_id"]: r["label"] for r in Campaign.open(name, Store(home)).state.aggregates}
+        result = run(home, "run", str(before_m014 / "specs" / f"{name}.toml"), "--json")
+        assert result.exit_code == 0, result.output
+        out = json.loads(result.output[result.output.index("{"):])
+        assert out["simulate"]["labels_made"] == 0 and out["pull"]["new"] == 0, out
+        c = Campaign.open(name, Store(home))
+        assert {r["unit_id"]: r["label"] for r in c.state.aggregates} == stored
+        if name == "m013-claims":
+            assert {r["unit_id"]: r["label"] for r in c.records()} == stored  # the same consensus, exported
+
+
 def test_a_store_from_a_newer_release_is_refused(tmp_path):
     home = tmp_path / "home"
     Store(home).conn.execute("INSERT INTO _migrations (name, applied_at) VALUES ('m999_future', 'x')")

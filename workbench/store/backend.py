@@ -43,16 +43,39 @@ class BackendState:
 
 
 # -- the local backend -----------------------------------------------------------------------------
+# A result is stored as its JSON, or (a result repeated: a classification has a handful of distinct
+# results) as the id of its one copy in ``local_result_values``; an ``updated_at`` equal to
+# ``created_at`` as NULL (migration ``m014_compact_store``).
 def local_done(db: "Store", campaign: str) -> set[tuple[str, str]]:
     return {(r[0], r[1]) for r in db.all("SELECT unit_id, annotator_id FROM local_results WHERE campaign=?", campaign)}
 
 
+def insert_local_results(db: "Store | sqlite3.Connection", campaign: str, rows: Iterable[tuple],
+                         table: str = "local_results") -> None:
+    """``(unit, annotator, result_json, lead_time, created_at, updated_at, was_cancelled)`` rows, stored
+    compactly (above) in key order (the table is its key's b-tree: appending keeps its pages full)."""
+    rows = sorted(rows, key=lambda r: (r[0], r[1]))
+    seen: dict[str, int] = {}
+    for r in rows:
+        seen[r[2]] = seen.get(r[2], 0) + 1
+    known = {j: i for i, j in db.execute("SELECT id, result_json FROM local_result_values").fetchall()}
+    for j, n in seen.items():
+        if n > 1 and j not in known:
+            known[j] = db.execute("INSERT INTO local_result_values (result_json) VALUES (?)", (j,)).lastrowid
+    db.executemany(f"INSERT INTO {table} (campaign, unit_id, annotator_id, result_json, lead_time, created_at, "
+                   "updated_at, was_cancelled) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   [(campaign, u, a, known.get(j, j), lead, created, None if updated == created else updated,
+                     cancelled) for u, a, j, lead, created, updated, cancelled in rows])
+
+
 def add_local_results(db: "Store", campaign: str, rows: Iterable[tuple]) -> None:
     """``(unit, annotator, result_json, lead_time, created_at, updated_at)`` rows."""
-    db.executemany("INSERT INTO local_results (campaign, unit_id, annotator_id, result_json, lead_time, created_at, "
-                   "updated_at, was_cancelled) VALUES (?, ?, ?, ?, ?, ?, ?, 0)", [(campaign, *r) for r in rows])
+    insert_local_results(db, campaign, [(*r, 0) for r in rows])
 
 
 def local_results(db: "Store", campaign: str) -> list["sqlite3.Row"]:
-    return db.all("SELECT unit_id, annotator_id, result_json, lead_time, created_at, updated_at, was_cancelled "
-                  "FROM local_results WHERE campaign=? ORDER BY created_at, unit_id, annotator_id", campaign)
+    return db.all("SELECT r.unit_id, r.annotator_id, CASE WHEN typeof(r.result_json) = 'integer' THEN v.result_json "
+                  "ELSE r.result_json END AS result_json, r.lead_time, r.created_at, "
+                  "COALESCE(r.updated_at, r.created_at) AS updated_at, r.was_cancelled FROM local_results r "
+                  "LEFT JOIN local_result_values v ON v.id = r.result_json WHERE r.campaign=? "
+                  "ORDER BY r.created_at, r.unit_id, r.annotator_id", campaign)

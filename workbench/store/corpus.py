@@ -13,16 +13,55 @@ UNIT_COLUMNS = ("id", "position", "document_id", "start", "end", "text", "contex
                 "prelabel_json", "prelabel_score")
 
 
+#: a unit's row as stored (:func:`packed`): the columns of :data:`UNIT_COLUMNS`, then the offsets of its
+#: context's parts (``c1, n1, c2, n2``: start relative to the unit's start, and length)
+INSERT_UNIT = ('INSERT INTO units (campaign, id, position, document_id, start, "end", text, context, is_gold, '
+               "gold_json, prelabel_json, prelabel_score, c1, n1, c2, n2) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+#: how a context's parts are joined (a unit's neighbouring sentences, ``workbench/tasktype.py``)
+JOIN = " … "
+
+
+def _cut(doc: str, start: int, part: str) -> int:
+    """Where ``part`` is in ``doc``, nearest before ``start`` first; -1 if nowhere."""
+    at = doc.rfind(part, 0, start)
+    if at < 0:
+        at = doc.find(part, start)
+    return at
+
+
+def packed(campaign: str, doc: str | None, row) -> tuple:
+    """A unit's row (in :data:`UNIT_COLUMNS` order) as :data:`INSERT_UNIT` stores it: its text NULL when
+    it is ``doc[start:end]``, its context as offsets into ``doc`` when it is one or two pieces of it
+    joined by :data:`JOIN` (checked here: :func:`units` gives back exactly what was written)."""
+    uid, position, document_id, start, end, text, context, *rest = row
+    offsets: list[int | None] = [None, None, None, None]
+    if doc is not None and "\0" not in doc and isinstance(start, int) and isinstance(end, int):
+        if 0 <= start <= end and isinstance(text, str) and doc[start:end] == text:
+            text = None
+        if isinstance(context, str) and 0 <= start:
+            parts = context.split(JOIN)
+            if len(parts) <= 2:
+                at = [_cut(doc, start, p) for p in parts]
+                if min(at) >= 0 and JOIN.join(doc[a:a + len(p)] for a, p in zip(at, parts)) == context:
+                    for i, (a, p) in enumerate(zip(at, parts)):
+                        offsets[2 * i], offsets[2 * i + 1] = a - start, len(p)
+                    context = None
+    return (campaign, uid, position, document_id, start, end, text, context, *rest, *offsets)
+
+
 def replace(db: "Store", campaign: str, documents: Iterable[tuple], units: Iterable[tuple]) -> None:
     """The campaign's documents ``(id, title, source, sha256, text, metadata_json)`` and units (rows in
     :data:`UNIT_COLUMNS` order) replace what was planned before."""
+    documents = list(documents)
+    texts = {d[0]: d[4] for d in documents}
     db.execute("DELETE FROM documents WHERE campaign=?", (campaign,))
     db.executemany("INSERT INTO documents (campaign, id, title, source, sha256, text, metadata_json) "
                    "VALUES (?, ?, ?, ?, ?, ?, ?)", [(campaign, *d) for d in documents])
     db.execute("DELETE FROM units WHERE campaign=?", (campaign,))
-    db.executemany('INSERT INTO units (campaign, id, position, document_id, start, "end", text, context, is_gold, '
-                   "gold_json, prelabel_json, prelabel_score) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   [(campaign, *u) for u in units])
+    # in key order: the table is its key's b-tree, and appending keeps its pages full
+    db.executemany(INSERT_UNIT, sorted((packed(campaign, texts.get(u[2]), u) for u in units), key=lambda r: r[1]))
 
 
 def documents(db: "Store", campaign: str) -> list["sqlite3.Row"]:
@@ -31,8 +70,14 @@ def documents(db: "Store", campaign: str) -> list["sqlite3.Row"]:
 
 
 def units(db: "Store", campaign: str) -> list["sqlite3.Row"]:
-    return db.all('SELECT id, position, document_id, start, "end", text, context, is_gold, gold_json, '
-                  "prelabel_json, prelabel_score FROM units WHERE campaign=? ORDER BY position", campaign)
+    # a text or context stored as offsets (:func:`packed`) is cut from the document here
+    return db.all(
+        'SELECT u.id, u.position, u.document_id, u.start, u."end", CASE WHEN u.text IS NULL THEN '
+        'substr(d.text, u.start + 1, u."end" - u.start) ELSE u.text END AS text, CASE WHEN u.c1 IS NULL '
+        "THEN u.context ELSE substr(d.text, u.start + u.c1 + 1, u.n1) || CASE WHEN u.c2 IS NULL THEN '' "
+        f"ELSE '{JOIN}' || substr(d.text, u.start + u.c2 + 1, u.n2) END END AS context, u.is_gold, u.gold_json, "
+        "u.prelabel_json, u.prelabel_score FROM units u LEFT JOIN documents d ON d.campaign = u.campaign "
+        "AND d.id = u.document_id WHERE u.campaign=? ORDER BY u.position", campaign)
 
 
 def unit_ids(db: "Store", campaign: str) -> set[str]:

@@ -260,6 +260,80 @@ CREATE TABLE run_marks (
 """)
 
 
+@migration
+def m014_compact_store(db: sqlite3.Connection) -> None:
+    """A smaller store (issue 14: 36 MB per MB of text before). Tables read by their key become
+    ``WITHOUT ROWID`` (no second copy of the key in an index); a unit's text and context are kept as
+    offsets into its document when they are cut from it; the assignments lose their index by
+annotator (m008: it now costs more to read by annotator through it than to sort the table); the local backend's results keep a
+    repeated result once (``local_result_values``) and an ``updated_at`` equal to ``created_at`` as
+    NULL; a backend task whose id is its unit's id keeps NULL. What the store's functions return is
+    the same (``workbench/store/corpus.py``, ``backend.py``, ``work.py``)."""
+    from . import backend as backend_sql
+    from . import corpus as corpus_sql
+
+    # units: text NULL when it is its document's text between start and end; context as offsets
+    db.execute("""CREATE TABLE units_new (
+    campaign TEXT NOT NULL, id TEXT NOT NULL, position INTEGER NOT NULL, document_id TEXT NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT, context TEXT,
+    is_gold INTEGER NOT NULL DEFAULT 0, gold_json TEXT, prelabel_json TEXT, prelabel_score REAL,
+    c1 INTEGER, n1 INTEGER, c2 INTEGER, n2 INTEGER,
+    PRIMARY KEY (campaign, id)) WITHOUT ROWID""")
+    campaigns = [r[0] for r in db.execute("SELECT DISTINCT campaign FROM units ORDER BY campaign")]
+    for campaign in campaigns:
+        docs = dict(db.execute("SELECT id, text FROM documents WHERE campaign=?", (campaign,)).fetchall())
+        rows = db.execute('SELECT id, position, document_id, start, "end", text, context, is_gold, gold_json, '
+                          "prelabel_json, prelabel_score FROM units WHERE campaign=? ORDER BY id", (campaign,))
+        db.executemany(corpus_sql.INSERT_UNIT.replace("INTO units", "INTO units_new"),
+                       [corpus_sql.packed(campaign, docs.get(r[2]), r) for r in rows.fetchall()])
+    _run(db, """
+DROP TABLE units;
+ALTER TABLE units_new RENAME TO units;
+
+CREATE TABLE local_result_values (id INTEGER PRIMARY KEY, result_json TEXT NOT NULL);
+CREATE TABLE local_results_new (
+    campaign TEXT NOT NULL, unit_id TEXT NOT NULL, annotator_id TEXT NOT NULL, result_json NOT NULL,
+    lead_time REAL, created_at TEXT NOT NULL, updated_at TEXT, was_cancelled INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (campaign, unit_id, annotator_id)) WITHOUT ROWID
+""")
+    for campaign in [r[0] for r in db.execute("SELECT DISTINCT campaign FROM local_results ORDER BY campaign")]:
+        rows = db.execute("SELECT unit_id, annotator_id, result_json, lead_time, created_at, updated_at, was_cancelled "
+                          "FROM local_results WHERE campaign=? ORDER BY unit_id, annotator_id", (campaign,)).fetchall()
+        backend_sql.insert_local_results(db, campaign, rows, table="local_results_new")
+    _run(db, """
+DROP TABLE local_results;
+ALTER TABLE local_results_new RENAME TO local_results;
+
+CREATE TABLE assignments_new (
+    campaign TEXT NOT NULL, unit_id TEXT NOT NULL, annotator_id TEXT NOT NULL, position INTEGER NOT NULL,
+    round INTEGER NOT NULL DEFAULT 1, cancelled TEXT,
+    PRIMARY KEY (campaign, unit_id, annotator_id)) WITHOUT ROWID;
+INSERT INTO assignments_new (campaign, unit_id, annotator_id, position, round, cancelled)
+    SELECT campaign, unit_id, annotator_id, position, round, cancelled FROM assignments
+    ORDER BY campaign, unit_id, annotator_id;
+DROP TABLE assignments;
+ALTER TABLE assignments_new RENAME TO assignments;
+
+CREATE TABLE backend_tasks_new (
+    campaign TEXT NOT NULL, unit_id TEXT NOT NULL, backend TEXT NOT NULL, task_id TEXT,
+    pushed_at TEXT NOT NULL, overlap INTEGER, PRIMARY KEY (campaign, unit_id)) WITHOUT ROWID;
+INSERT INTO backend_tasks_new (campaign, unit_id, backend, task_id, pushed_at, overlap)
+    SELECT campaign, unit_id, backend, CASE WHEN task_id = unit_id THEN NULL ELSE task_id END, pushed_at, overlap
+    FROM backend_tasks ORDER BY campaign, unit_id;
+DROP TABLE backend_tasks;
+ALTER TABLE backend_tasks_new RENAME TO backend_tasks;
+
+CREATE TABLE unit_agreement_new (
+    campaign TEXT NOT NULL, unit_id TEXT NOT NULL, n_annotations INTEGER NOT NULL, agreement REAL,
+    consensus_share REAL, disputed INTEGER NOT NULL, PRIMARY KEY (campaign, unit_id)) WITHOUT ROWID;
+INSERT INTO unit_agreement_new (campaign, unit_id, n_annotations, agreement, consensus_share, disputed)
+    SELECT campaign, unit_id, n_annotations, agreement, consensus_share, disputed FROM unit_agreement
+    ORDER BY campaign, unit_id;
+DROP TABLE unit_agreement;
+ALTER TABLE unit_agreement_new RENAME TO unit_agreement
+""")
+
+
 def pending(db: sqlite3.Connection) -> list[Migration]:
     """The migrations this store has not had yet; raises when it has one this code does not know."""
     has_table = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='_migrations'").fetchone()
