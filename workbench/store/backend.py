@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Iterable
 
+from .packing import seconds, seconds_sql, stamp, stamp_sql
+
 if TYPE_CHECKING:  # pragma: no cover
     import sqlite3
 
@@ -44,8 +46,8 @@ class BackendState:
 
 # -- the local backend -----------------------------------------------------------------------------
 # A result is stored as its JSON, or (a result repeated: a classification has a handful of distinct
-# results) as the id of its one copy in ``local_result_values``; an ``updated_at`` equal to
-# ``created_at`` as NULL (migration ``m014_compact_store``).
+# results) as the id of its one copy in ``local_result_values``; ``lead_time`` and ``created_at``
+# packed (:mod:`.packing`), and ``updated_at`` NULL when equal to it (migration ``m014_compact_store``).
 def local_done(db: "Store", campaign: str) -> set[tuple[str, str]]:
     return {(r[0], r[1]) for r in db.all("SELECT unit_id, annotator_id FROM local_results WHERE campaign=?", campaign)}
 
@@ -64,8 +66,9 @@ def insert_local_results(db: "Store | sqlite3.Connection", campaign: str, rows: 
             known[j] = db.execute("INSERT INTO local_result_values (result_json) VALUES (?)", (j,)).lastrowid
     db.executemany(f"INSERT INTO {table} (campaign, unit_id, annotator_id, result_json, lead_time, created_at, "
                    "updated_at, was_cancelled) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   [(campaign, u, a, known.get(j, j), lead, created, None if updated == created else updated,
-                     cancelled) for u, a, j, lead, created, updated, cancelled in rows])
+                   [(campaign, u, a, known.get(j, j), seconds(lead), stamp(created),
+                     None if updated == created else stamp(updated), cancelled)
+                    for u, a, j, lead, created, updated, cancelled in rows])
 
 
 def add_local_results(db: "Store", campaign: str, rows: Iterable[tuple]) -> None:
@@ -73,9 +76,12 @@ def add_local_results(db: "Store", campaign: str, rows: Iterable[tuple]) -> None
     insert_local_results(db, campaign, [(*r, 0) for r in rows])
 
 
+_CREATED = stamp_sql("r.created_at")
+
+
 def local_results(db: "Store", campaign: str) -> list["sqlite3.Row"]:
-    return db.all("SELECT r.unit_id, r.annotator_id, CASE WHEN typeof(r.result_json) = 'integer' THEN v.result_json "
-                  "ELSE r.result_json END AS result_json, r.lead_time, r.created_at, "
-                  "COALESCE(r.updated_at, r.created_at) AS updated_at, r.was_cancelled FROM local_results r "
-                  "LEFT JOIN local_result_values v ON v.id = r.result_json WHERE r.campaign=? "
-                  "ORDER BY r.created_at, r.unit_id, r.annotator_id", campaign)
+    return db.all(f"SELECT r.unit_id, r.annotator_id, CASE WHEN typeof(r.result_json) = 'integer' THEN v.result_json "
+                  f"ELSE r.result_json END AS result_json, {seconds_sql('r.lead_time')} AS lead_time, {_CREATED} AS created_at, "
+                  f"CASE WHEN r.updated_at IS NULL THEN {_CREATED} ELSE {stamp_sql('r.updated_at')} END AS updated_at, "
+                  "r.was_cancelled FROM local_results r LEFT JOIN local_result_values v ON v.id = r.result_json "
+                  f"WHERE r.campaign=? ORDER BY {_CREATED}, r.unit_id, r.annotator_id", campaign)

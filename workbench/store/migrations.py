@@ -263,14 +263,19 @@ CREATE TABLE run_marks (
 @migration
 def m014_compact_store(db: sqlite3.Connection) -> None:
     """A smaller store (issue 14: 36 MB per MB of text before). Tables read by their key become
-    ``WITHOUT ROWID`` (no second copy of the key in an index); a unit's text and context are kept as
-    offsets into its document when they are cut from it; the assignments lose their index by
-annotator (m008: it now costs more to read by annotator through it than to sort the table); the local backend's results keep a
-    repeated result once (``local_result_values``) and an ``updated_at`` equal to ``created_at`` as
-    NULL; a backend task whose id is its unit's id keeps NULL. What the store's functions return is
-    the same (``workbench/store/corpus.py``, ``backend.py``, ``work.py``)."""
+    ``WITHOUT ROWID`` (no second copy of the key in an index): units, local results, assignments,
+    backend tasks, per-unit agreement. A unit's text and context are kept as offsets into its
+    document when they are cut from it. The local backend keeps a repeated result once
+    (``local_result_values``). Time stamps in the workbench's format and lead times in hundredths are
+    kept as integers (:mod:`.packing`), an ``updated_at`` equal to ``created_at`` as a marker; a
+    backend task whose id is its unit's id as NULL. The assignments lose their index by annotator
+    (m008): reading them in annotator order through it cost more than sorting the table. Annotations
+    keep their rowids (the order of reads without ORDER BY). What the store's functions return is
+    the same as before."""
     from . import backend as backend_sql
     from . import corpus as corpus_sql
+    from . import labels as labels_sql
+    from . import packing
 
     # units: text NULL when it is its document's text between start and end; context as offsets
     db.execute("""CREATE TABLE units_new (
@@ -284,8 +289,9 @@ annotator (m008: it now costs more to read by annotator through it than to sort 
         docs = dict(db.execute("SELECT id, text FROM documents WHERE campaign=?", (campaign,)).fetchall())
         rows = db.execute('SELECT id, position, document_id, start, "end", text, context, is_gold, gold_json, '
                           "prelabel_json, prelabel_score FROM units WHERE campaign=? ORDER BY id", (campaign,))
-        db.executemany(corpus_sql.INSERT_UNIT.replace("INTO units", "INTO units_new"),
-                       [corpus_sql.packed(campaign, docs.get(r[2]), r) for r in rows.fetchall()])
+        while block := rows.fetchmany(50_000):
+            db.executemany(corpus_sql.INSERT_UNIT.replace("INTO units", "INTO units_new"),
+                           [corpus_sql.packed(campaign, docs.get(r[2]), r) for r in block])
     _run(db, """
 DROP TABLE units;
 ALTER TABLE units_new RENAME TO units;
@@ -293,13 +299,14 @@ ALTER TABLE units_new RENAME TO units;
 CREATE TABLE local_result_values (id INTEGER PRIMARY KEY, result_json TEXT NOT NULL);
 CREATE TABLE local_results_new (
     campaign TEXT NOT NULL, unit_id TEXT NOT NULL, annotator_id TEXT NOT NULL, result_json NOT NULL,
-    lead_time REAL, created_at TEXT NOT NULL, updated_at TEXT, was_cancelled INTEGER NOT NULL DEFAULT 0,
+    lead_time, created_at NOT NULL, updated_at, was_cancelled INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (campaign, unit_id, annotator_id)) WITHOUT ROWID
 """)
     for campaign in [r[0] for r in db.execute("SELECT DISTINCT campaign FROM local_results ORDER BY campaign")]:
         rows = db.execute("SELECT unit_id, annotator_id, result_json, lead_time, created_at, updated_at, was_cancelled "
-                          "FROM local_results WHERE campaign=? ORDER BY unit_id, annotator_id", (campaign,)).fetchall()
-        backend_sql.insert_local_results(db, campaign, rows, table="local_results_new")
+                          "FROM local_results WHERE campaign=? ORDER BY unit_id, annotator_id", (campaign,))
+        while block := rows.fetchmany(50_000):
+            backend_sql.insert_local_results(db, campaign, block, table="local_results_new")
     _run(db, """
 DROP TABLE local_results;
 ALTER TABLE local_results_new RENAME TO local_results;
@@ -316,12 +323,35 @@ ALTER TABLE assignments_new RENAME TO assignments;
 
 CREATE TABLE backend_tasks_new (
     campaign TEXT NOT NULL, unit_id TEXT NOT NULL, backend TEXT NOT NULL, task_id TEXT,
-    pushed_at TEXT NOT NULL, overlap INTEGER, PRIMARY KEY (campaign, unit_id)) WITHOUT ROWID;
+    pushed_at NOT NULL, overlap INTEGER, PRIMARY KEY (campaign, unit_id)) WITHOUT ROWID;
 INSERT INTO backend_tasks_new (campaign, unit_id, backend, task_id, pushed_at, overlap)
-    SELECT campaign, unit_id, backend, CASE WHEN task_id = unit_id THEN NULL ELSE task_id END, pushed_at, overlap
+    SELECT campaign, unit_id, backend, CASE WHEN task_id = unit_id THEN NULL ELSE task_id END,
+    CASE WHEN strftime('%Y-%m-%dT%H:%M:%S+00:00', pushed_at) = pushed_at AND pushed_at LIKE '____-__-__T__:__:__+00:00'
+    THEN CAST(strftime('%s', pushed_at) AS INTEGER) ELSE pushed_at END, overlap
     FROM backend_tasks ORDER BY campaign, unit_id;
 DROP TABLE backend_tasks;
 ALTER TABLE backend_tasks_new RENAME TO backend_tasks;
+
+CREATE TABLE annotations_new (
+    campaign TEXT NOT NULL, key TEXT NOT NULL, unit_id TEXT NOT NULL, annotator_id TEXT NOT NULL,
+    label_json TEXT, lead_time, created_at, updated_at, backend TEXT NOT NULL,
+    backend_ids_json TEXT NOT NULL, status TEXT NOT NULL, reason TEXT, round INTEGER,
+    PRIMARY KEY (campaign, key))
+""")
+    # the same rows with the same rowids (the order of every read without ORDER BY), time stamps packed
+    old = db.execute("SELECT rowid, campaign, key, unit_id, annotator_id, label_json, lead_time, created_at, "
+                     "updated_at, backend, backend_ids_json, status, reason, round FROM annotations ORDER BY rowid")
+    while rows := old.fetchmany(50_000):
+        db.executemany(
+            "INSERT INTO annotations_new (rowid, campaign, key, unit_id, annotator_id, label_json, lead_time, "
+            "created_at, updated_at, backend, backend_ids_json, status, reason, round) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*r[:6], packing.seconds(r[6]), *labels_sql.packed_times(r[7], r[8]), *r[9:]) for r in rows])
+    _run(db, """
+DROP TABLE annotations;
+ALTER TABLE annotations_new RENAME TO annotations;
+CREATE INDEX annotations_unit ON annotations (campaign, unit_id);
+CREATE INDEX annotations_annotator ON annotations (campaign, annotator_id);
 
 CREATE TABLE unit_agreement_new (
     campaign TEXT NOT NULL, unit_id TEXT NOT NULL, n_annotations INTEGER NOT NULL, agreement REAL,

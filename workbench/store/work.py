@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable
 
+from . import packing
+
 if TYPE_CHECKING:  # pragma: no cover
     import sqlite3
 
@@ -142,10 +144,11 @@ def any_pushed(db: "Store", campaign: str) -> bool:
 
 def record_tasks(db: "Store", campaign: str, backend: str, tasks: dict[str, str], overlaps: dict[str, int],
                  stamp: str) -> None:
-    """A task whose id is its unit's id (the local backend's) is stored with a NULL id."""
+    """A task whose id is its unit's id (the local backend's) is stored with a NULL id; the time packed
+    (:mod:`.packing`: nothing reads it back)."""
     db.executemany("INSERT OR IGNORE INTO backend_tasks (campaign, unit_id, backend, task_id, pushed_at, overlap) "
                    "VALUES (?, ?, ?, ?, ?, ?)",
-                   [(campaign, u, backend, None if str(t) == u else str(t), stamp, overlaps.get(u))
+                   [(campaign, u, backend, None if str(t) == u else str(t), packing.stamp(stamp), overlaps.get(u))
                     for u, t in sorted(tasks.items())])
 
 
