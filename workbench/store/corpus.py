@@ -23,11 +23,16 @@ INSERT_UNIT = ('INSERT INTO units (campaign, id, position, document_id, start, "
 JOIN = " … "
 
 
-def _cut(doc: str, start: int, part: str) -> int:
-    """Where ``part`` is in ``doc``, nearest before ``start`` first; -1 if nowhere."""
-    at = doc.rfind(part, 0, start)
+def _cut(doc: str, start: int, end: int, part: str) -> int:
+    """Where ``part`` is in ``doc``: just before the unit (its previous sentence), just after it (its
+    next one), else anywhere; -1 if nowhere. (A document can be a file of 200 KB: no search of all of
+    it per unit.)"""
+    near = len(part) + 64
+    at = doc.rfind(part, max(0, start - near), start)
     if at < 0:
-        at = doc.find(part, start)
+        at = doc.find(part, end, end + near)
+    if at < 0:
+        at = doc.find(part)
     return at
 
 
@@ -43,7 +48,7 @@ def packed(campaign: str, doc: str | None, row) -> tuple:
         if isinstance(context, str) and 0 <= start:
             parts = context.split(JOIN)
             if len(parts) <= 2:
-                at = [_cut(doc, start, p) for p in parts]
+                at = [_cut(doc, start, end, p) for p in parts]
                 if min(at) >= 0 and JOIN.join(doc[a:a + len(p)] for a, p in zip(at, parts)) == context:
                     for i, (a, p) in enumerate(zip(at, parts)):
                         offsets[2 * i], offsets[2 * i + 1] = a - start, len(p)
