@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Iterable
 
-from .packing import seconds, seconds_sql, stamp, stamp_sql
+from .packing import insert_local_results, seconds_sql, stamp_sql
 
 if TYPE_CHECKING:  # pragma: no cover
     import sqlite3
@@ -50,25 +50,6 @@ class BackendState:
 # packed (:mod:`.packing`), and ``updated_at`` NULL when equal to it (migration ``m014_compact_store``).
 def local_done(db: "Store", campaign: str) -> set[tuple[str, str]]:
     return {(r[0], r[1]) for r in db.all("SELECT unit_id, annotator_id FROM local_results WHERE campaign=?", campaign)}
-
-
-def insert_local_results(db: "Store | sqlite3.Connection", campaign: str, rows: Iterable[tuple],
-                         table: str = "local_results") -> None:
-    """``(unit, annotator, result_json, lead_time, created_at, updated_at, was_cancelled)`` rows, stored
-    compactly (above) in key order (the table is its key's b-tree: appending keeps its pages full)."""
-    rows = sorted(rows, key=lambda r: (r[0], r[1]))
-    seen: dict[str, int] = {}
-    for r in rows:
-        seen[r[2]] = seen.get(r[2], 0) + 1
-    known = {j: i for i, j in db.execute("SELECT id, result_json FROM local_result_values").fetchall()}
-    for j, n in seen.items():
-        if n > 1 and j not in known:
-            known[j] = db.execute("INSERT INTO local_result_values (result_json) VALUES (?)", (j,)).lastrowid
-    db.executemany(f"INSERT INTO {table} (campaign, unit_id, annotator_id, result_json, lead_time, created_at, "
-                   "updated_at, was_cancelled) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   [(campaign, u, a, known.get(j, j), seconds(lead), stamp(created),
-                     None if updated == created else stamp(updated), cancelled)
-                    for u, a, j, lead, created, updated, cancelled in rows])
 
 
 def add_local_results(db: "Store", campaign: str, rows: Iterable[tuple]) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable
 
+from .packing import INSERT_UNIT, JOIN, packed
+
 if TYPE_CHECKING:  # pragma: no cover
     import sqlite3
 
@@ -11,49 +13,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 UNIT_COLUMNS = ("id", "position", "document_id", "start", "end", "text", "context", "is_gold", "gold_json",
                 "prelabel_json", "prelabel_score")
-
-
-#: a unit's row as stored (:func:`packed`): the columns of :data:`UNIT_COLUMNS`, then the offsets of its
-#: context's parts (``c1, n1, c2, n2``: start relative to the unit's start, and length)
-INSERT_UNIT = ('INSERT INTO units (campaign, id, position, document_id, start, "end", text, context, is_gold, '
-               "gold_json, prelabel_json, prelabel_score, c1, n1, c2, n2) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-
-#: how a context's parts are joined (a unit's neighbouring sentences, ``workbench/tasktype.py``)
-JOIN = " … "
-
-
-def _cut(doc: str, start: int, end: int, part: str) -> int:
-    """Where ``part`` is in ``doc``: just before the unit (its previous sentence), just after it (its
-    next one), else anywhere; -1 if nowhere. (A document can be a file of 200 KB: no search of all of
-    it per unit.)"""
-    near = len(part) + 64
-    at = doc.rfind(part, max(0, start - near), start)
-    if at < 0:
-        at = doc.find(part, end, end + near)
-    if at < 0:
-        at = doc.find(part)
-    return at
-
-
-def packed(campaign: str, doc: str | None, row) -> tuple:
-    """A unit's row (in :data:`UNIT_COLUMNS` order) as :data:`INSERT_UNIT` stores it: its text NULL when
-    it is ``doc[start:end]``, its context as offsets into ``doc`` when it is one or two pieces of it
-    joined by :data:`JOIN` (checked here: :func:`units` gives back exactly what was written)."""
-    uid, position, document_id, start, end, text, context, *rest = row
-    offsets: list[int | None] = [None, None, None, None]
-    if doc is not None and "\0" not in doc and isinstance(start, int) and isinstance(end, int):
-        if 0 <= start <= end and isinstance(text, str) and doc[start:end] == text:
-            text = None
-        if isinstance(context, str) and 0 <= start:
-            parts = context.split(JOIN)
-            if len(parts) <= 2:
-                at = [_cut(doc, start, end, p) for p in parts]
-                if min(at) >= 0 and JOIN.join(doc[a:a + len(p)] for a, p in zip(at, parts)) == context:
-                    for i, (a, p) in enumerate(zip(at, parts)):
-                        offsets[2 * i], offsets[2 * i + 1] = a - start, len(p)
-                    context = None
-    return (campaign, uid, position, document_id, start, end, text, context, *rest, *offsets)
 
 
 def replace(db: "Store", campaign: str, documents: Iterable[tuple], units: Iterable[tuple]) -> None:
@@ -91,7 +50,7 @@ class UnitRow(tuple):
 
 
 def units(db: "Store", campaign: str) -> list[UnitRow]:
-    """Every unit in plan order; a text or context stored as offsets (:func:`packed`) is cut from its
+    """Every unit in plan order; a text or context stored as offsets (:func:`.packing.packed`) is cut from its
     document here (in Python: in SQL, ``substr`` of a document of 200 KB per unit took seconds)."""
     docs = {r[0]: r[1] for r in db.all("SELECT id, text FROM documents WHERE campaign=?", campaign)}
     out = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable
 
-from .packing import SAME, seconds, seconds_sql, stamp, stamp_sql
+from .packing import packed_times, seconds, seconds_sql, stamp_sql
 
 if TYPE_CHECKING:  # pragma: no cover
     import sqlite3
@@ -20,11 +20,6 @@ _CREATED = stamp_sql("created_at")
 _UPDATED = f"CASE WHEN typeof(updated_at) = 'blob' THEN {_CREATED} ELSE {stamp_sql('updated_at')} END"
 _SELECT = ", ".join({"created_at": f"{_CREATED} AS created_at", "updated_at": f"{_UPDATED} AS updated_at",
                      "lead_time": f"{seconds_sql('lead_time')} AS lead_time"}.get(c, c) for c in COLUMNS)
-
-
-def packed_times(created, updated) -> tuple:
-    """``(created_at, updated_at)`` as stored."""
-    return stamp(created), SAME if updated == created and created is not None else stamp(updated)
 
 
 def annotations(db: "Store", campaign: str) -> list["sqlite3.Row"]:

@@ -272,10 +272,7 @@ def m014_compact_store(db: sqlite3.Connection) -> None:
     (m008): reading them in annotator order through it cost more than sorting the table. Annotations
     keep their rowids (the order of reads without ORDER BY). What the store's functions return is
     the same as before."""
-    from . import backend as backend_sql
-    from . import corpus as corpus_sql
-    from . import labels as labels_sql
-    from . import packing
+    from .packing import INSERT_UNIT, insert_local_results, packed, packed_times, seconds
 
     # units: text NULL when it is its document's text between start and end; context as offsets
     db.execute("""CREATE TABLE units_new (
@@ -290,8 +287,8 @@ def m014_compact_store(db: sqlite3.Connection) -> None:
         rows = db.execute('SELECT id, position, document_id, start, "end", text, context, is_gold, gold_json, '
                           "prelabel_json, prelabel_score FROM units WHERE campaign=? ORDER BY id", (campaign,))
         while block := rows.fetchmany(50_000):
-            db.executemany(corpus_sql.INSERT_UNIT.replace("INTO units", "INTO units_new"),
-                           [corpus_sql.packed(campaign, docs.get(r[2]), r) for r in block])
+            db.executemany(INSERT_UNIT.replace("INTO units", "INTO units_new"),
+                           [packed(campaign, docs.get(r[2]), r) for r in block])
     _run(db, """
 DROP TABLE units;
 ALTER TABLE units_new RENAME TO units;
@@ -306,7 +303,7 @@ CREATE TABLE local_results_new (
         rows = db.execute("SELECT unit_id, annotator_id, result_json, lead_time, created_at, updated_at, was_cancelled "
                           "FROM local_results WHERE campaign=? ORDER BY unit_id, annotator_id", (campaign,))
         while block := rows.fetchmany(50_000):
-            backend_sql.insert_local_results(db, campaign, block, table="local_results_new")
+            insert_local_results(db, campaign, block, table="local_results_new")
     _run(db, """
 DROP TABLE local_results;
 ALTER TABLE local_results_new RENAME TO local_results;
@@ -346,7 +343,7 @@ CREATE TABLE annotations_new (
             "INSERT INTO annotations_new (rowid, campaign, key, unit_id, annotator_id, label_json, lead_time, "
             "created_at, updated_at, backend, backend_ids_json, status, reason, round) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(*r[:6], packing.seconds(r[6]), *labels_sql.packed_times(r[7], r[8]), *r[9:]) for r in rows])
+            [(*r[:6], seconds(r[6]), *packed_times(r[7], r[8]), *r[9:]) for r in rows])
     _run(db, """
 DROP TABLE annotations;
 ALTER TABLE annotations_new RENAME TO annotations;
