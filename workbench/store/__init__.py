@@ -163,7 +163,10 @@ def _give_back(conn: sqlite3.Connection) -> None:
     pages = conn.execute("PRAGMA page_count").fetchone()[0]
     free = conn.execute("PRAGMA freelist_count").fetchone()[0]
     if pages and free * 4 > pages:
-        conn.execute("VACUUM")
+        try:
+            conn.execute("VACUUM")
+        except sqlite3.OperationalError:  # another process is reading it: the free pages are reused later
+            pass
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
