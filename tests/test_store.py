@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,133 @@ def test_a_migrated_campaign_works_on(legacy, monkeypatch):
     assert run(home, "run", str(spec)).exit_code == 0
     st = json.loads(run(home, "status", "legacy-local", "--json").output)
     assert st["versions"][1]["changes"] == ["aggregate.max_iter: 50 -> 60"]
+
+
+M013 = ROOT / "tests" / "fixtures" / "store-m013"
+
+#: what the store's functions read from the tables m014 rebuilds, as the code before it read them
+BEFORE_M014 = {
+    "units": 'SELECT id, position, document_id, start, "end", text, context, is_gold, gold_json, prelabel_json, '
+             "prelabel_score FROM units WHERE campaign=? ORDER BY position",
+    "local_results": "SELECT unit_id, annotator_id, result_json, lead_time, created_at, updated_at, was_cancelled "
+                     "FROM local_results WHERE campaign=? ORDER BY created_at, unit_id, annotator_id",
+    "backend_tasks": "SELECT unit_id, task_id, overlap FROM backend_tasks WHERE campaign=? ORDER BY unit_id",
+    "assignments": "SELECT unit_id, annotator_id, position, round, cancelled FROM assignments WHERE campaign=? "
+                   "ORDER BY annotator_id, position",
+    "unit_agreement": "SELECT unit_id, n_annotations, agreement, consensus_share, disputed FROM unit_agreement "
+                      "WHERE campaign=? ORDER BY agreement, unit_id",
+    "annotations": "SELECT key, unit_id, annotator_id, label_json, lead_time, created_at, updated_at, backend, "
+                   "backend_ids_json, status, reason, round FROM annotations WHERE campaign=? "
+                   "ORDER BY unit_id, annotator_id, key",
+    "in_order": "SELECT key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
+                "ORDER BY unit_id, created_at, key",
+    "versions": "SELECT key, updated_at FROM annotations WHERE campaign=?",  # no ORDER BY: the same rowids, the same order
+    "newest": "SELECT MAX(COALESCE(updated_at, created_at)) FROM annotations WHERE campaign=? AND status='ok'",
+}
+
+
+def after_m014(store: Store, campaign: str) -> dict[str, list[tuple]]:
+    from workbench.store import backend, corpus, labels, results, work
+
+    return {"units": [tuple(r) for r in corpus.units(store, campaign)],
+            "local_results": [tuple(r) for r in backend.local_results(store, campaign)],
+            "backend_tasks": [(u, t, n) for u, (t, n) in sorted(work.backend_tasks(store, campaign).items())],
+            "assignments": [tuple(r) for r in work.assignments(store, campaign)],
+            "unit_agreement": [tuple(r) for r in results.unit_agreement(store, campaign)],
+            "annotations": [tuple(r) for r in labels.annotations(store, campaign)],
+            "in_order": [tuple(r) for r in labels.in_order(store, campaign)],
+            "versions": list(labels.stored_versions(store, campaign).items()),
+            "newest": [(labels.newest_counted(store, campaign),)]}
+
+
+@pytest.fixture
+def before_m014(tmp_path) -> Path:
+    """A store made before m014 (two campaigns run to the end), laid out as when it was made."""
+    root = tmp_path / "m013"
+    shutil.copytree(M013 / "specs", root / "specs")
+    (root / "docs").mkdir()
+    for p in ARTICLES.glob("000_*.txt"):
+        shutil.copy(p, root / "docs")
+    shutil.copy(ARTICLES / "index.toml", root / "docs")
+    (root / "home").mkdir()
+    shutil.copy(M013 / "workbench.db", root / "home" / "workbench.db")
+    return root
+
+
+def test_the_compact_store_migration_keeps_every_row(before_m014):
+    db = before_m014 / "home" / "workbench.db"
+    raw = sqlite3.connect(db)
+    campaigns = [r[0] for r in raw.execute("SELECT name FROM campaigns ORDER BY name")]
+    before = {c: {t: raw.execute(q, (c,)).fetchall() for t, q in BEFORE_M014.items()} for c in campaigns}
+    rebuilt = ("units", "local_results", "backend_tasks", "assignments", "unit_agreement", "annotations",
+               "_migrations", "meta")
+    untouched = [t for t in dict(dump_store(db.parent)) if t not in rebuilt]
+    others = {t: rows for t, rows in dump_store(db.parent) if t in untouched}
+    size = db.stat().st_size
+    raw.close()
+    assert campaigns == ["m013-claims", "m013-text"]
+    assert all(before[c][t] for c in campaigns for t in BEFORE_M014)  # something to compare in each table
+    store = Store(db.parent)
+    store.conn
+    assert store.migrated == ["m014_compact_store"]
+    for c in campaigns:
+        assert after_m014(store, c) == before[c], c
+    assert {t: rows for t, rows in dump_store(db.parent) if t in untouched} == others
+    # what it saved: texts and contexts cut from the documents, results shared, one b-tree per table
+    assert store.scalar("SELECT COUNT(*) FROM units WHERE text IS NOT NULL OR context IS NOT NULL") == 0
+    assert store.scalar("SELECT COUNT(*) FROM local_result_values") > 0  # the classification's few results
+    assert store.scalar("SELECT COUNT(*) FROM local_results WHERE campaign='m013-text' "
+                        "AND typeof(result_json) = 'text'") > 0  # a span result given once is kept inline
+    assert store.scalar("SELECT COUNT(*) FROM backend_tasks WHERE task_id IS NOT NULL") == 0
+    assert store.scalar("SELECT COUNT(*) FROM annotations WHERE typeof(created_at) != 'integer' "
+                        "OR typeof(updated_at) != 'blob' OR typeof(lead_time) != 'integer'") == 0  # all packed
+    assert store.scalar("SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'sqlite_autoindex_%' AND tbl_name IN "
+                        "('units', 'local_results', 'backend_tasks', 'assignments', 'unit_agreement')") == 0
+    assert store.scalar("PRAGMA freelist_count") == 0  # vacuumed after the rebuild
+    store.close()
+    assert db.stat().st_size < size * 0.8
+
+
+def test_a_campaign_migrated_to_the_compact_store_works_on(before_m014):
+    home = before_m014 / "home"
+    for name in ("m013-claims", "m013-text"):
+        stored = {r["unit_id"]: r["label"] for r in Campaign.open(name, Store(home)).state.aggregates}
+        result = run(home, "run", str(before_m014 / "specs" / f"{name}.toml"), "--json")
+        assert result.exit_code == 0, result.output
+        out = json.loads(result.output[result.output.index("{"):])
+        assert out["simulate"]["labels_made"] == 0 and out["pull"]["new"] == 0, out
+        c = Campaign.open(name, Store(home))
+        assert {r["unit_id"]: r["label"] for r in c.state.aggregates} == stored
+        if name == "m013-claims":
+            assert {r["unit_id"]: r["label"] for r in c.records()} == stored  # the same consensus, exported
+
+
+def test_packed_values_read_back_as_written():
+    """The compact store's packing (time stamps as integers, lead times in hundredths) gives back, in
+    SQL, exactly the values written: the same text, the same float (and its sign), anything it does not
+    pack as is."""
+    import random
+
+    from workbench.store import now
+    from workbench.store.packing import seconds, seconds_sql, stamp, stamp_sql
+
+    rnd = random.Random(14)
+    stamps = [datetime.fromtimestamp(rnd.randrange(0, 253402300800), timezone.utc).isoformat(timespec="seconds")
+              for _ in range(3000)]
+    stamps += [now(), "1970-01-01T00:00:00+00:00", "9999-12-31T23:59:59+00:00", "9999", "",
+               "2026-12-02T13:35:52.123+00:00", "2026-12-02T13:35:52Z", "2026-12-02T14:35:52+01:00",
+               "2026-13-02T13:35:52+00:00", "2026-12-02T13:35:52-00:00", None]
+    leads = [round(rnd.uniform(0, 600), 2) for _ in range(3000)]
+    leads += [0.0, -0.0, 1.0, -4.74, 0.1 + 0.2, 1e-9, 1e15, float("inf"), float("-inf"), None]
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (i INTEGER PRIMARY KEY, s, x)")
+    conn.executemany("INSERT INTO t (s, x) VALUES (?, ?)",
+                     [(stamp(s), seconds(x)) for s, x in zip(stamps, leads + [1.5] * (len(stamps) - len(leads)))])
+    got = conn.execute(f"SELECT {stamp_sql('s')}, {seconds_sql('x')} FROM t ORDER BY i").fetchall()
+    assert [g[0] for g in got] == stamps
+    assert [repr(g[1]) for g in got[:len(leads)]] == [repr(x) for x in leads]
+    assert isinstance(stamp(now()), int) and isinstance(seconds(4.74), int)  # what the engine writes is packed
+    assert seconds(3) == 300 and conn.execute(f"SELECT {seconds_sql('300')}").fetchone()[0] == 3.0  # as REAL
 
 
 def test_a_store_from_a_newer_release_is_refused(tmp_path):

@@ -76,6 +76,7 @@ class Store:
                     _rollback(conn)
                     raise
                 conn.execute("COMMIT")
+                _give_back(conn)
         except sqlite3.Error as exc:
             conn.close()
             raise store_error(exc, self.path) from None
@@ -154,6 +155,18 @@ class Store:
     def scalar(self, sql: str, *args) -> Any:
         row = self.one(sql, *args)
         return None if row is None else row[0]
+
+
+def _give_back(conn: sqlite3.Connection) -> None:
+    """After migrations that rebuilt tables (``m014_compact_store``), most of the file may be free
+    pages: VACUUM gives them back to the disk (a migrated store is as small as a new one)."""
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+    if pages and free * 4 > pages:
+        try:
+            conn.execute("VACUUM")
+        except sqlite3.OperationalError:  # another process is reading it: the free pages are reused later
+            pass
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

@@ -11,6 +11,8 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Iterable
 
+from .packing import insert_local_results, seconds_sql, stamp_sql
+
 if TYPE_CHECKING:  # pragma: no cover
     import sqlite3
 
@@ -44,14 +46,19 @@ class BackendState:
 
 
 # -- the local backend -----------------------------------------------------------------------------
+# A result is stored as its JSON, or (a result repeated: a classification has a handful of distinct
+# results) as the id of its one copy in ``local_result_values``; ``lead_time`` and ``created_at``
+# packed (:mod:`.packing`), and ``updated_at`` NULL when equal to it (migration ``m014_compact_store``).
 def local_done(db: "Store", campaign: str) -> set[tuple[str, str]]:
     return {(r[0], r[1]) for r in db.all("SELECT unit_id, annotator_id FROM local_results WHERE campaign=?", campaign)}
 
 
 def add_local_results(db: "Store", campaign: str, rows: Iterable[tuple]) -> None:
     """``(unit, annotator, result_json, lead_time, created_at, updated_at)`` rows."""
-    db.executemany("INSERT INTO local_results (campaign, unit_id, annotator_id, result_json, lead_time, created_at, "
-                   "updated_at, was_cancelled) VALUES (?, ?, ?, ?, ?, ?, ?, 0)", [(campaign, *r) for r in rows])
+    insert_local_results(db, campaign, [(*r, 0) for r in rows])
+
+
+_CREATED = stamp_sql("r.created_at")
 
 
 def local_results(db: "Store", campaign: str) -> list["sqlite3.Row"]:
@@ -61,9 +68,12 @@ def local_results(db: "Store", campaign: str) -> list["sqlite3.Row"]:
 def iter_local_results(db: "Store", campaign: str) -> Iterator["sqlite3.Row"]:
     """The local results one row at a time (a million rows held at once took gigabytes); a write to
     another table of the same connection may run while they are read."""
-    return iter(db.execute("SELECT unit_id, annotator_id, result_json, lead_time, created_at, updated_at, "
-                           "was_cancelled FROM local_results WHERE campaign=? "
-                           "ORDER BY created_at, unit_id, annotator_id", (campaign,)))
+    return iter(db.execute(
+        f"SELECT r.unit_id, r.annotator_id, CASE WHEN typeof(r.result_json) = 'integer' THEN v.result_json "
+        f"ELSE r.result_json END AS result_json, {seconds_sql('r.lead_time')} AS lead_time, {_CREATED} AS created_at, "
+        f"CASE WHEN r.updated_at IS NULL THEN {_CREATED} ELSE {stamp_sql('r.updated_at')} END AS updated_at, "
+        "r.was_cancelled FROM local_results r LEFT JOIN local_result_values v ON v.id = r.result_json "
+        f"WHERE r.campaign=? ORDER BY {_CREATED}, r.unit_id, r.annotator_id", (campaign,)))
 
 
 def count_local_results(db: "Store", campaign: str) -> int:

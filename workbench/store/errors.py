@@ -32,6 +32,8 @@ _SQLITE = (
      "restore it from a backup, or move it aside to start a new store"),
     ("database disk image is malformed", "the store is corrupt (truncated or damaged)",
      "restore it from a backup, or move it aside to start a new store"),
+    ("malformed database schema", "the store is corrupt (truncated or damaged)",
+     "restore it from a backup, or move it aside to start a new store"),
     ("disk i/o error", "a disk I/O error (full disk, failing disk or a removed drive?)",
      "check the disk and run the command again"),
     ("database is locked", "another workbench process is writing to the store",

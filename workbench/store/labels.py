@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Iterable
 
+from .packing import packed_times, seconds, seconds_sql, stamp_sql
+
 if TYPE_CHECKING:  # pragma: no cover
     import sqlite3
 
@@ -13,10 +15,16 @@ if TYPE_CHECKING:  # pragma: no cover
 COLUMNS = ("key", "unit_id", "annotator_id", "label_json", "lead_time", "created_at", "updated_at", "backend",
            "backend_ids_json", "status", "reason", "round")
 
+# lead times and time stamps are packed (:mod:`.packing`), an ``updated_at`` equal to ``created_at`` kept as
+# :data:`~.packing.SAME` (migration ``m014_compact_store``); these read them back as written
+_CREATED = stamp_sql("created_at")
+_UPDATED = f"CASE WHEN typeof(updated_at) = 'blob' THEN {_CREATED} ELSE {stamp_sql('updated_at')} END"
+_SELECT = ", ".join({"created_at": f"{_CREATED} AS created_at", "updated_at": f"{_UPDATED} AS updated_at",
+                     "lead_time": f"{seconds_sql('lead_time')} AS lead_time"}.get(c, c) for c in COLUMNS)
+
 
 def annotations(db: "Store", campaign: str) -> list["sqlite3.Row"]:
-    return db.all(f"SELECT {', '.join(COLUMNS)} FROM annotations WHERE campaign=? "
-                  "ORDER BY unit_id, annotator_id, key", campaign)
+    return db.all(f"SELECT {_SELECT} FROM annotations WHERE campaign=? ORDER BY unit_id, annotator_id, key", campaign)
 
 
 def counted(db: "Store", campaign: str) -> list[tuple[str, str, str]]:
@@ -50,7 +58,7 @@ def status_counts(db: "Store", campaign: str) -> dict[str, dict[str, int]]:
 
 def stored_versions(db: "Store", campaign: str) -> dict[str, str | None]:
     """``{key: updated_at}``: how a pull tells new, edited and unchanged annotations apart."""
-    return {r[0]: r[1] for r in db.all("SELECT key, updated_at FROM annotations WHERE campaign=?", campaign)}
+    return {r[0]: r[1] for r in db.all(f"SELECT key, {_UPDATED} FROM annotations WHERE campaign=?", campaign)}
 
 
 def backend_ids(db: "Store", campaign: str, key_prefix: str) -> dict[str, str]:
@@ -64,8 +72,11 @@ def upsert(db: "Store", campaign: str, rows: Iterable[tuple]) -> None:
     cols = ", ".join(COLUMNS)
     marks = ", ".join("?" for _ in range(len(COLUMNS) + 1))
     updates = ", ".join(f"{c}=excluded.{c}" for c in COLUMNS if c != "key")
+    lead, at = COLUMNS.index("lead_time"), COLUMNS.index("created_at")
+    assert at == lead + 1
     db.executemany(f"INSERT INTO annotations (campaign, {cols}) VALUES ({marks}) "
-                   f"ON CONFLICT (campaign, key) DO UPDATE SET {updates}", [(campaign, *r) for r in rows])
+                   f"ON CONFLICT (campaign, key) DO UPDATE SET {updates}",
+                   [(campaign, *r[:lead], seconds(r[lead]), *packed_times(r[at], r[at + 1]), *r[at + 2:]) for r in rows])
 
 
 def delete(db: "Store", campaign: str, keys: Iterable[str]) -> list[tuple[str, str, str]]:
@@ -83,7 +94,7 @@ def in_order(db: "Store", campaign: str) -> list["sqlite3.Row"]:
     """Every annotation's key, unit, annotator, status and round, per unit earliest first (who keeps a
     place in the unit's planned overlap, and which round's place it is)."""
     return db.all("SELECT key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
-                  "ORDER BY unit_id, created_at, key", campaign)
+                  f"ORDER BY unit_id, {_CREATED}, key", campaign)
 
 
 def in_order_after(db: "Store", campaign: str, after: str | None, limit: int) -> list["sqlite3.Row"]:
@@ -91,15 +102,15 @@ def in_order_after(db: "Store", campaign: str, after: str | None, limit: int) ->
     rows: the settling pass reads a page at a time instead of every annotation at once."""
     if after is None:
         return db.all("SELECT key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
-                      "ORDER BY unit_id, created_at, key LIMIT ?", campaign, limit)
+                      f"ORDER BY unit_id, {_CREATED}, key LIMIT ?", campaign, limit)
     return db.all("SELECT key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
-                  "AND unit_id > ? ORDER BY unit_id, created_at, key LIMIT ?", campaign, after, limit)
+                  f"AND unit_id > ? ORDER BY unit_id, {_CREATED}, key LIMIT ?", campaign, after, limit)
 
 
 def in_order_of(db: "Store", campaign: str, unit: str) -> list["sqlite3.Row"]:
     """:func:`in_order`'s rows of one unit."""
     return db.all("SELECT key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
-                  "AND unit_id=? ORDER BY unit_id, created_at, key", campaign, unit)
+                  f"AND unit_id=? ORDER BY unit_id, {_CREATED}, key", campaign, unit)
 
 
 def settle(db: "Store", campaign: str, changes: Iterable[tuple[str, str, int | None]]) -> None:
@@ -165,5 +176,5 @@ def answered_pairs(db: "Store", campaign: str) -> set[tuple[str, str]]:
 
 
 def newest_counted(db: "Store", campaign: str) -> str | None:
-    return db.scalar("SELECT MAX(COALESCE(updated_at, created_at)) FROM annotations WHERE campaign=? "
+    return db.scalar(f"SELECT MAX(COALESCE({_UPDATED}, {_CREATED})) FROM annotations WHERE campaign=? "
                      "AND status='ok'", campaign)

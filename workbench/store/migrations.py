@@ -260,6 +260,107 @@ CREATE TABLE run_marks (
 """)
 
 
+@migration
+def m014_compact_store(db: sqlite3.Connection) -> None:
+    """A smaller store (issue 14: 36 MB per MB of text before). Tables read by their key become
+    ``WITHOUT ROWID`` (no second copy of the key in an index): units, local results, assignments,
+    backend tasks, per-unit agreement. A unit's text and context are kept as offsets into its
+    document when they are cut from it. The local backend keeps a repeated result once
+    (``local_result_values``). Time stamps in the workbench's format and lead times in hundredths are
+    kept as integers (:mod:`.packing`), an ``updated_at`` equal to ``created_at`` as a marker; a
+    backend task whose id is its unit's id as NULL. The assignments lose their index by annotator
+    (m008): reading them in annotator order through it cost more than sorting the table. Annotations
+    keep their rowids (the order of reads without ORDER BY). What the store's functions return is
+    the same as before."""
+    from .packing import INSERT_UNIT, insert_local_results, packed, packed_times, seconds
+
+    # units: text NULL when it is its document's text between start and end; context as offsets
+    db.execute("""CREATE TABLE units_new (
+    campaign TEXT NOT NULL, id TEXT NOT NULL, position INTEGER NOT NULL, document_id TEXT NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT, context TEXT,
+    is_gold INTEGER NOT NULL DEFAULT 0, gold_json TEXT, prelabel_json TEXT, prelabel_score REAL,
+    c1 INTEGER, n1 INTEGER, c2 INTEGER, n2 INTEGER,
+    PRIMARY KEY (campaign, id)) WITHOUT ROWID""")
+    campaigns = [r[0] for r in db.execute("SELECT DISTINCT campaign FROM units ORDER BY campaign")]
+    for campaign in campaigns:
+        docs = dict(db.execute("SELECT id, text FROM documents WHERE campaign=?", (campaign,)).fetchall())
+        rows = db.execute('SELECT id, position, document_id, start, "end", text, context, is_gold, gold_json, '
+                          "prelabel_json, prelabel_score FROM units WHERE campaign=? ORDER BY id", (campaign,))
+        while block := rows.fetchmany(50_000):
+            db.executemany(INSERT_UNIT.replace("INTO units", "INTO units_new"),
+                           [packed(campaign, docs.get(r[2]), r) for r in block])
+    _run(db, """
+DROP TABLE units;
+ALTER TABLE units_new RENAME TO units;
+
+CREATE TABLE local_result_values (id INTEGER PRIMARY KEY, result_json TEXT NOT NULL);
+CREATE TABLE local_results_new (
+    campaign TEXT NOT NULL, unit_id TEXT NOT NULL, annotator_id TEXT NOT NULL, result_json NOT NULL,
+    lead_time, created_at NOT NULL, updated_at, was_cancelled INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (campaign, unit_id, annotator_id)) WITHOUT ROWID
+""")
+    for campaign in [r[0] for r in db.execute("SELECT DISTINCT campaign FROM local_results ORDER BY campaign")]:
+        rows = db.execute("SELECT unit_id, annotator_id, result_json, lead_time, created_at, updated_at, was_cancelled "
+                          "FROM local_results WHERE campaign=? ORDER BY unit_id, annotator_id", (campaign,))
+        while block := rows.fetchmany(50_000):
+            insert_local_results(db, campaign, block, table="local_results_new")
+    _run(db, """
+DROP TABLE local_results;
+ALTER TABLE local_results_new RENAME TO local_results;
+
+CREATE TABLE assignments_new (
+    campaign TEXT NOT NULL, unit_id TEXT NOT NULL, annotator_id TEXT NOT NULL, position INTEGER NOT NULL,
+    round INTEGER NOT NULL DEFAULT 1, cancelled TEXT,
+    PRIMARY KEY (campaign, unit_id, annotator_id)) WITHOUT ROWID;
+INSERT INTO assignments_new (campaign, unit_id, annotator_id, position, round, cancelled)
+    SELECT campaign, unit_id, annotator_id, position, round, cancelled FROM assignments
+    ORDER BY campaign, unit_id, annotator_id;
+DROP TABLE assignments;
+ALTER TABLE assignments_new RENAME TO assignments;
+
+CREATE TABLE backend_tasks_new (
+    campaign TEXT NOT NULL, unit_id TEXT NOT NULL, backend TEXT NOT NULL, task_id TEXT,
+    pushed_at NOT NULL, overlap INTEGER, PRIMARY KEY (campaign, unit_id)) WITHOUT ROWID;
+INSERT INTO backend_tasks_new (campaign, unit_id, backend, task_id, pushed_at, overlap)
+    SELECT campaign, unit_id, backend, CASE WHEN task_id = unit_id THEN NULL ELSE task_id END,
+    CASE WHEN strftime('%Y-%m-%dT%H:%M:%S+00:00', pushed_at) = pushed_at AND pushed_at LIKE '____-__-__T__:__:__+00:00'
+    THEN CAST(strftime('%s', pushed_at) AS INTEGER) ELSE pushed_at END, overlap
+    FROM backend_tasks ORDER BY campaign, unit_id;
+DROP TABLE backend_tasks;
+ALTER TABLE backend_tasks_new RENAME TO backend_tasks;
+
+CREATE TABLE annotations_new (
+    campaign TEXT NOT NULL, key TEXT NOT NULL, unit_id TEXT NOT NULL, annotator_id TEXT NOT NULL,
+    label_json TEXT, lead_time, created_at, updated_at, backend TEXT NOT NULL,
+    backend_ids_json TEXT NOT NULL, status TEXT NOT NULL, reason TEXT, round INTEGER,
+    PRIMARY KEY (campaign, key))
+""")
+    # the same rows with the same rowids (the order of every read without ORDER BY), time stamps packed
+    old = db.execute("SELECT rowid, campaign, key, unit_id, annotator_id, label_json, lead_time, created_at, "
+                     "updated_at, backend, backend_ids_json, status, reason, round FROM annotations ORDER BY rowid")
+    while rows := old.fetchmany(50_000):
+        db.executemany(
+            "INSERT INTO annotations_new (rowid, campaign, key, unit_id, annotator_id, label_json, lead_time, "
+            "created_at, updated_at, backend, backend_ids_json, status, reason, round) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*r[:6], seconds(r[6]), *packed_times(r[7], r[8]), *r[9:]) for r in rows])
+    _run(db, """
+DROP TABLE annotations;
+ALTER TABLE annotations_new RENAME TO annotations;
+CREATE INDEX annotations_unit ON annotations (campaign, unit_id);
+CREATE INDEX annotations_annotator ON annotations (campaign, annotator_id);
+
+CREATE TABLE unit_agreement_new (
+    campaign TEXT NOT NULL, unit_id TEXT NOT NULL, n_annotations INTEGER NOT NULL, agreement REAL,
+    consensus_share REAL, disputed INTEGER NOT NULL, PRIMARY KEY (campaign, unit_id)) WITHOUT ROWID;
+INSERT INTO unit_agreement_new (campaign, unit_id, n_annotations, agreement, consensus_share, disputed)
+    SELECT campaign, unit_id, n_annotations, agreement, consensus_share, disputed FROM unit_agreement
+    ORDER BY campaign, unit_id;
+DROP TABLE unit_agreement;
+ALTER TABLE unit_agreement_new RENAME TO unit_agreement
+""")
+
+
 def pending(db: sqlite3.Connection) -> list[Migration]:
     """The migrations this store has not had yet; raises when it has one this code does not know."""
     has_table = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='_migrations'").fetchone()

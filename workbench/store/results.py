@@ -46,7 +46,7 @@ def replace_agreement(db: "Store", campaign: str, metrics: Iterable[tuple], qual
     _insert(db, "metrics", campaign, ("metric", "position", "value", "note", "detail_json", "ci_low", "ci_high"),
             metrics)
     _insert(db, "annotator_quality", campaign, QUALITY_COLUMNS, quality)
-    _insert(db, "unit_agreement", campaign, UNIT_COLUMNS, units)
+    _insert(db, "unit_agreement", campaign, UNIT_COLUMNS, sorted(units, key=lambda r: r[0]))  # key order
 
 
 def metrics(db: "Store", campaign: str) -> list["sqlite3.Row"]:

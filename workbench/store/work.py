@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable
 
+from . import packing
+
 if TYPE_CHECKING:  # pragma: no cover
     import sqlite3
 
@@ -80,7 +82,7 @@ def add_assignments(db: "Store", campaign: str, rows: Iterable[tuple[str, str, i
         "INSERT INTO assignments (campaign, unit_id, annotator_id, position, round, cancelled) "
         "VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT (campaign, unit_id, annotator_id) DO UPDATE SET "
         "position=excluded.position, round=excluded.round, cancelled=NULL",
-        [(campaign, u, a, p, r) for u, a, p, r in rows])
+        sorted(((campaign, u, a, p, r) for u, a, p, r in rows), key=lambda x: (x[1], x[2])))  # key order: full pages
 
 
 def cancel_assignments(db: "Store", campaign: str, pairs: Iterable[tuple[str, str]], reason: str) -> None:
@@ -145,7 +147,7 @@ def units_planned_for(db: "Store", campaign: str, annotators: set[str]) -> set[s
 def backend_tasks(db: "Store", campaign: str) -> dict[str, tuple[str, int | None]]:
     """``{unit: (backend task id, overlap the backend was told)}`` of the units pushed."""
     return {r[0]: (r[1], r[2]) for r in db.all(
-        "SELECT unit_id, task_id, overlap FROM backend_tasks WHERE campaign=?", campaign)}
+        "SELECT unit_id, COALESCE(task_id, unit_id), overlap FROM backend_tasks WHERE campaign=?", campaign)}
 
 
 def any_pushed(db: "Store", campaign: str) -> bool:
@@ -155,9 +157,12 @@ def any_pushed(db: "Store", campaign: str) -> bool:
 
 def record_tasks(db: "Store", campaign: str, backend: str, tasks: dict[str, str], overlaps: dict[str, int],
                  stamp: str) -> None:
+    """A task whose id is its unit's id (the local backend's) is stored with a NULL id; the time packed
+    (:mod:`.packing`: nothing reads it back)."""
     db.executemany("INSERT OR IGNORE INTO backend_tasks (campaign, unit_id, backend, task_id, pushed_at, overlap) "
                    "VALUES (?, ?, ?, ?, ?, ?)",
-                   [(campaign, u, backend, str(t), stamp, overlaps.get(u)) for u, t in tasks.items()])
+                   [(campaign, u, backend, None if str(t) == u else str(t), packing.stamp(stamp), overlaps.get(u))
+                    for u, t in sorted(tasks.items())])
 
 
 def set_task_overlaps(db: "Store", campaign: str, overlaps: dict[str, int]) -> None:

@@ -1,0 +1,141 @@
+"""How the store keeps its big tables small (migration ``m014_compact_store``) and reads them back as written.
+
+The migration and the tables' modules (:mod:`.corpus`, :mod:`.backend`, :mod:`.labels`) pack rows
+with these functions; this module imports none of the store's others.
+
+A lead time (seconds, a float: the simulated ones have two decimals) that is a whole number of
+hundredths is kept as that number, an integer (1 or 2 bytes instead of 8); :func:`seconds_sql`
+divides it back (``474 / 100.0`` is the same double as Python's ``474 / 100``, which is ``4.74``).
+A time stamp in the workbench's own format (``2026-12-02T13:35:52+00:00``, :func:`workbench.store.now`)
+is kept as its Unix time, an integer (5 bytes instead of 25), in columns without a type (SQLite
+would turn the integer back into text in a TEXT column); any other text is kept as it is.
+:func:`stamp_sql` turns the column back into the same text in SQL, so readers and ``ORDER BY`` see
+what was written.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any, Iterable
+
+#: SQLite's spelling of :func:`workbench.store.now`'s format (UTC, whole seconds)
+_FORMAT = "%Y-%m-%dT%H:%M:%S+00:00"
+
+#: the last second :func:`stamp` packs (9999-12-31T23:59:59+00:00): both spellings have four-digit years
+_LAST = 253402300799
+
+#: an ``updated_at`` equal to the row's ``created_at`` (annotations, where NULL is a value of its own)
+SAME = b""
+
+
+def _text(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="seconds")
+
+
+@lru_cache(maxsize=65536)
+def _packed(value: str) -> int | str:
+    try:
+        seconds = int(datetime.fromisoformat(value).timestamp())
+    except ValueError:
+        return value
+    return seconds if 0 <= seconds <= _LAST and _text(seconds) == value else value
+
+
+def stamp(value):
+    """``value`` as stored: a time stamp in the workbench's format as an integer, anything else as is."""
+    if type(value) is str and len(value) == 25 and value.endswith("+00:00"):
+        return _packed(value)
+    return value
+
+
+def stamp_sql(column: str) -> str:
+    """SQL giving back the text :func:`stamp` was given, for ``column``."""
+    return f"CASE WHEN typeof({column}) = 'integer' THEN strftime('{_FORMAT}', {column}, 'unixepoch') ELSE {column} END"
+
+
+def seconds(value):
+    """A lead time as stored: a whole number of hundredths as an integer; anything else as a REAL column
+    would keep it (an integer as a float)."""
+    if type(value) is int:
+        value = float(value)
+    if type(value) is float and math.isfinite(value) and abs(value) < 1e12:
+        hundredths = round(value * 100)
+        if hundredths / 100 == value and (hundredths or math.copysign(1.0, value) > 0):
+            return hundredths
+    return value
+
+
+def seconds_sql(column: str) -> str:
+    """SQL giving back the float :func:`seconds` was given, for ``column``."""
+    return f"CASE WHEN typeof({column}) = 'integer' THEN {column} / 100.0 ELSE {column} END"
+
+
+# -- rows -------------------------------------------------------------------------------------------
+#: a unit's row as stored (:func:`packed`): the columns of :data:`.corpus.UNIT_COLUMNS`, then the offsets of its
+#: context's parts (``c1, n1, c2, n2``: start relative to the unit's start, and length)
+INSERT_UNIT = ('INSERT INTO units (campaign, id, position, document_id, start, "end", text, context, is_gold, '
+               "gold_json, prelabel_json, prelabel_score, c1, n1, c2, n2) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+#: how a context's parts are joined (a unit's neighbouring sentences, ``workbench/tasktype.py``)
+JOIN = " … "
+
+
+def _cut(doc: str, start: int, end: int, part: str) -> int:
+    """Where ``part`` is in ``doc``: just before the unit (its previous sentence), just after it (its
+    next one), else anywhere; -1 if nowhere. (A document can be a file of 200 KB: no search of all of
+    it per unit.)"""
+    near = len(part) + 64
+    at = doc.rfind(part, max(0, start - near), start)
+    if at < 0:
+        at = doc.find(part, end, end + near)
+    if at < 0:
+        at = doc.find(part)
+    return at
+
+
+def packed(campaign: str, doc: str | None, row) -> tuple:
+    """A unit's row (in :data:`.corpus.UNIT_COLUMNS` order) as :data:`INSERT_UNIT` stores it: its text NULL when
+    it is ``doc[start:end]``, its context as offsets into ``doc`` when it is one or two pieces of it
+    joined by :data:`JOIN` (checked here: :func:`.corpus.units` gives back exactly what was written)."""
+    uid, position, document_id, start, end, text, context, *rest = row
+    offsets: list[int | None] = [None, None, None, None]
+    if doc is not None and "\0" not in doc and isinstance(start, int) and isinstance(end, int):
+        if 0 <= start <= end and isinstance(text, str) and doc[start:end] == text:
+            text = None
+        if isinstance(context, str) and 0 <= start:
+            parts = context.split(JOIN)
+            if len(parts) <= 2:
+                at = [_cut(doc, start, end, p) for p in parts]
+                if min(at) >= 0 and JOIN.join(doc[a:a + len(p)] for a, p in zip(at, parts)) == context:
+                    for i, (a, p) in enumerate(zip(at, parts)):
+                        offsets[2 * i], offsets[2 * i + 1] = a - start, len(p)
+                    context = None
+    return (campaign, uid, position, document_id, start, end, text, context, *rest, *offsets)
+
+
+def packed_times(created, updated) -> tuple:
+    """``(created_at, updated_at)`` as stored."""
+    return stamp(created), SAME if updated == created and created is not None else stamp(updated)
+
+
+def insert_local_results(db: Any, campaign: str, rows: Iterable[tuple],
+                         table: str = "local_results") -> None:
+    """``(unit, annotator, result_json, lead_time, created_at, updated_at, was_cancelled)`` rows into
+    ``table`` through ``db`` (a :class:`~workbench.store.Store`, or the migration's connection), stored
+    compactly (:mod:`.backend`) in key order (the table is its key's b-tree: appending keeps its pages full)."""
+    rows = sorted(rows, key=lambda r: (r[0], r[1]))
+    seen: dict[str, int] = {}
+    for r in rows:
+        seen[r[2]] = seen.get(r[2], 0) + 1
+    known = {j: i for i, j in db.execute("SELECT id, result_json FROM local_result_values").fetchall()}
+    for j, n in seen.items():
+        if n > 1 and j not in known:
+            known[j] = db.execute("INSERT INTO local_result_values (result_json) VALUES (?)", (j,)).lastrowid
+    db.executemany(f"INSERT INTO {table} (campaign, unit_id, annotator_id, result_json, lead_time, created_at, "
+                   "updated_at, was_cancelled) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   [(campaign, u, a, known.get(j, j), seconds(lead), stamp(created),
+                     None if updated == created else stamp(updated), cancelled)
+                    for u, a, j, lead, created, updated, cancelled in rows])
