@@ -11,9 +11,10 @@ only sequences them; none of them imports it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 from ..errors import WorkbenchError
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 STEPS = ("plan", "assign", "push", "simulate", "pull", "aggregate", "agreement", "export")
 
 Progress = Callable[[str, int], Callable[[int], None]]
+T = TypeVar("T")
 
 
 @contextlib.contextmanager
@@ -48,6 +50,16 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
+
+
+def collector_paused_in(step: Callable[..., T]) -> Callable[..., T]:
+    """``step`` run with :func:`collector_paused` (for a whole step function)."""
+    @functools.wraps(step)
+    def run(*args: Any, **kwargs: Any) -> T:
+        with collector_paused():
+            return step(*args, **kwargs)
+
+    return run
 
 
 def quiet(desc: str, total: int) -> Callable[[int], None]:

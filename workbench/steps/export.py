@@ -34,6 +34,7 @@ from ..store import campaigns as campaigns_sql
 from ..store import labels as labels_sql
 from ..store import work as work_sql
 from ..store.errors import file_error
+from . import collector_paused_in
 from .aggregate import model_sources
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -139,6 +140,7 @@ def check_readme(folder: Path, campaign: str, force: bool) -> None:
             "move it, export elsewhere (--out), or pass --force to replace it with the data card")
 
 
+@collector_paused_in
 def run(ctx: "StepContext", formats: Iterable[str] | None = None, out_dir: str | None = None,
         force: bool = False, **filters) -> dict[str, Any]:
     """Write the curated dataset in ``formats`` (default: the spec's) with its data card."""
