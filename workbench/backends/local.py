@@ -83,15 +83,19 @@ class LocalBackend(Backend):
         total = sum(len(queue(a.id)) for a in crowd)
         advance = self.ctx.progress(f"{self.campaign}: simulated crowd labels", total)
         rows = []
+        # one string per distinct result and time stamp: most results repeat (a choice task has a few),
+        # and a million rows each with their own copies took a gigabyte before they were stored
+        texts: dict[str, str] = {}
         for annotator in crowd:
             for unit in queue(annotator.id):
                 advance(1)
                 if (unit.id, annotator.id) in done:
                     continue
                 label, lead = annotator.label(unit, references.get(unit.id), schema, seed)
-                result = self.ctx.task_type.to_ls_result(label, unit)
-                stamp = now()
-                rows.append((unit.id, annotator.id, json.dumps(result), lead, stamp, stamp))
+                result = json.dumps(self.ctx.task_type.to_ls_result(label, unit))
+                result, stamp = texts.setdefault(result, result), now()
+                stamp = texts.setdefault(stamp, stamp)
+                rows.append((unit.id, annotator.id, result, lead, stamp, stamp))
         with store.transaction():
             backend_sql.add_local_results(store, self.campaign, rows)
         return len(rows)
