@@ -39,18 +39,23 @@ def one_line(result, *needles):
     return lines[0]
 
 
-@pytest.fixture
-def legacy(tmp_path) -> Path:
-    """The 0.1 store with its spec files and the article, laid out as when it was made."""
-    root = tmp_path / "legacy"
-    shutil.copytree(FIXTURE / "specs", root / "specs")
+def lay_out(fixture: Path, root: Path) -> Path:
+    """A stored fixture (its store, its spec files) and the article, laid out under ``root`` as when
+    the store was made."""
+    shutil.copytree(fixture / "specs", root / "specs")
     (root / "docs").mkdir()
     for p in ARTICLES.glob("000_*.txt"):
         shutil.copy(p, root / "docs")
     shutil.copy(ARTICLES / "index.toml", root / "docs")
     (root / "home").mkdir()
-    shutil.copy(FIXTURE / "workbench.db", root / "home" / "workbench.db")
+    shutil.copy(fixture / "workbench.db", root / "home" / "workbench.db")
     return root
+
+
+@pytest.fixture
+def legacy(tmp_path) -> Path:
+    """The 0.1 store with its spec files and the article, laid out as when it was made."""
+    return lay_out(FIXTURE, tmp_path / "legacy")
 
 
 # -- migrations ----------------------------------------------------------------------------------
@@ -154,15 +159,7 @@ def after_m014(store: Store, campaign: str) -> dict[str, list[tuple]]:
 @pytest.fixture
 def before_m014(tmp_path) -> Path:
     """A store made before m014 (two campaigns run to the end), laid out as when it was made."""
-    root = tmp_path / "m013"
-    shutil.copytree(M013 / "specs", root / "specs")
-    (root / "docs").mkdir()
-    for p in ARTICLES.glob("000_*.txt"):
-        shutil.copy(p, root / "docs")
-    shutil.copy(ARTICLES / "index.toml", root / "docs")
-    (root / "home").mkdir()
-    shutil.copy(M013 / "workbench.db", root / "home" / "workbench.db")
-    return root
+    return lay_out(M013, tmp_path / "m013")
 
 
 def test_the_compact_store_migration_keeps_every_row(before_m014):
