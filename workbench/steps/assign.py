@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from ..errors import WorkbenchError
 from ..store import now
 from ..store import work as work_sql
-from . import collector_paused
+from . import collector_paused_in
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import StepContext
@@ -324,13 +324,9 @@ def rebalance(plan: Plan) -> Counter:
         gold[low] += pick in plan.honeypots
 
 
+@collector_paused_in
 def run(ctx: "StepContext") -> dict[str, Any]:
     """The first round, or the round that brings the plan in line with an edited spec."""
-    with collector_paused():
-        return _run(ctx)
-
-
-def _run(ctx: "StepContext") -> dict[str, Any]:
     ctx.require("assign", "plan")
     state, spec = ctx.state, ctx.spec
     active = [a.id for a in spec.active_annotators]

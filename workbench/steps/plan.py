@@ -23,7 +23,7 @@ from ..errors import WorkbenchError
 from ..models import Document, Label, LabelError, PreLabel, Unit, label_key
 from ..store import corpus as corpus_sql
 from ..tasktype import TaskType
-from . import collector_paused
+from . import collector_paused_in
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import StepContext
@@ -144,13 +144,9 @@ def _dump(label: Label | None) -> str | None:
     return None if label is None else label_key(label)
 
 
+@collector_paused_in
 def prepare(ctx: "StepContext", documents: list[Document] | None = None) -> dict[str, Any]:
     """Everything the plan writes, computed without writing: documents, units, gold, pre-labels."""
-    with collector_paused():
-        return _prepare(ctx, documents)
-
-
-def _prepare(ctx: "StepContext", documents: list[Document] | None) -> dict[str, Any]:
     spec, state = ctx.spec, ctx.state
     docs = documents if documents is not None else load_documents(spec.documents, spec.base)
     tt = ctx.task_type
@@ -211,13 +207,9 @@ def unchanged(ctx: "StepContext", digest: str) -> dict[str, Any] | None:
     return row["summary"]
 
 
+@collector_paused_in
 def write(ctx: "StepContext", planned: dict[str, Any]) -> dict[str, Any]:
     """Store the plan (inside the caller's transaction) and return the step summary."""
-    with collector_paused():
-        return _write(ctx, planned)
-
-
-def _write(ctx: "StepContext", planned: dict[str, Any]) -> dict[str, Any]:
     docs, units, gold, pre = planned["documents"], planned["units"], planned["gold"], planned["prelabels"]
     corpus_sql.replace(
         ctx.store, ctx.name,

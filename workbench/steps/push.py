@@ -7,18 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from ..store import now
 from ..store import work as work_sql
-from . import collector_paused
+from . import collector_paused_in
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import StepContext
 
 
+@collector_paused_in
 def run(ctx: "StepContext") -> dict[str, Any]:
-    with collector_paused():
-        return _run(ctx)
-
-
-def _run(ctx: "StepContext") -> dict[str, Any]:
     ctx.require("push", "assign")
     state = ctx.state
     backend = ctx.backend

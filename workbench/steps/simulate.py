@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..simulate import SimulatedAnnotator
-from . import collector_paused
+from . import collector_paused_in
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import StepContext
@@ -18,14 +18,10 @@ def crowd(ctx: "StepContext") -> list[SimulatedAnnotator]:
             for a in ctx.spec.active_annotators if a.simulated]
 
 
+@collector_paused_in
 def run(ctx: "StepContext", limits: dict[str, int] | None = None) -> dict[str, Any]:
     """``limits``: ``{annotator: n}``, each persona stops once it has done ``n`` tasks in all (a gated
     campaign simulates in stages, judging annotators between them; see :mod:`workbench.gating`)."""
-    with collector_paused():
-        return _run(ctx, limits)
-
-
-def _run(ctx: "StepContext", limits: dict[str, int] | None) -> dict[str, Any]:
     ctx.require("simulate", "push")
     state = ctx.state
     members = crowd(ctx)
