@@ -15,7 +15,10 @@ least certain first (``--per-round``, a share of the units; 1: breadth-first, ev
 ``--calibration`` runs them also with ``[redundancy] calibration`` (a share of the units given
 ``calibration_labels`` answers first, whatever their score). ``--one-coin-prior`` runs every ``one_coin`` policy with each
 ``[redundancy] one_coin_prior``; ``--ds-prior N`` also scores Dawid-Skene with its aggregate option ``prior = N``
-as a method of its own, against its own k = 5.
+as a method of its own, against its own k = 5. ``--disputed SHARE:WITH`` runs the budgeted policies also with
+``[redundancy] disputed_share = SHARE, disputed_with = WITH`` (a share of each round's places first to the
+units where Dawid-Skene and WITH, majority or one_coin, disagree; the units found by
+:func:`workbench.steps.redundancy.disputes`, as the campaign step finds them).
 
 Data: real crowd labels from ``../shared/crowd-data/`` beside the repository, or ``--data DIR``
 (face, dog, duck; each skipped with a line when absent) and simulated crowds (``benchmarks/crowd.py``) generated with 10 answers per unit and
@@ -40,6 +43,7 @@ from workbench.models import LabelKind, LabelSchema
 from workbench.redundancy import COLUMNS, decide, one_coin_scores
 from workbench.registry import get_registry
 from workbench.spec.redundancy import RedundancySpec
+from workbench.steps.redundancy import disputes
 
 from benchmarks.crowd import make_crowd
 
@@ -144,6 +148,9 @@ def adaptive(data: DataSet, seed: int, policy: RedundancySpec, method: str) -> t
             score = dict(zip(res.labels["unit"].astype(str), res.labels["confidence"].astype(float)))
         units = pd.DataFrame([(u, r.drawn[u], 0, score.get(u, math.nan), len(g) - r.drawn[u])
                               for u, g in r.rows.items()], columns=COLUMNS)
+        if policy.disputed_share:  # as workbench.steps.redundancy.check
+            found = disputes(get_registry(), data.schema, t, policy)
+            units["disputed"] = [u in found for u in units["unit"]]
         d = decide(units, policy)
         if not d.more:
             break
@@ -159,13 +166,15 @@ def run(datasets: list[DataSet], seeds: int, targets: dict[str, list[float]], in
         budgets: tuple[float, ...] = (), budget_target: float = 0.99, per_round: float = 0.05,
         budget_by: tuple[str, ...] = ("one_coin",), tolerance: float = 0.005,
         budget_initial: tuple[int, ...] = (), calibration: tuple[float, ...] = (0.0,),
-        calibration_labels: int = 5, one_coin_priors: tuple[float, ...] = (2.0,)) -> list[dict]:
+        calibration_labels: int = 5, one_coin_priors: tuple[float, ...] = (2.0,),
+        disputed: tuple[tuple[float, str], ...] = ((0.0, "majority"),)) -> list[dict]:
     """``targets``: per method its posterior targets, and under ``"one_coin"`` the one-coin targets;
     ``budgets``: annotations per unit given as ``[redundancy] budget`` (times the number of units), each
     run with ``budget_target`` by each of ``budget_by``, at most ``per_round`` of the units (a share)
     getting one more answer per round, starting from each of ``budget_initial`` answers (default ``initial``),
     with each of ``calibration`` (a share of the units given ``calibration_labels`` answers first; 0: none); every
-    ``one_coin`` run with each of ``one_coin_priors`` (``[redundancy] one_coin_prior``). An adaptive run "reaches" k = 5 when its accuracy is at most
+    ``one_coin`` run with each of ``one_coin_priors`` (``[redundancy] one_coin_prior``); every budgeted run with
+each of ``disputed`` (``disputed_share``, ``disputed_with``; share 0: none). An adaptive run "reaches" k = 5 when its accuracy is at most
     ``tolerance`` below k = 5's with the same method."""
     out = []
     for data in datasets:
@@ -183,9 +192,10 @@ def run(datasets: list[DataSet], seeds: int, targets: dict[str, list[float]], in
                              "annotations": float(np.mean([n for _, n in res]))})
             runs: list[tuple] = ([("posterior", t, None, 2.0) for t in targets.get(method, [])]
                                  + [("one_coin", t, None, pr) for pr in one_coin_priors for t in targets["one_coin"]]
-                    + [(by, budget_target, b, pr, i, c) for pr in one_coin_priors for c in calibration
-                       for i in (budget_initial or (initial,)) for b in budgets for by in budget_by])
+                    + [(by, budget_target, b, pr, i, c, dis) for dis in disputed for pr in one_coin_priors
+                       for c in calibration for i in (budget_initial or (initial,)) for b in budgets for by in budget_by])
             for by, target, per, prior, *start in runs:
+                share, with_ = start[2] if len(start) > 2 else (0.0, "majority")
                 if by != "one_coin" and prior != one_coin_priors[0]:
                     continue  # the one-coin prior changes one_coin runs only
                 cal = start[1] if len(start) > 1 and start[1] else None
@@ -195,14 +205,17 @@ def run(datasets: list[DataSet], seeds: int, targets: dict[str, list[float]], in
                 pol = RedundancySpec(initial=first, max=most, target=target, target_by=by, budget=budget,
                                      per_round=batch, calibration=cal,
                                      calibration_labels=max(first, min(most, calibration_labels)),
-                                     one_coin_prior=prior if by == "one_coin" else 2.0)
+                                     one_coin_prior=prior if by == "one_coin" else 2.0,
+                                     disputed_share=share or None, disputed_with=with_)
                 res3 = [adaptive(data, s, pol, method) for s in range(seeds)]
                 rows.append({"data": data.name, "method": method, "target": target, "by": by, "budget": per, "initial": first,
                              "calibration": cal or 0.0, "one_coin_prior": pol.one_coin_prior,
+                             "disputed": f"{share:g}:{with_}" if share else "",
                              "policy": f"adaptive {first}..{most} {'1coin' if by == 'one_coin' else 'post'} @{target:g}"
                                        + ("" if per is None else f" b{per:g}/u"
                                           + ("" if batch is None else f" r{per_round:g}")
-                                          + ("" if cal is None else f" cal{cal:g}x{pol.calibration_labels}"))
+                                          + ("" if cal is None else f" cal{cal:g}x{pol.calibration_labels}")
+                                          + ("" if not share else f" disp{share:g}:{with_}"))
                                        + ("" if by != "one_coin" or prior == 2.0 else f" p{prior:g}"),
                              "accuracy": float(np.mean([a for a, _, _ in res3])),
                              "annotations": float(np.mean([n for _, n, _ in res3])),
@@ -266,19 +279,23 @@ def plot(rows: list[dict], path: Path) -> None:
                     ax.plot(b["annotations"] / n_units, b["accuracy"], "s-", color=color, label=name_)
             cals = sorted(set(a["calibration"].dropna())) if "calibration" in a else [0.0]
             priors = sorted(set(a["one_coin_prior"].dropna())) if "one_coin_prior" in a else [2.0]
-            for cal in cals:
-                for n_prior, prior in enumerate(priors):
-                    shade = (["#27ae60", "#8e44ad", "#2c3e50"] if not cal else ["#8e44ad", "#2c3e50", "#7f8c8d"])[min(n_prior, 2)]
-                    dash = (["#16a085", "#d35400", "#c0392b"] if not cal else ["#d35400", "#c0392b", "#7f8c8d"])[min(n_prior, 2)]
-                    for first, color in ((2, shade), (1, dash)):
-                        b = a[a["budget"].notna() & (a["by"] == "one_coin") & (a["initial"] == first)
-                              & ((a["calibration"] == cal) if "calibration" in a else True)
-                              & ((a["one_coin_prior"] == prior) if "one_coin_prior" in a else True)].sort_values("annotations")
-                        if len(b):
-                            ax.plot(b["annotations"] / n_units, b["accuracy"], "^-" if first == 2 else "v--", color=color,
-                                    label=f"budget, least certain first, from {first}"
-                                          + (f", calibration {cal:g}" if cal else "")
-                                          + (f", one-coin prior {prior:g}" if prior != 2.0 else ""))
+            disputes = sorted(set(a["disputed"].fillna(""))) if "disputed" in a else [""]
+            for n_dis, dis in enumerate(disputes):
+                for cal in cals:
+                    for n_prior, prior in enumerate(priors):
+                        shade = (["#27ae60", "#8e44ad", "#2c3e50"] if not cal else ["#8e44ad", "#2c3e50", "#7f8c8d"])[min(n_prior + n_dis, 2)]
+                        dash = (["#16a085", "#d35400", "#c0392b"] if not cal else ["#d35400", "#c0392b", "#7f8c8d"])[min(n_prior + n_dis, 2)]
+                        for first, color in ((2, shade), (1, dash)):
+                            b = a[a["budget"].notna() & (a["by"] == "one_coin") & (a["initial"] == first)
+                                  & ((a["calibration"] == cal) if "calibration" in a else True)
+                                  & ((a["disputed"].fillna("") == dis) if "disputed" in a else True)
+                                  & ((a["one_coin_prior"] == prior) if "one_coin_prior" in a else True)].sort_values("annotations")
+                            if len(b):
+                                ax.plot(b["annotations"] / n_units, b["accuracy"], "^-" if first == 2 else "v--", color=color,
+                                        label=f"budget, least certain first, from {first}"
+                                              + (f", calibration {cal:g}" if cal else "")
+                                              + (f", disputed {dis}" if dis else "")
+                                              + (f", one-coin prior {prior:g}" if prior != 2.0 else ""))
             k5 = f[f["k"] == 5]
             if len(k5):
                 ax.axvline(0.6 * 5, color="#2980b9", lw=0.8, ls=":")
@@ -296,6 +313,12 @@ def plot(rows: list[dict], path: Path) -> None:
     print(f"\nwrote {path}")
     if path.suffix == ".svg":  # a PNG beside it, for viewers that show no SVG
         fig.savefig(path.with_suffix(".png"), format="png", dpi=90)
+
+
+def _disputed(text: str) -> tuple[float, str]:
+    """``SHARE:WITH`` (``0.2:majority``; ``0``: none) of ``--disputed``."""
+    share, _, with_ = text.partition(":")
+    return float(share), with_ or "majority"
 
 
 def main(argv=None) -> None:
@@ -323,6 +346,8 @@ def main(argv=None) -> None:
                     "prior on each annotator's accuracy is worth), comma-separated, each run (default 2)")
     ap.add_argument("--ds-prior", default="", help="also score Dawid-Skene with aggregate option prior = N (a "
                     "Dirichlet prior on confusion rows), as its own method against its own k=5; comma-separated")
+    ap.add_argument("--disputed", default="", help="budgeted runs: SHARE:WITH ([redundancy] disputed_share, "
+                    "disputed_with: majority or one_coin), comma-separated, each run; 0: none (default: none)")
     ap.add_argument("--tolerance", type=float, default=0.005, help="how far below k=5's accuracy still counts "
                     "as reaching it")
     ap.add_argument("--data", type=Path, default=CROWD_DATA, help="folder of the real crowd data (NAME.labels.csv)")
@@ -352,7 +377,8 @@ def main(argv=None) -> None:
                tuple(x for x in args.budget_by.split(",") if x), args.tolerance,
                tuple(int(x) for x in args.budget_initial.split(",") if x),
                tuple(float(x) for x in args.calibration.split(",") if x) or (0.0,), args.calibration_labels,
-               tuple(float(x) for x in args.one_coin_prior.split(",") if x) or (2.0,))
+               tuple(float(x) for x in args.one_coin_prior.split(",") if x) or (2.0,),
+               tuple(_disputed(x) for x in args.disputed.split(",") if x) or ((0.0, "majority"),))
     if args.svg:
         plot(rows, Path(args.svg))
 

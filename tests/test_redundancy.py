@@ -110,6 +110,79 @@ def test_decide_calibration_units_come_first_whatever_their_score():
     assert "calibration" not in redundancy.describe(RedundancySpec())
 
 
+def test_decide_disputed_share_goes_to_the_disputed_units_least_settled_first():
+    rows = [(f"u{i}", 2, 0, 0.3 + 0.02 * i, 3) for i in range(20)]
+    disputed = {"u4", "u9", "u15", "u17"}
+    t = table(rows)
+    t["disputed"] = [u in disputed for u in t["unit"]]
+    pol = RedundancySpec(initial=2, max=5, target=0.99, per_round=10, disputed_share=0.2)
+    d = decide(t, pol)
+    # 2 of the 10 places: the two least settled disputed units, then the 8 least settled of the rest
+    assert d.more == ["u4", "u9", "u0", "u1", "u2", "u3", "u5", "u6", "u7", "u8"]
+    assert set(d.deferred) == {f"u{i}" for i in range(20)} - set(d.more)
+    # without the share the same table goes by the score alone
+    assert decide(t, RedundancySpec(initial=2, max=5, target=0.99, per_round=10)).more == [f"u{i}" for i in range(10)]
+    # places the disputed units do not fill go by the score: no unit is left out for want of a dispute
+    d = decide(t, RedundancySpec(initial=2, max=5, target=0.99, per_round=10, disputed_share=1.0))
+    assert d.more[:4] == ["u4", "u9", "u15", "u17"] and d.more[4:] == ["u0", "u1", "u2", "u3", "u5", "u6"]
+    t0 = t.assign(disputed=False)
+    assert decide(t0, pol).more == [f"u{i}" for i in range(10)]
+    # settled and waiting units are never picked for a dispute; a budget caps the round as per_round does
+    t2 = t.copy()
+    t2.loc[t2["unit"] == "u4", "score"] = 1.0
+    t2.loc[t2["unit"] == "u9", "open"] = 1
+    d = decide(t2, RedundancySpec(initial=2, max=5, target=0.99, budget=45, disputed_share=0.5))
+    assert d.settled["u4"] == "target" and "u9" in d.waiting
+    assert d.more == ["u15", "u17", "u0", "u1", "u2"]  # 5 places: round(2.5) = 2 to the disputes
+    # calibration units still come first
+    pol_c = RedundancySpec(initial=2, max=5, target=0.99, per_round=10, disputed_share=0.2, calibration=0.1)
+    picked = sorted(redundancy.calibration_units(t["unit"], pol_c), key=redundancy._draw)
+    d = decide(t, pol_c)
+    assert d.more[:2] == picked and d.more[2:4] == [u for u in ["u4", "u9", "u15"] if u not in picked][:2]
+    with pytest.raises(ValueError, match="disputed_share is set but the unit table has no column 'disputed'"):
+        decide(table(rows), pol)
+    assert ("20% of each round's places first to the units where Dawid-Skene and majority vote disagree"
+            in redundancy.describe(pol))
+    assert "Dawid-Skene and one-coin disagree" in redundancy.describe(
+        RedundancySpec(per_round=3, disputed_share=0.2, disputed_with="one_coin"))
+    assert "disagree" not in redundancy.describe(RedundancySpec(per_round=3))
+
+
+def test_disputes_are_where_dawid_skene_and_the_other_model_differ():
+    from workbench.models import LabelKind, LabelSchema
+    from workbench.registry import get_registry
+
+    # five annotators: a, b, c always right; s1 and s2 always answer "x" (spammers). On the units where the
+    # two spammers answer with one honest annotator, majority vote says "x"; Dawid-Skene, having learnt
+    # the spammers' confusion from the other units, follows the honest one
+    rows = []
+    truth = {}
+    for i in range(30):
+        y = "yz"[i % 2]
+        truth[f"u{i}"] = y
+        for a in ("a", "b", "c"):
+            rows.append((f"u{i}", a, y))
+        for s in ("s1", "s2"):
+            rows.append((f"u{i}", s, "x"))
+    for i in range(30, 36):
+        y = "yz"[i % 2]
+        rows += [(f"u{i}", "a", y), (f"u{i}", "s1", "x"), (f"u{i}", "s2", "x")]
+    t = pd.DataFrame(rows, columns=["unit", "annotator", "label"])
+    schema = LabelSchema(LabelKind.SINGLE, ("x", "y", "z"))
+    mv = RedundancySpec(per_round=3, disputed_share=0.2)
+    found = step.disputes(get_registry(), schema, t, mv)
+    assert found == {f"u{i}" for i in range(30, 36)}
+    # against one-coin (a coin for every annotator, no confusion): the spammers are right on no unit, so
+    # their weight is low and one-coin follows the honest answer too: no dispute
+    oc = RedundancySpec(per_round=3, disputed_share=0.2, disputed_with="one_coin")
+    assert redundancy.one_coin_labels(t, 3)["u30"] == "y"
+    assert step.disputes(get_registry(), schema, t, oc) == set()
+    assert step.disputes(get_registry(), schema, t.iloc[:0], mv) == set()
+    spans = LabelSchema(LabelKind.SPANS, ("PER",))
+    with pytest.raises(WorkbenchError, match="disputed_share needs one label per answer"):
+        step.disputes(get_registry(), spans, t, mv)
+
+
 # -- the loop on the local backend -----------------------------------------------------------------------------
 def reference_one_coin(rows, k, iterations=10, prior_answers=PRIOR_ANSWERS):
     """The smoothed one-coin posterior written plainly, one answer at a time."""
@@ -290,6 +363,53 @@ def test_calibration_gives_its_share_of_units_their_labels_first(tmp_path, home)
     assert "redundancy.calibration: 0.2 -> 0.3" in c.state.versions[-1]["changes"]
 
 
+def test_disputed_share_gives_the_disputed_units_their_places_first(tmp_path, home, monkeypatch):
+    body = ("initial = 2\nmax = 5\ntarget = 0.99\ntarget_by = \"one_coin\"\nper_round = 4\n"
+            "disputed_share = 0.5\ndisputed_with = \"{with_}\"")
+    spec = spec_file(tmp_path, body.format(with_="majority"))
+    found: list[set[str]] = []
+    checks: list[tuple[pd.DataFrame, redundancy.Decision]] = []
+    real, real_decide = step.disputes, step.decide
+
+    def spy(*args, **kw):
+        found.append(real(*args, **kw))
+        return found[-1]
+
+    def spy_decide(units, policy, spent=None):
+        checks.append((units, real_decide(units, policy, spent)))
+        return checks[-1][1]
+
+    monkeypatch.setattr(step, "disputes", spy)
+    monkeypatch.setattr(step, "decide", spy_decide)
+    c = Campaign(load_spec(spec), Store(home))
+    c.run()
+    adaptive = sorted(r["round"] for r in c.state.rounds if r["kind"] == "adaptive")
+    assert len(adaptive) >= 2 and len(found) == len(checks) >= len(adaptive)
+    # each check: the table's column is what disputes found, and of its 4 places the first 2 go to
+    # disputed units below target (as many as there are), the others by the score
+    for n, (units, d) in enumerate(checks):
+        assert set(units.loc[units["disputed"], "unit"]) == found[n]
+        wanting = [u for u in d.more + d.deferred if u in found[n]]
+        assert set(d.more[:min(2, len(wanting))]) <= found[n], (n, d.more, wanting)
+    # and the rounds written are those decisions
+    made = [d.more for _, d in checks if d.more]
+    assert [sorted(m) for m in made] == [sorted({a.unit for a in c.state.assignments if a.round == r})
+                                         for r in adaptive]
+    assert sum(1 for n, (_, d) in enumerate(checks) if set(d.more) & found[n]) >= 2, \
+        "the crowd with spammers gives Dawid-Skene and majority vote something to dispute"
+    st = c.status()["redundancy"]
+    assert st["disputed_share"] == 0.5 and st["disputed_with"] == "majority"
+    assert "50% of each round's places first to the units where Dawid-Skene and majority vote disagree" in st["policy"]
+    assert "majority vote disagree" in run(home, "status", "c1").output
+    card = open(c.state.step("export")["card"], encoding="utf-8").read()
+    assert "majority vote disagree" in card
+    # changing it is a new spec version
+    c = Campaign(load_spec(spec_file(tmp_path, body.format(with_="one_coin"))), Store(home))
+    c.run()
+    assert "redundancy.disputed_with: 'majority' -> 'one_coin'" in c.state.versions[-1]["changes"]
+    assert c.status()["redundancy"]["disputed_with"] == "one_coin"
+
+
 def test_honeypots_follow_the_same_rule(tmp_path, home):
     # dawid_skene clamps gold units to their gold label: the policy judges without gold, so honeypots
     # still get more annotators when their answers disagree, like any unit
@@ -362,7 +482,18 @@ def test_status_and_card_show_rounds_settled_and_spent(tmp_path, home):
     ("budget = 0", "redundancy.budget: expected a total number of annotations of at least 1, got 0"),
     ("max = 2.5", "redundancy.max: expected a whole number, got 2.5"),
     ("maximum = 4", "redundancy.maximum: unknown field (expected one of budget, calibration, calibration_labels, "
-                    "initial, max, one_coin_prior, per_round, target, target_by)"),
+                    "disputed_share, disputed_with, initial, max, one_coin_prior, per_round, target, target_by)"),
+    ("per_round = 4\ndisputed_share = 0", "redundancy.disputed_share: expected the share in (0, 1] of a round's "
+                                         "places kept for the units where Dawid-Skene and disputed_with disagree, got 0"),
+    ("per_round = 4\ndisputed_share = 1.5", "redundancy.disputed_share: expected the share in (0, 1]"),
+    ("per_round = 4\ndisputed_share = true", "redundancy.disputed_share: expected the share in (0, 1]"),
+    ("disputed_share = 0.2", "redundancy.disputed_share: is set but neither redundancy.per_round nor "
+                             "redundancy.budget is"),
+    ('per_round = 4\ndisputed_share = 0.2\ndisputed_with = "glad"', "redundancy.disputed_with: expected one of "
+                                                                    "majority, one_coin (compared with Dawid-Skene's "
+                                                                    "labels), got 'glad'"),
+    ('per_round = 4\ndisputed_with = "majority"', "redundancy.disputed_with: is set but redundancy.disputed_share "
+                                                   "is not"),
     ("calibration = 1.5", "redundancy.calibration: expected the share of the units in (0, 1) given calibration_labels "
                           "annotators first, got 1.5"),
     ('calibration = "10%"', "redundancy.calibration: expected the share of the units in (0, 1)"),

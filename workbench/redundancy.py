@@ -11,7 +11,9 @@ Each unit is one row of the table :func:`decide` reads:
 - ``score``: how settled it is, in [0, 1]: the aggregation's confidence in its label (posterior) or
   its pairwise agreement; NaN when there is none yet (no counted label, or one label for agreement);
 - ``free``: how many annotators could still take it (in the pool, never had it);
-- ``answered`` (optional; default ``labels - open``): how many of its places are answered.
+- ``answered`` (optional; default ``labels - open``): how many of its places are answered;
+- ``disputed`` (needed with ``disputed_share``): whether Dawid-Skene and ``disputed_with`` give it
+  different labels.
 
 A unit with fewer answers than ``initial`` (its other places overdue: given to someone who let a
 round go by) is not judged by its score: one answer is no consensus, whatever its vote share.
@@ -25,7 +27,10 @@ rank them again (a global, least-certain-first allocation of the budget). With `
 share of the units (those first in a fixed draw on the unit ids, whatever their score) gets
 ``calibration_labels`` annotators ahead of every other unit, so that each annotator meets units with
 enough answers for Dawid-Skene to estimate their confusion matrix before the budget goes to the
-uncertain ones. Honeypots are units like any other here: the engine
+uncertain ones. With ``disputed_share``, that share of the round's places (rounded; ``per_round``, or
+what the budget leaves) goes first to the *disputed* units, those where Dawid-Skene and a simpler
+model (majority vote or one-coin, ``disputed_with``) disagree, least settled first, after any
+calibration units; places the disputed units do not fill go by the score like the rest. Honeypots are units like any other here: the engine
 judges them by the same posterior, so their number of annotations does not give them away.
 """
 
@@ -120,6 +125,8 @@ def decide(units: pd.DataFrame, policy: RedundancySpec, spent: int | None = None
     wanting.sort()
     room = len(wanting) if policy.budget is None else max(policy.budget - spent, 0)
     take = room if policy.per_round is None else min(room, policy.per_round)
+    if policy.disputed_share:
+        wanting = _disputed_first(units, wanting, int(round(policy.disputed_share * min(take, len(wanting)))))
     out.more = [w[3] for w in wanting[:take]]
     out.deferred = [w[3] for w in wanting[take:room]]
     for w in wanting[room:]:
@@ -127,6 +134,21 @@ def decide(units: pd.DataFrame, policy: RedundancySpec, spent: int | None = None
     if policy.budget is not None:
         out.budget_left = max(policy.budget - spent - len(out.more), 0)
     return out
+
+
+def _disputed_first(units: pd.DataFrame, wanting: list[tuple[float, int, int, str]],
+                    keep: int) -> list[tuple[float, int, int, str]]:
+    """``wanting`` (sorted) with up to ``keep`` disputed units, least settled first, moved up to just after
+    the calibration units (which stay first)."""
+    if "disputed" not in units.columns:
+        raise ValueError("decide: redundancy.disputed_share is set but the unit table has no column 'disputed'")
+    if keep <= 0:
+        return wanting
+    disputed = {u for u, d in zip(units["unit"], units["disputed"]) if d == d and bool(d)}  # NaN: no
+    calibrating = [w for w in wanting if w[0] <= -2.0]
+    picked = [w for w in wanting if w[0] > -2.0 and w[3] in disputed][:keep]
+    chosen = {w[3] for w in picked}
+    return calibrating + picked + [w for w in wanting if w[0] > -2.0 and w[3] not in chosen]
 
 
 #: the one-coin score's prior on every annotator: as if each had already given ``PRIOR_ANSWERS`` answers,
@@ -150,6 +172,23 @@ def one_coin_scores(table: pd.DataFrame, n_labels: int | None = None, iterations
     long table ``unit, annotator, label`` (single-choice labels)."""
     if table.empty:
         return {}
+    units, _, post = _one_coin(table, n_labels, iterations, prior_answers)
+    return dict(zip(units, post.max(axis=1).astype(float)))
+
+
+def one_coin_labels(table: pd.DataFrame, n_labels: int | None = None, iterations: int = 10,
+                    prior_answers: float | None = None) -> dict[str, str]:
+    """Each unit's most likely label under the model of :func:`one_coin_scores` (ties: the first label in
+    sorted order)."""
+    if table.empty:
+        return {}
+    units, labels, post = _one_coin(table, n_labels, iterations, prior_answers)
+    return dict(zip(units, (labels[i] for i in post[:, :len(labels)].argmax(axis=1))))
+
+
+def _one_coin(table: pd.DataFrame, n_labels: int | None, iterations: int,
+              prior_answers: float | None) -> tuple[list[str], list[str], np.ndarray]:
+    """The units, the labels seen and the posterior (units x max(labels, ``n_labels``, 2)) of the one-coin fit."""
     strength = PRIOR_ANSWERS if prior_answers is None else float(prior_answers)
     units = pd.Categorical(table["unit"].astype(str))
     annotators = pd.Categorical(table["annotator"].astype(str))
@@ -168,7 +207,7 @@ def one_coin_scores(table: pd.DataFrame, n_labels: int | None = None, iterations
         post /= post.sum(axis=1, keepdims=True)
         right = np.bincount(a, weights=post[u, y], minlength=n_a)
         q = (right + strength * PRIOR_ACCURACY) / (answers + strength)
-    return dict(zip(units.categories.astype(str), post.max(axis=1).astype(float)))
+    return list(units.categories.astype(str)), list(labels.categories.astype(str)), post
 
 
 def describe(policy: RedundancySpec) -> str:
@@ -181,7 +220,10 @@ def describe(policy: RedundancySpec) -> str:
             + (f"; {policy.calibration:.0%} of the units get {policy.calibration_labels} annotator(s) first "
                "(calibration)" if policy.calibration else "")
             + (f"; one-coin prior worth {policy.one_coin_prior:g} answer(s) per annotator"
-               if policy.target_by == "one_coin" and policy.one_coin_prior != ONE_COIN_PRIOR else ""))
+               if policy.target_by == "one_coin" and policy.one_coin_prior != ONE_COIN_PRIOR else "")
+            + (f"; {policy.disputed_share:.0%} of each round's places first to the units where Dawid-Skene and "
+               f"{'majority vote' if policy.disputed_with == 'majority' else 'one-coin'} disagree"
+               if policy.disputed_share else ""))
 
 
 def progress(policy: RedundancySpec | None, rounds: list[dict[str, Any]], per_unit: dict[str, int],
@@ -200,6 +242,8 @@ def progress(policy: RedundancySpec | None, rounds: list[dict[str, Any]], per_un
             "target_by": policy.target_by, "budget": policy.budget, "per_round": policy.per_round,
             "calibration": policy.calibration, "calibration_labels": policy.calibration_labels if policy.calibration else None,
             "one_coin_prior": policy.one_coin_prior if policy.target_by == "one_coin" else None,
+            "disputed_share": policy.disputed_share,
+            "disputed_with": policy.disputed_with if policy.disputed_share else None,
             "rounds": len(rounds),
             "adaptive_rounds": len(adaptive),
             "spent": sum(int(r["assignments"]) for r in rounds), "answered": sum(int(r["answered"]) for r in rounds),

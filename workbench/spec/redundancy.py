@@ -9,6 +9,9 @@ round (the least settled first), which with a ``budget`` spends it where units a
 rather than breadth-first. ``calibration`` (a share of the units, picked by a fixed draw on their ids)
 gives those units ``calibration_labels`` annotators ahead of any other, whatever their score, so
 that Dawid-Skene sees every annotator on units with enough answers to estimate their confusion.
+``disputed_share`` keeps that share of a round's places for the units where Dawid-Skene and
+``disputed_with`` (majority vote or the one-coin model, each re-fitted on every answer so far) give
+different labels, least settled first; the rest go by the score as before.
 :mod:`workbench.redundancy` is the policy.
 """
 
@@ -19,8 +22,10 @@ from typing import Any, Callable
 
 #: how a unit's progress to the target is measured
 TARGET_BY = ("posterior", "agreement", "one_coin")
+#: what Dawid-Skene's labels are compared with to find the disputed units (``disputed_share``)
+DISPUTED_WITH = ("majority", "one_coin")
 FIELDS = {"initial", "max", "target", "target_by", "budget", "per_round", "calibration", "calibration_labels",
-          "one_coin_prior"}
+          "one_coin_prior", "disputed_share", "disputed_with"}
 #: the default of ``one_coin_prior``: answers the prior on every annotator's accuracy is worth
 ONE_COIN_PRIOR = 2.0
 
@@ -44,6 +49,11 @@ class RedundancySpec:
     calibration_labels: int = 5
     #: ``target_by = "one_coin"``: the prior on every annotator's accuracy is worth this many answers (at 0.7)
     one_coin_prior: float = ONE_COIN_PRIOR
+    #: the share of a round's places (``per_round``, or what the budget leaves) kept for the units where
+    #: Dawid-Skene and ``disputed_with`` disagree, least settled first; None: none
+    disputed_share: float | None = None
+    #: what Dawid-Skene is compared with: ``"majority"`` (vote) or ``"one_coin"`` (the one-coin model's label)
+    disputed_with: str = "majority"
 
 
 def parse_redundancy(raw: Any, overlap: int | None, fail: Callable[[str, str], Any]) -> RedundancySpec:
@@ -105,6 +115,22 @@ def parse_redundancy(raw: Any, overlap: int | None, fail: Callable[[str, str], A
     if "one_coin_prior" in raw and by != "one_coin":
         fail("redundancy.one_coin_prior", f"is set but redundancy.target_by is {by!r} (it is the prior of "
                                           "target_by = \"one_coin\")")
+    share = raw.get("disputed_share")
+    if share is not None and (isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1):
+        fail("redundancy.disputed_share", f"expected the share in (0, 1] of a round's places kept for the units "
+                                          f"where Dawid-Skene and disputed_with disagree, got {share!r}")
+    if share is not None and per_round is None and budget is None:
+        fail("redundancy.disputed_share", "is set but neither redundancy.per_round nor redundancy.budget is (it is a "
+                                          "share of the places a round gives out when those are capped, e.g. "
+                                          "per_round = 30)")
+    with_ = raw.get("disputed_with", "majority")
+    if with_ not in DISPUTED_WITH:
+        fail("redundancy.disputed_with", f"expected one of {', '.join(DISPUTED_WITH)} (compared with Dawid-Skene's "
+                                         f"labels), got {with_!r}")
+    if "disputed_with" in raw and share is None:
+        fail("redundancy.disputed_with", "is set but redundancy.disputed_share is not (expected the share of a round's "
+                                         "places for the disputed units, e.g. disputed_share = 0.2)")
     return RedundancySpec(initial=initial, max=most, target=float(target), target_by=by, budget=budget,
                           per_round=per_round, calibration=None if calibration is None else float(calibration),
-                          calibration_labels=cal_labels, one_coin_prior=float(prior))
+                          calibration_labels=cal_labels, one_coin_prior=float(prior),
+                          disputed_share=None if share is None else float(share), disputed_with=with_)

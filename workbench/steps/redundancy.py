@@ -10,7 +10,10 @@ estimated over all units, whatever the aggregation method; single or ordinal lab
 the latest round not answered yet waits; a place left open through a whole later round is overdue, and
 its unit is judged on the answers it has. A new place goes to an active annotator who never had the unit, the one with the
 least unanswered work first, then the least loaded (seeded draw): work goes to those who keep up, not
-to a person who has not opened their queue yet.
+to a person who has not opened their queue yet. With ``disputed_share``, the units where Dawid-Skene
+and ``disputed_with`` (majority vote or one-coin), both fitted on every answer so far with the gold
+withheld, give different labels are *disputed* (:func:`disputes`): that share of the round's places
+goes to them first.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from ..aggregate.choose import aggregate_table
 from ..agreement.units import unit_agreement
 from ..errors import WorkbenchError
 from ..models import LabelKind
-from ..redundancy import COLUMNS, Decision, decide, describe, one_coin_scores
+from ..redundancy import COLUMNS, Decision, decide, describe, one_coin_labels, one_coin_scores
+from ..spec.redundancy import RedundancySpec
 from .assign import Plan
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,13 +59,34 @@ def scores(ctx: "StepContext") -> dict[str, float]:
     return dict(zip(result.labels["unit"], result.labels["confidence"].astype(float)))
 
 
-def unit_table(plan: Plan, score: dict[str, float], fresh: set[tuple[str, str]] | None = None) -> pd.DataFrame:
+def disputes(registry, schema, table: pd.DataFrame, policy: RedundancySpec, units=None) -> set[str]:
+    """The units where Dawid-Skene's label differs from ``policy.disputed_with``'s (majority vote, or the
+    one-coin model's most likely label with ``policy.one_coin_prior``), both fitted on ``table`` (the
+    long table of every answer so far) with no gold; ``units``: the campaign's units by id, if any."""
+    if table.empty:
+        return set()
+    if schema.kind not in (LabelKind.SINGLE, LabelKind.ORDINAL):
+        raise WorkbenchError(f"redundancy.disputed_share needs one label per answer (single or ordinal); this task's are "
+                             f"{schema.kind.value} (drop disputed_share)")
+    ds = aggregate_table(registry, schema, table, "dawid_skene", gold=None, units=units).labels
+    mine = dict(zip(ds["unit"].astype(str), ds["label"].astype(str)))
+    if policy.disputed_with == "one_coin":
+        other = one_coin_labels(table, len(schema.labels), prior_answers=policy.one_coin_prior)
+    else:
+        mv = aggregate_table(registry, schema, table, "majority", gold=None, units=units).labels
+        other = dict(zip(mv["unit"].astype(str), mv["label"].astype(str)))
+    return {u for u, label in mine.items() if u in other and other[u] != label}
+
+
+def unit_table(plan: Plan, score: dict[str, float], fresh: set[tuple[str, str]] | None = None,
+               disputed: set[str] | None = None) -> pd.DataFrame:
     """The policy's table (:data:`workbench.redundancy.COLUMNS`) of the campaign's units.
 
     ``fresh``: the places (unit, annotator) handed out in the latest round; only those make a unit wait.
     An open place from an earlier round is overdue (its annotator let a whole round go by without it):
     the unit is judged on the answers it has, so one person who does not come does not leave their
     units with fewer labels than the policy asks for (None: every open place makes its unit wait).
+    ``disputed``: the units :func:`disputes` found (a column ``disputed``; None: no such column).
     """
     active = set(plan.active)
     rows = []
@@ -71,7 +96,10 @@ def unit_table(plan: Plan, score: dict[str, float], fresh: set[tuple[str, str]] 
         open_ = sum(1 for a in who if (u, a) not in plan.answered and (fresh is None or (u, a) in fresh))
         free = sum(1 for a in active if a not in plan.ever.get(u, ()))
         rows.append((u, len(who), open_, score.get(u, np.nan), free, answered))
-    return pd.DataFrame(rows, columns=[*COLUMNS, "answered"])
+    out = pd.DataFrame(rows, columns=[*COLUMNS, "answered"])
+    if disputed is not None:
+        out["disputed"] = [u in disputed for u in out["unit"]]
+    return out
 
 
 def spent(plan: Plan) -> int:
@@ -86,7 +114,10 @@ def check(ctx: "StepContext") -> tuple[Plan, Decision]:
     assignments = ctx.state.assignments
     latest = max((a.round for a in assignments), default=0)
     fresh = {(a.unit, a.annotator) for a in assignments if a.planned and a.round == latest}
-    return plan, decide(unit_table(plan, scores(ctx), fresh), ctx.spec.redundancy, spent(plan))
+    policy = ctx.spec.redundancy
+    disputed = (disputes(ctx.registry, ctx.task_type.schema, ctx.state.table, policy, ctx.state.units_by_id)
+                if policy.disputed_share else None)
+    return plan, decide(unit_table(plan, scores(ctx), fresh, disputed), policy, spent(plan))
 
 
 def run(ctx: "StepContext") -> dict[str, Any]:
