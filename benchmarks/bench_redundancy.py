@@ -15,8 +15,8 @@ least certain first (``--per-round``, a share of the units; 1: breadth-first, ev
 ``--calibration`` runs them also with ``[redundancy] calibration`` (a share of the units given
 ``calibration_labels`` answers first, whatever their score). ``--one-coin-prior`` runs every ``one_coin`` policy with each
 ``[redundancy] one_coin_prior``; ``--ds-prior N`` also scores Dawid-Skene with its aggregate option ``prior = N``
-as a method of its own, against its own k = 5. ``--disputed SHARE:WITH`` runs the budgeted policies also with
-``[redundancy] disputed_share = SHARE, disputed_with = WITH`` (a share of each round's places first to the
+as a method of its own, against its own k = 5. ``--disputed SHARE:WITH[:ORDER]`` runs the budgeted policies also with
+``[redundancy] disputed_share = SHARE, disputed_with = WITH, disputed_order = ORDER`` (a share of each round's places first to the
 units where Dawid-Skene and WITH, majority or one_coin, disagree; the units found by
 :func:`workbench.steps.redundancy.disputes`, as the campaign step finds them).
 
@@ -151,6 +151,8 @@ def adaptive(data: DataSet, seed: int, policy: RedundancySpec, method: str) -> t
         if policy.disputed_share:  # as workbench.steps.redundancy.check
             found = disputes(get_registry(), data.schema, t, policy)
             units["disputed"] = [u in found for u in units["unit"]]
+            if policy.disputed_order == "dawid_skene":
+                units["dispute_rank"] = [found.get(u, math.nan) for u in units["unit"]]
         d = decide(units, policy)
         if not d.more:
             break
@@ -167,7 +169,7 @@ def run(datasets: list[DataSet], seeds: int, targets: dict[str, list[float]], in
         budget_by: tuple[str, ...] = ("one_coin",), tolerance: float = 0.005,
         budget_initial: tuple[int, ...] = (), calibration: tuple[float, ...] = (0.0,),
         calibration_labels: int = 5, one_coin_priors: tuple[float, ...] = (2.0,),
-        disputed: tuple[tuple[float, str], ...] = ((0.0, "majority"),)) -> list[dict]:
+        disputed: tuple[tuple[float, str, str], ...] = ((0.0, "majority", "score"),)) -> list[dict]:
     """``targets``: per method its posterior targets, and under ``"one_coin"`` the one-coin targets;
     ``budgets``: annotations per unit given as ``[redundancy] budget`` (times the number of units), each
     run with ``budget_target`` by each of ``budget_by``, at most ``per_round`` of the units (a share)
@@ -195,7 +197,7 @@ each of ``disputed`` (``disputed_share``, ``disputed_with``; share 0: none). An 
                     + [(by, budget_target, b, pr, i, c, dis) for dis in disputed for pr in one_coin_priors
                        for c in calibration for i in (budget_initial or (initial,)) for b in budgets for by in budget_by])
             for by, target, per, prior, *start in runs:
-                share, with_ = start[2] if len(start) > 2 else (0.0, "majority")
+                share, with_, order = start[2] if len(start) > 2 else (0.0, "majority", "score")
                 if by != "one_coin" and prior != one_coin_priors[0]:
                     continue  # the one-coin prior changes one_coin runs only
                 cal = start[1] if len(start) > 1 and start[1] else None
@@ -206,16 +208,18 @@ each of ``disputed`` (``disputed_share``, ``disputed_with``; share 0: none). An 
                                      per_round=batch, calibration=cal,
                                      calibration_labels=max(first, min(most, calibration_labels)),
                                      one_coin_prior=prior if by == "one_coin" else 2.0,
-                                     disputed_share=share or None, disputed_with=with_)
+                                     disputed_share=share or None, disputed_with=with_,
+                                     disputed_order=order)
                 res3 = [adaptive(data, s, pol, method) for s in range(seeds)]
                 rows.append({"data": data.name, "method": method, "target": target, "by": by, "budget": per, "initial": first,
                              "calibration": cal or 0.0, "one_coin_prior": pol.one_coin_prior,
-                             "disputed": f"{share:g}:{with_}" if share else "",
+                             "disputed": (f"{share:g}:{with_}" + (":ds" if order == "dawid_skene" else "")) if share else "",
                              "policy": f"adaptive {first}..{most} {'1coin' if by == 'one_coin' else 'post'} @{target:g}"
                                        + ("" if per is None else f" b{per:g}/u"
                                           + ("" if batch is None else f" r{per_round:g}")
                                           + ("" if cal is None else f" cal{cal:g}x{pol.calibration_labels}")
-                                          + ("" if not share else f" disp{share:g}:{with_}"))
+                                          + ("" if not share else f" disp{share:g}:{with_}"
+                                             + (":ds" if order == "dawid_skene" else "")))
                                        + ("" if by != "one_coin" or prior == 2.0 else f" p{prior:g}"),
                              "accuracy": float(np.mean([a for a, _, _ in res3])),
                              "annotations": float(np.mean([n for _, n, _ in res3])),
@@ -315,10 +319,11 @@ def plot(rows: list[dict], path: Path) -> None:
         fig.savefig(path.with_suffix(".png"), format="png", dpi=90)
 
 
-def _disputed(text: str) -> tuple[float, str]:
-    """``SHARE:WITH`` (``0.2:majority``; ``0``: none) of ``--disputed``."""
-    share, _, with_ = text.partition(":")
-    return float(share), with_ or "majority"
+def _disputed(text: str) -> tuple[float, str, str]:
+    """``SHARE:WITH[:ORDER]`` (``0.2:majority``, ``0.2:one_coin:dawid_skene``; ``0``: none) of ``--disputed``."""
+    share, _, rest = text.partition(":")
+    with_, _, order = rest.partition(":")
+    return float(share), with_ or "majority", order or "score"
 
 
 def main(argv=None) -> None:
@@ -346,8 +351,9 @@ def main(argv=None) -> None:
                     "prior on each annotator's accuracy is worth), comma-separated, each run (default 2)")
     ap.add_argument("--ds-prior", default="", help="also score Dawid-Skene with aggregate option prior = N (a "
                     "Dirichlet prior on confusion rows), as its own method against its own k=5; comma-separated")
-    ap.add_argument("--disputed", default="", help="budgeted runs: SHARE:WITH ([redundancy] disputed_share, "
-                    "disputed_with: majority or one_coin), comma-separated, each run; 0: none (default: none)")
+    ap.add_argument("--disputed", default="", help="budgeted runs: SHARE:WITH[:ORDER] ([redundancy] disputed_share, "
+                    "disputed_with: majority or one_coin, disputed_order: score or dawid_skene), comma-separated, "
+                    "each run; 0: none (default: none)")
     ap.add_argument("--tolerance", type=float, default=0.005, help="how far below k=5's accuracy still counts "
                     "as reaching it")
     ap.add_argument("--data", type=Path, default=CROWD_DATA, help="folder of the real crowd data (NAME.labels.csv)")

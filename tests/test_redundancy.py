@@ -146,6 +146,11 @@ def test_decide_disputed_share_goes_to_the_disputed_units_least_settled_first():
     assert "Dawid-Skene and one-coin disagree" in redundancy.describe(
         RedundancySpec(per_round=3, disputed_share=0.2, disputed_with="one_coin"))
     assert "disagree" not in redundancy.describe(RedundancySpec(per_round=3))
+    # disputed_order = "dawid_skene": the disputed units by their dispute_rank (Dawid-Skene's posterior), lowest first
+    t["dispute_rank"] = [{"u4": 0.9, "u9": 0.99, "u15": 0.6, "u17": 0.7}.get(u, math.nan) for u in t["unit"]]
+    pol_d = RedundancySpec(initial=2, max=5, target=0.99, per_round=10, disputed_share=0.2, disputed_order="dawid_skene")
+    assert decide(t, pol_d).more[:3] == ["u15", "u17", "u0"]
+    assert "lowest Dawid-Skene posterior first" in redundancy.describe(pol_d)
 
 
 def test_disputes_are_where_dawid_skene_and_the_other_model_differ():
@@ -171,13 +176,14 @@ def test_disputes_are_where_dawid_skene_and_the_other_model_differ():
     schema = LabelSchema(LabelKind.SINGLE, ("x", "y", "z"))
     mv = RedundancySpec(per_round=3, disputed_share=0.2)
     found = step.disputes(get_registry(), schema, t, mv)
-    assert found == {f"u{i}" for i in range(30, 36)}
+    assert set(found) == {f"u{i}" for i in range(30, 36)}
+    assert all(0.5 < p <= 1 for p in found.values())  # Dawid-Skene's posterior of its own label
     # against one-coin (a coin for every annotator, no confusion): the spammers are right on no unit, so
     # their weight is low and one-coin follows the honest answer too: no dispute
     oc = RedundancySpec(per_round=3, disputed_share=0.2, disputed_with="one_coin")
     assert redundancy.one_coin_labels(t, 3)["u30"] == "y"
-    assert step.disputes(get_registry(), schema, t, oc) == set()
-    assert step.disputes(get_registry(), schema, t.iloc[:0], mv) == set()
+    assert step.disputes(get_registry(), schema, t, oc) == {}
+    assert step.disputes(get_registry(), schema, t.iloc[:0], mv) == {}
     spans = LabelSchema(LabelKind.SPANS, ("PER",))
     with pytest.raises(WorkbenchError, match="disputed_share needs one label per answer"):
         step.disputes(get_registry(), spans, t, mv)
@@ -372,8 +378,9 @@ def test_disputed_share_gives_the_disputed_units_their_places_first(tmp_path, ho
     real, real_decide = step.disputes, step.decide
 
     def spy(*args, **kw):
-        found.append(real(*args, **kw))
-        return found[-1]
+        out = real(*args, **kw)
+        found.append(set(out))
+        return out
 
     def spy_decide(units, policy, spent=None):
         checks.append((units, real_decide(units, policy, spent)))
@@ -388,7 +395,7 @@ def test_disputed_share_gives_the_disputed_units_their_places_first(tmp_path, ho
     # each check: the table's column is what disputes found, and of its 4 places the first 2 go to
     # disputed units below target (as many as there are), the others by the score
     for n, (units, d) in enumerate(checks):
-        assert set(units.loc[units["disputed"], "unit"]) == found[n]
+        assert set(units.loc[units["disputed"], "unit"]) == found[n] and "dispute_rank" not in units
         wanting = [u for u in d.more + d.deferred if u in found[n]]
         assert set(d.more[:min(2, len(wanting))]) <= found[n], (n, d.more, wanting)
     # and the rounds written are those decisions
@@ -404,10 +411,14 @@ def test_disputed_share_gives_the_disputed_units_their_places_first(tmp_path, ho
     card = open(c.state.step("export")["card"], encoding="utf-8").read()
     assert "majority vote disagree" in card
     # changing it is a new spec version
-    c = Campaign(load_spec(spec_file(tmp_path, body.format(with_="one_coin"))), Store(home))
+    checks.clear()
+    c = Campaign(load_spec(spec_file(tmp_path, body.format(with_="one_coin") + '\ndisputed_order = "dawid_skene"')),
+                 Store(home))
     c.run()
     assert "redundancy.disputed_with: 'majority' -> 'one_coin'" in c.state.versions[-1]["changes"]
+    assert "redundancy.disputed_order: 'score' -> 'dawid_skene'" in c.state.versions[-1]["changes"]
     assert c.status()["redundancy"]["disputed_with"] == "one_coin"
+    assert checks and all("dispute_rank" in units for units, _ in checks)
 
 
 def test_honeypots_follow_the_same_rule(tmp_path, home):
@@ -482,7 +493,11 @@ def test_status_and_card_show_rounds_settled_and_spent(tmp_path, home):
     ("budget = 0", "redundancy.budget: expected a total number of annotations of at least 1, got 0"),
     ("max = 2.5", "redundancy.max: expected a whole number, got 2.5"),
     ("maximum = 4", "redundancy.maximum: unknown field (expected one of budget, calibration, calibration_labels, "
-                    "disputed_share, disputed_with, initial, max, one_coin_prior, per_round, target, target_by)"),
+                    "disputed_order, disputed_share, disputed_with, initial, max, one_coin_prior, per_round, target, target_by)"),
+    ('per_round = 4\ndisputed_share = 0.2\ndisputed_order = "margin"', "redundancy.disputed_order: expected one of "
+                                                                      "score, dawid_skene (how the disputed units are "
+                                                                      "ranked), got 'margin'"),
+    ('per_round = 4\ndisputed_order = "score"', "redundancy.disputed_order: is set but redundancy.disputed_share is not"),
     ("per_round = 4\ndisputed_share = 0", "redundancy.disputed_share: expected the share in (0, 1] of a round's "
                                          "places kept for the units where Dawid-Skene and disputed_with disagree, got 0"),
     ("per_round = 4\ndisputed_share = 1.5", "redundancy.disputed_share: expected the share in (0, 1]"),

@@ -13,7 +13,9 @@ Each unit is one row of the table :func:`decide` reads:
 - ``free``: how many annotators could still take it (in the pool, never had it);
 - ``answered`` (optional; default ``labels - open``): how many of its places are answered;
 - ``disputed`` (needed with ``disputed_share``): whether Dawid-Skene and ``disputed_with`` give it
-  different labels.
+  different labels;
+- ``dispute_rank`` (optional): the disputed units' order, lowest first, ahead of the score's
+  (``disputed_order = "dawid_skene"``: Dawid-Skene's posterior of its label).
 
 A unit with fewer answers than ``initial`` (its other places overdue: given to someone who let a
 round go by) is not judged by its score: one answer is no consensus, whatever its vote share.
@@ -29,7 +31,8 @@ share of the units (those first in a fixed draw on the unit ids, whatever their 
 enough answers for Dawid-Skene to estimate their confusion matrix before the budget goes to the
 uncertain ones. With ``disputed_share``, that share of the round's places (rounded; ``per_round``, or
 what the budget leaves) goes first to the *disputed* units, those where Dawid-Skene and a simpler
-model (majority vote or one-coin, ``disputed_with``) disagree, least settled first, after any
+model (majority vote or one-coin, ``disputed_with``) disagree, least settled first (or by
+``dispute_rank``), after any
 calibration units; places the disputed units do not fill go by the score like the rest. Honeypots are units like any other here: the engine
 judges them by the same posterior, so their number of annotations does not give them away.
 """
@@ -146,7 +149,11 @@ def _disputed_first(units: pd.DataFrame, wanting: list[tuple[float, int, int, st
         return wanting
     disputed = {u for u, d in zip(units["unit"], units["disputed"]) if d == d and bool(d)}  # NaN: no
     calibrating = [w for w in wanting if w[0] <= -2.0]
-    picked = [w for w in wanting if w[0] > -2.0 and w[3] in disputed][:keep]
+    picked = [w for w in wanting if w[0] > -2.0 and w[3] in disputed]
+    if "dispute_rank" in units.columns:
+        rank = {u: float(r) for u, r in zip(units["unit"], units["dispute_rank"]) if r == r and r is not None}
+        picked.sort(key=lambda w: (rank.get(w[3], math.inf), w))
+    picked = picked[:keep]
     chosen = {w[3] for w in picked}
     return calibrating + picked + [w for w in wanting if w[0] > -2.0 and w[3] not in chosen]
 
@@ -223,6 +230,7 @@ def describe(policy: RedundancySpec) -> str:
                if policy.target_by == "one_coin" and policy.one_coin_prior != ONE_COIN_PRIOR else "")
             + (f"; {policy.disputed_share:.0%} of each round's places first to the units where Dawid-Skene and "
                f"{'majority vote' if policy.disputed_with == 'majority' else 'one-coin'} disagree"
+               + (", lowest Dawid-Skene posterior first" if policy.disputed_order == "dawid_skene" else "")
                if policy.disputed_share else ""))
 
 
@@ -244,6 +252,7 @@ def progress(policy: RedundancySpec | None, rounds: list[dict[str, Any]], per_un
             "one_coin_prior": policy.one_coin_prior if policy.target_by == "one_coin" else None,
             "disputed_share": policy.disputed_share,
             "disputed_with": policy.disputed_with if policy.disputed_share else None,
+            "disputed_order": policy.disputed_order if policy.disputed_share else None,
             "rounds": len(rounds),
             "adaptive_rounds": len(adaptive),
             "spent": sum(int(r["assignments"]) for r in rounds), "answered": sum(int(r["answered"]) for r in rounds),

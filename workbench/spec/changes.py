@@ -90,7 +90,8 @@ def diff(old: CampaignSpec, new: CampaignSpec) -> list[str]:
     compare("description", old.description, new.description)
     compare("overlap", old.overlap, new.overlap)
     for key in ("max", "target", "target_by", "budget", "per_round", "calibration", "calibration_labels",
-                "one_coin_prior", "disputed_share", "disputed_with"):
+                "one_coin_prior", "disputed_share", "disputed_with",
+                "disputed_order"):
         compare(f"redundancy.{key}", getattr(old.redundancy, key, None), getattr(new.redundancy, key, None))
     compare("show_prelabels", old.show_prelabels, new.show_prelabels)
     before = {a.id: a for a in old.annotators}

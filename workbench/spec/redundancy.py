@@ -11,7 +11,8 @@ gives those units ``calibration_labels`` annotators ahead of any other, whatever
 that Dawid-Skene sees every annotator on units with enough answers to estimate their confusion.
 ``disputed_share`` keeps that share of a round's places for the units where Dawid-Skene and
 ``disputed_with`` (majority vote or the one-coin model, each re-fitted on every answer so far) give
-different labels, least settled first; the rest go by the score as before.
+different labels, least settled first (or, ``disputed_order = "dawid_skene"``, lowest Dawid-Skene
+posterior first); the rest go by the score as before.
 :mod:`workbench.redundancy` is the policy.
 """
 
@@ -24,8 +25,11 @@ from typing import Any, Callable
 TARGET_BY = ("posterior", "agreement", "one_coin")
 #: what Dawid-Skene's labels are compared with to find the disputed units (``disputed_share``)
 DISPUTED_WITH = ("majority", "one_coin")
+#: how the disputed units are ranked: by the score (least settled first) or by Dawid-Skene's posterior (lowest first)
+DISPUTED_ORDER = ("score", "dawid_skene")
 FIELDS = {"initial", "max", "target", "target_by", "budget", "per_round", "calibration", "calibration_labels",
-          "one_coin_prior", "disputed_share", "disputed_with"}
+          "one_coin_prior", "disputed_share", "disputed_with",
+          "disputed_order"}
 #: the default of ``one_coin_prior``: answers the prior on every annotator's accuracy is worth
 ONE_COIN_PRIOR = 2.0
 
@@ -54,6 +58,8 @@ class RedundancySpec:
     disputed_share: float | None = None
     #: what Dawid-Skene is compared with: ``"majority"`` (vote) or ``"one_coin"`` (the one-coin model's label)
     disputed_with: str = "majority"
+    #: the disputed units' order: ``"score"`` (least settled first) or ``"dawid_skene"`` (its posterior, lowest first)
+    disputed_order: str = "score"
 
 
 def parse_redundancy(raw: Any, overlap: int | None, fail: Callable[[str, str], Any]) -> RedundancySpec:
@@ -130,7 +136,14 @@ def parse_redundancy(raw: Any, overlap: int | None, fail: Callable[[str, str], A
     if "disputed_with" in raw and share is None:
         fail("redundancy.disputed_with", "is set but redundancy.disputed_share is not (expected the share of a round's "
                                          "places for the disputed units, e.g. disputed_share = 0.2)")
+    order = raw.get("disputed_order", "score")
+    if order not in DISPUTED_ORDER:
+        fail("redundancy.disputed_order", f"expected one of {', '.join(DISPUTED_ORDER)} (how the disputed units are "
+                                          f"ranked), got {order!r}")
+    if "disputed_order" in raw and share is None:
+        fail("redundancy.disputed_order", "is set but redundancy.disputed_share is not (expected the share of a "
+                                          "round's places for the disputed units, e.g. disputed_share = 0.2)")
     return RedundancySpec(initial=initial, max=most, target=float(target), target_by=by, budget=budget,
                           per_round=per_round, calibration=None if calibration is None else float(calibration),
                           calibration_labels=cal_labels, one_coin_prior=float(prior),
-                          disputed_share=None if share is None else float(share), disputed_with=with_)
+                          disputed_share=None if share is None else float(share), disputed_with=with_, disputed_order=order)

@@ -59,34 +59,37 @@ def scores(ctx: "StepContext") -> dict[str, float]:
     return dict(zip(result.labels["unit"], result.labels["confidence"].astype(float)))
 
 
-def disputes(registry, schema, table: pd.DataFrame, policy: RedundancySpec, units=None) -> set[str]:
+def disputes(registry, schema, table: pd.DataFrame, policy: RedundancySpec, units=None) -> dict[str, float]:
     """The units where Dawid-Skene's label differs from ``policy.disputed_with``'s (majority vote, or the
     one-coin model's most likely label with ``policy.one_coin_prior``), both fitted on ``table`` (the
-    long table of every answer so far) with no gold; ``units``: the campaign's units by id, if any."""
+    long table of every answer so far) with no gold, each with Dawid-Skene's posterior of its label;
+    ``units``: the campaign's units by id, if any."""
     if table.empty:
-        return set()
+        return {}
     if schema.kind not in (LabelKind.SINGLE, LabelKind.ORDINAL):
         raise WorkbenchError(f"redundancy.disputed_share needs one label per answer (single or ordinal); this task's are "
                              f"{schema.kind.value} (drop disputed_share)")
     ds = aggregate_table(registry, schema, table, "dawid_skene", gold=None, units=units).labels
     mine = dict(zip(ds["unit"].astype(str), ds["label"].astype(str)))
+    sure = dict(zip(ds["unit"].astype(str), ds["confidence"].astype(float)))
     if policy.disputed_with == "one_coin":
         other = one_coin_labels(table, len(schema.labels), prior_answers=policy.one_coin_prior)
     else:
         mv = aggregate_table(registry, schema, table, "majority", gold=None, units=units).labels
         other = dict(zip(mv["unit"].astype(str), mv["label"].astype(str)))
-    return {u for u, label in mine.items() if u in other and other[u] != label}
+    return {u: sure[u] for u, label in mine.items() if u in other and other[u] != label}
 
 
 def unit_table(plan: Plan, score: dict[str, float], fresh: set[tuple[str, str]] | None = None,
-               disputed: set[str] | None = None) -> pd.DataFrame:
+               disputed: dict[str, float] | None = None, order: str = "score") -> pd.DataFrame:
     """The policy's table (:data:`workbench.redundancy.COLUMNS`) of the campaign's units.
 
     ``fresh``: the places (unit, annotator) handed out in the latest round; only those make a unit wait.
     An open place from an earlier round is overdue (its annotator let a whole round go by without it):
     the unit is judged on the answers it has, so one person who does not come does not leave their
     units with fewer labels than the policy asks for (None: every open place makes its unit wait).
-    ``disputed``: the units :func:`disputes` found (a column ``disputed``; None: no such column).
+    ``disputed``: the units :func:`disputes` found (a column ``disputed``; None: no such column), and with
+    ``order = "dawid_skene"`` their Dawid-Skene posterior (a column ``dispute_rank``).
     """
     active = set(plan.active)
     rows = []
@@ -99,6 +102,8 @@ def unit_table(plan: Plan, score: dict[str, float], fresh: set[tuple[str, str]] 
     out = pd.DataFrame(rows, columns=[*COLUMNS, "answered"])
     if disputed is not None:
         out["disputed"] = [u in disputed for u in out["unit"]]
+        if order == "dawid_skene":
+            out["dispute_rank"] = [disputed.get(u, np.nan) for u in out["unit"]]
     return out
 
 
@@ -117,7 +122,7 @@ def check(ctx: "StepContext") -> tuple[Plan, Decision]:
     policy = ctx.spec.redundancy
     disputed = (disputes(ctx.registry, ctx.task_type.schema, ctx.state.table, policy, ctx.state.units_by_id)
                 if policy.disputed_share else None)
-    return plan, decide(unit_table(plan, scores(ctx), fresh, disputed), policy, spent(plan))
+    return plan, decide(unit_table(plan, scores(ctx), fresh, disputed, policy.disputed_order), policy, spent(plan))
 
 
 def run(ctx: "StepContext") -> dict[str, Any]:
