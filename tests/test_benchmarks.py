@@ -44,6 +44,14 @@ def test_redundancy_replay_runs_the_campaign_policy(monkeypatch):
     acc2, n2, rounds = bench.adaptive(data, 0, pol, "majority")
     assert len(calls) == rounds + 1 and rounds >= 1
     assert 120 < n2 <= 240  # between everyone at initial and everyone at max
+    # --disputed: the budgeted replay finds the disputes with the campaign step's own function, every round
+    found = []
+    real_disputes = bench.disputes
+    monkeypatch.setattr(bench, "disputes", lambda *a, **k: found.append(real_disputes(*a, **k)) or found[-1])
+    pol = RedundancySpec(initial=1, max=4, target=0.99, target_by="one_coin", budget=150, per_round=6,
+                         disputed_share=0.5, disputed_order="dawid_skene")
+    acc3, n3, rounds3 = bench.adaptive(data, 0, pol, "majority")
+    assert n3 == 150 and len(found) == rounds3 + 1 and 0.3 < acc3 <= 1.0
     r = bench.Replay(data, 0)
     unit = sorted(r.rows)[0]
     first = r.rows[unit].iloc[:2]
