@@ -148,9 +148,13 @@ def unit_id(task_type: str, document_sha256: str, start: int, end: int) -> str:
     return f"{task_type}-{digest[:16]}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unit:
-    """One item to label: a slice ``text == document.text[start:end]`` of a document."""
+    """One item to label: a slice ``text == document.text[start:end]`` of a document.
+
+    Slotted (no ``__dict__`` per unit: a million units are read at once). The units the read model
+    reads back from the store are :class:`StoredUnit` objects, the same fields with the text and context
+    cut from the document when read."""
 
     id: str
     task_type: str
@@ -164,7 +168,99 @@ class Unit:
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+#: how a unit's context joins its neighbouring sentences (``workbench/tasktype.py``; the store's
+#: ``packing.JOIN``, which this must equal)
+CONTEXT_JOIN = " … "
+#: a unit's own slots for its text and context (:class:`StoredUnit` reads them through properties)
+_TEXT_SLOT, _CONTEXT_SLOT = Unit.__dict__["text"], Unit.__dict__["context"]
+_SET = object.__setattr__
+#: the bits of each of a :class:`StoredUnit`'s context offsets in its packed ``_cut``
+_BITS = 40
+_MASK = (1 << _BITS) - 1
+
+
+def _fields(u: Unit) -> tuple:
+    return (u.id, u.task_type, u.document_id, u.start, u.end, u.text, u.context, u.is_gold, u.gold_label, u.metadata)
+
+
+class StoredUnit(Unit):
+    """A :class:`Unit` as the store keeps it: a text equal to ``document.text[start:end]`` and a context
+    made of one or two pieces of the document (joined by ``" … "``) are cut from the document's text
+    when read, not kept per unit (text and context were most of the read model's memory: a million
+    units hold three times the corpus in them). Equal to, and hashed, printed and pickled as, the
+    plain :class:`Unit` with the same fields; ``dataclasses.replace`` and ``copy`` give a plain
+    :class:`Unit`. Its ``metadata`` is always empty (the store keeps none for units)."""
+
+    __slots__ = ("_doc", "_cut")
+    _doc: str  # None when neither text nor context is cut from it
+    _cut: int | None
+
+    def __new__(cls, *args, **kwargs):
+        # what ``dataclasses.replace`` and copies call: a plain unit with the given fields
+        return Unit(*args, **kwargs)
+
+    @classmethod
+    def _read(cls, uid: str, task_type: str, document_id: str, start: int, end: int, doc: str | None,
+              text: str | None, context: str | None, cut: tuple | None, is_gold: bool,
+              gold_label: Label | None) -> Unit:
+        """``text`` None: ``doc[start:end]``; ``cut`` ``(c1, n1, c2, n2)`` (``c2, n2`` may be None): the
+        context is ``doc`` from ``start + c1`` for ``n1`` characters, then the join and the second piece."""
+        self = object.__new__(cls)
+        _SET(self, "id", uid)
+        _SET(self, "task_type", task_type)
+        _SET(self, "document_id", document_id)
+        _SET(self, "start", start)
+        _SET(self, "end", end)
+        _SET(self, "is_gold", is_gold)
+        _SET(self, "gold_label", gold_label)
+        _TEXT_SLOT.__set__(self, text)
+        _CONTEXT_SLOT.__set__(self, context)
+        _SET(self, "_doc", doc if text is None or cut is not None else None)
+        packed = None
+        if cut is not None:
+            c1, n1, c2, n2 = cut
+            packed = (start + c1) | (n1 << _BITS)
+            if c2 is not None:
+                packed |= ((start + c2 + 1) << (2 * _BITS)) | (n2 << (3 * _BITS))
+        _SET(self, "_cut", packed)
+        return self
+
+    @property
+    def text(self) -> str:
+        text = _TEXT_SLOT.__get__(self)
+        return self._doc[self.start:self.end] if text is None else text
+
+    @property
+    def context(self) -> str | None:
+        packed = self._cut
+        if packed is None:
+            return _CONTEXT_SLOT.__get__(self)
+        doc, at = self._doc, packed & _MASK
+        context = doc[at:at + ((packed >> _BITS) & _MASK)]
+        second = (packed >> (2 * _BITS)) & _MASK
+        if second:
+            at = second - 1
+            context = context + CONTEXT_JOIN + doc[at:at + (packed >> (3 * _BITS))]
+        return context
+
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        return {}
+
+    def __reduce__(self):
+        return (Unit, (self.id, self.task_type, self.document_id, self.start, self.end, self.text, self.context,
+                       self.is_gold, self.gold_label, {}))
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Unit and other.__class__ is not StoredUnit:
+            return NotImplemented
+        return _fields(self) == _fields(other)
+
+    __hash__ = Unit.__hash__
+
+
+
+@dataclass(frozen=True, slots=True)
 class PreLabel:
     """A plugin's guess for a unit, sent to Label Studio as a prediction."""
 
@@ -181,7 +277,7 @@ class AnnotationStatus(str, enum.Enum):
     EXCLUDED = "excluded"  # by an annotator gating excluded (workbench.gating): kept, not counted unless included
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Annotation:
     unit_id: str
     annotator_id: str

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, NamedTuple
 
 import pandas as pd
 
-from .models import Annotation, AnnotationStatus, Document, Label, LabelSchema, PreLabel, Unit, long_table
+from .models import Annotation, AnnotationStatus, Document, Label, LabelSchema, PreLabel, StoredUnit, Unit, long_table
 from .store import Store
 from .store import campaigns as campaigns_sql
 from .store import corpus as corpus_sql
@@ -27,7 +28,7 @@ from .store import results as results_sql
 from .store import work as work_sql
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Assignment:
     unit: str
     annotator: str
@@ -49,7 +50,7 @@ class Vote(NamedTuple):
     status: AnnotationStatus = AnnotationStatus.OK
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PoolMember:
     """An annotator as the store knows them: everyone who was ever in the campaign's pool."""
 
@@ -64,6 +65,37 @@ class PoolMember:
     @property
     def simulated(self) -> bool:
         return self.persona is not None
+
+
+_CONSENSUS_KEYS = ("unit_id", "label", "confidence", "n_annotations", "agreement", "method", "tie")
+_CONSENSUS_INDEX = {k: i for i, k in enumerate(_CONSENSUS_KEYS)}
+
+
+class ConsensusRow(Mapping[str, Any]):
+    """A stored consensus row, read like the dict it was (``row["label"]``, ``dict(row)``, ``row.items()``, the
+    keys in the same order), as small as a tuple: no dict per unit (a million of them were 0.4 GB).
+    Read-only."""
+
+    __slots__ = _CONSENSUS_KEYS
+
+    def __init__(self, unit_id: str, label: Label, confidence: float, n_annotations: int, agreement: float | None,
+                 method: str, tie: bool):
+        self.unit_id, self.label, self.confidence, self.n_annotations = unit_id, label, confidence, n_annotations
+        self.agreement, self.method, self.tie = agreement, method, tie
+
+    def __getitem__(self, key: str) -> Any:
+        if key.__class__ is str and key in _CONSENSUS_INDEX:
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_CONSENSUS_KEYS)
+
+    def __len__(self) -> int:
+        return len(_CONSENSUS_KEYS)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
 
 
 class CampaignState:
@@ -111,19 +143,23 @@ class CampaignState:
                 for r in corpus_sql.documents(self.store, self.name)}
 
     @cached_property
-    def _unit_rows(self) -> list:
-        return corpus_sql.units(self.store, self.name)
-
-    @cached_property
     def units(self) -> list[Unit]:
         return self._corpus("units", self._read_units)
 
     def _read_units(self) -> list[Unit]:
-        read = self._read_label
-        return [Unit(id=r["id"], task_type=self.task_type, document_id=r["document_id"], start=r["start"],
-                     end=r["end"], text=r["text"], context=r["context"], is_gold=bool(r["is_gold"]),
-                     gold_label=None if r["gold_json"] is None else read(r["gold_json"]))
-                for r in self._unit_rows]
+        """:class:`~workbench.models.StoredUnit` objects: their text and context are cut from the documents'
+        texts (:attr:`documents`, shared) when read, not kept per unit; each id one interned string (the
+        vote table's and the assignments' ids are then the same strings)."""
+        read, intern, task_type = self._read_label, sys.intern, sys.intern(self.task_type)
+        texts = {d.id: d.text for d in self.documents.values()}
+        doc_ids = {d: d for d in texts}
+        make = StoredUnit._read
+        return [make(intern(uid), task_type, doc_ids.get(document_id, document_id), start, end,
+                     texts.get(document_id) if text is None or c1 is not None else None, text,
+                     context, None if c1 is None else (c1, n1, c2, n2), bool(is_gold),
+                     None if gold_json is None else read(gold_json))
+                for uid, document_id, start, end, text, context, c1, n1, c2, n2, is_gold, gold_json
+                in corpus_sql.stored_units(self.store, self.name)]
 
     @cached_property
     def units_by_id(self) -> dict[str, Unit]:
@@ -134,9 +170,10 @@ class CampaignState:
         return self._corpus("prelabels", self._read_prelabels)
 
     def _read_prelabels(self) -> dict[str, PreLabel]:
-        read = self._read_label
-        return {r["id"]: PreLabel(read(r["prelabel_json"]), r["prelabel_score"])
-                for r in self._unit_rows if r["prelabel_json"] is not None}
+        read, ids = self._read_label, self.units_by_id
+        # each key the unit's own id string (a cursor's row is a new string per read)
+        return {ids[uid].id if uid in ids else uid: PreLabel(read(j), score)
+                for uid, j, score in corpus_sql.prelabels(self.store, self.name)}
 
     @cached_property
     def gold(self) -> dict[str, Label]:
@@ -159,12 +196,13 @@ class CampaignState:
     # -- annotations ----------------------------------------------------------------------------
     @cached_property
     def annotations(self) -> list[Annotation]:
-        read = self._read_label
+        read, intern = self._read_label, sys.intern
         statuses = {s.value: s for s in AnnotationStatus}
+        # each unit's, annotator's and backend's name one string shared by its annotations (and the units)
         return [Annotation(
-            unit_id=r["unit_id"], annotator_id=r["annotator_id"],
+            unit_id=intern(r["unit_id"]), annotator_id=intern(r["annotator_id"]),
             label=None if r["label_json"] is None else read(r["label_json"]),
-            lead_time=r["lead_time"], created_at=r["created_at"], updated_at=r["updated_at"], backend=r["backend"],
+            lead_time=r["lead_time"], created_at=r["created_at"], updated_at=r["updated_at"], backend=intern(r["backend"]),
             backend_ids=json.loads(r["backend_ids_json"]), status=statuses.get(r["status"]) or AnnotationStatus(r["status"]), reason=r["reason"],
             round=r["round"]) for r in labels_sql.annotations(self.store, self.name)]
 
@@ -213,15 +251,16 @@ class CampaignState:
                  "tie": bool(r["tie"])} for r in results_sql.aggregates(self.store, self.name)]
 
     @cached_property
-    def consensus_rows(self) -> list[dict[str, Any]]:
+    def consensus_rows(self) -> list[Mapping[str, Any]]:
         """:attr:`aggregates` without the posteriors (the export and agreement do not read them: a
         decoded dict per unit was most of the rows' memory)."""
         if "aggregates" in self.__dict__:
             return [{k: v for k, v in r.items() if k != "posteriors"} for r in self.aggregates]
-        read = self._read_label
-        return [{"unit_id": r["unit_id"], "label": read(r["label_json"]), "confidence": r["confidence"],
-                 "n_annotations": r["n_annotations"], "agreement": r["agreement"], "method": r["method"],
-                 "tie": bool(r["tie"])} for r in results_sql.consensus_rows(self.store, self.name)]
+        read, intern = self._read_label, sys.intern
+        methods: dict[Any, Any] = {}  # one string per method
+        return [ConsensusRow(intern(u), read(j), confidence, n, agreement, methods.setdefault(method, method),
+                             bool(tie))
+                for u, j, confidence, n, agreement, method, tie in results_sql.iter_consensus_rows(self.store, self.name)]
 
     @cached_property
     def consensus(self) -> dict[str, Label]:
@@ -274,17 +313,28 @@ class CampaignState:
 
     @cached_property
     def assignments(self) -> list[Assignment]:
-        return [Assignment(r["unit_id"], r["annotator_id"], r["position"], r["round"], r["cancelled"])
-                for r in work_sql.assignments(self.store, self.name)]
+        intern = sys.intern
+        return [Assignment(intern(u), intern(a), position, rnd, cancelled)
+                for u, a, position, rnd, cancelled in work_sql.iter_assignments(self.store, self.name)]
 
     @cached_property
     def queues(self) -> dict[str, list[Unit]]:
-        """Each annotator's planned units, in queue order."""
+        """Each annotator's planned units, in queue order (from the assignments' rows one at a time when
+        :attr:`assignments` was not read: no object per assignment)."""
         by_id = self.units_by_id
         out: dict[str, list[Unit]] = {}
-        for a in self.assignments:
-            if a.planned:
-                out.setdefault(a.annotator, []).append(by_id[a.unit])
+        if "assignments" in self.__dict__:
+            for a in self.assignments:
+                if a.planned:
+                    out.setdefault(a.annotator, []).append(by_id[a.unit])
+            return out
+        queue, last = None, None
+        for unit, annotator, _position, _round, cancelled in work_sql.iter_assignments(self.store, self.name):
+            if cancelled is None:
+                if annotator != last:
+                    queue = out.setdefault(sys.intern(annotator), [])
+                    last = annotator
+                queue.append(by_id[unit])  # type: ignore[union-attr]
         return out
 
     @cached_property

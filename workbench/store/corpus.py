@@ -73,6 +73,20 @@ def units(db: "Store", campaign: str) -> list[UnitRow]:
     return out
 
 
+def stored_units(db: "Store", campaign: str) -> "sqlite3.Cursor":
+    """Every unit in plan order as stored, a row at a time: ``(id, document_id, start, end, text, context,
+    c1, n1, c2, n2, is_gold, gold_json)``, the text None when it is its document's ``text[start:end]``
+    and the context as offsets when ``c1`` is not None (:func:`.packing.packed`; :func:`units` cuts them)."""
+    return db.execute('SELECT id, document_id, start, "end", text, context, c1, n1, c2, n2, is_gold, gold_json '
+                      "FROM units WHERE campaign=? ORDER BY position", (campaign,))
+
+
+def prelabels(db: "Store", campaign: str) -> "sqlite3.Cursor":
+    """``(id, prelabel_json, prelabel_score)`` of every pre-labeled unit, in plan order, a row at a time."""
+    return db.execute("SELECT id, prelabel_json, prelabel_score FROM units WHERE campaign=? AND prelabel_json "
+                      "IS NOT NULL ORDER BY position", (campaign,))
+
+
 def unit_ids(db: "Store", campaign: str) -> set[str]:
     return {r[0] for r in db.all("SELECT id FROM units WHERE campaign=?", campaign)}
 

@@ -72,6 +72,12 @@ def assignments(db: "Store", campaign: str) -> list["sqlite3.Row"]:
                   "ORDER BY annotator_id, position", campaign)
 
 
+def iter_assignments(db: "Store", campaign: str) -> "sqlite3.Cursor":
+    """:func:`assignments`, a row at a time (tuples)."""
+    return db.execute("SELECT unit_id, annotator_id, position, round, cancelled FROM assignments WHERE campaign=? "
+                      "ORDER BY annotator_id, position", (campaign,))
+
+
 def count_assignments(db: "Store", campaign: str) -> int:
     return int(db.scalar("SELECT COUNT(*) FROM assignments WHERE campaign=?", campaign) or 0)
 
