@@ -135,8 +135,11 @@ class CampaignState:
 
     def _read_prelabels(self) -> dict[str, PreLabel]:
         read = self._read_label
-        return {r["id"]: PreLabel(read(r["prelabel_json"]), r["prelabel_score"])
-                for r in self._unit_rows if r["prelabel_json"] is not None}
+        if "_unit_rows" in self.__dict__:
+            return {r["id"]: PreLabel(read(r["prelabel_json"]), r["prelabel_score"])
+                    for r in self._unit_rows if r["prelabel_json"] is not None}
+        # three columns: the units' rows again (their text cut from the documents) cost seconds per step
+        return {uid: PreLabel(read(j), score) for uid, j, score in corpus_sql.prelabels(self.store, self.name)}
 
     @cached_property
     def gold(self) -> dict[str, Label]:
@@ -282,9 +285,18 @@ class CampaignState:
         """Each annotator's planned units, in queue order."""
         by_id = self.units_by_id
         out: dict[str, list[Unit]] = {}
-        for a in self.assignments:
-            if a.planned:
-                out.setdefault(a.annotator, []).append(by_id[a.unit])
+        if "assignments" in self.__dict__:
+            for a in self.assignments:
+                if a.planned:
+                    out.setdefault(a.annotator, []).append(by_id[a.unit])
+            return out
+        # two columns of the planned rows, in the same order: no Assignment per row (a million) to make
+        queue: list[Unit] = []
+        last = None
+        for annotator, unit in work_sql.iter_planned_queues(self.store, self.name):
+            if annotator != last:
+                queue, last = out.setdefault(annotator, []), annotator
+            queue.append(by_id[unit])
         return out
 
     @cached_property

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from .packing import INSERT_UNIT, JOIN, packed
 
@@ -71,6 +71,13 @@ def units(db: "Store", campaign: str) -> list[UnitRow]:
         out.append(UnitRow((uid, position, document_id, start, end, text, context, is_gold, gold_json, prelabel_json,
                             prelabel_score)))
     return out
+
+
+def prelabels(db: "Store", campaign: str) -> Iterator[tuple[str, str, float | None]]:
+    """``(unit, prelabel_json, prelabel_score)`` of the units with a pre-label, in plan order (as
+    :func:`units` has them; three columns, no text cut from the documents)."""
+    return iter(db.execute("SELECT id, prelabel_json, prelabel_score FROM units WHERE campaign=? "
+                           "AND prelabel_json IS NOT NULL ORDER BY position", (campaign,)))
 
 
 def unit_ids(db: "Store", campaign: str) -> set[str]:
