@@ -146,7 +146,15 @@ def write_local_results(db: Any, campaign: str, repeated: Iterable[str], blocks:
             known[j] = db.execute("INSERT INTO local_result_values (result_json) VALUES (?)", (j,)).lastrowid
     sql = (f"INSERT INTO {table} (campaign, unit_id, annotator_id, result_json, lead_time, created_at, "
            "updated_at, was_cancelled) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+    # each distinct time stamp, and each distinct positive lead time, packed once (a million rows
+    # have a few hundred of each; 0.0 and -0.0, equal as keys, are packed differently: not kept)
+    times: dict[Any, Any] = {}
+    leads: dict[float, Any] = {}
     for rows in blocks:
-        db.executemany(sql, [(campaign, u, a, known.get(j, j), seconds(lead), stamp(created),
-                              None if updated == created else stamp(updated), cancelled)
-                             for u, a, j, lead, created, updated, cancelled in rows])
+        db.executemany(sql, [
+            (campaign, u, a, known.get(j, j),
+             (leads[lead] if lead in leads else leads.setdefault(lead, seconds(lead)))
+             if lead.__class__ is float and lead > 0 else seconds(lead),
+             times[created] if created in times else times.setdefault(created, stamp(created)),
+             None if updated == created else stamp(updated), cancelled)
+            for u, a, j, lead, created, updated, cancelled in rows])
