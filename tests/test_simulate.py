@@ -77,3 +77,56 @@ def test_multi_answers():
     ann = SimulatedAnnotator("x", persona("expert"))
     got = [ann.label(u, ("a", "c"), MULTI, seed=3)[0] for u in units(1000)]
     assert sum(g == ("a", "c") for g in got) / 1000 > 0.85
+
+
+SINGLE = LabelSchema(LabelKind.SINGLE, ("claim", "no_claim", "unsure"))
+
+
+@pytest.mark.parametrize("schema", [SINGLE, ORD, MULTI, SPANS], ids=lambda s: s.kind.value)
+@pytest.mark.parametrize("lean", [None, "first"])
+def test_label_all_gives_what_label_gives(schema, lean):
+    """The fast path of a whole queue: the same labels and lead times as :meth:`label` one unit at a
+    time, for every persona, reference (none, each label) and text length."""
+    texts = ["Meta and Scale AI met Alexandr Wang today.", "x", "", "A much longer sentence, " * 12]
+    if schema.kind is LabelKind.SPANS:  # references inside every text
+        texts = [texts[0], texts[3], texts[0], texts[3]]
+    us = [Unit(f"doc-{i:04d}-{i % 7}", "t", "d", 0, len(texts[i % 4]), texts[i % 4]) for i in range(400)]
+    if schema.kind is LabelKind.SPANS:
+        choices = [None, (), (Span(0, 4, "ORG"),), (Span(0, 4, "ORG"), Span(22, 36, "PERSON"))]
+    elif schema.kind is LabelKind.MULTI:
+        choices = [None, (), ("a",), ("a", "c")]
+    else:
+        choices = [None, *schema.labels]
+    refs = {u.id: choices[i % len(choices)] for i, u in enumerate(us)}
+    refs.pop(us[5].id)  # a unit with no reference at all
+    for name in get_registry().names("annotators"):
+        ann = SimulatedAnnotator(f"{name}-1", persona(name), lean=schema.labels[0] if lean else None)
+        for seed in (0, 14, 2**40):
+            one = [ann.label(u, refs.get(u.id), schema, seed) for u in us]
+            assert list(ann.label_all(us, refs, schema, seed)) == one, (name, seed)
+
+
+def test_label_all_keeps_errors_and_plugin_personas():
+    from dataclasses import dataclass
+
+    from workbench.models import LabelError
+    from workbench.simulate import Persona
+
+    us = units(50)
+    bad = {u.id: "nope" for u in us}
+    with pytest.raises(LabelError):
+        list(SimulatedAnnotator("x", persona("expert")).label_all(us, bad, SINGLE, 1))
+    with pytest.raises(ValueError):
+        list(SimulatedAnnotator("x", persona("hasty")).label_all(us, bad, ORD, 1))
+    with pytest.raises(LabelError):  # a lean that is not a label, as label() says
+        list(SimulatedAnnotator("x", persona("spammer"), lean="nope").label_all(us, {}, SINGLE, 1))
+    assert list(SimulatedAnnotator("x", persona("spammer"), lean="nope").label_all([], {}, SINGLE, 1)) == []
+
+    @dataclass(frozen=True)
+    class Contrary(Persona):
+        def answer(self, unit, reference, schema, rng, lean=None):
+            return schema.labels[-1] if rng.random() < 0.5 else schema.labels[0]
+
+    ann = SimulatedAnnotator("c", Contrary("contrary", 0.5))
+    refs = {u.id: "neu" for u in us}
+    assert list(ann.label_all(us, refs, ORD, 3)) == [ann.label(u, "neu", ORD, 3) for u in us]

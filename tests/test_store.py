@@ -365,3 +365,39 @@ $WB --home {home} -q status c1 > {tmp_path}/status.out 2>&1; echo $? > {tmp_path
     # reading needs no writing: status works on a read-only home
     assert (tmp_path / "status.rc").read_text().strip() == "0", (tmp_path / "status.out").read_text()
     assert dump_store(home) == before
+
+
+@pytest.mark.parametrize("block", [1, 2, 5, 1000])
+def test_local_results_stored_in_blocks_are_the_rows_of_one_batch(tmp_path, block):
+    """write_local_results_sorted (rows in key order, a block at a time, the repeated results
+    named first) stores what add_local_results stores of the same rows at once: the same rows and
+    the same ids of the repeated results, a result kept before reused."""
+    import random as _random
+
+    from workbench.store import backend as backend_sql
+
+    r = _random.Random(block)
+    results = [json.dumps([{"value": {"choices": [c]}}]) for c in "abc"] + [json.dumps([{"n": i}]) for i in range(40)]
+    rows = [(f"u{u:03d}", f"a{a}", r.choice(results[:3]) if r.random() < 0.6 else r.choice(results),
+             r.choice([1.0, 2.5, 3.14, 12.07]), "2026-12-03T02:00:0%d+00:00" % r.randrange(3), None)
+            for u in range(60) for a in range(3) if r.random() < 0.8]
+    rows = [(u, a, j, lead, at, at) for u, a, j, lead, at, _ in rows]
+
+    def stored(write):
+        store = Store(tmp_path / f"s{len(list(tmp_path.iterdir()))}")
+        with store.transaction():
+            backend_sql.add_local_results(store, "old", [("z", "a0", results[5], 1.0, rows[0][4], rows[0][4])] * 1)
+            write(store)
+        db = sqlite3.connect(store.path)
+        return (db.execute("SELECT * FROM local_result_values ORDER BY id").fetchall(),
+                db.execute("SELECT * FROM local_results ORDER BY campaign, unit_id, annotator_id").fetchall())
+
+    at_once = stored(lambda s: backend_sql.add_local_results(s, "c", list(reversed(rows))))
+    ordered = sorted(rows, key=lambda x: (x[0], x[1]))
+    seen: dict[str, int] = {}
+    for x in ordered:
+        seen[x[2]] = seen.get(x[2], 0) + 1
+    repeated = [j for j, n in seen.items() if n > 1]
+    blocks = [ordered[i:i + block] for i in range(0, len(ordered), block)]
+    assert stored(lambda s: backend_sql.write_local_results_sorted(s, "c", repeated, iter(blocks))) == at_once
+    assert len(at_once[0]) > 3 and any(type(x[3]) is str for x in at_once[1])  # ids and texts both

@@ -9,8 +9,10 @@ through Label Studio.
 
 from __future__ import annotations
 
+import _random
 import hashlib
 import random
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from .models import Label, LabelKind, LabelSchema, Span, Unit
@@ -134,3 +136,70 @@ class SimulatedAnnotator:
         rng = rng_for(seed, self.id, unit.id)
         label = self.persona.answer(unit, reference, schema, rng, lean=self.lean)
         return schema.normalize(label, text_length=len(unit.text)), self.persona.lead_time(unit, rng)
+
+    def label_all(self, units: Iterable[Unit], references: Mapping[str, Label | None], schema: LabelSchema,
+                  seed: int) -> Iterator[tuple[Label, float]]:
+        """:meth:`label` of each of ``units`` in turn (``references``: by unit id), the same answers
+        and lead times, made faster for a million: one random stream re-seeded per unit (the state
+        :func:`rng_for` gives), the unit's seed hashed from a prefix made once, and a persona of this
+        module's own on a single or ordinal choice answered by a copy of :meth:`Persona.answer`'s
+        rules with what they need worked out once (the same draws from the same stream)."""
+        if type(self.persona) is not Persona:  # a persona of a plugin's own: its own rules, as they are
+            yield from (self.label(u, references.get(u.id), schema, seed) for u in units)
+            return
+        sha, take = hashlib.sha256, int.from_bytes
+        prefix = f"{seed}\0{self.id}\0"
+        rng = random.Random()
+        reseed = _random.Random.seed  # random.Random.seed also clears gauss()'s spare value: Persona never has one
+        persona, lean, pace = self.persona, self.lean, self.persona.pace
+        wide = 1.6 - 0.6  # Persona.lead_time's rng.uniform(0.6, 1.6): 0.6 + (1.6 - 0.6) * random()
+        answer = None if not schema.categorical else _choice_rules(persona, schema, lean)
+        normalize = schema.normalize
+        for unit in units:
+            reseed(rng, take(sha((prefix + unit.id).encode()).digest()[:4], "big"))
+            n = len(unit.text)
+            if answer is None:
+                label = normalize(persona.answer(unit, references.get(unit.id), schema, rng, lean=lean), text_length=n)
+            else:
+                label = answer(references.get(unit.id), rng)
+            yield label, round(max(1.0, n * pace * (0.6 + wide * rng.random())), 2)
+
+
+def _choice_rules(persona: Persona, schema: LabelSchema,
+                  lean: str | None) -> Callable[[Label | None, random.Random], Label]:
+    """``persona``'s :meth:`Persona.answer` on a single or ordinal choice, normalized: the same draws
+    in the same order, each reference's wrong answers (and an ordinal scale's weights) found once."""
+    labels = schema.labels
+    valid = frozenset(labels)
+    if persona.behaviour == "constant":
+        constant = lean or labels[_stable_int(persona.name) % len(labels)]
+        return lambda reference, rng: constant if type(constant) is str and constant in valid else schema.normalize(constant)
+    wrong: dict = {}
+
+    def others(reference):
+        found = wrong.get(reference)
+        if found is None:
+            rest = [label for label in labels if label != reference]
+            weights = None
+            if schema.kind is LabelKind.ORDINAL:
+                pos = labels.index(reference)
+                weights = [1.0 / abs(labels.index(o) - pos) ** 2 for o in rest]
+            found = wrong[reference] = (rest, weights)
+        return found
+
+    accuracy, strength, behaviour = persona.accuracy, persona.strength, persona.behaviour
+    favourite = (lean or labels[-1]) if behaviour == "biased" else None
+
+    def answer(reference, rng):
+        if behaviour == "random" or reference is None:
+            label = rng.choice(labels)
+        elif favourite is not None and reference != favourite and rng.random() < strength:
+            label = favourite
+        elif rng.random() < accuracy:
+            label = reference
+        else:
+            rest, weights = others(reference)
+            label = rng.choice(rest) if weights is None else rng.choices(rest, weights)[0]
+        return label if type(label) is str and label in valid else schema.normalize(label)
+
+    return answer

@@ -328,13 +328,13 @@ class CampaignState:
                 if a.planned:
                     out.setdefault(a.annotator, []).append(by_id[a.unit])
             return out
-        queue, last = None, None
-        for unit, annotator, _position, _round, cancelled in work_sql.iter_assignments(self.store, self.name):
-            if cancelled is None:
-                if annotator != last:
-                    queue = out.setdefault(sys.intern(annotator), [])
-                    last = annotator
-                queue.append(by_id[unit])  # type: ignore[union-attr]
+        # two columns of the planned rows, in the same order: no Assignment per row (a million) to make
+        queue: list[Unit] = []
+        last = None
+        for annotator, unit in work_sql.iter_planned_queues(self.store, self.name):
+            if annotator != last:
+                queue, last = out.setdefault(sys.intern(annotator), []), annotator
+            queue.append(by_id[unit])
         return out
 
     @cached_property

@@ -9,11 +9,15 @@ Studio.
 from __future__ import annotations
 
 import json
+from array import array
 from collections.abc import Iterator, Sequence
+from time import time
 from typing import overload
 
+from ..models import LabelKind
 from ..store import backend as backend_sql
 from ..store import now
+from ..tasktype import TaskType
 from . import Backend, BackendContext, PullBatch, RawAnnotation
 
 #: the key of the simulated reviewers' verdicts in this backend's state
@@ -58,6 +62,122 @@ class _Results(Sequence[RawAnnotation]):
         return (self._raw(r) for r in backend_sql.iter_local_results(self._store, self._campaign))
 
 
+class _Answers:
+    """The crowd's answers as they are made, kept small (a million of them as rows took a gigabyte):
+    per answer its key's place in ``(unit, annotator)`` order, the number of its result (each distinct
+    result JSON once) and of its time stamp (each second once), and its lead time; given back as the
+    store's rows in key order, a block at a time."""
+
+    BLOCK = 50_000
+
+    def __init__(self, task_type, crowd):
+        self.task_type = task_type
+        # the base class's result of a choice depends on the label alone: made once per label
+        self.by_label = (type(task_type).to_ls_result is TaskType.to_ls_result
+                         and task_type.schema.kind is not LabelKind.SPANS)
+        self.annotators = sorted({a.id for a in crowd})
+        self.rank = {a: i for i, a in enumerate(self.annotators)}
+        self.units: dict[str, int] = {}  # unit id -> its number (made in turn; ranked in key order at the end)
+        self.unit_ids: list[str] = []
+        self.results: dict[str, int] = {}  # result JSON -> its number
+        self.labels: dict = {}  # label -> its result's number (by_label)
+        self.odd: dict[int, object] = {}  # an answer's lead time that is not a float (a plugin's persona)
+        self._order = None
+        self.texts: list[str] = []
+        self.stamps: list[str] = []
+        self.unit_of, self.annotator_of = array("q"), array("q")
+        self.result_of, self.stamp_of, self.lead = array("q"), array("q"), array("d")
+
+    def __len__(self) -> int:
+        return len(self.lead)
+
+    def add(self, annotator, units: list, answers, advance) -> None:
+        to_ls, dumps = self.task_type.to_ls_result, json.dumps
+        numbers, ids, results, texts, stamps = self.units, self.unit_ids, self.results, self.texts, self.stamps
+        labels = self.labels
+        unit_of, result_of, stamp_of, lead_of = (self.unit_of.append, self.result_of.append, self.stamp_of.append,
+                                                 self.lead.append)
+        by_label, second = self.by_label, -1
+        for i, (unit, (label, lead)) in enumerate(zip(units, answers), 1):
+            n = numbers.get(unit.id)
+            if n is None:
+                n = numbers[unit.id] = len(ids)
+                ids.append(unit.id)
+            unit_of(n)
+            r = labels.get(label) if by_label else None
+            if r is None:
+                text = dumps(to_ls(label, unit))
+                r = results.get(text)
+                if r is None:
+                    r = results[text] = len(texts)
+                    texts.append(text)
+                if by_label:
+                    labels[label] = r
+            result_of(r)
+            if type(lead) is not float:
+                self.odd[len(self.lead)] = lead
+                lead = 0.0
+            lead_of(lead)
+            if int(time()) != second:  # the stamp of the second the answer was made (:func:`now`)
+                second = int(time())
+                stamp = now()
+                if not stamps or stamps[-1] != stamp:
+                    stamps.append(stamp)
+            stamp_of(len(stamps) - 1)
+            if i % 4096 == 0:
+                advance(4096)
+        self.annotator_of.extend([self.rank[annotator.id]] * (len(self.lead) - len(self.annotator_of)))
+        advance(len(units) % 4096)
+
+    def order(self):
+        """The answers' places in key order (worked out once)."""
+        import numpy as np
+
+        if self._order is not None:
+            return self._order
+        ranked = np.argsort(np.array(self.unit_ids, dtype=object)) if self.unit_ids else np.zeros(0, np.int64)
+        place = np.empty(len(ranked), np.int64)
+        place[ranked] = np.arange(len(ranked))
+        keys = place[np.frombuffer(self.unit_of, np.int64)] * max(len(self.annotators), 1) \
+            + np.frombuffer(self.annotator_of, np.int64)
+        self._order = np.argsort(keys, kind="stable")
+        return self._order
+
+    def repeated(self) -> list[str]:
+        """The results given more than once, in the order they first come in key order."""
+        import numpy as np
+
+        if not len(self):
+            return []
+        results = np.frombuffer(self.result_of, np.int64)[self.order()]
+        counts = np.bincount(results, minlength=len(self.texts))
+        found, first = np.unique(results, return_index=True)
+        return [self.texts[r] for r in found[np.argsort(first, kind="stable")].tolist() if counts[r] > 1]
+
+    def blocks(self):
+        import numpy as np
+
+        if not len(self):
+            return
+        ids, annotators, texts, stamps, odd = self.unit_ids, self.annotators, self.texts, self.stamps, self.odd
+        order = self.order()
+        units, who = np.frombuffer(self.unit_of, np.int64), np.frombuffer(self.annotator_of, np.int64)
+        results, when, leads = (np.frombuffer(self.result_of, np.int64), np.frombuffer(self.stamp_of, np.int64),
+                                np.frombuffer(self.lead, np.float64))
+        for start in range(0, len(order), self.BLOCK):
+            at = order[start:start + self.BLOCK]
+            rows = []
+            for u, a, r, lead, s in zip(units[at].tolist(), who[at].tolist(), results[at].tolist(),
+                                        leads[at].tolist(), when[at].tolist()):
+                stamp = stamps[s]
+                rows.append((ids[u], annotators[a], texts[r], lead, stamp, stamp))
+            if odd:
+                for i, k in enumerate(at.tolist()):
+                    if k in odd:
+                        rows[i] = (*rows[i][:3], odd[k], *rows[i][4:])
+            yield rows
+
+
 class LocalBackend(Backend):
     name = "local"
     in_process = True
@@ -82,23 +202,15 @@ class LocalBackend(Backend):
 
         total = sum(len(queue(a.id)) for a in crowd)
         advance = self.ctx.progress(f"{self.campaign}: simulated crowd labels", total)
-        rows = []
-        # one string per distinct result and time stamp: most results repeat (a choice task has a few),
-        # and a million rows each with their own copies took a gigabyte before they were stored
-        texts: dict[str, str] = {}
+        answers = _Answers(self.ctx.task_type, crowd)
         for annotator in crowd:
-            for unit in queue(annotator.id):
-                advance(1)
-                if (unit.id, annotator.id) in done:
-                    continue
-                label, lead = annotator.label(unit, references.get(unit.id), schema, seed)
-                result = json.dumps(self.ctx.task_type.to_ls_result(label, unit))
-                result, stamp = texts.setdefault(result, result), now()
-                stamp = texts.setdefault(stamp, stamp)
-                rows.append((unit.id, annotator.id, result, lead, stamp, stamp))
+            q = queue(annotator.id)
+            todo = [u for u in q if (u.id, annotator.id) not in done] if done else q
+            answers.add(annotator, todo, annotator.label_all(todo, references, schema, seed), advance)
+            advance(len(q) - len(todo))
         with store.transaction():
-            backend_sql.add_local_results(store, self.campaign, rows)
-        return len(rows)
+            backend_sql.write_local_results_sorted(store, self.campaign, answers.repeated(), answers.blocks())
+        return len(answers)
 
     def pull(self, known):
         return PullBatch(_Results(self.ctx.store, self.campaign), complete=True)

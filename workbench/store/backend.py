@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Iterable
 
-from .packing import insert_local_results, seconds_sql, stamp_sql
+from .packing import insert_local_results, seconds_sql, stamp_sql, write_local_results
 
 if TYPE_CHECKING:  # pragma: no cover
     import sqlite3
@@ -56,6 +56,14 @@ def local_done(db: "Store", campaign: str) -> set[tuple[str, str]]:
 def add_local_results(db: "Store", campaign: str, rows: Iterable[tuple]) -> None:
     """``(unit, annotator, result_json, lead_time, created_at, updated_at)`` rows."""
     insert_local_results(db, campaign, [(*r, 0) for r in rows])
+
+
+def write_local_results_sorted(db: "Store", campaign: str, repeated: Iterable[str],
+                               blocks: Iterable[Iterable[tuple]]) -> None:
+    """:func:`add_local_results` of rows already in ``(unit, annotator)`` order, given (and stored) a
+    block at a time; ``repeated``: the results that come more than once among all the rows, in the
+    order they first come (stored as :func:`add_local_results` stores the same rows at once)."""
+    write_local_results(db, campaign, repeated, ([(*r, 0) for r in rows] for rows in blocks))
 
 
 _CREATED = stamp_sql("r.created_at")

@@ -130,12 +130,31 @@ def insert_local_results(db: Any, campaign: str, rows: Iterable[tuple],
     seen: dict[str, int] = {}
     for r in rows:
         seen[r[2]] = seen.get(r[2], 0) + 1
+    write_local_results(db, campaign, [j for j, n in seen.items() if n > 1], [rows], table)
+
+
+def write_local_results(db: Any, campaign: str, repeated: Iterable[str], blocks: Iterable[Iterable[tuple]],
+                        table: str = "local_results") -> None:
+    """What :func:`insert_local_results` stores of one batch of rows, from rows already in key order
+    and given a block at a time (each block stored before the next is asked for: a million rows need
+    not be held at once). ``repeated``: the results that come more than once in the batch, in the
+    order they first come; each is kept once in ``local_result_values`` (a result kept there before
+    is used as it is), and the rows hold its id."""
     known = {j: i for i, j in db.execute("SELECT id, result_json FROM local_result_values").fetchall()}
-    for j, n in seen.items():
-        if n > 1 and j not in known:
+    for j in repeated:
+        if j not in known:
             known[j] = db.execute("INSERT INTO local_result_values (result_json) VALUES (?)", (j,)).lastrowid
-    db.executemany(f"INSERT INTO {table} (campaign, unit_id, annotator_id, result_json, lead_time, created_at, "
-                   "updated_at, was_cancelled) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   [(campaign, u, a, known.get(j, j), seconds(lead), stamp(created),
-                     None if updated == created else stamp(updated), cancelled)
-                    for u, a, j, lead, created, updated, cancelled in rows])
+    sql = (f"INSERT INTO {table} (campaign, unit_id, annotator_id, result_json, lead_time, created_at, "
+           "updated_at, was_cancelled) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+    # each distinct time stamp, and each distinct positive lead time, packed once (a million rows
+    # have a few hundred of each; 0.0 and -0.0, equal as keys, are packed differently: not kept)
+    times: dict[Any, Any] = {}
+    leads: dict[float, Any] = {}
+    for rows in blocks:
+        db.executemany(sql, [
+            (campaign, u, a, known.get(j, j),
+             (leads[lead] if lead in leads else leads.setdefault(lead, seconds(lead)))
+             if lead.__class__ is float and lead > 0 else seconds(lead),
+             times[created] if created in times else times.setdefault(created, stamp(created)),
+             None if updated == created else stamp(updated), cancelled)
+            for u, a, j, lead, created, updated, cancelled in rows])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+from operator import itemgetter
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from . import packing
 
@@ -78,17 +79,26 @@ def iter_assignments(db: "Store", campaign: str) -> "sqlite3.Cursor":
                       "ORDER BY annotator_id, position", (campaign,))
 
 
+def iter_planned_queues(db: "Store", campaign: str) -> Iterator[tuple[str, str]]:
+    """``(annotator, unit)`` of the planned assignments (not cancelled), in :func:`assignments`' order."""
+    return iter(db.execute("SELECT annotator_id, unit_id FROM assignments WHERE campaign=? AND cancelled IS NULL "
+                           "ORDER BY annotator_id, position", (campaign,)))
+
+
 def count_assignments(db: "Store", campaign: str) -> int:
     return int(db.scalar("SELECT COUNT(*) FROM assignments WHERE campaign=?", campaign) or 0)
 
 
 def add_assignments(db: "Store", campaign: str, rows: Iterable[tuple[str, str, int, int]]) -> None:
     """``(unit, annotator, position, round)`` rows; a cancelled assignment of the same pair is planned again."""
+    # in key order (full pages): sorted by annotator, then (stable) by unit, the order of a sort by
+    # (unit, annotator) at a third of its cost (one string per comparison, no key tuples)
+    ordered = sorted([(campaign, u, a, p, r) for u, a, p, r in rows], key=itemgetter(2))
+    ordered.sort(key=itemgetter(1))
     db.executemany(
         "INSERT INTO assignments (campaign, unit_id, annotator_id, position, round, cancelled) "
         "VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT (campaign, unit_id, annotator_id) DO UPDATE SET "
-        "position=excluded.position, round=excluded.round, cancelled=NULL",
-        sorted(((campaign, u, a, p, r) for u, a, p, r in rows), key=lambda x: (x[1], x[2])))  # key order: full pages
+        "position=excluded.position, round=excluded.round, cancelled=NULL", ordered)
 
 
 def cancel_assignments(db: "Store", campaign: str, pairs: Iterable[tuple[str, str]], reason: str) -> None:
@@ -165,9 +175,10 @@ def record_tasks(db: "Store", campaign: str, backend: str, tasks: dict[str, str]
                  stamp: str) -> None:
     """A task whose id is its unit's id (the local backend's) is stored with a NULL id; the time packed
     (:mod:`.packing`: nothing reads it back)."""
+    pushed = packing.stamp(stamp)
     db.executemany("INSERT OR IGNORE INTO backend_tasks (campaign, unit_id, backend, task_id, pushed_at, overlap) "
                    "VALUES (?, ?, ?, ?, ?, ?)",
-                   [(campaign, u, backend, None if str(t) == u else str(t), packing.stamp(stamp), overlaps.get(u))
+                   [(campaign, u, backend, None if (s := str(t)) == u else s, pushed, overlaps.get(u))
                     for u, t in sorted(tasks.items())])
 
 
