@@ -13,7 +13,7 @@ so a pull that fails to store anything resumes from where the last good one ende
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from itertools import groupby
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -34,7 +34,7 @@ CURSOR = PULL_CURSOR
 def run(ctx: "StepContext") -> dict[str, Any]:
     ctx.require("pull", "push")
     backend = ctx.backend
-    known = _Decoded(labels_sql.backend_ids(ctx.store, ctx.name, ""))
+    known = _Decoded(lambda: labels_sql.backend_ids(ctx.store, ctx.name, ""))
     batch = backend.pull(known)
     with ctx.store.transaction():
         summary = apply_pull(ctx, batch)
@@ -56,11 +56,19 @@ def simulated(ctx: "StepContext") -> dict[str, Any] | None:
 
 
 class _Decoded(Mapping[str, Any]):
-    """``{key: backend_ids}`` decoded from the stored JSON when a backend reads an entry (the local
-    backend reads none; a million JSON texts decoded for nothing took seconds)."""
+    """``{key: backend_ids}`` read from the store when a backend first looks, each entry decoded from
+    its stored JSON when read (the local backend reads none: a million keys read and JSON texts
+    decoded for nothing took seconds)."""
 
-    def __init__(self, texts: dict[str, str]):
-        self._texts = texts
+    def __init__(self, read: Callable[[], dict[str, str]]):
+        self._read = read
+        self._loaded: dict[str, str] | None = None
+
+    @property
+    def _texts(self) -> dict[str, str]:
+        if self._loaded is None:
+            self._loaded = self._read()
+        return self._loaded
 
     def __getitem__(self, key: str) -> Any:
         return json.loads(self._texts[key])
