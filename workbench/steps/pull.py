@@ -222,7 +222,8 @@ def settle(ctx: "StepContext") -> tuple[int, int]:
     # table's rows, plans and changes held at once took gigabytes on a million annotations
     after: str | None = None
     while True:
-        rows = labels_sql.settling_after(db, name, after, SETTLE_PAGE)
+        # the units' rows in any order first: a unit whose every answer has its own place needs no order
+        rows = labels_sql.settling_after(db, name, after, SETTLE_PAGE, in_order=False)
         if not rows:
             break
         if len(rows) == SETTLE_PAGE:  # the last unit may go on in the next page: read it whole
@@ -247,12 +248,13 @@ _ANSWERS = frozenset(("ok", "extra", "not_in_pool", "excluded"))
 def _settle_page(db, name: str, after: str | None, upto: str, rows: list[tuple], pool: set[str], excluded: set[str],
                  overlap: int) -> tuple[list[tuple[str, str, int | None]], int]:
     """:func:`settle` on one page of whole units (``(key, unit, annotator, status, round, planned round)``,
-    in unit order): the changes, and how many are extra. A unit whose answers are each by a different
-    annotator of the pool with a planned place there gives each its own place (what
-    :func:`_settle_units` gives them); the others go through :func:`_settle_units`."""
+    grouped by unit, from after ``after`` up to ``upto``): the changes, and how many are extra. A unit
+    whose answers are each by a different annotator of the pool with a planned place there gives each
+    its own place (what :func:`_settle_units` gives them, in any order of its rows); the others go
+    through :func:`_settle_units`, their rows read again earliest first."""
     changes: list[tuple[str, str, int | None]] = []
-    other: list[tuple] = []
-    for _, group in groupby(rows, key=itemgetter(1)):
+    other: set[str] = set()  # units for the general pass
+    for unit, group in groupby(rows, key=itemgetter(1)):
         unit_rows = list(group)
         who = [r[2] for r in unit_rows if r[3] in _ANSWERS]
         if all(r[5] is not None for r in unit_rows if r[3] in _ANSWERS) and len(set(who)) == len(who) \
@@ -262,15 +264,17 @@ def _settle_page(db, name: str, after: str | None, upto: str, rows: list[tuple],
                 if want != status or own != rnd:
                     changes.append((key, want, own))
         else:
-            other.extend(unit_rows)
+            other.add(unit)
     if not other:
         return changes, 0
+    # the general pass needs each unit's rows earliest first: the page read again in that order
+    ordered = [r for r in labels_sql.settling_between(db, name, after, upto) if r[1] in other]
     slots: dict[str, list[int]] = {}  # unit -> the rounds of its planned places
     pair_round: dict[tuple[str, str], int] = {}
     for unit, annotator, rnd in work_sql.planned_rounds_between(db, name, after, upto):
         slots.setdefault(unit, []).append(rnd)
         pair_round[(unit, annotator)] = rnd
-    named = [{"key": r[0], "unit_id": r[1], "annotator_id": r[2], "status": r[3], "round": r[4]} for r in other]
+    named = [{"key": r[0], "unit_id": r[1], "annotator_id": r[2], "status": r[3], "round": r[4]} for r in ordered]
     more, extra = _settle_units(named, slots, pair_round, pool, excluded, overlap)
     return changes + more, extra
 

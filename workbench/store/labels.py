@@ -242,7 +242,9 @@ def copy_stored(db: "Store", campaign: str, src, backend: str, verdicts: list[tu
              "LEFT JOIN temp.pull_verdicts v ON v.ref = r.result_json AND x.unit_id IS NULL AND r.was_cancelled = 0 ")
     status = ("CASE WHEN x.unit_id IS NOT NULL THEN 'invalid' WHEN r.was_cancelled THEN 'skipped' "
               "ELSE v.status END")
-    order = f"ORDER BY {_L_CREATED}, r.unit_id, r.annotator_id"
+    # the raw annotations' order (:func:`.backend.iter_local_results`): by the creation time's text, which for
+    # the whole seconds :func:`copyable` lets through (four-digit years) is the order of the seconds
+    order = "ORDER BY r.created_at, r.unit_id, r.annotator_id"
     stored = db.one("SELECT 1 FROM annotations WHERE campaign=? LIMIT 1", campaign) is not None
     n, unknown, skipped, invalid = db.tuples(
         f"SELECT COUNT(*), COALESCE(SUM(x.unit_id IS NOT NULL), 0), COALESCE(SUM({status} = 'skipped'), 0), "
@@ -292,12 +294,21 @@ _SETTLING = ("SELECT a.key, a.unit_id, a.annotator_id, a.status, a.round, s.roun
 _SETTLING_ORDER = f"ORDER BY a.unit_id, {_CREATED.replace('created_at', 'a.created_at')}, a.key"
 
 
-def settling_after(db: "Store", campaign: str, after: str | None, limit: int) -> list[tuple]:
+def settling_after(db: "Store", campaign: str, after: str | None, limit: int, in_order: bool = True) -> list[tuple]:
     """:func:`in_order_after` as tuples, each with its annotator's planned round in the unit (None:
-    not planned, or cancelled): ``(key, unit, annotator, status, round, planned round)``."""
+    not planned, or cancelled): ``(key, unit, annotator, status, round, planned round)``. ``in_order=False``:
+    a unit's rows in any order (no time stamp read and sorted)."""
+    order = _SETTLING_ORDER if in_order else "ORDER BY a.unit_id"
     if after is None:
-        return db.tuples(f"{_SETTLING}{_SETTLING_ORDER} LIMIT ?", campaign, limit)
-    return db.tuples(f"{_SETTLING}AND a.unit_id > ? {_SETTLING_ORDER} LIMIT ?", campaign, after, limit)
+        return db.tuples(f"{_SETTLING}{order} LIMIT ?", campaign, limit)
+    return db.tuples(f"{_SETTLING}AND a.unit_id > ? {order} LIMIT ?", campaign, after, limit)
+
+
+def settling_between(db: "Store", campaign: str, after: str | None, upto: str) -> list[tuple]:
+    """:func:`settling_after`'s rows (in order) of the units after ``after`` (None: from the first) up to ``upto``."""
+    if after is None:
+        return db.tuples(f"{_SETTLING}AND a.unit_id <= ? {_SETTLING_ORDER}", campaign, upto)
+    return db.tuples(f"{_SETTLING}AND a.unit_id > ? AND a.unit_id <= ? {_SETTLING_ORDER}", campaign, after, upto)
 
 
 def settling_of(db: "Store", campaign: str, unit: str) -> list[tuple]:
