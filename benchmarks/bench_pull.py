@@ -5,7 +5,7 @@ runs in this process: CPU seconds (``time.process_time``), wall seconds and the 
 (``getrusage``). ``--warm`` loads the read model's units first, as a whole run has by the time it
 pulls. Run it with another tree on ``PYTHONPATH`` to compare two versions of the code on the same store.
 
-    python -m benchmarks.bench_pull /tmp/scale/5mb [--warm] [--keep-copy]
+    python -m benchmarks.bench_pull /tmp/scale/5mb [--warm] [--cache-mb 256] [--keep-copy DIR]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("work", help="a size's folder of a kept bench_scale run (holding scale.toml and home/)")
     ap.add_argument("--warm", action="store_true", help="load the units before timing (as a run has)")
+    ap.add_argument("--cache-mb", type=int, help="SQLite's page cache for the whole process (default: SQLite's 2 MB)")
     ap.add_argument("--keep-copy", help="copy the home here and keep it (default: a temporary folder)")
     args = ap.parse_args()
     from workbench.campaign import Campaign
@@ -36,6 +37,8 @@ def main() -> None:
         shutil.copytree(work / "home", home, dirs_exist_ok=True)
         spec = load_spec(str(work / "scale.toml"))
         store = Store(home)
+        if args.cache_mb:
+            store.conn.execute(f"PRAGMA cache_size={-args.cache_mb * 1024}")
         store.conn.execute("DELETE FROM annotations WHERE campaign=?", (spec.name,))
         c = Campaign(spec, store)
         if args.warm:
