@@ -213,6 +213,13 @@ class TaskType:
             raise LabelError(f"expected exactly one choice for {self.from_name!r}, got {choices}")
         return self.schema.normalize(choices[0])
 
+    def unit_free_results(self) -> bool:
+        """Whether :meth:`from_ls_result` reads nothing of its unit, so that equal results give equal
+        labels (or equal errors) on any unit: a pull then converts each distinct result once. True for
+        this class's own conversion of choice tasks; a span task reads the unit's text, and a subclass
+        that overrides :meth:`from_ls_result` gets False unless it overrides this too."""
+        return type(self).from_ls_result is TaskType.from_ls_result and self.schema.kind is not LabelKind.SPANS
+
     # ----- pre-labels ----------------------------------------------------------------------
     def prelabel(self, unit: Unit) -> PreLabel | None:
         """An automatic guess for ``unit`` (label and score 0..1), or None."""

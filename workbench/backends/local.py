@@ -213,7 +213,8 @@ class LocalBackend(Backend):
         return len(answers)
 
     def pull(self, known):
-        return PullBatch(_Results(self.ctx.store, self.campaign), complete=True)
+        return PullBatch(_Results(self.ctx.store, self.campaign), complete=True,
+                         in_store=backend_sql.LocalResults(self.campaign))
 
     # ---- review: the queue is the store (the core's ``reviews`` table), verdicts in this backend's state ----
     def push_review(self, tasks):

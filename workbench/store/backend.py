@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
 from .packing import insert_local_results, seconds_sql, stamp_sql, write_local_results
@@ -49,6 +50,14 @@ class BackendState:
 # A result is stored as its JSON, or (a result repeated: a classification has a handful of distinct
 # results) as the id of its one copy in ``local_result_values``; ``lead_time`` and ``created_at``
 # packed (:mod:`.packing`), and ``updated_at`` NULL when equal to it (migration ``m014_compact_store``).
+@dataclass(frozen=True)
+class LocalResults:
+    """The local backend's results of one campaign as a pull's source the store reads in SQL
+    (:attr:`workbench.backends.PullBatch.in_store`, :func:`.labels.pull_stored`)."""
+
+    campaign: str
+
+
 def local_done(db: "Store", campaign: str) -> set[tuple[str, str]]:
     return {(r[0], r[1]) for r in db.all("SELECT unit_id, annotator_id FROM local_results WHERE campaign=?", campaign)}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from .packing import packed_times, seconds, seconds_sql, stamp_sql
 
@@ -178,3 +178,139 @@ def answered_pairs(db: "Store", campaign: str) -> set[tuple[str, str]]:
 def newest_counted(db: "Store", campaign: str) -> str | None:
     return db.scalar(f"SELECT MAX(COALESCE({_UPDATED}, {_CREATED})) FROM annotations WHERE campaign=? "
                      "AND status='ok'", campaign)
+
+
+# -- a pull from results the store already holds (the local backend's, :class:`.backend.LocalResults`) -------
+# The rows are copied in SQL, each distinct result converted once by the caller, in the order and with
+# the values :func:`upsert` of the raw annotations (:func:`.backend.iter_local_results`) would store.
+_LAST_STAMP = 253402300799  # packing's last packed second
+_L_CREATED = stamp_sql("r.created_at")
+_L_UPDATED = f"CASE WHEN r.updated_at IS NULL THEN {_L_CREATED} ELSE {stamp_sql('r.updated_at')} END"
+_A_UPDATED = _UPDATED.replace("updated_at", "a.updated_at").replace("created_at", "a.created_at")
+_L_KEY = "r.unit_id || ':' || r.annotator_id"
+_L_SAME = (f"EXISTS (SELECT 1 FROM annotations a WHERE a.campaign = ?1 AND a.key = {_L_KEY} "
+           f"AND {_A_UPDATED} = {_L_UPDATED})")  # stored and unchanged: not written again
+
+
+def copyable(db: "Store", src) -> bool:
+    """Whether every result of ``src`` is kept in the packed form its backend writes (lead time in
+    hundredths or none, creation second as an integer, no separate update time, no ``:`` in a unit id,
+    so that ``unit:annotator`` keys are distinct): then :func:`copy_stored` stores what the raw
+    annotations would. Anything else (a row written by hand) goes the raw annotations' way."""
+    return db.one("SELECT 1 FROM local_results WHERE campaign=? AND (instr(unit_id, ':') > 0 "
+                  "OR typeof(created_at) != 'integer' OR created_at < 0 OR created_at > ? OR updated_at IS NOT NULL "
+                  "OR typeof(lead_time) NOT IN ('integer', 'null') OR abs(lead_time) >= 10000000000000 "
+                  "OR typeof(was_cancelled) != 'integer' OR typeof(result_json) NOT IN ('integer', 'text')) LIMIT 1",
+                  src.campaign, _LAST_STAMP) is None
+
+
+def stored_unit_ids(db: "Store", src) -> list[str]:
+    """The distinct units ``src``'s results are for."""
+    return [r[0] for r in db.tuples("SELECT DISTINCT unit_id FROM local_results WHERE campaign=?", src.campaign)]
+
+
+def stage_unknown(db: "Store", rows: list[tuple[str, str]]) -> None:
+    """``(unit, reason)``: the units of :func:`stored_unit_ids` the campaign does not have (a temporary table
+    of this connection, read by :func:`stored_results` and :func:`copy_stored`)."""
+    db.execute("DROP TABLE IF EXISTS temp.pull_unknown")
+    db.execute("CREATE TEMP TABLE pull_unknown (unit_id TEXT PRIMARY KEY, reason TEXT)")
+    db.executemany("INSERT INTO temp.pull_unknown VALUES (?, ?)", rows)
+
+
+def stored_results(db: "Store", src) -> list[tuple]:
+    """``(ref, result_json, used)`` of each distinct result of ``src`` (``ref`` as stored: an id or the
+    text); ``used``: 1 if a row of a known unit (:func:`stage_unknown`), not cancelled, has it."""
+    return db.tuples(
+        "SELECT r.result_json, CASE WHEN typeof(r.result_json) = 'integer' THEN v.result_json ELSE r.result_json "
+        "END, MAX(r.was_cancelled = 0 AND r.unit_id NOT IN (SELECT unit_id FROM temp.pull_unknown)) "
+        "FROM local_results r LEFT JOIN local_result_values v ON v.id = r.result_json WHERE r.campaign=? "
+        "GROUP BY r.result_json", src.campaign)
+
+
+def copy_stored(db: "Store", campaign: str, src, backend: str, verdicts: list[tuple]) -> dict[str, Any]:
+    """Store ``src``'s results as annotations of ``campaign`` (new ones added in the raw annotations'
+    order, edited ones replaced, unchanged ones left), each with the ``(ref, label_json, status, reason)``
+    of its result in ``verdicts`` (the used ones of :func:`stored_results`), a unit of
+    :func:`stage_unknown` invalid with its reason, a cancelled result skipped; the round is its
+    annotator's planned round (settling decides). Counts: received, unknown_unit, invalid, skipped,
+    new, updated, unchanged, written, quarantined, ``first_quarantined`` ``(unit, annotator, reason)``
+    in that order (or None), and ``had_any``: whether the campaign had annotations before."""
+    db.execute("DROP TABLE IF EXISTS temp.pull_verdicts")
+    db.execute("CREATE TEMP TABLE pull_verdicts (ref PRIMARY KEY, label_json TEXT, status TEXT, reason TEXT)")
+    db.executemany("INSERT INTO temp.pull_verdicts VALUES (?, ?, ?, ?)", verdicts)
+    joins = ("FROM local_results r LEFT JOIN temp.pull_unknown x ON x.unit_id = r.unit_id "
+             "LEFT JOIN temp.pull_verdicts v ON v.ref = r.result_json AND x.unit_id IS NULL AND r.was_cancelled = 0 ")
+    status = ("CASE WHEN x.unit_id IS NOT NULL THEN 'invalid' WHEN r.was_cancelled THEN 'skipped' "
+              "ELSE v.status END")
+    # the raw annotations' order (:func:`.backend.iter_local_results`): by the creation time's text, which for
+    # the whole seconds :func:`copyable` lets through (four-digit years) is the order of the seconds
+    order = "ORDER BY r.created_at, r.unit_id, r.annotator_id"
+    stored = db.one("SELECT 1 FROM annotations WHERE campaign=? LIMIT 1", campaign) is not None
+    n, unknown, skipped, invalid = db.tuples(
+        f"SELECT COUNT(*), COALESCE(SUM(x.unit_id IS NOT NULL), 0), COALESCE(SUM({status} = 'skipped'), 0), "
+        f"COALESCE(SUM({status} = 'invalid'), 0) {joins} WHERE r.campaign = ?1", src.campaign)[0]
+    counts: dict[str, Any] = {"received": n, "unknown_unit": unknown, "skipped": skipped, "invalid": invalid,
+                              "new": n, "updated": 0, "unchanged": 0, "quarantined": 0, "first_quarantined": None,
+                              "had_any": stored}
+    if stored:
+        had, same = db.tuples(
+            f"SELECT COUNT(*), COALESCE(SUM({_A_UPDATED} = {_L_UPDATED}), 0) FROM local_results r "
+            f"JOIN annotations a ON a.campaign = ?2 AND a.key = {_L_KEY} WHERE r.campaign = ?1", src.campaign,
+            campaign)[0]
+        counts.update(new=n - had, updated=had - same, unchanged=same)
+    fresh = f"NOT {_L_SAME.replace('?1', '?2')}" if stored else "1"
+    if invalid:
+        bad = db.tuples(f"SELECT r.unit_id, r.annotator_id, COALESCE(x.reason, v.reason) {joins} WHERE r.campaign = ?1 "
+                        f"AND {status} = 'invalid' AND {fresh} {order}", src.campaign, *([campaign] if stored else []))
+        counts.update(quarantined=len(bad), first_quarantined=bad[0] if bad else None)
+    cols = ", ".join(COLUMNS)
+    updates = ", ".join(f"{c}=excluded.{c}" for c in COLUMNS if c != "key")
+    cur = db.execute(
+        f"INSERT INTO annotations (campaign, {cols}) SELECT ?2, {_L_KEY}, r.unit_id, r.annotator_id, "
+        f"CASE WHEN {status} = 'ok' THEN v.label_json END, r.lead_time, r.created_at, x'', ?3, '{{}}', {status}, "
+        f"CASE WHEN x.unit_id IS NOT NULL THEN x.reason WHEN r.was_cancelled THEN NULL ELSE v.reason END, s.round "
+        f"{joins} LEFT JOIN assignments s ON s.campaign = ?2 AND s.unit_id = r.unit_id "
+        f"AND s.annotator_id = r.annotator_id AND s.cancelled IS NULL "
+        f"WHERE r.campaign = ?1 AND {fresh} {order} ON CONFLICT (campaign, key) DO UPDATE SET {updates}",
+        (src.campaign, campaign, backend))
+    counts["written"] = cur.rowcount
+    db.execute("DROP TABLE temp.pull_verdicts")
+    db.execute("DROP TABLE temp.pull_unknown")
+    return counts
+
+
+def gone_stored(db: "Store", campaign: str, src) -> list[str]:
+    """Keys of ``campaign``'s annotations with no result in ``src`` (``unit:annotator``), in
+    :func:`stored_versions`' order."""
+    return [r[0] for r in db.tuples(
+        "SELECT key FROM annotations a WHERE campaign=?1 AND NOT (instr(key, ':') > 0 AND EXISTS (SELECT 1 FROM "
+        "local_results r WHERE r.campaign = ?2 AND r.unit_id = substr(a.key, 1, instr(a.key, ':') - 1) "
+        "AND r.annotator_id = substr(a.key, instr(a.key, ':') + 1)))", campaign, src.campaign)]
+
+
+_SETTLING = ("SELECT a.key, a.unit_id, a.annotator_id, a.status, a.round, s.round FROM annotations a "
+             "LEFT JOIN assignments s ON s.campaign = a.campaign AND s.unit_id = a.unit_id "
+             "AND s.annotator_id = a.annotator_id AND s.cancelled IS NULL WHERE a.campaign=? ")
+_SETTLING_ORDER = f"ORDER BY a.unit_id, {_CREATED.replace('created_at', 'a.created_at')}, a.key"
+
+
+def settling_after(db: "Store", campaign: str, after: str | None, limit: int, in_order: bool = True) -> list[tuple]:
+    """:func:`in_order_after` as tuples, each with its annotator's planned round in the unit (None:
+    not planned, or cancelled): ``(key, unit, annotator, status, round, planned round)``. ``in_order=False``:
+    a unit's rows in any order (no time stamp read and sorted)."""
+    order = _SETTLING_ORDER if in_order else "ORDER BY a.unit_id"
+    if after is None:
+        return db.tuples(f"{_SETTLING}{order} LIMIT ?", campaign, limit)
+    return db.tuples(f"{_SETTLING}AND a.unit_id > ? {order} LIMIT ?", campaign, after, limit)
+
+
+def settling_between(db: "Store", campaign: str, after: str | None, upto: str) -> list[tuple]:
+    """:func:`settling_after`'s rows (in order) of the units after ``after`` (None: from the first) up to ``upto``."""
+    if after is None:
+        return db.tuples(f"{_SETTLING}AND a.unit_id <= ? {_SETTLING_ORDER}", campaign, upto)
+    return db.tuples(f"{_SETTLING}AND a.unit_id > ? AND a.unit_id <= ? {_SETTLING_ORDER}", campaign, after, upto)
+
+
+def settling_of(db: "Store", campaign: str, unit: str) -> list[tuple]:
+    """:func:`settling_after`'s rows of one unit."""
+    return db.tuples(f"{_SETTLING}AND a.unit_id = ? {_SETTLING_ORDER}", campaign, unit)
