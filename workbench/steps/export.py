@@ -215,11 +215,23 @@ def card_facts(ctx: "StepContext", settings, all_records: Sequence[dict], kept: 
                notes: list[str], files: list[dict], pseudonym_of: dict[str, str]) -> dict[str, Any]:
     state, spec, tt = ctx.state, ctx.spec, ctx.task_type
     plugin, version = plugin_info(ctx)
-    exported_ids, votes_exported, exported_reviewed = set(), Counter(), 0  # one pass over the records
-    for r in kept:
-        exported_ids.add(r["unit_id"])
-        votes_exported.update(v["annotator"] for v in r["votes"])
-        exported_reviewed += r["label_source"] == "review"
+    exported_ids, votes_exported, exported_reviewed = set(), Counter(), 0
+    read: Iterable[dict] = kept
+    if isinstance(kept, Records):  # from the selection's columns: no record made again
+        columns = kept.columns()
+        exported_ids = set(columns["unit_id"])
+        shared = {id(v): v for v in columns["votes"]}  # records with the same votes share one list
+        for key, n in Counter(map(id, columns["votes"])).items():
+            for v in shared[key]:
+                votes_exported[v["annotator"]] += n
+        exported_reviewed = columns["label_source"].count("review")
+        names = ("exported_at", "document_id", "review_reasons", "review", "label_source", "split", "label")
+        read = (dict(zip(names, values)) for values in kept.fields(*names))
+    else:  # one pass over the records
+        for r in kept:
+            exported_ids.add(r["unit_id"])
+            votes_exported.update(v["annotator"] for v in r["votes"])
+            exported_reviewed += r["label_source"] == "review"
     table = state.table
     inside = table["unit"].isin(exported_ids)
     subset = compute_metrics(ctx.registry, tt.schema, table if inside.all() else table[inside], spec.metrics,
@@ -243,7 +255,7 @@ def card_facts(ctx: "StepContext", settings, all_records: Sequence[dict], kept: 
                                                     state.step("redundancy"))},
         task={"task_type": spec.task_type, "description": tt.description, "instructions": tt.instructions,
               "schema": tt.schema, "plugin": plugin, "plugin_version": version, "options": dict(tt.settings)},
-        documents=state.documents.values(), settings=settings, all_records=all_records, records=kept,
+        documents=state.documents.values(), settings=settings, all_records=all_records, records=read,
         filter_log=log, split_notes=notes, files=files,
         annotators=rows,
         metrics_all=rounded(state.metrics), metrics_exported=subset,
