@@ -24,6 +24,7 @@ BLOCK = 1024
 MEMO = 65536
 
 _INF = float("inf")
+_BOOLS = {True: "true", False: "false"}
 
 
 def _float(value: float) -> str:
@@ -42,6 +43,23 @@ def json_values(values: list, sort_keys: bool = False, memo: dict[int, str] | No
     as long as it does (a selection's columns)."""
     dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=sort_keys).encode
     memo = {} if memo is None else memo
+    kinds = set(map(type, values))
+    if kinds == {str}:  # text: one value repeated (a campaign's name), or each its own
+        if values and values.count(values[0]) == len(values):
+            return [encode_basestring(values[0])] * len(values)
+        return list(map(encode_basestring, values))
+    if kinds == {int}:
+        return list(map(int.__repr__, values))
+    if kinds <= {bool}:
+        return [_BOOLS[v] for v in values]
+    if kinds <= {list, dict}:  # shared lists (votes, review reasons): each laid out once
+        ids = list(map(id, values))
+        if len(memo) + len(ids) > MEMO:
+            memo.clear()
+        for v in values:
+            if id(v) not in memo:
+                memo[id(v)] = dumps(v)
+        return list(map(memo.__getitem__, ids))
     out = []
     add = out.append
     for v in values:
@@ -100,6 +118,12 @@ _PLAIN = frozenset((int, float, bool, type(None)))
 
 def csv_cells(values: list, memo: dict[int, Any]) -> list:
     """:func:`csv_cell` of each value (lists and dicts as JSON, kept by identity in ``memo``)."""
+    kinds = set(map(type, values))
+    if kinds <= _PLAIN:  # numbers, flags, empty cells: as they are
+        return values
+    if kinds == {str}:
+        formula = _FORMULA_CHARS
+        return ["'" + v if v[:1] in formula else v for v in values]
     out = []
     add = out.append
     for v in values:

@@ -218,6 +218,10 @@ class Records(Sequence[dict[str, Any]]):
             raise ValueError(f"{len(splits)} splits for {len(self)} records")
         return self._view(self._index, list(splits))
 
+    def voted_units(self) -> set[str]:
+        """Every unit of the vote table the records were made from (aggregated or not)."""
+        return self._votes.units()
+
     def split_of(self, k: int) -> str | None:
         return None if self._splits is None else self._splits[k]
 
@@ -298,6 +302,10 @@ class CountedVotes:
         self._labels = list(labels)
         bounds = np.searchsorted(unit[order], np.arange(len(units) + 1)).tolist()
         self._span = {u: (bounds[i], bounds[i + 1]) for i, u in enumerate(units)}
+
+    def units(self) -> set[str]:
+        """The units that have counted votes."""
+        return set(self._span)
 
     def sorted_lists(self, unit_ids: list[str]) -> list[list[dict[str, Any]]]:
         """Each unit's votes as :meth:`of` gives them, sorted by pseudonym as a record has them (a stable
