@@ -459,3 +459,53 @@ def test_records_as_a_sequence_are_the_records_as_a_list(home):
     kept_list, log_list = apply_filters(listed, settings)
     kept_seq, log_seq = apply_filters(seq, settings)
     assert list(kept_seq) == kept_list and log_seq == log_list and any(x["removed"] for x in log_list)
+
+
+@pytest.mark.parametrize("name", ["senti", "claims", "spans"])
+def test_columns_are_the_records_and_the_formats_write_the_same_bytes_from_them(home, tmp_path, name):
+    """The built-in writers lay out a :class:`Records` selection from its columns; given the same
+    records as a list (record by record, as before) every file has the same bytes."""
+    from workbench.export.arrow import write_hf, write_parquet
+    from workbench.export.context import ExportContext
+    from workbench.export.formats import write_csv, write_jsonl, write_spacy
+    from workbench.steps import export as export_step
+
+    c = open_c(home, name)
+    ctx = c.context()
+    seq = export_step.record_set(ctx)
+    settings = resolve_settings(ctx.spec, {"min_confidence": 0.6})
+    kept, _ = apply_filters(seq, settings)
+    n = len(kept)
+    splits = (["train", "dev", "test"] * n)[:n]
+    selections = {"all": seq, "split": kept.with_splits(splits), "picked": seq.select([3, 1, 0])}
+    for label, sel in selections.items():
+        columns = sel.columns()
+        assert list(columns) == list(FIELDS)
+        assert [dict(zip(FIELDS, row)) for row in zip(*columns.values())] == list(sel), label
+        context = ExportContext(campaign=name, schema=ctx.task_type.schema, settings=settings, task_type=ctx.spec.task_type)
+        for write, suffix in ((write_jsonl, "jsonl"), (write_csv, "csv"), (write_parquet, "parquet"),
+                              (write_hf, "hf"), (write_spacy, "spacy.jsonl")):
+            streamed, listed = tmp_path / f"{label}-s.{suffix}", tmp_path / f"{label}-l.{suffix}"
+            write(sel, streamed, context=context)
+            write(list(sel), listed, context=context)
+            if streamed.is_dir():
+                assert all_bytes(streamed) == all_bytes(listed), (label, suffix)
+            else:
+                assert streamed.read_bytes() == listed.read_bytes(), (label, suffix)
+
+
+def test_json_and_csv_laid_out_by_column_are_json_dumps_and_csv_cell():
+    import numpy as np
+
+    from workbench.export.columns import csv_cell, csv_cells, json_values
+
+    shared = [{"annotator": "ann-1", "label": "pos"}, {"annotator": "ann-0", "label": ["a", "b"]}]
+    values = ["plain", "quote \" and \\ back", "tab\tnew\nline", "ünïcödé ✓ \u2028 \x00", "=SUM(A1)", "-3", "", "@x",
+              0, -7, 2**70, True, False, None, 0.1, 1e-07, 1e20, -0.0, 0.897393, float("nan"), float("inf"),
+              float("-inf"), np.float64(0.25), shared, shared, [], {"b": 1, "a": [None, 1.5]},
+              [{"start": 3, "end": 5, "label": "ORG"}], ("t", 1)]
+    for sort_keys in (False, True):
+        memo: dict = {}
+        assert json_values(values, sort_keys, memo) == [
+            json.dumps(v, ensure_ascii=False, sort_keys=sort_keys) for v in values]
+    assert csv_cells(values, {}) == [csv_cell(v) for v in values]

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import WorkbenchError
 from ..models import LabelKind
+from .columns import json_lines
 from .context import ExportContext
 from .records import FIELDS, Records
 from .settings import SPLITS
@@ -69,6 +70,8 @@ def arrow_table(records: Sequence[dict], context: ExportContext, each: Callable[
     order (another use of the same pass)."""
     pa = require("pyarrow", "parquet", "parquet")
     schema = arrow_schema(context.schema.kind, _meta(context))
+    if isinstance(records, Records) and each is None:
+        return columns_table(records.columns(), schema)
     if isinstance(records, list) and len(records) <= BATCH and each is None:
         return pa.Table.from_pylist(records, schema=schema)
     batches, chunk = [], []
@@ -88,6 +91,20 @@ def arrow_table(records: Sequence[dict], context: ExportContext, each: Callable[
         columns[i] = pa.chunked_array([column.combine_chunks()], type=schema.field(i).type)
         del column  # its chunks go now, not after the last column
     return pa.Table.from_arrays(columns, schema=schema)
+
+
+def columns_table(columns: dict[str, list], schema):
+    """A table of every column in one chunk (as :func:`arrow_table` makes it), each column converted
+    from its Python values at once: no record made as a dict."""
+    import pyarrow as pa
+
+    arrays = []
+    for i, name in enumerate(schema.names):
+        array = pa.array(columns[name], type=schema.field(i).type)
+        if isinstance(array, pa.ChunkedArray):  # more than one chunk can hold (over 2 GB of text)
+            array = array.combine_chunks()
+        arrays.append(pa.chunked_array([array], type=schema.field(i).type))
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def write_parquet(records: Sequence[dict], path: Path, *, context: ExportContext, **_kw) -> None:
@@ -115,6 +132,18 @@ def _fingerprint(records: Iterable[dict]) -> str:
     for r in records:
         fp.add(r)
     return fp.digest()
+
+
+def _column_fingerprint(columns: dict[str, list]) -> str:
+    """:func:`_fingerprint` of the records of ``columns`` (the same JSON texts, laid out from columns)."""
+    h = hashlib.sha256(b"[")
+    first = True
+    for texts in json_lines(columns, sort_keys=True):
+        if texts:
+            h.update((", ".join(texts) if first else ", " + ", ".join(texts)).encode())
+            first = False
+    h.update(b"]")
+    return h.hexdigest()[:16]
 
 
 class _Fingerprint:
@@ -148,10 +177,15 @@ def write_hf(records: Sequence[dict], path: Path, *, context: ExportContext, **_
     def make(rows: Sequence[dict], split: str | None):
         info = datasets.DatasetInfo(description=context.description or f"workbench campaign {context.campaign}",
                                     features=features)
-        fp = _Fingerprint()
-        table = arrow_table(rows, context, each=fp.add)  # one pass over the records for both
+        if isinstance(rows, Records):  # from the selection's columns: the same table and fingerprint
+            columns = rows.columns()
+            table, digest = columns_table(columns, table_schema), _column_fingerprint(columns)
+        else:
+            fp = _Fingerprint()
+            table = arrow_table(rows, context, each=fp.add)  # one pass over the records for both
+            digest = fp.digest()
         return datasets.Dataset(table, info=info, split=datasets.NamedSplit(split) if split else None,
-                                fingerprint=fp.digest())
+                                fingerprint=digest)
 
     splits = [s for (s,) in records.fields("split")] if isinstance(records, Records) else [r["split"] for r in records]
     if all(s is None for s in splits):

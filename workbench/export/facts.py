@@ -100,10 +100,28 @@ class _SplitTally:
         self.units[name] += 1
         self.labels.setdefault(name, Counter()).update(strata(r["label"]))
 
+    def add_columns(self, columns: dict[str, list]) -> None:
+        """:meth:`add` of every record of a selection's columns."""
+        split, docs = columns["split"], columns["document_id"]
+        for name, doc in set(zip(split, docs)):
+            self.docs.setdefault(name, set()).add(doc)
+        self.units.update(split)
+        labels = {id(x): x for x in columns["label"]}  # labels are shared values: each label's strata once
+        for (name, key), n in Counter(zip(split, map(id, columns["label"]))).items():
+            tally = self.labels.setdefault(name, Counter())
+            for k in strata(labels[key]):
+                tally[k] += n
+
     def counts(self) -> dict[str, dict[str, Any]]:
         return {name or "all": {"documents": len(self.docs[name]), "units": self.units[name],
                                 "labels": dict(sorted(self.labels[name].items()))}
                 for name in [*SPLITS, None] if self.units[name]}
+
+
+def _shared_counts(values: list) -> list[tuple[Any, int]]:
+    """``[(value, how many times)]`` of a column of shared values (lists), counted by identity."""
+    found = {id(v): v for v in values}
+    return [(found[key], n) for key, n in Counter(map(id, values)).items()]
 
 
 def _split_counts(tally: _SplitTally, records: Iterable[dict]) -> dict[str, dict[str, Any]]:
@@ -113,13 +131,14 @@ def _split_counts(tally: _SplitTally, records: Iterable[dict]) -> dict[str, dict
 
 
 def gather(*, campaign: dict[str, Any], task: dict[str, Any], documents: Iterable, settings: ExportSettings,
-           all_records: Sized, records: Iterable[dict], filter_log: list[dict], split_notes: list[str],
+           all_records: Sized, records: Iterable[dict] | dict[str, list], filter_log: list[dict], split_notes: list[str],
            files: list[dict], annotators: list[dict], metrics_all: dict, metrics_exported: dict,
            plan: dict, aggregate: dict, versions: list[dict], rounds: list[dict]) -> dict[str, Any]:
     """The facts the card is rendered from.
 
     ``campaign``: name, description, backend, overlap, gold_rate, simulated, people, show_prelabels;
-    ``task``: task_type, description, instructions, schema, plugin, plugin_version.
+    ``task``: task_type, description, instructions, schema, plugin, plugin_version. ``records``: the
+    exported records, or their columns (``{field: [values]}``, :meth:`~workbench.export.records.Records.columns`).
     """
     schema = task["schema"]
     # one pass over the records (they may be made as they are read: a million of them)
@@ -128,6 +147,17 @@ def gather(*, campaign: dict[str, Any], task: dict[str, Any], documents: Iterabl
     sources: Counter = Counter()
     flagged, exported, first = 0, 0, None
     splits = _SplitTally()
+    if isinstance(records, dict):  # a selection's columns: the same counts, column by column
+        first = next((x for x in records["exported_at"] if x is not None), None)
+        exported = len(records["unit_id"])
+        per_doc.update(records["document_id"])
+        for reasons, n in _shared_counts(records["review_reasons"]):
+            for reason in reasons:
+                review[reason] += n
+        flagged = sum(records["review"])
+        sources.update(records["label_source"])
+        splits.add_columns(records)
+        records = ()
     for r in records:
         if first is None:
             first = r["exported_at"]

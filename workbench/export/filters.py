@@ -10,6 +10,10 @@ from .settings import ExportSettings
 R = TypeVar("R", list[dict], Records)
 
 
+#: the fields the filters read (a selection's filters read only these of each record)
+FILTERED = ("confidence", "agreement", "is_gold", "review")
+
+
 def _steps(settings: ExportSettings) -> list[tuple[str, Callable[[dict], bool]]]:
     steps: list[tuple[str, Callable[[dict], bool]]] = []
     if settings.min_confidence is not None:
@@ -35,7 +39,8 @@ def apply_filters(records: R, settings: ExportSettings) -> tuple[R, list[dict[st
             return records, []
         removed = [0] * len(steps)
         chosen = []
-        for k, r in enumerate(records):
+        read = FILTERED
+        for k, r in enumerate(dict(zip(read, values)) for values in records.fields(*read)):
             for j, (_, keep) in enumerate(steps):
                 if not keep(r):  # the first filter it fails removes it, as the filters run in turn
                     removed[j] += 1

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from ..models import LabelKind
+from .columns import FORMULA_START, csv_cell, csv_rows, json_lines
 from .context import ExportContext
-from .records import FIELDS
+from .records import FIELDS, Records
 
 
 def _dumps(value: Any) -> str:
@@ -25,20 +26,12 @@ def _dumps(value: Any) -> str:
 
 def write_jsonl(records: Iterable[dict], path: Path, **_kw) -> None:
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        if isinstance(records, Records):  # the same lines, laid out from the selection's columns
+            for lines in json_lines(records.columns()):
+                fh.write("\n".join(lines) + "\n")
+            return
         for r in records:
             fh.write(_dumps(r) + "\n")
-
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> Any:
-    """A record value as a CSV cell: nested values as JSON, text that would run as a formula defused."""
-    if isinstance(value, (dict, list)):
-        value = _dumps(value)
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
 
 
 _FORMULA_CHARS = frozenset(FORMULA_START)
@@ -66,6 +59,13 @@ def _cells(record: dict, fields: list[str]) -> list[Any]:
 
 
 def write_csv(records: Iterable[dict], path: Path, **_kw) -> None:
+    if isinstance(records, Records):  # the same cells, from the selection's columns
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh, lineterminator="\n")
+            writer.writerow(FIELDS)
+            for rows in csv_rows(records.columns()):
+                writer.writerows(rows)
+        return
     it = iter(records)
     first = next(it, None)
     fields = list(first.keys()) if first is not None else list(FIELDS)

@@ -142,12 +142,34 @@ class Records(Sequence[dict[str, Any]]):
                                plugin_version, as_of)
         self._index: list[int] | None = None  # every record
         self._splits: list[str] | None = None
+        self._shared: dict[str, Any] = {}  # what every selection shares: the columns of every record
+        self._columns: dict[str, list] | None = None
 
     def _view(self, index: list[int] | None, splits: list[str] | None) -> "Records":
         view = object.__new__(Records)
         view._pairs, view._votes, view._common = self._pairs, self._votes, self._common
         view._index, view._splits = index, splits
+        view._shared, view._columns = self._shared, None
         return view
+
+    def columns(self) -> dict[str, list]:
+        """``{field: [value of each record]}`` (:data:`FIELDS`, in order): the records of this selection
+        as columns, made once and kept with the selection. The built-in writers read them instead of
+        making every record again on each pass. The values are shared between records (one list per
+        distinct set of votes, one per distinct set of review reasons, ...): read them, never change
+        them."""
+        if self._columns is None:
+            base = self._shared.get("columns")
+            if base is None:
+                base = self._shared["columns"] = _base_columns(self._pairs, self._votes, self._common)
+            if self._index is None:
+                columns = dict(base)
+            else:
+                take = self._index
+                columns = {k: list(map(v.__getitem__, take)) for k, v in base.items()}
+            columns["split"] = [None] * len(self) if self._splits is None else self._splits
+            self._columns = {k: columns[k] for k in FIELDS}
+        return self._columns
 
     def __len__(self) -> int:
         return len(self._pairs) if self._index is None else len(self._index)
@@ -175,12 +197,9 @@ class Records(Sequence[dict[str, Any]]):
         return (self._make(k) for k in range(len(self)))
 
     def fields(self, *names: str) -> Iterator[tuple]:
-        """``(record[name], ...)`` of each record, without the votes (cheaper than whole records)."""
-        for k in range(len(self)):
-            i = k if self._index is None else self._index[k]
-            u, row = self._pairs[i]
-            rec = self._common.record(u, row, [], None if self._splits is None else self._splits[k])
-            yield tuple(rec[n] for n in names)
+        """``(record[name], ...)`` of each record (read from :meth:`columns`: do not change the values)."""
+        columns = self.columns()
+        return zip(*(columns[n] for n in names))
 
     def where(self, keep: Callable[[dict[str, Any]], bool]) -> "Records":
         """The records for which ``keep(record)`` is true (splits kept)."""
@@ -199,8 +218,64 @@ class Records(Sequence[dict[str, Any]]):
             raise ValueError(f"{len(splits)} splits for {len(self)} records")
         return self._view(self._index, list(splits))
 
+    def voted_units(self) -> set[str]:
+        """Every unit of the vote table the records were made from (aggregated or not)."""
+        return self._votes.units()
+
     def split_of(self, k: int) -> str | None:
         return None if self._splits is None else self._splits[k]
+
+
+_NO_LIST: list = []  # an empty list field, shared by the records of :func:`_base_columns` (read only)
+
+
+def _base_columns(pairs: list[tuple[Unit, dict[str, Any]]], votes: "CountedVotes", common: _Common) -> dict[str, list]:
+    """The columns of :meth:`_Common.record` for every ``(unit, consensus row)`` pair (split left out),
+    the same values, made once: equal lists are one shared list, each label's JSON form made once."""
+    documents, verdicts, model_votes = common.documents, common.verdicts, common.model_votes
+    vote_lists = votes.sorted_lists([u.id for u, _ in pairs])
+    names = ("unit_id", "text", "context", "document_id", "document_title", "document_source", "start", "end",
+             "label", "label_source", "reviewed_by", "confidence", "agreement", "n_annotations", "model_votes",
+             "tie", "review", "review_reasons", "is_gold", "gold_label", "method")
+    out: dict[str, list] = {n: [] for n in names}
+    add = [out[n].append for n in names]
+    label_json: dict[Any, Any] = {}
+    reason_lists: dict[tuple, list] = {}
+
+    def as_json(label: Label) -> Any:
+        try:
+            found = label_json.get(label, label_json)
+        except TypeError:  # not hashable: made each time, as record() does
+            return label_to_json(label)
+        if found is label_json:
+            found = label_json[label] = label_to_json(label)
+        return found
+
+    for u, row in pairs:
+        doc = documents[u.document_id]
+        verdict = verdicts.get(u.id)
+        source = "review" if verdict is not None else "gold" if u.is_gold and u.gold_label is not None else "consensus"
+        label = verdict[0] if verdict is not None else u.gold_label if source == "gold" else row["label"]
+        confidence = round(float(row["confidence"]), 6)
+        n = int(row["n_annotations"])
+        tie = bool(row["tie"])
+        reasons = review_reasons(label, confidence, n, tie, u.gold_label)
+        shared_reasons = reason_lists.setdefault(tuple(reasons), reasons)
+        mv = model_votes.get(u.id)
+        values = (
+            u.id, u.text, u.context, doc.id, doc.title, doc.source, u.start, u.end, as_json(label), source,
+            _NO_LIST if verdict is None else list(verdict[1]), confidence,
+            None if row["agreement"] is None else round(float(row["agreement"]), 6), n,
+            sorted(mv, key=lambda v: v["model"]) if mv else _NO_LIST, tie, bool(reasons) and verdict is None,
+            shared_reasons, u.is_gold, as_json(u.gold_label) if u.gold_label is not None else None, row["method"])
+        for put, value in zip(add, values):
+            put(value)
+    n = len(pairs)
+    out["votes"] = vote_lists
+    for name, value in (("task_type", common.task_type), ("campaign", common.campaign), ("plugin", common.plugin),
+                        ("plugin_version", common.plugin_version), ("exported_at", common.as_of)):
+        out[name] = [value] * n
+    return out
 
 
 class CountedVotes:
@@ -227,6 +302,43 @@ class CountedVotes:
         self._labels = list(labels)
         bounds = np.searchsorted(unit[order], np.arange(len(units) + 1)).tolist()
         self._span = {u: (bounds[i], bounds[i + 1]) for i, u in enumerate(units)}
+
+    def units(self) -> set[str]:
+        """The units that have counted votes."""
+        return set(self._span)
+
+    def sorted_lists(self, unit_ids: list[str]) -> list[list[dict[str, Any]]]:
+        """Each unit's votes as :meth:`of` gives them, sorted by pseudonym as a record has them (a stable
+        sort: equal pseudonyms keep their order); units with the same votes share one list, and the
+        votes are shared dicts: read them, never change them."""
+        import numpy as np
+
+        names, labels = self._names, [label_to_json(b) for b in self._labels]
+        rank = {name: i for i, name in enumerate(sorted(set(names)))}
+        by_name = np.array([rank[x] for x in names], dtype=np.int64)
+        group = np.zeros(len(self._annotator), dtype=np.int64)
+        for i, (start, stop) in enumerate(self._span.values()):
+            group[start:stop] = i
+        order = np.lexsort((by_name[self._annotator] if len(names) else self._annotator.astype(np.int64), group))
+        width = max(len(labels), 1)
+        codes = (self._annotator[order].astype(np.int64) * width + self._label[order]).tolist()
+        made: dict[int, dict[str, Any]] = {}
+        lists: dict[tuple, list[dict[str, Any]]] = {(): _NO_LIST}
+        out = []
+        for unit_id in unit_ids:
+            span = self._span.get(unit_id)
+            key = () if span is None else tuple(codes[span[0]:span[1]])
+            found = lists.get(key)
+            if found is None:
+                found = []
+                for c in key:
+                    vote = made.get(c)
+                    if vote is None:
+                        vote = made[c] = {"annotator": names[c // width], "label": labels[c % width]}
+                    found.append(vote)
+                lists[key] = found
+            out.append(found)
+        return out
 
     def of(self, unit_id: str) -> list[dict[str, Any]]:
         span = self._span.get(unit_id)

@@ -215,14 +215,29 @@ def card_facts(ctx: "StepContext", settings, all_records: Sequence[dict], kept: 
                notes: list[str], files: list[dict], pseudonym_of: dict[str, str]) -> dict[str, Any]:
     state, spec, tt = ctx.state, ctx.spec, ctx.task_type
     plugin, version = plugin_info(ctx)
-    exported_ids, votes_exported, exported_reviewed = set(), Counter(), 0  # one pass over the records
-    for r in kept:
-        exported_ids.add(r["unit_id"])
-        votes_exported.update(v["annotator"] for v in r["votes"])
-        exported_reviewed += r["label_source"] == "review"
+    exported_ids, votes_exported, exported_reviewed = set(), Counter(), 0
+    read: Iterable[dict] | dict[str, list] = kept
+    if isinstance(kept, Records):  # from the selection's columns: no record made again
+        columns = kept.columns()
+        exported_ids = set(columns["unit_id"])
+        shared = {id(v): v for v in columns["votes"]}  # records with the same votes share one list
+        for key, n in Counter(map(id, columns["votes"])).items():
+            for v in shared[key]:
+                votes_exported[v["annotator"]] += n
+        exported_reviewed = columns["label_source"].count("review")
+        read = columns
+    else:  # one pass over the records
+        for r in kept:
+            exported_ids.add(r["unit_id"])
+            votes_exported.update(v["annotator"] for v in r["votes"])
+            exported_reviewed += r["label_source"] == "review"
     table = state.table
-    inside = table["unit"].isin(exported_ids)
-    subset = compute_metrics(ctx.registry, tt.schema, table if inside.all() else table[inside], spec.metrics,
+    if isinstance(kept, Records) and exported_ids.issuperset(kept.voted_units()):
+        inside = None  # every unit of the table is exported (a set comparison, not a column's isin)
+    else:
+        inside = table["unit"].isin(exported_ids)
+        inside = None if inside.all() else inside
+    subset = compute_metrics(ctx.registry, tt.schema, table if inside is None else table[inside], spec.metrics,
                              digits=4, errors="note", units=state.units_by_id, consensus=state.consensus,
                              gold=state.honeypot_gold)
     pool = {a.id: a for a in state.pool}
@@ -243,7 +258,7 @@ def card_facts(ctx: "StepContext", settings, all_records: Sequence[dict], kept: 
                                                     state.step("redundancy"))},
         task={"task_type": spec.task_type, "description": tt.description, "instructions": tt.instructions,
               "schema": tt.schema, "plugin": plugin, "plugin_version": version, "options": dict(tt.settings)},
-        documents=state.documents.values(), settings=settings, all_records=all_records, records=kept,
+        documents=state.documents.values(), settings=settings, all_records=all_records, records=read,
         filter_log=log, split_notes=notes, files=files,
         annotators=rows,
         metrics_all=rounded(state.metrics), metrics_exported=subset,
