@@ -153,11 +153,14 @@ def test_segmenting_on_every_core_gives_the_same_sentences(monkeypatch):
     monkeypatch.setattr(segment, "_workers", lambda: 2)
     seen = []
     with segment.prefetched(texts, seen.append):
-        assert len(segment._ahead) == len(set(texts))  # computed ahead, in worker processes
-        ahead = [segment.sentences(t) for t in texts]
-    assert ahead == alone
+        assert segment._pending is not None  # the workers are forked and at work
+        here = []  # what this process segments itself from now on (the workers have their own copy)
+        monkeypatch.setattr(segment, "_sentences", lambda text: here.append(text) or [])
+        ahead = [segment.sentences(t) for t in reversed(texts)]  # the last first: the others kept meanwhile
+        assert not here and not segment._ahead
+    assert ahead[::-1] == alone
     assert sum(seen) == sum(len(t) for t in texts)
-    assert not segment._ahead
+    assert not segment._ahead and segment._pending is None and not segment._texts
 
 
 def _spec(tmp_path, **kw):
