@@ -168,14 +168,19 @@ def prepare(ctx: "StepContext", documents: list[Document] | None = None) -> dict
     def prelabel_now(cut: list[Unit]) -> None:
         if failed:
             return
-        try:
-            for u in cut:
-                if u.gold_label is not None or u.is_gold is not False:
-                    u = replace(u, gold_label=None, is_gold=False)
-                with guard(f"prelabel() on unit {u.id}"):
-                    pre[u.id] = checked_prelabel(tt, u, tt.prelabel(u))
-        except Exception as exc:  # noqa: BLE001 - raised again below, after the cutting
-            failed.append(exc)
+        prelabel = tt.prelabel
+        for u in cut:
+            if u.gold_label is not None or u.is_gold is not False:
+                u = replace(u, gold_label=None, is_gold=False)
+            try:
+                pre[u.id] = checked_prelabel(tt, u, prelabel(u))
+            except Exception as exc:  # noqa: BLE001 - told as the guard tells it, after the cutting
+                try:
+                    with guard(f"prelabel() on unit {u.id}"):
+                        raise exc
+                except Exception as told:  # noqa: BLE001
+                    failed.append(told)
+                return
 
     eager = not spec.gold_file and not assigned
     ahead = contextlib.nullcontext()
