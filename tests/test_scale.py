@@ -366,3 +366,12 @@ def test_pysbds_rules_give_what_re_gives():
         assert got == expected and type(got) is str, text
         for rule in rules:
             assert Text(text).apply(rule) == re.sub(rule.pattern, rule.replacement, text)
+
+
+def test_plan_benchmark_runs_on_a_tiny_corpus(tmp_path, capsys):
+    from benchmarks import bench_plan
+
+    bench_plan.main(["--sizes", "0.05", "--keep", str(tmp_path / "run")])
+    out = capsys.readouterr().out
+    assert "0.05 MB:" in out and "units, plan" in out and "workers" in out
+    assert (tmp_path / "run" / "0.05mb" / "home" / "workbench.db").is_file()
