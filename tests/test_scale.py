@@ -375,3 +375,19 @@ def test_plan_benchmark_runs_on_a_tiny_corpus(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "0.05 MB:" in out and "units, plan" in out and "workers" in out
     assert (tmp_path / "run" / "0.05mb" / "home" / "workbench.db").is_file()
+
+
+def _broken_bounds(index: int):
+    raise MemoryError(f"worker, text {index}")
+
+
+def test_a_failing_worker_leaves_the_segmenting_to_this_process(monkeypatch):
+    texts = [p.read_text("utf-8") for p in sorted(ARTICLES.glob("*.txt"))] + [TRICKY]
+    alone = [segment.sentences(t) for t in texts]
+    monkeypatch.setattr(segment, "PARALLEL_MIN_CHARS", 0)
+    monkeypatch.setattr(segment, "_workers", lambda: 2)
+    monkeypatch.setattr(segment, "_bounds_of", _broken_bounds)  # before the fork: the workers have it too
+    with segment.prefetched(texts):
+        got = [segment.sentences(t) for t in texts]
+        assert segment._pending is None
+    assert got == alone
