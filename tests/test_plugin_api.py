@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import types
+from dataclasses import replace
 
 import pytest
 from click.testing import CliRunner
@@ -135,6 +136,44 @@ def test_invalid_pre_labels_stop_the_plan_naming_plugin_and_unit(tmp_path, home,
     one_line(run(home, "run", str(spec)), "plugin 'guesser'", "prelabel() on unit badguess-",
              "gave a label that does not fit the schema", "past the unit's text")
     assert dump_store(home) == before
+
+
+class LateCrash(TaskType):
+    """Units that say they are gold (the plan clears that without gold), a pre-labeler that fails on
+    the first document and units() that fail on the second."""
+
+    name = "latecrash"
+    schema = LabelSchema(LabelKind.SINGLE, ("yes", "no"))
+    seen: list = []
+
+    def units(self, document):
+        if document.id.startswith("001"):
+            raise KeyError("paragraphs")
+        return [replace(u, is_gold=True) for u in super().units(document)]
+
+    def prelabel(self, unit):
+        LateCrash.seen.append(unit.is_gold)
+        if len(LateCrash.seen) == 3:
+            raise ValueError("third unit")
+        return None
+
+
+def test_units_are_cut_before_a_pre_labeling_failure_is_told(tmp_path, home, with_plugin):
+    """Without gold the plan pre-labels each document as it is cut; the failure it reports is still the
+    one cutting all the documents first would: units() on the second document."""
+    with_plugin(plugin("late", register_task_types=lambda register: register(LateCrash())))
+    LateCrash.seen = []
+    one_line(run(home, "run", str(write_spec(tmp_path, task_type="latecrash"))), "plugin 'late'",
+             "units() on document 001_3ef3c70d8d5d675c failed: KeyError: 'paragraphs'")
+    assert LateCrash.seen == [False, False, False]  # the units as mark_gold leaves them; none after the failure
+    LateCrash.units = TaskType.units  # type: ignore[method-assign]
+    try:
+        LateCrash.seen = []
+        one_line(run(home, "run", str(write_spec(tmp_path / "b", name="b", task_type="latecrash"))), "plugin 'late'",
+                 "prelabel() on unit latecrash-", "failed: ValueError: third unit")
+    finally:
+        del LateCrash.units
+    assert LateCrash.seen == [False, False, False]
 
 
 def test_a_hook_that_raises_leaves_the_plugin_out_and_the_rest_working(tmp_path, home, with_plugin):

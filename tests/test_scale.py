@@ -153,11 +153,14 @@ def test_segmenting_on_every_core_gives_the_same_sentences(monkeypatch):
     monkeypatch.setattr(segment, "_workers", lambda: 2)
     seen = []
     with segment.prefetched(texts, seen.append):
-        assert len(segment._ahead) == len(set(texts))  # computed ahead, in worker processes
-        ahead = [segment.sentences(t) for t in texts]
-    assert ahead == alone
+        assert segment._pending is not None  # the workers are forked and at work
+        here = []  # what this process segments itself from now on (the workers have their own copy)
+        monkeypatch.setattr(segment, "_sentences", lambda text: here.append(text) or [])
+        ahead = [segment.sentences(t) for t in reversed(texts)]  # the last first: the others kept meanwhile
+        assert not here and not segment._ahead
+    assert ahead[::-1] == alone
     assert sum(seen) == sum(len(t) for t in texts)
-    assert not segment._ahead
+    assert not segment._ahead and segment._pending is None and not segment._texts
 
 
 def _spec(tmp_path, **kw):
@@ -277,3 +280,114 @@ def test_scale_benchmark_runs_on_a_tiny_corpus(tmp_path, capsys):
     for row in ("units", "plan", "export", "peak RSS", "store", "no-op rerun", "status CPU"):
         assert row in out
     assert (tmp_path / "run" / "0.05mb" / "home" / "workbench.db").is_file()
+
+
+def _pysbd_patterns() -> set[str]:
+    """Every pattern pysbd 0.3.4 spells out: its classes' string attributes and rules' patterns."""
+    import importlib
+    import pkgutil
+
+    import pysbd
+    from pysbd.utils import Rule
+
+    found: set[str] = set()
+
+    def walk(obj, depth=0):
+        for value in vars(obj).values():
+            if isinstance(value, str):
+                found.add(value)
+            elif isinstance(value, Rule):
+                found.add(value.pattern)
+            elif isinstance(value, type) and depth < 3 and value.__module__.startswith("pysbd"):
+                walk(value, depth + 1)
+
+    for info in pkgutil.walk_packages(pysbd.__path__, "pysbd."):
+        walk(importlib.import_module(info.name))
+    return found
+
+
+def _odd_texts(seed: int, n: int) -> list[str]:
+    """Short random texts of the characters pysbd's list, number, ellipsis and abbreviation patterns
+    look at."""
+    import random
+
+    r = random.Random(seed)
+    alphabet = list(" .∯[](),-⁃!?'\"\r\n\t0123456789aAbiKkMsSvXxzZ\u00a0\u212a\u017f") + [". ", " 1. ", "U.S.", "e.g."]
+    return [("".join(r.choice(alphabet) for _ in range(r.randint(0, 14)))) for _ in range(n)]
+
+
+def test_each_quick_test_is_true_wherever_its_pattern_matches():
+    """A quick test (``segment._gates``) that were false of a text with a match would change pysbd's
+    sentences: each is tried on 30 000 random texts of the characters that matter, and each is of a
+    pattern pysbd really has (else it would never be used)."""
+    gates = segment._gates()
+    patterns = _pysbd_patterns()
+    texts = _odd_texts(5, 30_000) + [t for p in (TRICKY, ODD, _varied(6, 200)) for t in p.split("\n")]
+    used = 0
+    for key, gate in gates.items():
+        pattern, flags = (key[1], key[2]) if isinstance(key, tuple) else (key, 0)
+        assert pattern in patterns, pattern
+        compiled = re.compile(pattern, flags)
+        for text in texts:
+            if compiled.search(text) is not None:
+                used += 1
+                assert gate(text), (pattern, text)
+    assert used > 1000
+
+
+def test_pysbds_rules_give_what_re_gives():
+    """``Text.apply`` (workbench's, with the required pieces and quick tests) against ``re.sub`` rule by
+    rule, on random texts and paragraphs."""
+    from pysbd.utils import Rule, Text
+
+    segment._segmenter()
+    if getattr(Text, "_stock_apply", None) is None:
+        pytest.skip("pysbd is not 0.3.4: its own Text.apply is in use")
+    import pysbd.lang.english as english
+
+    rules: list = []
+
+    def walk(obj, depth=0):
+        for name in dir(obj):
+            value = getattr(obj, name)
+            if isinstance(value, Rule) and value not in rules:
+                rules.append(value)
+            elif isinstance(value, type) and depth < 3 and value.__module__.startswith("pysbd"):
+                walk(value, depth + 1)
+
+    walk(english.English)
+    assert len(rules) > 40
+    texts = _odd_texts(7, 3_000) + [t for p in (TRICKY, ODD, _varied(8, 100)) for t in p.split("\n")]
+    for text in texts:
+        expected = text
+        for rule in rules:
+            expected = re.sub(rule.pattern, rule.replacement, expected)
+        got = Text(text).apply(*rules)
+        assert got == expected and type(got) is str, text
+        for rule in rules:
+            assert Text(text).apply(rule) == re.sub(rule.pattern, rule.replacement, text)
+
+
+def test_plan_benchmark_runs_on_a_tiny_corpus(tmp_path, capsys):
+    from benchmarks import bench_plan
+
+    bench_plan.main(["--sizes", "0.05", "--keep", str(tmp_path / "run")])
+    out = capsys.readouterr().out
+    assert "0.05 MB:" in out and "units, plan" in out and "workers" in out
+    assert (tmp_path / "run" / "0.05mb" / "home" / "workbench.db").is_file()
+
+
+def _broken_bounds(index: int):
+    raise MemoryError(f"worker, text {index}")
+
+
+def test_a_failing_worker_leaves_the_segmenting_to_this_process(monkeypatch):
+    texts = [p.read_text("utf-8") for p in sorted(ARTICLES.glob("*.txt"))] + [TRICKY]
+    alone = [segment.sentences(t) for t in texts]
+    monkeypatch.setattr(segment, "PARALLEL_MIN_CHARS", 0)
+    monkeypatch.setattr(segment, "_workers", lambda: 2)
+    monkeypatch.setattr(segment, "_bounds_of", _broken_bounds)  # before the fork: the workers have it too
+    with segment.prefetched(texts):
+        got = [segment.sentences(t) for t in texts]
+        assert segment._pending is None
+    assert got == alone

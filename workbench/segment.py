@@ -11,6 +11,7 @@ import contextlib
 import os
 import re
 import sys
+from array import array
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterator
@@ -98,92 +99,165 @@ def _required_pieces(pattern: str | bytes, flags: int) -> tuple[frozenset[str], 
     return tuple(sorted(set(seq(parsed)), key=rank))[:3]
 
 
+def _gates() -> dict[object, Callable[[str], bool]]:
+    """pysbd 0.3.4's slowest patterns, each with a quick test that is true of every text in which the
+    pattern has a match (so a text it is false of has none, and ``re`` need not scan it): what every
+    match must contain, found by a pattern that begins with a literal (which ``re`` looks for with a
+    fast scan) or at a fixed place. Keyed as :class:`_CachedRe` keys its entries."""
+    def finds(pattern: str, flags: int = 0) -> Callable[[str], bool]:
+        search = re.compile(pattern, flags).search
+        return lambda text: search(text) is not None
+
+    digit_period_space = finds(r"\.(?<=\d\.)[\s)]")
+    space_letter_period = re.compile(r"\.(?<=\s[a-z]\.)").search
+    return {
+        # each of the twelve alternatives ends in \d{1,2} followed by "." and then \s or ")"
+        r'\s\d{1,2}(?=\.\s)|^\d{1,2}(?=\.\s)|\s\d{1,2}(?=\.\))|^\d{1,2}(?=\.\))|(?<=\s\-)\d{1,2}(?=\.\s)|'
+        r'(?<=^\-)\d{1,2}(?=\.\s)|(?<=\s\⁃)\d{1,2}(?=\.\s)|(?<=^\⁃)\d{1,2}(?=\.\s)|(?<=s\-)\d{1,2}(?=\.\))|'
+        r'(?<=^\-)\d{1,2}(?=\.\))|(?<=\s\⁃)\d{1,2}(?=\.\))|(?<=^\⁃)\d{1,2}(?=\.\))': digit_period_space,
+        # an ASCII lowercase letter then "." at the start (^ and \A: no MULTILINE) or after \s
+        r'(?<=^)[a-z](?=\.)|(?<=\A)[a-z](?=\.)|(?<=\s)[a-z](?=\.)':
+            lambda text: space_letter_period(text) is not None or ("a" <= text[:1] <= "z" and text[1:2] == "."),
+        # "." or "∯", then "[" (the first alternative) or a digit (the second)
+        r'(?<=[^\d\s])(\.|∯)((\[(\d{1,3},?\s?-?\s?)*\b\d{1,3}\])+|((\d{1,3}\s?)?\d{1,3}))(\s)(?=[A-Z])':
+            finds(r"[.∯][\[\d]"),
+        # ". . . ." with \s between
+        r'(?<=[a-z])(\.\s){3}\.($|\\n)': finds(r"\.\s\.\s\.\s\."),
+        r'(\s\.){3}\s': finds(r"\.\s\.\s\."),
+        # a letter (any case) between two "."
+        (str, r"\b[a-z](?:\.[a-z])+[.]", re.IGNORECASE): finds(r"\..\.", re.DOTALL),
+        # \s, an uppercase ASCII letter, "."
+        r"(?<=\s[A-Z])\.(?=,?\s)": finds(r"\.(?<=\s[A-Z]\.)"),
+        # three of "!" and "?" in a row
+        r'(?<=\S)(!|\?){3,}(?=(\s|\Z|$))': finds(r"[!?][!?][!?]"),
+        r'(?<=\S)\.{3}(?=\.\s[A-Z])': lambda text: "...." in text,
+        # "." second (after ^ and one character: no MULTILINE) or third
+        r"(?<=^[A-Z])\.(?=\s)": lambda text: text[1:2] == ".",
+        r'(?<=^\d)\.(?=(\s\S)|\))': lambda text: text[1:2] == ".",
+        r'(?<=^\d\d)\.(?=(\s\S)|\))': lambda text: text[2:3] == ".",
+    }
+
+
+def _lacks(needs: tuple[tuple[str, ...], ...], text: str) -> bool:
+    """True when ``text`` holds none of the strings of one of the sets ``needs``."""
+    for pieces in needs:
+        for piece in pieces:
+            if piece in text:
+                break
+        else:
+            return True
+    return False
+
+
 class _CachedRe:
     """The ``re`` module as pysbd's modules see it, with compiled patterns kept.
 
     pysbd builds its patterns with ``str.format`` per call (an abbreviation found, the text's list
     items) and calls ``re.sub``/``re.findall`` with them: more distinct patterns than ``re``'s own
     cache of 512 holds, so most calls compiled their pattern anew (half of segmentation's time).
-    The same patterns compiled once give the same matches."""
+    The same patterns compiled once give the same matches. Each pattern is kept with the strings
+    of :func:`_required_pieces` and its quick test of :func:`_gates` if it has one: ``sub``,
+    ``findall``, ``search`` and ``match`` on a text that holds none of one set of those strings, or
+    that the test is false of, return what ``re`` would when nothing matches (the text, no matches,
+    None) without scanning."""
 
     LIMIT = 50_000
 
-    def __init__(self) -> None:
-        self._cache: dict[object, re.Pattern] = {}
-        #: per pattern (as ``_cache``): the sets of strings of :func:`_required_pieces`
-        self._needs: dict[object, tuple[frozenset[str], ...]] = {}
+    def __init__(self, gates: dict[object, Callable[[str], bool]] | None = None) -> None:
+        #: per pattern (with its flags when it has any): ``(compiled, required pieces, quick test)``
+        self._entries: dict[object, tuple[re.Pattern, tuple[tuple[str, ...], ...], Callable[[str], bool] | None]] = {}
+        self._gates = gates or {}
 
     def __getattr__(self, name: str):
         return getattr(re, name)
 
-    def _compiled(self, pattern, flags: int) -> re.Pattern:
+    def _entry(self, pattern, flags: int):
         key = pattern if not flags else (type(pattern), pattern, flags)
-        found = self._cache.get(key)
+        found = self._entries.get(key)
         if found is not None:
             return found
         if isinstance(pattern, re.Pattern):
             if flags:
                 raise ValueError("cannot process flags argument with a compiled pattern")
-            return pattern
-        if len(self._cache) >= self.LIMIT:
-            self._cache.clear()
-            self._needs.clear()
-        found = self._cache[key] = re.compile(pattern, flags)
-        self._needs[key] = _required_pieces(pattern, flags)
+            return pattern, (), None
+        if len(self._entries) >= self.LIMIT:
+            self._entries.clear()
+        compiled = re.compile(pattern, flags)  # first: a bad pattern raises as ``re`` does
+        needs = tuple(tuple(p) for p in _required_pieces(pattern, flags))
+        found = self._entries[key] = (compiled, needs, self._gates.get(key))
         return found
 
+    def _compiled(self, pattern, flags: int) -> re.Pattern:
+        return self._entry(pattern, flags)[0]
+
     def _hopeless(self, pattern, flags: int, string) -> bool:
-        """True when ``string`` holds none of the strings of one of the pattern's required sets
-        (so it has no match). Call after :meth:`_compiled`."""
+        """True when ``string`` has no match: it holds none of the strings of one of the pattern's
+        required sets, or the pattern's quick test is false of it."""
         if not isinstance(string, str):
             return False
-        needs = self._needs.get(pattern if not flags else (type(pattern), pattern, flags))
-        if not needs:
-            return False
-        for pieces in needs:
-            for piece in pieces:
-                if piece in string:
-                    break
-            else:
-                return True
-        return False
+        _compiled, needs, gate = self._entry(pattern, flags)
+        return _lacks(needs, string) or (gate is not None and not gate(string))
 
     def compile(self, pattern, flags=0):
-        return self._compiled(pattern, flags)
+        return self._entry(pattern, flags)[0]
 
     def sub(self, pattern, repl, string, count=0, flags=0):
-        compiled = self._compiled(pattern, flags)
-        if self._hopeless(pattern, flags, string):  # what ``re.sub`` returns when nothing matches
-            return string if type(string) is str else str(string)
+        found = self._entries.get(pattern if not flags else (type(pattern), pattern, flags))
+        compiled, needs, gate = found if found is not None else self._entry(pattern, flags)
+        if isinstance(string, str):
+            for pieces in needs:
+                for piece in pieces:
+                    if piece in string:
+                        break
+                else:  # what ``re.sub`` returns when nothing matches
+                    return string if type(string) is str else str(string)
+            if gate is not None and not gate(string):
+                return string if type(string) is str else str(string)
         return compiled.sub(repl, string, count)
 
     def subn(self, pattern, repl, string, count=0, flags=0):
-        return self._compiled(pattern, flags).subn(repl, string, count)
+        return self._entry(pattern, flags)[0].subn(repl, string, count)
 
     def findall(self, pattern, string, flags=0):
-        compiled = self._compiled(pattern, flags)
-        if self._hopeless(pattern, flags, string):
-            return []
+        found = self._entries.get(pattern if not flags else (type(pattern), pattern, flags))
+        compiled, needs, gate = found if found is not None else self._entry(pattern, flags)
+        if isinstance(string, str):
+            for pieces in needs:
+                for piece in pieces:
+                    if piece in string:
+                        break
+                else:
+                    return []
+            if gate is not None and not gate(string):
+                return []
         return compiled.findall(string)
 
     def finditer(self, pattern, string, flags=0):
-        return self._compiled(pattern, flags).finditer(string)
+        return self._entry(pattern, flags)[0].finditer(string)
 
     def search(self, pattern, string, flags=0):
-        return self._compiled(pattern, flags).search(string)
+        found = self._entries.get(pattern if not flags else (type(pattern), pattern, flags))
+        compiled, needs, gate = found if found is not None else self._entry(pattern, flags)
+        if (needs or gate is not None) and self._hopeless(pattern, flags, string):
+            return None
+        return compiled.search(string)
 
     def match(self, pattern, string, flags=0):
-        return self._compiled(pattern, flags).match(string)
+        found = self._entries.get(pattern if not flags else (type(pattern), pattern, flags))
+        compiled, needs, gate = found if found is not None else self._entry(pattern, flags)
+        if (needs or gate is not None) and self._hopeless(pattern, flags, string):
+            return None
+        return compiled.match(string)
 
     def fullmatch(self, pattern, string, flags=0):
-        return self._compiled(pattern, flags).fullmatch(string)
+        return self._entry(pattern, flags)[0].fullmatch(string)
 
     def split(self, pattern, string, maxsplit=0, flags=0):
-        return self._compiled(pattern, flags).split(string, maxsplit)
+        return self._entry(pattern, flags)[0].split(string, maxsplit)
 
 
 #: the ``re`` of pysbd's modules
-_RE = _CachedRe()
+_RE = _CachedRe(_gates())
 
 
 def _spans(sentences: list[str], text: str) -> list[str]:
@@ -229,15 +303,17 @@ def _lookalikes() -> re.Pattern:
 _SPACES = {c: " " for c in range(128) if chr(c).isspace()}
 
 
-#: per list of abbreviations (a language's): ``(the list, [(stripped, plain ASCII letters and digits)])``
-_prepared: dict[int, tuple[list, list[tuple[str, bool]]]] = {}
+#: per list of abbreviations (a language's): ``(the list, [(stripped, plain ASCII letters and
+#: digits, its first three characters)])``
+_prepared: dict[int, tuple[list, list[tuple[str, bool, str]]]] = {}
 
 
-def _abbreviations(abbreviations: list) -> list[tuple[str, bool]]:
+def _abbreviations(abbreviations: list) -> list[tuple[str, bool, str]]:
     found = _prepared.get(id(abbreviations))
     if found is None or found[0] is not abbreviations:
         stripped = [a.strip() for a in abbreviations]
-        found = _prepared[id(abbreviations)] = (abbreviations, [(a, a.isascii() and a.isalnum()) for a in stripped])
+        found = _prepared[id(abbreviations)] = (abbreviations,
+                                                [(a, a.isascii() and a.isalnum(), a[:3]) for a in stripped])
     return found[1]
 
 
@@ -258,11 +334,23 @@ def _abbreviations_in_string(self, text):
     without one. Abbreviations with other characters, and other texts, take pysbd's way."""
     lowered = text.lower()
     plain = len(lowered) == len(text) and _lookalikes().search(text) is None
+    # pysbd's scan_for_replacements is a function of the text, the match and the character after
+    # it (``char_array[ind]``, or "" past its end): a call with the same match and character on a
+    # text that such a call left as it was leaves it again, and is skipped
+    memo = type(self).scan_for_replacements is _stock_scan
+    unchanged: set[tuple[str, str]] = set()
     words = " " + lowered.translate(_SPACES) if plain else ""
-    for stripped, simple in _abbreviations(self.lang.Abbreviation.ABBREVIATIONS):
-        if stripped not in lowered:
-            continue
+    starts: set[str] = set()
+    if plain:  # the first one, two and three characters of each word: a word starts with an
+        # abbreviation of letters and digits only if its first three (or fewer) are among them
+        tokens = words.split(" ")
+        starts = {t[:3] for t in tokens}
+        starts.update([t[:2] for t in tokens])
+        starts.update([t[:1] for t in tokens])
+    for stripped, simple, head in _abbreviations(self.lang.Abbreviation.ABBREVIATIONS):
         if plain and simple:
+            if head not in starts:  # no match (pysbd: not in the text, or no findall match)
+                continue
             needle = " " + stripped
             abbrev_match = []
             j = words.find(needle)
@@ -271,13 +359,64 @@ def _abbreviations_in_string(self, text):
                 abbrev_match.append(text[max(j - 1, 0):j + len(stripped)])
                 j = words.find(needle, j + len(needle))
         else:
+            if stripped not in lowered:
+                continue
             abbrev_match = _RE.findall(r"(?:^|\s|\r|\n){}".format(stripped), text, flags=re.IGNORECASE)
         if not abbrev_match:
             continue
         next_word_start = r"(?<={" + str(re.escape(stripped)) + "} ).{1}"
         char_array = _RE.findall(next_word_start, text) if "{" in text else []
         for ind, match in enumerate(abbrev_match):
-            text = self.scan_for_replacements(text, match, ind, char_array)
+            if memo:
+                key = (match, char_array[ind] if ind < len(char_array) else "")
+                if key in unchanged:
+                    continue
+                replaced = self.scan_for_replacements(text, match, ind, char_array)
+                if replaced == text:
+                    unchanged.add(key)
+                else:
+                    unchanged.clear()
+                text = replaced
+            else:
+                text = self.scan_for_replacements(text, match, ind, char_array)
+    return text
+
+
+#: pysbd's own ``AbbreviationReplacer.scan_for_replacements`` (set by :func:`_segmenter`)
+_stock_scan: object = None
+
+#: per tuple of pysbd rules given to ``Text.apply``: each rule's ``(compiled, required pieces, quick test,
+#: replacement)``
+_plans: dict[tuple, tuple[tuple[re.Pattern, tuple[tuple[str, ...], ...], Callable[[str], bool] | None, object], ...]] = {}
+
+
+def _apply(self, *rules):
+    """pysbd 0.3.4's ``Text.apply``, the same result with less work: ``re.sub(rule.pattern,
+    rule.replacement, text)`` for each rule in turn, the patterns compiled once and a rule whose
+    required pieces (:func:`_required_pieces`) the text lacks skipped (``re.sub`` would return the
+    text, as a ``str``). pysbd applies some 60 rules to each paragraph and 25 to each sentence this
+    way; most find nothing to do."""
+    plan = _plans.get(rules)
+    if plan is None:
+        if len(_plans) >= 1_000:
+            _plans.clear()
+        plan = _plans[rules] = tuple((*_RE._entry(r.pattern, 0), r.replacement) for r in rules)
+    text = self
+    for compiled, needs, gate, repl in plan:
+        for pieces in needs:
+            for piece in pieces:
+                if piece in text:
+                    break
+            else:  # a required piece missing: no match
+                if type(text) is not str:
+                    text = str(text)
+                break
+        else:
+            if gate is not None and not gate(text):
+                if type(text) is not str:
+                    text = str(text)
+            else:
+                text = compiled.sub(repl, text)
     return text
 
 
@@ -285,15 +424,20 @@ def _abbreviations_in_string(self, text):
 def _segmenter():
     import pysbd
     from pysbd.abbreviation_replacer import AbbreviationReplacer
+    from pysbd.utils import Text
 
     shim = _RE
     for name, module in list(sys.modules.items()):
         if (name == "pysbd" or name.startswith("pysbd.")) and getattr(module, "re", None) is re:
             module.re = shim  # type: ignore[attr-defined]
+    global _stock_scan
+    _stock_scan = AbbreviationReplacer.scan_for_replacements
     if getattr(pysbd, "__version__", None) == "0.3.4" and not hasattr(AbbreviationReplacer, "_stock_search"):
-        # the code _abbreviations_in_string reproduces (its own kept, for the tests to compare with)
+        # the code _abbreviations_in_string and _apply reproduce (pysbd's own kept, for the tests to compare with)
         AbbreviationReplacer._stock_search = AbbreviationReplacer.search_for_abbreviations_in_string
         AbbreviationReplacer.search_for_abbreviations_in_string = _abbreviations_in_string
+        Text._stock_apply = Text.apply
+        Text.apply = _apply
     return pysbd.Segmenter(language="en", clean=False, char_span=False)
 
 
@@ -309,12 +453,27 @@ def _segment(text: str) -> list[str]:
 #: sentences computed ahead (:func:`prefetched`), by text; each is taken out when asked for
 _ahead: dict[str, list[Sentence]] = {}
 
+#: inside :func:`prefetched`: the texts given to the worker processes (forked, they read them from
+#: here), the workers' answers in the same order as the texts, and who hears the characters segmented
+_texts: list[str] = []
+_pending: Iterator[tuple[int, array]] | None = None
+_heard: Callable[[int], None] | None = None
+
 #: below this many characters in all, segmenting in one process is as quick as starting workers
 PARALLEL_MIN_CHARS = 2_000_000
 
 
 def _bounds(text: str) -> list[tuple[int, int, int]]:
     return [(s.start, s.end, s.paragraph) for s in _sentences(text)]
+
+
+def _bounds_of(index: int) -> array:
+    """In a worker: the sentences of ``_texts[index]`` as start, end, paragraph, one after the other
+    (an array of integers is quicker to send back than tuples)."""
+    out = array("q")
+    for s in _sentences(_texts[index]):
+        out.extend((s.start, s.end, s.paragraph))
+    return out
 
 
 def _workers() -> int:
@@ -326,10 +485,13 @@ def _workers() -> int:
 
 @contextlib.contextmanager
 def prefetched(texts: list[str], advance: Callable[[int], None] | None = None) -> Iterator[None]:
-    """Inside the block, :func:`sentences` of each of ``texts`` is already computed: spread over the
+    """Inside the block, :func:`sentences` of each of ``texts`` is computed ahead: spread over the
     machine's cores (pysbd is pure Python, one core per process) when there are several and the texts
-    are large; else nothing is done ahead. The sentences are the same either way. ``advance(n)``
-    hears the characters segmented."""
+    are large; else nothing is done ahead. The workers take the texts in order and :func:`sentences`
+    waits for its text's answer, so the caller can work on the first texts (cut units) while the
+    workers segment the next ones. The sentences are the same either way. ``advance(n)`` hears the
+    characters segmented."""
+    global _texts, _pending, _heard
     workers = min(_workers(), len(texts))
     total = sum(len(t) for t in texts)
     if workers < 2 or total < PARALLEL_MIN_CHARS or not sys.platform.startswith("linux"):
@@ -338,26 +500,57 @@ def prefetched(texts: list[str], advance: Callable[[int], None] | None = None) -
     import concurrent.futures
     import multiprocessing
 
+    _segmenter()  # pysbd loaded and its shortcuts set up once, before the workers are forked
+    _lookalikes()
+    pool = None
     try:
+        _texts, _heard = list(texts), advance
         pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-        with pool:
-            for text, bounds in zip(texts, pool.map(_bounds, texts, chunksize=1)):
-                _ahead[text] = [Sentence(a, b, text[a:b], p) for a, b, p in bounds]
-                if advance is not None:
-                    advance(len(text))
-    except Exception:  # a worker that failed: each text is segmented in this process, where errors name it
-        _ahead.clear()
+        _pending = enumerate(pool.map(_bounds_of, range(len(_texts)), chunksize=1))
+    except Exception:  # no workers: each text is segmented in this process
+        _pending = None
     try:
         yield
     finally:
+        _pending, _texts, _heard = None, [], None
         _ahead.clear()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _take(text: str) -> list[Sentence] | None:
+    """The sentences of ``text`` from the workers of :func:`prefetched`: their answers are taken in
+    order (kept in ``_ahead`` until asked for) until ``text``'s. None when it was not given to them,
+    or when a worker failed (then every text is segmented in this process, where errors name it)."""
+    global _pending
+    while _pending is not None:
+        try:
+            index, flat = next(_pending)
+        except StopIteration:
+            _pending = None
+            break
+        except Exception:
+            _pending = None
+            _ahead.clear()
+            break
+        done = _texts[index]
+        got = [Sentence(flat[i], flat[i + 1], done[flat[i]:flat[i + 1]], flat[i + 2]) for i in range(0, len(flat), 3)]
+        if _heard is not None:
+            _heard(len(done))
+        if done is text or done == text:
+            return got
+        _ahead[done] = got
+    return None
 
 
 def sentences(text: str) -> list[Sentence]:
     """Sentences of ``text``; ``text[s.start:s.end] == s.text`` for each, stripped of whitespace."""
-    ahead = _ahead.pop(text, None) if _ahead else None
-    if ahead is not None:
-        return ahead
+    if _ahead or _pending is not None:
+        ahead = _ahead.pop(text, None)
+        if ahead is None and _pending is not None:
+            ahead = _take(text)
+        if ahead is not None:
+            return ahead
     return _sentences(text)
 
 

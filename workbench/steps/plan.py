@@ -29,10 +29,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from . import StepContext
 
 
-def cut_units(task_type: TaskType, documents: list[Document], guard=None, advance=None) -> list[Unit]:
+def cut_units(task_type: TaskType, documents: list[Document], guard=None, advance=None, each=None) -> list[Unit]:
     """The task type's units of every document; ``guard(what)`` (a context manager) runs the
     plugin's code, so its failure names the plugin and the document; ``advance(n)`` hears the
-    characters cut so far (progress)."""
+    characters cut so far (progress); ``each(units)`` gets each document's units once checked."""
     units: list[Unit] = []
     for doc in documents:
         with guard(f"units() on document {doc.id}") if guard else contextlib.nullcontext():
@@ -42,6 +42,8 @@ def cut_units(task_type: TaskType, documents: list[Document], guard=None, advanc
                 raise WorkbenchError(
                     f"task type {task_type.name!r} made unit {u.id} whose text is not {doc.id}[{u.start}:{u.end}]")
             units.append(u)
+        if each is not None:
+            each(cut)
         if advance is not None:
             advance(len(doc.text))
     ids = [u.id for u in units]
@@ -155,13 +157,41 @@ def prepare(ctx: "StepContext", documents: list[Document] | None = None) -> dict
         return ctx.registry.guard("task_types", tt.name, what)
 
     chars = sum(len(d.text) for d in docs)
+    assigned = state.step("assign") is not None
+    pre: dict[str, PreLabel | None] = {}
+    # Without gold and with no work handed out, no unit is gold (mark_gold below only clears what a
+    # plugin set): each document's units are pre-labeled as soon as they are cut, while the
+    # segmentation workers go on with the next documents. The same calls on the same units in the
+    # same order as the loop below; the first failure is raised where that loop would raise it.
+    failed: list[BaseException] = []
+
+    def prelabel_now(cut: list[Unit]) -> None:
+        if failed:
+            return
+        prelabel = tt.prelabel
+        for u in cut:
+            if u.gold_label is not None or u.is_gold is not False:
+                u = replace(u, gold_label=None, is_gold=False)
+            try:
+                pre[u.id] = checked_prelabel(tt, u, prelabel(u))
+            except Exception as exc:  # noqa: BLE001 - told as the guard tells it, after the cutting
+                try:
+                    with guard(f"prelabel() on unit {u.id}"):
+                        raise exc
+                except Exception as told:  # noqa: BLE001
+                    failed.append(told)
+                return
+
+    eager = not spec.gold_file and not assigned
     ahead = contextlib.nullcontext()
-    if type(tt).units is TaskType.units:  # the built-in sentence units: segment on every core first
+    if type(tt).units is TaskType.units:  # the built-in sentence units: segment on every core
         ahead = segment.prefetched([d.text for d in docs], ctx.progress(f"{ctx.name}: segmenting (characters)", chars))
     with ahead:
-        units = cut_units(tt, docs, guard, ctx.progress(f"{ctx.name}: cutting units (characters)", chars))
+        units = cut_units(tt, docs, guard, ctx.progress(f"{ctx.name}: cutting units (characters)", chars),
+                          prelabel_now if eager else None)
+    if failed:
+        raise failed[0]
     gold = load_gold(spec.resolve(spec.gold_file), ctx.task_type, units) if spec.gold_file else {}
-    assigned = state.step("assign") is not None
     kept = None
     if assigned:
         old = corpus_sql.unit_ids(ctx.store, ctx.name)
@@ -176,12 +206,12 @@ def prepare(ctx: "StepContext", documents: list[Document] | None = None) -> dict
             raise WorkbenchError(f"{spec.resolve(spec.gold_file) if spec.gold_file else spec.path}: honeypot unit "
                                  f"{missing[0]} of campaign {ctx.name!r} has no gold label any more")
     units = mark_gold(units, gold, spec.gold_rate, spec.seed, kept)
-    advance = ctx.progress(f"{ctx.name}: pre-labeling", len(units))
-    pre: dict[str, PreLabel | None] = {}
-    for u in units:
-        with guard(f"prelabel() on unit {u.id}"):
-            pre[u.id] = checked_prelabel(tt, u, tt.prelabel(u))
-        advance(1)
+    if not eager:
+        advance = ctx.progress(f"{ctx.name}: pre-labeling", len(units))
+        for u in units:
+            with guard(f"prelabel() on unit {u.id}"):
+                pre[u.id] = checked_prelabel(tt, u, tt.prelabel(u))
+            advance(1)
     return {"documents": docs, "units": units, "gold": gold, "prelabels": pre}
 
 

@@ -30,6 +30,8 @@ VERBISH = re.compile(r"\b(?:is|are|was|were|has|have|had|be|been|\w+ed|\w+s)\b")
 #: (in ASCII, ignoring case is lowering), found without case folding at every position (faster)
 _LOWER = {p: re.compile(p.pattern) if p.pattern == p.pattern.lower() else p
           for p in (MONEY, PERCENT, ATTRIBUTION, HEDGE, OPINION)}
+_CUES = (MONEY, PERCENT, ATTRIBUTION, HEDGE, OPINION)
+_CUES_LOWER = tuple(_LOWER[p] for p in _CUES)
 
 
 class Claims(TaskType):
@@ -44,13 +46,16 @@ class Claims(TaskType):
         words = text.split()
         if text.rstrip().endswith("?"):
             return PreLabel("non-factual", 0.9)
-        if len(words) <= 12 and not text.rstrip().endswith((".", "!")) and not FIGURE.search(text):
+        figure = FIGURE.search(text) is not None
+        if len(words) <= 12 and not text.rstrip().endswith((".", "!")) and not figure:
             return PreLabel("non-factual", 0.8)  # a heading
-        cues, seen = (_LOWER, text.lower()) if text.isascii() else (None, text)
-        money, percent, attribution, hedge, opinion = (
-            (cues[p] for p in (MONEY, PERCENT, ATTRIBUTION, HEDGE, OPINION)) if cues
-            else (MONEY, PERCENT, ATTRIBUTION, HEDGE, OPINION))
-        hard = bool(money.search(seen)) + bool(percent.search(seen)) + bool(FIGURE.search(text))
+        ascii_ = text.isascii()
+        seen = text.lower() if ascii_ else text
+        money, percent, attribution, hedge, opinion = _CUES_LOWER if ascii_ else _CUES
+        # money and "\d\s?%" need a digit (\d, as FIGURE's; lowering ASCII keeps digits), and the
+        # other percent, "per cent", its "cent" (the ASCII text is lowered): no scan without them
+        hard = ((figure and money.search(seen) is not None)
+                + ((figure or not ascii_ or "cent" in seen) and percent.search(seen) is not None) + figure)
         attributed = bool(attribution.search(seen))
         hedges = len(hedge.findall(seen)) + len(opinion.findall(seen))
         if hard and hedges <= 1:
