@@ -51,7 +51,7 @@ from .spec.changes import (
 from .spec.check import validate
 from .state import CampaignState
 from .status import status as status_view
-from .steps import STEPS, Progress, StepContext, quiet
+from .steps import STEPS, Progress, StepContext, quiet, return_memory
 from .steps import aggregate as aggregate_step
 from .steps import agreement as agreement_step
 from .steps import assign as assign_step
@@ -449,6 +449,7 @@ class Campaign:
             if until == "export" and self.from_file and self._in_process():
                 with around(f"{self.name}: plan") if around else contextlib.nullcontext():
                     results["plan"] = self.plan()
+                return_memory()
                 same = self._unchanged_since_last_run()
                 if same is not None:
                     return {**results, **same}
@@ -461,6 +462,7 @@ class Campaign:
                         results["review"] = self.review(pull_only=True)
                 with around(f"{self.name}: {step}") if around else contextlib.nullcontext():
                     results[step] = getattr(self, step)()
+                return_memory()  # the step's read model and tables are freed: their pages go back
                 if step == "aggregate" and self.spec.redundancy is not None:
                     results["redundancy"] = self.adaptive_rounds(around)
                 if step == until:

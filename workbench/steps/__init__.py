@@ -52,6 +52,29 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def return_memory() -> None:
+    """Give the C heap's free pages back to the system (glibc's ``malloc_trim``; nothing elsewhere).
+
+    A step frees its read model and its tables when it ends, but glibc keeps the freed pages for the
+    process: at 50 MB the export started about 1.6 GB up, 0.6 GB of it pages the steps before had
+    freed, and its own peak came on top (2.19 GB; 2.03 GB after the agreement alone, 1.91 GB with
+    the pages returned). A few milliseconds per call."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    import ctypes
+    import ctypes.util
+
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):  # not glibc (musl, macOS, Windows): nothing to give back this way
+        return None
+
+
 def collector_paused_in(step: Callable[..., T]) -> Callable[..., T]:
     """``step`` run with :func:`collector_paused` (for a whole step function)."""
     @functools.wraps(step)

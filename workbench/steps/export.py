@@ -34,7 +34,7 @@ from ..store import campaigns as campaigns_sql
 from ..store import labels as labels_sql
 from ..store import work as work_sql
 from ..store.errors import file_error
-from . import collector_paused_in
+from . import collector_paused_in, return_memory
 from .aggregate import model_sources
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -184,6 +184,7 @@ def run(ctx: "StepContext", formats: Iterable[str] | None = None, out_dir: str |
                     raise WorkbenchError(f"export format {exporter.name!r} wrote nothing to {name}")
                 size, sha = _digest(path)
                 files.append({"name": name, "format": exporter.name, "bytes": size, "sha256": sha})
+                return_memory()  # one format's table freed before the next builds its own
                 advance(1)
             facts = card_facts(ctx, settings, all_records, kept, log, notes, files, pseudonym_of)
             stage.path(CARD).write_text(render_card(facts), "utf-8", newline="\n")
