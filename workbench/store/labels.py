@@ -19,12 +19,33 @@ COLUMNS = ("key", "unit_id", "annotator_id", "label_json", "lead_time", "created
 # :data:`~.packing.SAME` (migration ``m014_compact_store``); these read them back as written
 _CREATED = stamp_sql("created_at")
 _UPDATED = f"CASE WHEN typeof(updated_at) = 'blob' THEN {_CREATED} ELSE {stamp_sql('updated_at')} END"
+# a key that is ``unit:annotator`` is kept as '' (migration ``m015_annotation_keys``): this gives it back
+_KEY = "CASE WHEN key = '' THEN unit_id || ':' || annotator_id ELSE key END"
 _SELECT = ", ".join({"created_at": f"{_CREATED} AS created_at", "updated_at": f"{_UPDATED} AS updated_at",
-                     "lead_time": f"{seconds_sql('lead_time')} AS lead_time"}.get(c, c) for c in COLUMNS)
+                     "lead_time": f"{seconds_sql('lead_time')} AS lead_time", "key": f"{_KEY} AS key"}.get(c, c)
+                    for c in COLUMNS)
+# the reads below without an ORDER BY went through this index before m015 (campaign, then annotator and
+# rowid): INDEXED BY keeps their order
+_BY_ANNOTATOR = "annotations INDEXED BY annotations_annotator"
+# one annotation by its key: a written key (its partial index), or a kept-as-'' one by its unit and annotator
+# (two statements: SQLite would scan the campaign's rows for the two joined by OR)
+_BY_KEY = "campaign=? AND key=? AND key != ''"
+_BY_PAIR = "campaign=? AND unit_id=? AND annotator_id=? AND key=''"
+
+
+def kept_key(key: str, unit: str, annotator: str) -> str:
+    """``key`` as stored: '' when it is ``unit:annotator`` (an annotator id without ``:``)."""
+    return "" if ":" not in annotator and key == f"{unit}:{annotator}" else key
+
+
+def _pair(key: str) -> tuple[str | None, str | None]:
+    """The unit and annotator a key kept as '' would have (None, None: it cannot be one)."""
+    unit, _, annotator = key.rpartition(":")
+    return (unit, annotator) if ":" in key else (None, None)
 
 
 def annotations(db: "Store", campaign: str) -> list["sqlite3.Row"]:
-    return db.all(f"SELECT {_SELECT} FROM annotations WHERE campaign=? ORDER BY unit_id, annotator_id, key", campaign)
+    return db.all(f"SELECT {_SELECT} FROM annotations WHERE campaign=? ORDER BY unit_id, annotator_id, {_KEY}", campaign)
 
 
 def counted(db: "Store", campaign: str) -> list[tuple[str, str, str]]:
@@ -32,20 +53,20 @@ def counted(db: "Store", campaign: str) -> list[tuple[str, str, str]]:
     the order of :func:`annotations`."""
     return [tuple(r) for r in db.all(
         "SELECT unit_id, annotator_id, label_json FROM annotations WHERE campaign=? AND status='ok' "
-        "AND label_json IS NOT NULL ORDER BY unit_id, annotator_id, key", campaign)]
+        f"AND label_json IS NOT NULL ORDER BY unit_id, annotator_id, {_KEY}", campaign)]
 
 
 def iter_counted(db: "Store", campaign: str) -> Iterator[tuple[str, str, str]]:
     """:func:`counted`, a row at a time (the read model keeps its own records of them)."""
     return iter(db.execute("SELECT unit_id, annotator_id, label_json FROM annotations WHERE campaign=? "
-                           "AND status='ok' AND label_json IS NOT NULL ORDER BY unit_id, annotator_id, key",
+                           f"AND status='ok' AND label_json IS NOT NULL ORDER BY unit_id, annotator_id, {_KEY}",
                            (campaign,)))
 
 
 def status_counts(db: "Store", campaign: str) -> dict[str, dict[str, int]]:
     """``{annotator: {status: n}}``, annotators and, per annotator, statuses in the order they first
     appear in :func:`annotations` (by unit, annotator, key)."""
-    rows = db.all("SELECT annotator_id, status, COUNT(*), MIN(unit_id || char(0) || key) FROM annotations "
+    rows = db.all(f"SELECT annotator_id, status, COUNT(*), MIN(unit_id || char(0) || {_KEY}) FROM {_BY_ANNOTATOR} "
                   "WHERE campaign=? GROUP BY annotator_id, status", campaign)
     first: dict[str, str] = {}
     for aid, _, _, at in rows:
@@ -58,34 +79,49 @@ def status_counts(db: "Store", campaign: str) -> dict[str, dict[str, int]]:
 
 def stored_versions(db: "Store", campaign: str) -> dict[str, str | None]:
     """``{key: updated_at}``: how a pull tells new, edited and unchanged annotations apart."""
-    return {r[0]: r[1] for r in db.all(f"SELECT key, {_UPDATED} FROM annotations WHERE campaign=?", campaign)}
+    return {r[0]: r[1] for r in db.all(f"SELECT {_KEY}, {_UPDATED} FROM {_BY_ANNOTATOR} WHERE campaign=?", campaign)}
 
 
 def backend_ids(db: "Store", campaign: str, key_prefix: str) -> dict[str, str]:
     """``{key: backend_ids_json}`` of the annotations whose key starts with ``key_prefix``."""
-    return {r[0]: r[1] for r in db.all("SELECT key, backend_ids_json FROM annotations WHERE campaign=? "
-                                       "AND substr(key, 1, ?) = ?", campaign, len(key_prefix), key_prefix)}
+    return {r[0]: r[1] for r in db.all(f"SELECT {_KEY}, backend_ids_json FROM {_BY_ANNOTATOR} WHERE campaign=? "
+                                       f"AND substr({_KEY}, 1, ?) = ?", campaign, len(key_prefix), key_prefix)}
 
 
 def upsert(db: "Store", campaign: str, rows: Iterable[tuple]) -> None:
-    """Rows in :data:`COLUMNS` order; an annotation already stored (same key) is replaced."""
+    """Rows in :data:`COLUMNS` order; an annotation already stored (same key) is replaced. A key kept as
+    '' (:func:`kept_key`) is found by its unit and annotator, a written one by itself; the rows are
+    stored in the order given (their rowids: the order of the reads without ORDER BY)."""
     cols = ", ".join(COLUMNS)
     marks = ", ".join("?" for _ in range(len(COLUMNS) + 1))
     updates = ", ".join(f"{c}=excluded.{c}" for c in COLUMNS if c != "key")
     lead, at = COLUMNS.index("lead_time"), COLUMNS.index("created_at")
-    assert at == lead + 1
-    db.executemany(f"INSERT INTO annotations (campaign, {cols}) VALUES ({marks}) "
-                   f"ON CONFLICT (campaign, key) DO UPDATE SET {updates}",
-                   [(campaign, *r[:lead], seconds(r[lead]), *packed_times(r[at], r[at + 1]), *r[at + 2:]) for r in rows])
+    assert COLUMNS[:3] == ("key", "unit_id", "annotator_id") and at == lead + 1
+    targets = {True: "(campaign, unit_id, annotator_id, key)", False: "(campaign, key) WHERE key != ''"}
+    run: list[tuple] = []
+    kind = True
+    for r in rows:
+        key = kept_key(r[0], r[1], r[2])
+        if run and (key == "") != kind:
+            db.executemany(f"INSERT INTO annotations (campaign, {cols}) VALUES ({marks}) "
+                           f"ON CONFLICT {targets[kind]} DO UPDATE SET {updates}", run)
+            run = []
+        kind = key == ""
+        run.append((campaign, key, *r[1:lead], seconds(r[lead]), *packed_times(r[at], r[at + 1]), *r[at + 2:]))
+    if run:
+        db.executemany(f"INSERT INTO annotations (campaign, {cols}) VALUES ({marks}) "
+                       f"ON CONFLICT {targets[kind]} DO UPDATE SET {updates}", run)
 
 
 def delete(db: "Store", campaign: str, keys: Iterable[str]) -> list[tuple[str, str, str]]:
     """Delete the annotations of ``keys``; ``(unit, annotator, status)`` of each one deleted."""
     gone = []
     for key in keys:
-        row = db.one("SELECT unit_id, annotator_id, status FROM annotations WHERE campaign=? AND key=?", campaign, key)
+        row = (db.one(f"SELECT unit_id, annotator_id, status, rowid FROM annotations WHERE {_BY_KEY}", campaign, key)
+               or db.one(f"SELECT unit_id, annotator_id, status, rowid FROM annotations WHERE {_BY_PAIR}", campaign,
+                         *_pair(key)))
         if row is not None:
-            db.execute("DELETE FROM annotations WHERE campaign=? AND key=?", (campaign, key))
+            db.execute("DELETE FROM annotations WHERE rowid=?", (row[3],))
             gone.append((row[0], row[1], row[2]))
     return gone
 
@@ -93,30 +129,33 @@ def delete(db: "Store", campaign: str, keys: Iterable[str]) -> list[tuple[str, s
 def in_order(db: "Store", campaign: str) -> list["sqlite3.Row"]:
     """Every annotation's key, unit, annotator, status and round, per unit earliest first (who keeps a
     place in the unit's planned overlap, and which round's place it is)."""
-    return db.all("SELECT key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
-                  f"ORDER BY unit_id, {_CREATED}, key", campaign)
+    return db.all(f"SELECT {_KEY} AS key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
+                  f"ORDER BY unit_id, {_CREATED}, {_KEY}", campaign)
 
 
 def in_order_after(db: "Store", campaign: str, after: str | None, limit: int) -> list["sqlite3.Row"]:
     """:func:`in_order`'s rows of the units after ``after`` (None: from the first), at most ``limit``
     rows: the settling pass reads a page at a time instead of every annotation at once."""
     if after is None:
-        return db.all("SELECT key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
-                      f"ORDER BY unit_id, {_CREATED}, key LIMIT ?", campaign, limit)
-    return db.all("SELECT key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
-                  f"AND unit_id > ? ORDER BY unit_id, {_CREATED}, key LIMIT ?", campaign, after, limit)
+        return db.all(f"SELECT {_KEY} AS key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
+                      f"ORDER BY unit_id, {_CREATED}, {_KEY} LIMIT ?", campaign, limit)
+    return db.all(f"SELECT {_KEY} AS key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
+                  f"AND unit_id > ? ORDER BY unit_id, {_CREATED}, {_KEY} LIMIT ?", campaign, after, limit)
 
 
 def in_order_of(db: "Store", campaign: str, unit: str) -> list["sqlite3.Row"]:
     """:func:`in_order`'s rows of one unit."""
-    return db.all("SELECT key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
-                  f"AND unit_id=? ORDER BY unit_id, {_CREATED}, key", campaign, unit)
+    return db.all(f"SELECT {_KEY} AS key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
+                  f"AND unit_id=? ORDER BY unit_id, {_CREATED}, {_KEY}", campaign, unit)
 
 
 def settle(db: "Store", campaign: str, changes: Iterable[tuple[str, str, int | None]]) -> None:
     """``(key, status, round)``: the status (ok, extra or not_in_pool) and round an annotation settles to."""
-    db.executemany("UPDATE annotations SET status=?, round=? WHERE campaign=? AND key=?",
+    changes = list(changes)
+    db.executemany(f"UPDATE annotations SET status=?, round=? WHERE {_BY_KEY}",
                    [(status, rnd, campaign, key) for key, status, rnd in changes])
+    db.executemany(f"UPDATE annotations SET status=?, round=? WHERE {_BY_PAIR}",
+                   [(status, rnd, campaign, *_pair(key)) for key, status, rnd in changes])
 
 
 def honeypots_answered(db: "Store", campaign: str) -> tuple[int, dict[str, int]]:
@@ -156,13 +195,14 @@ def any_by(db: "Store", campaign: str, annotators: Iterable[str]) -> bool:
 
 
 def per_annotator(db: "Store", campaign: str) -> list["sqlite3.Row"]:
-    return db.all("SELECT annotator_id, status, COUNT(*) FROM annotations WHERE campaign=? "
+    return db.all(f"SELECT annotator_id, status, COUNT(*) FROM {_BY_ANNOTATOR} WHERE campaign=? "
                   "GROUP BY annotator_id, status", campaign)
 
 
 def quarantined(db: "Store", campaign: str) -> list["sqlite3.Row"]:
+    # ties in rowid order, as the index by unit gave them before m015
     return db.all("SELECT unit_id, annotator_id, reason FROM annotations WHERE campaign=? AND status='invalid' "
-                  "ORDER BY unit_id", campaign)
+                  "ORDER BY unit_id, rowid", campaign)
 
 
 def annotator_ids(db: "Store", campaign: str) -> set[str]:
