@@ -492,9 +492,16 @@ def test_the_annotation_keys_migration_keeps_every_row(before_m015):
         assert after_m015(store, c) == before[c], c
     assert {t: rows for t, rows in dump_store(db.parent) if t in untouched} == others
     # the local backend's keys kept as '', the others as written
-    written = [r[0] for r in store.all("SELECT key FROM annotations WHERE key != '' ORDER BY rowid")]
-    assert written[:2] == ["ls:7:101", "ls:7:102"] and written[2].endswith(":x:y") and written[3].endswith(":ana:")
-    assert written[4:] == ["ls:7:103"]
+    written = [tuple(r) for r in store.all("SELECT key, unit_id, annotator_id FROM annotations WHERE key != '' "
+                                           "ORDER BY rowid")]
+    added = [k for k, _, _ in written if k.startswith("ls:") or k.endswith((":x:y", ":ana:"))]
+    assert len(added) == 5 and added[:2] == ["ls:7:101", "ls:7:102"] and added[4] == "ls:7:103"
+    shared = [(u, a) for k, u, a in written if k == f"{u}:{a}" and ":" not in a]  # beside a written key: written
+    assert shared and all(store.scalar("SELECT COUNT(*) FROM annotations WHERE unit_id=? AND annotator_id=?", u, a) > 1
+                          for u, a in shared)
+    assert store.scalar("SELECT COUNT(*) FROM annotations a WHERE key = '' AND (SELECT COUNT(*) FROM annotations x "
+                        "WHERE x.campaign = a.campaign AND x.unit_id = a.unit_id AND x.annotator_id = a.annotator_id) "
+                        "> 1") == 0  # a key kept as '' is alone on its unit and annotator
     names = {r[0] for r in store.all("SELECT name FROM sqlite_master WHERE tbl_name='annotations'")}
     assert names == {"annotations", "annotations_pair", "annotations_key", "annotations_annotator"}
     used = (store.scalar("PRAGMA page_count") - store.scalar("PRAGMA freelist_count")) * store.scalar("PRAGMA page_size")
@@ -521,6 +528,8 @@ def test_annotations_by_key_after_the_annotation_keys_migration(before_m015):
             (colon, rows[colon]["unit_id"], "x:y", '"z"', 3.0, "c", "d", "local", "{}", "ok", None, 1),
             ("ls:7:999", unit, annotator, '"w"', None, None, None, "labelstudio", "{}", "ok", None, None)])
         assert labels.count(store, c) == n + 1  # three replaced, one new (a second key on the same pair)
+        assert store.scalar("SELECT key FROM annotations WHERE campaign=? AND unit_id=? AND annotator_id=? "
+                            "AND key NOT LIKE 'ls:%'", c, unit, annotator) == local  # written now: not alone
         after = {r["key"]: r for r in labels.annotations(store, c)}
         assert (after[local]["label_json"], after[local]["updated_at"]) == ('"x"', "2026-12-03T00:00:01+00:00")
         assert (after["ls:7:101"]["label_json"], after[colon]["label_json"]) == ('"y"', '"z"')

@@ -19,7 +19,9 @@ COLUMNS = ("key", "unit_id", "annotator_id", "label_json", "lead_time", "created
 # :data:`~.packing.SAME` (migration ``m014_compact_store``); these read them back as written
 _CREATED = stamp_sql("created_at")
 _UPDATED = f"CASE WHEN typeof(updated_at) = 'blob' THEN {_CREATED} ELSE {stamp_sql('updated_at')} END"
-# a key that is ``unit:annotator`` is kept as '' (migration ``m015_annotation_keys``): this gives it back
+# a key that is ``unit:annotator`` is kept as '' (migration ``m015_annotation_keys``) when it is the only
+# annotation of its unit and annotator (:func:`upsert` keeps that so): this gives it back, and ordering by
+# ``unit_id, annotator_id, key`` as stored is ordering by the keys as written
 _KEY = "CASE WHEN key = '' THEN unit_id || ':' || annotator_id ELSE key END"
 _SELECT = ", ".join({"created_at": f"{_CREATED} AS created_at", "updated_at": f"{_UPDATED} AS updated_at",
                      "lead_time": f"{seconds_sql('lead_time')} AS lead_time", "key": f"{_KEY} AS key"}.get(c, c)
@@ -31,6 +33,7 @@ _BY_ANNOTATOR = "annotations INDEXED BY annotations_annotator"
 # (two statements: SQLite would scan the campaign's rows for the two joined by OR)
 _BY_KEY = "campaign=? AND key=? AND key != ''"
 _BY_PAIR = "campaign=? AND unit_id=? AND annotator_id=? AND key=''"
+_WRITTEN_ON_PAIR = "SELECT 1 FROM annotations WHERE campaign=? AND unit_id=? AND annotator_id=? AND key != '' LIMIT 1"
 
 
 def kept_key(key: str, unit: str, annotator: str) -> str:
@@ -45,7 +48,7 @@ def _pair(key: str) -> tuple[str | None, str | None]:
 
 
 def annotations(db: "Store", campaign: str) -> list["sqlite3.Row"]:
-    return db.all(f"SELECT {_SELECT} FROM annotations WHERE campaign=? ORDER BY unit_id, annotator_id, {_KEY}", campaign)
+    return db.all(f"SELECT {_SELECT} FROM annotations WHERE campaign=? ORDER BY unit_id, annotator_id, key", campaign)
 
 
 def counted(db: "Store", campaign: str) -> list[tuple[str, str, str]]:
@@ -53,13 +56,13 @@ def counted(db: "Store", campaign: str) -> list[tuple[str, str, str]]:
     the order of :func:`annotations`."""
     return [tuple(r) for r in db.all(
         "SELECT unit_id, annotator_id, label_json FROM annotations WHERE campaign=? AND status='ok' "
-        f"AND label_json IS NOT NULL ORDER BY unit_id, annotator_id, {_KEY}", campaign)]
+        "AND label_json IS NOT NULL ORDER BY unit_id, annotator_id, key", campaign)]
 
 
 def iter_counted(db: "Store", campaign: str) -> Iterator[tuple[str, str, str]]:
     """:func:`counted`, a row at a time (the read model keeps its own records of them)."""
     return iter(db.execute("SELECT unit_id, annotator_id, label_json FROM annotations WHERE campaign=? "
-                           f"AND status='ok' AND label_json IS NOT NULL ORDER BY unit_id, annotator_id, {_KEY}",
+                           "AND status='ok' AND label_json IS NOT NULL ORDER BY unit_id, annotator_id, key",
                            (campaign,)))
 
 
@@ -90,27 +93,31 @@ def backend_ids(db: "Store", campaign: str, key_prefix: str) -> dict[str, str]:
 
 def upsert(db: "Store", campaign: str, rows: Iterable[tuple]) -> None:
     """Rows in :data:`COLUMNS` order; an annotation already stored (same key) is replaced. A key kept as
-    '' (:func:`kept_key`) is found by its unit and annotator, a written one by itself; the rows are
-    stored in the order given (their rowids: the order of the reads without ORDER BY)."""
+    '' (:func:`kept_key`: the only annotation of its unit and annotator) is found by its unit and
+    annotator, a written one by itself; the rows are stored in the order given (their rowids: the
+    order of the reads without ORDER BY)."""
     cols = ", ".join(COLUMNS)
     marks = ", ".join("?" for _ in range(len(COLUMNS) + 1))
     updates = ", ".join(f"{c}=excluded.{c}" for c in COLUMNS if c != "key")
     lead, at = COLUMNS.index("lead_time"), COLUMNS.index("created_at")
     assert COLUMNS[:3] == ("key", "unit_id", "annotator_id") and at == lead + 1
-    targets = {True: "(campaign, unit_id, annotator_id, key)", False: "(campaign, key) WHERE key != ''"}
-    run: list[tuple] = []
-    kind = True
-    for r in rows:
-        key = kept_key(r[0], r[1], r[2])
-        if run and (key == "") != kind:
-            db.executemany(f"INSERT INTO annotations (campaign, {cols}) VALUES ({marks}) "
-                           f"ON CONFLICT {targets[kind]} DO UPDATE SET {updates}", run)
-            run = []
-        kind = key == ""
-        run.append((campaign, key, *r[1:lead], seconds(r[lead]), *packed_times(r[at], r[at + 1]), *r[at + 2:]))
-    if run:
-        db.executemany(f"INSERT INTO annotations (campaign, {cols}) VALUES ({marks}) "
-                       f"ON CONFLICT {targets[kind]} DO UPDATE SET {updates}", run)
+    insert = f"INSERT INTO annotations (campaign, {cols}) VALUES ({marks}) ON CONFLICT "
+    by_pair = f"{insert}(campaign, unit_id, annotator_id, key) DO UPDATE SET {updates}"
+    by_key = f"{insert}(campaign, key) WHERE key != '' DO UPDATE SET {updates}"
+    packed = [(campaign, kept_key(r[0], r[1], r[2]), *r[1:lead], seconds(r[lead]), *packed_times(r[at], r[at + 1]),
+               *r[at + 2:]) for r in rows]
+    if all(p[1] == "" for p in packed) and db.one(
+            "SELECT 1 FROM annotations WHERE campaign=? AND key != '' LIMIT 1", campaign) is None:
+        db.executemany(by_pair, packed)  # the local backend's: every key kept as '', alone on its pair
+        return
+    for p in packed:  # a written key on a pair: the pair's other keys are written too
+        if p[1] == "":
+            if db.one(_WRITTEN_ON_PAIR, campaign, p[2], p[3]) is not None:
+                p = (campaign, f"{p[2]}:{p[3]}", *p[2:])
+        else:
+            db.execute(f"UPDATE annotations SET key = unit_id || ':' || annotator_id WHERE {_BY_PAIR}",
+                       (campaign, p[2], p[3]))
+        db.execute(by_pair if p[1] == "" else by_key, p)
 
 
 def delete(db: "Store", campaign: str, keys: Iterable[str]) -> list[tuple[str, str, str]]:
