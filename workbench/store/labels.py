@@ -234,9 +234,18 @@ _LAST_STAMP = 253402300799  # packing's last packed second
 _L_CREATED = stamp_sql("r.created_at")
 _L_UPDATED = f"CASE WHEN r.updated_at IS NULL THEN {_L_CREATED} ELSE {stamp_sql('r.updated_at')} END"
 _A_UPDATED = _UPDATED.replace("updated_at", "a.updated_at").replace("created_at", "a.created_at")
+_A_KEY = "CASE WHEN a.key = '' THEN a.unit_id || ':' || a.annotator_id ELSE a.key END"  # :data:`_KEY`
 _L_KEY = "r.unit_id || ':' || r.annotator_id"
-_L_SAME = (f"EXISTS (SELECT 1 FROM annotations a WHERE a.campaign = ?1 AND a.key = {_L_KEY} "
+# a result's stored annotation (m015): by its unit and annotator, its key kept as '' or written out
+_L_PAIR = f"a.unit_id = r.unit_id AND a.annotator_id = r.annotator_id AND a.key IN ('', {_L_KEY})"
+_L_SAME = (f"EXISTS (SELECT 1 FROM annotations a WHERE a.campaign = ?1 AND {_L_PAIR} "
            f"AND {_A_UPDATED} = {_L_UPDATED})")  # stored and unchanged: not written again
+# the key a result's annotation is stored with (:func:`kept_key`): '' unless its annotator id has a ``:``
+# (or, :func:`upsert`'s slow way, a written key is on its unit and annotator: then written out too)
+_L_KEPT = f"CASE WHEN instr(r.annotator_id, ':') = 0 THEN '' ELSE {_L_KEY} END"
+_L_KEPT_BESIDE = (f"CASE WHEN instr(r.annotator_id, ':') = 0 AND NOT EXISTS (SELECT 1 FROM annotations w "
+                  "WHERE w.campaign = ?2 AND w.unit_id = r.unit_id AND w.annotator_id = r.annotator_id "
+                  f"AND w.key != '') THEN '' ELSE {_L_KEY} END")
 
 
 def copyable(db: "Store", src) -> bool:
@@ -302,7 +311,7 @@ def copy_stored(db: "Store", campaign: str, src, backend: str, verdicts: list[tu
     if stored:
         had, same = db.tuples(
             f"SELECT COUNT(*), COALESCE(SUM({_A_UPDATED} = {_L_UPDATED}), 0) FROM local_results r "
-            f"JOIN annotations a ON a.campaign = ?2 AND a.key = {_L_KEY} WHERE r.campaign = ?1", src.campaign,
+            f"JOIN annotations a ON a.campaign = ?2 AND {_L_PAIR} WHERE r.campaign = ?1", src.campaign,
             campaign)[0]
         counts.update(new=n - had, updated=had - same, unchanged=same)
     fresh = f"NOT {_L_SAME.replace('?1', '?2')}" if stored else "1"
@@ -312,13 +321,18 @@ def copy_stored(db: "Store", campaign: str, src, backend: str, verdicts: list[tu
         counts.update(quarantined=len(bad), first_quarantined=bad[0] if bad else None)
     cols = ", ".join(COLUMNS)
     updates = ", ".join(f"{c}=excluded.{c}" for c in COLUMNS if c != "key")
+    # a written key in the campaign (Label Studio's, before a switch of backend): each row looks at its pair
+    written = stored and db.one("SELECT 1 FROM annotations WHERE campaign=? AND key != '' LIMIT 1",
+                                campaign) is not None
     cur = db.execute(
-        f"INSERT INTO annotations (campaign, {cols}) SELECT ?2, {_L_KEY}, r.unit_id, r.annotator_id, "
+        f"INSERT INTO annotations (campaign, {cols}) SELECT ?2, {_L_KEPT_BESIDE if written else _L_KEPT}, "
+        "r.unit_id, r.annotator_id, "
         f"CASE WHEN {status} = 'ok' THEN v.label_json END, r.lead_time, r.created_at, x'', ?3, '{{}}', {status}, "
         f"CASE WHEN x.unit_id IS NOT NULL THEN x.reason WHEN r.was_cancelled THEN NULL ELSE v.reason END, s.round "
         f"{joins} LEFT JOIN assignments s ON s.campaign = ?2 AND s.unit_id = r.unit_id "
         f"AND s.annotator_id = r.annotator_id AND s.cancelled IS NULL "
-        f"WHERE r.campaign = ?1 AND {fresh} {order} ON CONFLICT (campaign, key) DO UPDATE SET {updates}",
+        f"WHERE r.campaign = ?1 AND {fresh} {order} ON CONFLICT (campaign, unit_id, annotator_id, key) "
+        f"DO UPDATE SET {updates} ON CONFLICT (campaign, key) WHERE key != '' DO UPDATE SET {updates}",
         (src.campaign, campaign, backend))
     counts["written"] = cur.rowcount
     db.execute("DROP TABLE temp.pull_verdicts")
@@ -329,16 +343,19 @@ def copy_stored(db: "Store", campaign: str, src, backend: str, verdicts: list[tu
 def gone_stored(db: "Store", campaign: str, src) -> list[str]:
     """Keys of ``campaign``'s annotations with no result in ``src`` (``unit:annotator``), in
     :func:`stored_versions`' order."""
+    key = _A_KEY
     return [r[0] for r in db.tuples(
-        "SELECT key FROM annotations a WHERE campaign=?1 AND NOT (instr(key, ':') > 0 AND EXISTS (SELECT 1 FROM "
-        "local_results r WHERE r.campaign = ?2 AND r.unit_id = substr(a.key, 1, instr(a.key, ':') - 1) "
-        "AND r.annotator_id = substr(a.key, instr(a.key, ':') + 1)))", campaign, src.campaign)]
+        f"SELECT {key} FROM annotations a INDEXED BY annotations_annotator WHERE a.campaign=?1 AND NOT CASE WHEN a.key = '' AND "
+        "instr(a.unit_id, ':') = 0 THEN EXISTS (SELECT 1 FROM local_results r WHERE r.campaign = ?2 AND "
+        f"r.unit_id = a.unit_id AND r.annotator_id = a.annotator_id) ELSE (instr({key}, ':') > 0 AND EXISTS "
+        f"(SELECT 1 FROM local_results r WHERE r.campaign = ?2 AND r.unit_id = substr({key}, 1, instr({key}, ':') - 1) "
+        f"AND r.annotator_id = substr({key}, instr({key}, ':') + 1))) END", campaign, src.campaign)]
 
 
-_SETTLING = ("SELECT a.key, a.unit_id, a.annotator_id, a.status, a.round, s.round FROM annotations a "
+_SETTLING = (f"SELECT {_A_KEY}, a.unit_id, a.annotator_id, a.status, a.round, s.round FROM annotations a "
              "LEFT JOIN assignments s ON s.campaign = a.campaign AND s.unit_id = a.unit_id "
              "AND s.annotator_id = a.annotator_id AND s.cancelled IS NULL WHERE a.campaign=? ")
-_SETTLING_ORDER = f"ORDER BY a.unit_id, {_CREATED.replace('created_at', 'a.created_at')}, a.key"
+_SETTLING_ORDER = f"ORDER BY a.unit_id, {_CREATED.replace('created_at', 'a.created_at')}, {_A_KEY}"
 
 
 def settling_after(db: "Store", campaign: str, after: str | None, limit: int, in_order: bool = True) -> list[tuple]:
