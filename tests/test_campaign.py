@@ -182,10 +182,10 @@ def test_settling_by_pages_gives_every_answer_the_same_place(campaign, monkeypat
                        (campaign.name, unit.id, who, json.dumps([{"from_name": "sentiment", "to_name": "text",
                                                                   "type": "choices", "value": {"choices": ["neutral"]}}])))
     campaign.pull()
-    rows = lambda: sorted(map(tuple, db.execute("SELECT key, status, round FROM annotations WHERE campaign=?",
+    rows = lambda: sorted(map(tuple, db.execute("SELECT unit_id, annotator_id, key, status, round FROM annotations WHERE campaign=?",
                                                 (campaign.name,))))
     settled = rows()
-    assert {s for _, s, _ in settled} >= {"ok", "extra", "not_in_pool"} and len(settled) > 3 * page
+    assert {r[3] for r in settled} >= {"ok", "extra", "not_in_pool"} and len(settled) > 3 * page
     db.execute("UPDATE annotations SET status='ok', round=NULL WHERE campaign=?", (campaign.name,))
     monkeypatch.setattr(pull_step, "SETTLE_PAGE", page)
     with campaign.store.transaction():

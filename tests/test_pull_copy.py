@@ -72,8 +72,31 @@ def _pull_both(tmp_path, spec, snapshot, monkeypatch) -> list:
     return out
 
 
-@pytest.mark.parametrize("first_pull", [False, True])
-def test_copied_pull_stores_what_the_raw_pull_stores(tmp_path, monkeypatch, first_pull):
+def _written_keys(c: Campaign, units: list[str], ls: bool) -> None:
+    """Keys m015 keeps as written: a local result of an annotator id with a colon (its key cannot be
+    kept as ''), and with ``ls`` Label Studio keys beside the local ones, one on a pair with a local
+    answer, edited since (the pair's local key is written out), one on a pair of its own."""
+    db = c.store.conn
+    stamp = db.execute("SELECT MAX(created_at) FROM local_results").fetchone()[0]
+    db.execute("INSERT INTO local_results VALUES (?, ?, ?, ?, ?, ?, NULL, 0)",
+               (c.name, units[11], "team:b", _result("neutral"), 9, stamp + 9))
+    if not ls:
+        return
+    pair = db.execute("SELECT unit_id, annotator_id FROM annotations WHERE unit_id=? LIMIT 1", (units[9],)).fetchone()
+    with c.store.transaction():
+        labels_sql.upsert(c.store, c.name, [
+            ("ls:1:7", pair[0], pair[1], '"positive"', 1.5, "2026-01-01T00:00:00+00:00", None, "label_studio",
+             "{}", "ok", None, 1),
+            ("ls:1:8", units[10], "someone", '"negative"', None, "2026-01-01T00:00:01+00:00", None, "label_studio",
+             "{}", "ok", None, None)])
+    db.execute("UPDATE local_results SET created_at = created_at + 30 WHERE campaign=? AND unit_id=? AND annotator_id=?",
+               (c.name, pair[0], pair[1]))
+    assert db.execute("SELECT COUNT(*) FROM annotations WHERE key != ''").fetchone()[0] == 3
+
+
+@pytest.mark.parametrize("first_pull,written", [(False, None), (True, None), (False, "colon"), (True, "colon"),
+                                                (False, "ls")])
+def test_copied_pull_stores_what_the_raw_pull_stores(tmp_path, monkeypatch, first_pull, written):
     spec = write_spec(tmp_path / "spec")
     home = tmp_path / "home"
     c = Campaign(load_spec(spec), Store(home))
@@ -81,6 +104,8 @@ def test_copied_pull_stores_what_the_raw_pull_stores(tmp_path, monkeypatch, firs
     db = c.store.conn
     units = [u.id for u in c.units()]
     _mutate(db, c.name, units, [a.id for a in c.spec.annotators])
+    if written:
+        _written_keys(c, units, written == "ls")
     if first_pull:
         db.execute("DELETE FROM annotations")
     c.store.close()
@@ -92,8 +117,13 @@ def test_copied_pull_stores_what_the_raw_pull_stores(tmp_path, monkeypatch, firs
     assert copied == raw
     summary = copied[0]
     assert summary["invalid"] == 4 and summary["skipped"] == 1 and summary["unknown_unit"] == 1
-    assert summary["extra"] == 1 and summary["not_in_pool"] == 1
-    assert summary["deleted"] == (0 if first_pull else 1) and summary["updated"] == (0 if first_pull else 4)
+    assert summary["extra"] == 1 and summary["not_in_pool"] == (2 if written else 1)
+    assert summary["deleted"] == (0 if first_pull else 3 if written == "ls" else 1)
+    assert summary["updated"] == (0 if first_pull else 5 if written == "ls" else 4)
+    if written:
+        assert any(r[2] == f"{units[11]}:team:b" for r in copied[1])
+    if written == "ls":  # the local key written out stays written (its pair's Label Studio key deleted after)
+        assert any(r[2] == f"{r[3]}:{r[4]}" for r in copied[1])
     assert any("quarantined" in n for n in summary["notes"])
 
 

@@ -76,12 +76,12 @@ def test_coverage_counts_gaps_extras_and_people(tmp_path, home):
     # and an extra answer beyond a unit's plan
     db = sqlite3.connect(home / "workbench.db")
     with db:
-        rows = db.execute("SELECT key, unit_id, annotator_id FROM annotations WHERE campaign='c1' AND status='ok' "
+        rows = db.execute("SELECT rowid, unit_id, annotator_id FROM annotations WHERE campaign='c1' AND status='ok' "
                           "AND annotator_id != 'pat' ORDER BY unit_id, annotator_id").fetchall()
         assert len(rows) > 10
-        db.execute("DELETE FROM annotations WHERE campaign='c1' AND key IN (?, ?)", (rows[0][0], rows[5][0]))
-        db.execute("UPDATE annotations SET status='skipped' WHERE campaign='c1' AND key=?", (rows[9][0],))
-        db.execute("UPDATE annotations SET status='extra' WHERE campaign='c1' AND key=?", (rows[10][0],))
+        db.execute("DELETE FROM annotations WHERE rowid IN (?, ?)", (rows[0][0], rows[5][0]))
+        db.execute("UPDATE annotations SET status='skipped' WHERE rowid=?", (rows[9][0],))
+        db.execute("UPDATE annotations SET status='extra' WHERE rowid=?", (rows[10][0],))
     db.close()
     cov = _check(c)
     assert cov["units_short_crowd"] >= 2 and cov["open_crowd_places"] >= 2

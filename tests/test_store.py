@@ -137,7 +137,8 @@ BEFORE_M014 = {
                    "ORDER BY unit_id, annotator_id, key",
     "in_order": "SELECT key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
                 "ORDER BY unit_id, created_at, key",
-    "versions": "SELECT key, updated_at FROM annotations WHERE campaign=?",  # no ORDER BY: the same rowids, the same order
+    # no ORDER BY: read through the index by annotator (then rowid), as the store reads them
+    "versions": "SELECT key, updated_at FROM annotations INDEXED BY annotations_annotator WHERE campaign=?",
     "newest": "SELECT MAX(COALESCE(updated_at, created_at)) FROM annotations WHERE campaign=? AND status='ok'",
 }
 
@@ -177,7 +178,7 @@ def test_the_compact_store_migration_keeps_every_row(before_m014):
     assert all(before[c][t] for c in campaigns for t in BEFORE_M014)  # something to compare in each table
     store = Store(db.parent)
     store.conn
-    assert store.migrated == ["m014_compact_store"]
+    assert store.migrated == ["m014_compact_store", "m015_annotation_keys"]
     for c in campaigns:
         assert after_m014(store, c) == before[c], c
     assert {t: rows for t, rows in dump_store(db.parent) if t in untouched} == others
@@ -401,3 +402,162 @@ def test_local_results_stored_in_blocks_are_the_rows_of_one_batch(tmp_path, bloc
     blocks = [ordered[i:i + block] for i in range(0, len(ordered), block)]
     assert stored(lambda s: backend_sql.write_local_results_sorted(s, "c", repeated, iter(blocks))) == at_once
     assert len(at_once[0]) > 3 and any(type(x[3]) is str for x in at_once[1])  # ids and texts both
+
+
+M014 = ROOT / "tests" / "fixtures" / "store-m014"
+
+
+def _before_m015() -> dict[str, str]:
+    """What the store's annotation functions return, as the code before m015 read them from its table
+    (main at 866c5d9: times and lead times packed by m014)."""
+    from workbench.store.packing import seconds_sql, stamp_sql
+
+    created = stamp_sql("created_at")
+    updated = f"CASE WHEN typeof(updated_at) = 'blob' THEN {created} ELSE {stamp_sql('updated_at')} END"
+    return {
+        "annotations": f"SELECT key, unit_id, annotator_id, label_json, {seconds_sql('lead_time')}, {created}, {updated}, "
+                       "backend, backend_ids_json, status, reason, round FROM annotations WHERE campaign=? "
+                       "ORDER BY unit_id, annotator_id, key",
+        "in_order": "SELECT key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
+                    f"ORDER BY unit_id, {created}, key",
+        "versions": f"SELECT key, {updated} FROM annotations WHERE campaign=?",  # its plan: the index by annotator
+        "newest": f"SELECT MAX(COALESCE({updated}, {created})) FROM annotations WHERE campaign=? AND status='ok'",
+        **_BEFORE_M015}
+
+
+_BEFORE_M015 = {
+    "counted": "SELECT unit_id, annotator_id, label_json FROM annotations WHERE campaign=? AND status='ok' "
+               "AND label_json IS NOT NULL ORDER BY unit_id, annotator_id, key",
+    "backend_ids": "SELECT key, backend_ids_json FROM annotations INDEXED BY annotations_annotator WHERE campaign=?",
+    "quarantined": "SELECT unit_id, annotator_id, reason FROM annotations INDEXED BY annotations_unit "
+                   "WHERE campaign=? AND status='invalid' ORDER BY unit_id",
+    "per_annotator": "SELECT annotator_id, status, COUNT(*) FROM annotations WHERE campaign=? "
+                     "GROUP BY annotator_id, status",
+    "pairs": "SELECT DISTINCT unit_id, annotator_id FROM annotations WHERE campaign=? ORDER BY 1, 2",
+}
+
+
+def after_m015(store: Store, campaign: str) -> dict[str, list[tuple]]:
+    from workbench.store import labels
+
+    return {"annotations": [tuple(r) for r in labels.annotations(store, campaign)],
+            "in_order": [tuple(r) for r in labels.in_order(store, campaign)],
+            "versions": list(labels.stored_versions(store, campaign).items()),
+            "newest": [(labels.newest_counted(store, campaign),)],
+            "counted": labels.counted(store, campaign),
+            "backend_ids": list(labels.backend_ids(store, campaign, "").items()),
+            "quarantined": [tuple(r) for r in labels.quarantined(store, campaign)],
+            "per_annotator": [tuple(r) for r in labels.per_annotator(store, campaign)],
+            "pairs": sorted(labels.answered_pairs(store, campaign))}
+
+
+@pytest.fixture
+def before_m015(tmp_path) -> Path:
+    """A store made before m015 (two campaigns run to the end), laid out as when it was made, with
+    annotations whose key is not ``unit:annotator`` added (Label Studio's keys; an annotator id with a
+    colon; a second answer of one annotator on a unit) and a few quarantined ones."""
+    root = lay_out(M014, tmp_path / "m014")
+    raw = sqlite3.connect(root / "home" / "workbench.db")
+    rows = raw.execute("SELECT unit_id, annotator_id FROM annotations WHERE campaign='m014-claims' "
+                       "ORDER BY rowid LIMIT 4").fetchall()
+    extra = [("ls:7:101", rows[0][0], "ana"), ("ls:7:102", rows[1][0], "ben"), (f"{rows[2][0]}:x:y", rows[2][0], "x:y"),
+             (f"{rows[3][0]}:ana:", rows[3][0], "ana:"), ("ls:7:103", rows[0][0], rows[0][1])]
+    raw.executemany("INSERT INTO annotations (campaign, key, unit_id, annotator_id, label_json, lead_time, created_at, "
+                    "updated_at, backend, backend_ids_json, status, reason, round) VALUES ('m014-claims', ?, ?, ?, "
+                    "NULL, 3.5, '2026-12-03T01:02:03.456Z', NULL, 'labelstudio', '{\"task\": 7}', 'invalid', "
+                    "'bad label', NULL)", extra)
+    raw.execute("UPDATE annotations SET status='invalid', reason='late' WHERE campaign='m014-text' AND rowid % 9 = 0")
+    raw.commit()
+    raw.close()
+    return root
+
+
+def test_the_annotation_keys_migration_keeps_every_row(before_m015):
+    db = before_m015 / "home" / "workbench.db"
+    raw = sqlite3.connect(db)
+    campaigns = [r[0] for r in raw.execute("SELECT name FROM campaigns ORDER BY name")]
+    plan = raw.execute("EXPLAIN QUERY PLAN " + _before_m015()["versions"], ("x",)).fetchall()
+    assert "annotations_annotator" in str(plan)  # the order the old code read them in
+    before = {c: {t: raw.execute(q, (c,)).fetchall() for t, q in _before_m015().items()} for c in campaigns}
+    untouched = [t for t in dict(dump_store(db.parent)) if t not in ("annotations", "_migrations", "meta")]
+    others = {t: rows for t, rows in dump_store(db.parent) if t in untouched}
+    size = db.stat().st_size
+    raw.close()
+    assert campaigns == ["m014-claims", "m014-text"]
+    assert all(before[c][t] for c in campaigns for t in _before_m015())  # something to compare in each read
+    store = Store(db.parent)
+    store.conn
+    assert store.migrated == ["m015_annotation_keys"]
+    for c in campaigns:
+        assert after_m015(store, c) == before[c], c
+    assert {t: rows for t, rows in dump_store(db.parent) if t in untouched} == others
+    # the local backend's keys kept as '', the others as written
+    written = [tuple(r) for r in store.all("SELECT key, unit_id, annotator_id FROM annotations WHERE key != '' "
+                                           "ORDER BY rowid")]
+    added = [k for k, _, _ in written if k.startswith("ls:") or k.endswith((":x:y", ":ana:"))]
+    assert len(added) == 5 and added[:2] == ["ls:7:101", "ls:7:102"] and added[4] == "ls:7:103"
+    shared = [(u, a) for k, u, a in written if k == f"{u}:{a}" and ":" not in a]  # beside a written key: written
+    assert shared and all(store.scalar("SELECT COUNT(*) FROM annotations WHERE unit_id=? AND annotator_id=?", u, a) > 1
+                          for u, a in shared)
+    assert store.scalar("SELECT COUNT(*) FROM annotations a WHERE key = '' AND (SELECT COUNT(*) FROM annotations x "
+                        "WHERE x.campaign = a.campaign AND x.unit_id = a.unit_id AND x.annotator_id = a.annotator_id) "
+                        "> 1") == 0  # a key kept as '' is alone on its unit and annotator
+    names = {r[0] for r in store.all("SELECT name FROM sqlite_master WHERE tbl_name='annotations'")}
+    assert names == {"annotations", "annotations_pair", "annotations_key", "annotations_annotator"}
+    used = (store.scalar("PRAGMA page_count") - store.scalar("PRAGMA freelist_count")) * store.scalar("PRAGMA page_size")
+    assert used < size  # the key's index and the index by unit gone (a small store: not vacuumed)
+    store.close()
+
+
+def test_annotations_by_key_after_the_annotation_keys_migration(before_m015):
+    """Upsert, settle and delete find an annotation by its key whether it is kept as '' or as written."""
+    from workbench.store import labels
+
+    store = Store(before_m015 / "home")
+    c = "m014-claims"
+    rows = {r["key"]: r for r in labels.annotations(store, c)}
+    local = next(k for k, r in rows.items() if r["status"] == "ok" and not k.startswith("ls:"))
+    unit, annotator = rows[local]["unit_id"], rows[local]["annotator_id"]
+    colon = next(k for k, r in rows.items() if r["annotator_id"] == "x:y")
+    n = labels.count(store, c)
+    with store.transaction():
+        labels.upsert(store, c, [
+            (local, unit, annotator, '"x"', 1.0, "2026-12-03T00:00:00+00:00", "2026-12-03T00:00:01+00:00", "local",
+             "{}", "ok", None, 1),
+            ("ls:7:101", rows["ls:7:101"]["unit_id"], "ana", '"y"', 2.0, "a", "b", "labelstudio", "{}", "ok", None, 2),
+            (colon, rows[colon]["unit_id"], "x:y", '"z"', 3.0, "c", "d", "local", "{}", "ok", None, 1),
+            ("ls:7:999", unit, annotator, '"w"', None, None, None, "labelstudio", "{}", "ok", None, None)])
+        assert labels.count(store, c) == n + 1  # three replaced, one new (a second key on the same pair)
+        assert store.scalar("SELECT key FROM annotations WHERE campaign=? AND unit_id=? AND annotator_id=? "
+                            "AND key NOT LIKE 'ls:%'", c, unit, annotator) == local  # written now: not alone
+        after = {r["key"]: r for r in labels.annotations(store, c)}
+        assert (after[local]["label_json"], after[local]["updated_at"]) == ('"x"', "2026-12-03T00:00:01+00:00")
+        assert (after["ls:7:101"]["label_json"], after[colon]["label_json"]) == ('"y"', '"z"')
+        assert labels.stored_versions(store, c)["ls:7:999"] is None  # a new key beside the pair's own
+        labels.settle(store, c, [(local, "extra", None), ("ls:7:101", "not_in_pool", None), (colon, "ok", 3)])
+        after = {r["key"]: r for r in labels.annotations(store, c)}
+        assert [(after[k]["status"], after[k]["round"]) for k in (local, "ls:7:101", colon)] == [
+            ("extra", None), ("not_in_pool", None), ("ok", 3)]
+        assert after["ls:7:999"]["status"] == "ok"  # the same pair, another key: untouched
+        gone = labels.delete(store, c, [local, "ls:7:101", colon, "ls:7:nothing", "nothing"])
+        assert gone == [(unit, annotator, "extra"), (rows["ls:7:101"]["unit_id"], "ana", "not_in_pool"),
+                        (rows[colon]["unit_id"], "x:y", "ok")]
+        assert labels.count(store, c) == n - 2
+    store.close()
+
+
+def test_a_campaign_migrated_to_annotation_keys_works_on(before_m015):
+    home = before_m015 / "home"
+    name = "m014-text"
+    stored = {r["unit_id"]: r["label"] for r in Campaign.open(name, Store(home)).state.aggregates}
+    store = Store(home)
+    with store.transaction():  # the quarantined answers of the fixture are answers again: pull must see them
+        store.execute("DELETE FROM annotations WHERE campaign=? AND status='invalid'", (name,))
+    store.close()
+    result = run(home, "run", str(before_m015 / "specs" / f"{name}.toml"), "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output[result.output.index("{"):])
+    assert out["simulate"]["labels_made"] == 0 and 0 < out["pull"]["new"] < 147, out  # only the deleted ones again
+    c = Campaign.open(name, Store(home))
+    assert {r["unit_id"]: r["label"] for r in c.state.aggregates} == stored
+    assert len(c.state.annotations) == 147 and {a.status.value for a in c.state.annotations} == {"ok"}

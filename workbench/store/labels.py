@@ -19,8 +19,32 @@ COLUMNS = ("key", "unit_id", "annotator_id", "label_json", "lead_time", "created
 # :data:`~.packing.SAME` (migration ``m014_compact_store``); these read them back as written
 _CREATED = stamp_sql("created_at")
 _UPDATED = f"CASE WHEN typeof(updated_at) = 'blob' THEN {_CREATED} ELSE {stamp_sql('updated_at')} END"
+# a key that is ``unit:annotator`` is kept as '' (migration ``m015_annotation_keys``) when it is the only
+# annotation of its unit and annotator (:func:`upsert` keeps that so): this gives it back, and ordering by
+# ``unit_id, annotator_id, key`` as stored is ordering by the keys as written
+_KEY = "CASE WHEN key = '' THEN unit_id || ':' || annotator_id ELSE key END"
 _SELECT = ", ".join({"created_at": f"{_CREATED} AS created_at", "updated_at": f"{_UPDATED} AS updated_at",
-                     "lead_time": f"{seconds_sql('lead_time')} AS lead_time"}.get(c, c) for c in COLUMNS)
+                     "lead_time": f"{seconds_sql('lead_time')} AS lead_time", "key": f"{_KEY} AS key"}.get(c, c)
+                    for c in COLUMNS)
+# the reads below without an ORDER BY went through this index before m015 (campaign, then annotator and
+# rowid): INDEXED BY keeps their order
+_BY_ANNOTATOR = "annotations INDEXED BY annotations_annotator"
+# one annotation by its key: a written key (its partial index), or a kept-as-'' one by its unit and annotator
+# (two statements: SQLite would scan the campaign's rows for the two joined by OR)
+_BY_KEY = "campaign=? AND key=? AND key != ''"
+_BY_PAIR = "campaign=? AND unit_id=? AND annotator_id=? AND key=''"
+_WRITTEN_ON_PAIR = "SELECT 1 FROM annotations WHERE campaign=? AND unit_id=? AND annotator_id=? AND key != '' LIMIT 1"
+
+
+def kept_key(key: str, unit: str, annotator: str) -> str:
+    """``key`` as stored: '' when it is ``unit:annotator`` (an annotator id without ``:``)."""
+    return "" if ":" not in annotator and key == f"{unit}:{annotator}" else key
+
+
+def _pair(key: str) -> tuple[str | None, str | None]:
+    """The unit and annotator a key kept as '' would have (None, None: it cannot be one)."""
+    unit, _, annotator = key.rpartition(":")
+    return (unit, annotator) if ":" in key else (None, None)
 
 
 def annotations(db: "Store", campaign: str) -> list["sqlite3.Row"]:
@@ -45,7 +69,7 @@ def iter_counted(db: "Store", campaign: str) -> Iterator[tuple[str, str, str]]:
 def status_counts(db: "Store", campaign: str) -> dict[str, dict[str, int]]:
     """``{annotator: {status: n}}``, annotators and, per annotator, statuses in the order they first
     appear in :func:`annotations` (by unit, annotator, key)."""
-    rows = db.all("SELECT annotator_id, status, COUNT(*), MIN(unit_id || char(0) || key) FROM annotations "
+    rows = db.all(f"SELECT annotator_id, status, COUNT(*), MIN(unit_id || char(0) || {_KEY}) FROM {_BY_ANNOTATOR} "
                   "WHERE campaign=? GROUP BY annotator_id, status", campaign)
     first: dict[str, str] = {}
     for aid, _, _, at in rows:
@@ -58,34 +82,53 @@ def status_counts(db: "Store", campaign: str) -> dict[str, dict[str, int]]:
 
 def stored_versions(db: "Store", campaign: str) -> dict[str, str | None]:
     """``{key: updated_at}``: how a pull tells new, edited and unchanged annotations apart."""
-    return {r[0]: r[1] for r in db.all(f"SELECT key, {_UPDATED} FROM annotations WHERE campaign=?", campaign)}
+    return {r[0]: r[1] for r in db.all(f"SELECT {_KEY}, {_UPDATED} FROM {_BY_ANNOTATOR} WHERE campaign=?", campaign)}
 
 
 def backend_ids(db: "Store", campaign: str, key_prefix: str) -> dict[str, str]:
     """``{key: backend_ids_json}`` of the annotations whose key starts with ``key_prefix``."""
-    return {r[0]: r[1] for r in db.all("SELECT key, backend_ids_json FROM annotations WHERE campaign=? "
-                                       "AND substr(key, 1, ?) = ?", campaign, len(key_prefix), key_prefix)}
+    return {r[0]: r[1] for r in db.all(f"SELECT {_KEY}, backend_ids_json FROM {_BY_ANNOTATOR} WHERE campaign=? "
+                                       f"AND substr({_KEY}, 1, ?) = ?", campaign, len(key_prefix), key_prefix)}
 
 
 def upsert(db: "Store", campaign: str, rows: Iterable[tuple]) -> None:
-    """Rows in :data:`COLUMNS` order; an annotation already stored (same key) is replaced."""
+    """Rows in :data:`COLUMNS` order; an annotation already stored (same key) is replaced. A key kept as
+    '' (:func:`kept_key`: the only annotation of its unit and annotator) is found by its unit and
+    annotator, a written one by itself; the rows are stored in the order given (their rowids: the
+    order of the reads without ORDER BY)."""
     cols = ", ".join(COLUMNS)
     marks = ", ".join("?" for _ in range(len(COLUMNS) + 1))
     updates = ", ".join(f"{c}=excluded.{c}" for c in COLUMNS if c != "key")
     lead, at = COLUMNS.index("lead_time"), COLUMNS.index("created_at")
-    assert at == lead + 1
-    db.executemany(f"INSERT INTO annotations (campaign, {cols}) VALUES ({marks}) "
-                   f"ON CONFLICT (campaign, key) DO UPDATE SET {updates}",
-                   [(campaign, *r[:lead], seconds(r[lead]), *packed_times(r[at], r[at + 1]), *r[at + 2:]) for r in rows])
+    assert COLUMNS[:3] == ("key", "unit_id", "annotator_id") and at == lead + 1
+    insert = f"INSERT INTO annotations (campaign, {cols}) VALUES ({marks}) ON CONFLICT "
+    by_pair = f"{insert}(campaign, unit_id, annotator_id, key) DO UPDATE SET {updates}"
+    by_key = f"{insert}(campaign, key) WHERE key != '' DO UPDATE SET {updates}"
+    packed = [(campaign, kept_key(r[0], r[1], r[2]), *r[1:lead], seconds(r[lead]), *packed_times(r[at], r[at + 1]),
+               *r[at + 2:]) for r in rows]
+    if all(p[1] == "" for p in packed) and db.one(
+            "SELECT 1 FROM annotations WHERE campaign=? AND key != '' LIMIT 1", campaign) is None:
+        db.executemany(by_pair, packed)  # the local backend's: every key kept as '', alone on its pair
+        return
+    for p in packed:  # a written key on a pair: the pair's other keys are written too
+        if p[1] == "":
+            if db.one(_WRITTEN_ON_PAIR, campaign, p[2], p[3]) is not None:
+                p = (campaign, f"{p[2]}:{p[3]}", *p[2:])
+        else:
+            db.execute(f"UPDATE annotations SET key = unit_id || ':' || annotator_id WHERE {_BY_PAIR}",
+                       (campaign, p[2], p[3]))
+        db.execute(by_pair if p[1] == "" else by_key, p)
 
 
 def delete(db: "Store", campaign: str, keys: Iterable[str]) -> list[tuple[str, str, str]]:
     """Delete the annotations of ``keys``; ``(unit, annotator, status)`` of each one deleted."""
     gone = []
     for key in keys:
-        row = db.one("SELECT unit_id, annotator_id, status FROM annotations WHERE campaign=? AND key=?", campaign, key)
+        row = (db.one(f"SELECT unit_id, annotator_id, status, rowid FROM annotations WHERE {_BY_KEY}", campaign, key)
+               or db.one(f"SELECT unit_id, annotator_id, status, rowid FROM annotations WHERE {_BY_PAIR}", campaign,
+                         *_pair(key)))
         if row is not None:
-            db.execute("DELETE FROM annotations WHERE campaign=? AND key=?", (campaign, key))
+            db.execute("DELETE FROM annotations WHERE rowid=?", (row[3],))
             gone.append((row[0], row[1], row[2]))
     return gone
 
@@ -93,30 +136,33 @@ def delete(db: "Store", campaign: str, keys: Iterable[str]) -> list[tuple[str, s
 def in_order(db: "Store", campaign: str) -> list["sqlite3.Row"]:
     """Every annotation's key, unit, annotator, status and round, per unit earliest first (who keeps a
     place in the unit's planned overlap, and which round's place it is)."""
-    return db.all("SELECT key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
-                  f"ORDER BY unit_id, {_CREATED}, key", campaign)
+    return db.all(f"SELECT {_KEY} AS key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
+                  f"ORDER BY unit_id, {_CREATED}, {_KEY}", campaign)
 
 
 def in_order_after(db: "Store", campaign: str, after: str | None, limit: int) -> list["sqlite3.Row"]:
     """:func:`in_order`'s rows of the units after ``after`` (None: from the first), at most ``limit``
     rows: the settling pass reads a page at a time instead of every annotation at once."""
     if after is None:
-        return db.all("SELECT key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
-                      f"ORDER BY unit_id, {_CREATED}, key LIMIT ?", campaign, limit)
-    return db.all("SELECT key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
-                  f"AND unit_id > ? ORDER BY unit_id, {_CREATED}, key LIMIT ?", campaign, after, limit)
+        return db.all(f"SELECT {_KEY} AS key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
+                      f"ORDER BY unit_id, {_CREATED}, {_KEY} LIMIT ?", campaign, limit)
+    return db.all(f"SELECT {_KEY} AS key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
+                  f"AND unit_id > ? ORDER BY unit_id, {_CREATED}, {_KEY} LIMIT ?", campaign, after, limit)
 
 
 def in_order_of(db: "Store", campaign: str, unit: str) -> list["sqlite3.Row"]:
     """:func:`in_order`'s rows of one unit."""
-    return db.all("SELECT key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
-                  f"AND unit_id=? ORDER BY unit_id, {_CREATED}, key", campaign, unit)
+    return db.all(f"SELECT {_KEY} AS key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
+                  f"AND unit_id=? ORDER BY unit_id, {_CREATED}, {_KEY}", campaign, unit)
 
 
 def settle(db: "Store", campaign: str, changes: Iterable[tuple[str, str, int | None]]) -> None:
     """``(key, status, round)``: the status (ok, extra or not_in_pool) and round an annotation settles to."""
-    db.executemany("UPDATE annotations SET status=?, round=? WHERE campaign=? AND key=?",
+    changes = list(changes)
+    db.executemany(f"UPDATE annotations SET status=?, round=? WHERE {_BY_KEY}",
                    [(status, rnd, campaign, key) for key, status, rnd in changes])
+    db.executemany(f"UPDATE annotations SET status=?, round=? WHERE {_BY_PAIR}",
+                   [(status, rnd, campaign, *_pair(key)) for key, status, rnd in changes])
 
 
 def honeypots_answered(db: "Store", campaign: str) -> tuple[int, dict[str, int]]:
@@ -156,13 +202,14 @@ def any_by(db: "Store", campaign: str, annotators: Iterable[str]) -> bool:
 
 
 def per_annotator(db: "Store", campaign: str) -> list["sqlite3.Row"]:
-    return db.all("SELECT annotator_id, status, COUNT(*) FROM annotations WHERE campaign=? "
+    return db.all(f"SELECT annotator_id, status, COUNT(*) FROM {_BY_ANNOTATOR} WHERE campaign=? "
                   "GROUP BY annotator_id, status", campaign)
 
 
 def quarantined(db: "Store", campaign: str) -> list["sqlite3.Row"]:
+    # ties in rowid order, as the index by unit gave them before m015
     return db.all("SELECT unit_id, annotator_id, reason FROM annotations WHERE campaign=? AND status='invalid' "
-                  "ORDER BY unit_id", campaign)
+                  "ORDER BY unit_id, rowid", campaign)
 
 
 def annotator_ids(db: "Store", campaign: str) -> set[str]:
@@ -187,9 +234,18 @@ _LAST_STAMP = 253402300799  # packing's last packed second
 _L_CREATED = stamp_sql("r.created_at")
 _L_UPDATED = f"CASE WHEN r.updated_at IS NULL THEN {_L_CREATED} ELSE {stamp_sql('r.updated_at')} END"
 _A_UPDATED = _UPDATED.replace("updated_at", "a.updated_at").replace("created_at", "a.created_at")
+_A_KEY = "CASE WHEN a.key = '' THEN a.unit_id || ':' || a.annotator_id ELSE a.key END"  # :data:`_KEY`
 _L_KEY = "r.unit_id || ':' || r.annotator_id"
-_L_SAME = (f"EXISTS (SELECT 1 FROM annotations a WHERE a.campaign = ?1 AND a.key = {_L_KEY} "
+# a result's stored annotation (m015): by its unit and annotator, its key kept as '' or written out
+_L_PAIR = f"a.unit_id = r.unit_id AND a.annotator_id = r.annotator_id AND a.key IN ('', {_L_KEY})"
+_L_SAME = (f"EXISTS (SELECT 1 FROM annotations a WHERE a.campaign = ?1 AND {_L_PAIR} "
            f"AND {_A_UPDATED} = {_L_UPDATED})")  # stored and unchanged: not written again
+# the key a result's annotation is stored with (:func:`kept_key`): '' unless its annotator id has a ``:``
+# (or, :func:`upsert`'s slow way, a written key is on its unit and annotator: then written out too)
+_L_KEPT = f"CASE WHEN instr(r.annotator_id, ':') = 0 THEN '' ELSE {_L_KEY} END"
+_L_KEPT_BESIDE = (f"CASE WHEN instr(r.annotator_id, ':') = 0 AND NOT EXISTS (SELECT 1 FROM annotations w "
+                  "WHERE w.campaign = ?2 AND w.unit_id = r.unit_id AND w.annotator_id = r.annotator_id "
+                  f"AND w.key != '') THEN '' ELSE {_L_KEY} END")
 
 
 def copyable(db: "Store", src) -> bool:
@@ -255,7 +311,7 @@ def copy_stored(db: "Store", campaign: str, src, backend: str, verdicts: list[tu
     if stored:
         had, same = db.tuples(
             f"SELECT COUNT(*), COALESCE(SUM({_A_UPDATED} = {_L_UPDATED}), 0) FROM local_results r "
-            f"JOIN annotations a ON a.campaign = ?2 AND a.key = {_L_KEY} WHERE r.campaign = ?1", src.campaign,
+            f"JOIN annotations a ON a.campaign = ?2 AND {_L_PAIR} WHERE r.campaign = ?1", src.campaign,
             campaign)[0]
         counts.update(new=n - had, updated=had - same, unchanged=same)
     fresh = f"NOT {_L_SAME.replace('?1', '?2')}" if stored else "1"
@@ -265,13 +321,18 @@ def copy_stored(db: "Store", campaign: str, src, backend: str, verdicts: list[tu
         counts.update(quarantined=len(bad), first_quarantined=bad[0] if bad else None)
     cols = ", ".join(COLUMNS)
     updates = ", ".join(f"{c}=excluded.{c}" for c in COLUMNS if c != "key")
+    # a written key in the campaign (Label Studio's, before a switch of backend): each row looks at its pair
+    written = stored and db.one("SELECT 1 FROM annotations WHERE campaign=? AND key != '' LIMIT 1",
+                                campaign) is not None
     cur = db.execute(
-        f"INSERT INTO annotations (campaign, {cols}) SELECT ?2, {_L_KEY}, r.unit_id, r.annotator_id, "
+        f"INSERT INTO annotations (campaign, {cols}) SELECT ?2, {_L_KEPT_BESIDE if written else _L_KEPT}, "
+        "r.unit_id, r.annotator_id, "
         f"CASE WHEN {status} = 'ok' THEN v.label_json END, r.lead_time, r.created_at, x'', ?3, '{{}}', {status}, "
         f"CASE WHEN x.unit_id IS NOT NULL THEN x.reason WHEN r.was_cancelled THEN NULL ELSE v.reason END, s.round "
         f"{joins} LEFT JOIN assignments s ON s.campaign = ?2 AND s.unit_id = r.unit_id "
         f"AND s.annotator_id = r.annotator_id AND s.cancelled IS NULL "
-        f"WHERE r.campaign = ?1 AND {fresh} {order} ON CONFLICT (campaign, key) DO UPDATE SET {updates}",
+        f"WHERE r.campaign = ?1 AND {fresh} {order} ON CONFLICT (campaign, unit_id, annotator_id, key) "
+        f"DO UPDATE SET {updates} ON CONFLICT (campaign, key) WHERE key != '' DO UPDATE SET {updates}",
         (src.campaign, campaign, backend))
     counts["written"] = cur.rowcount
     db.execute("DROP TABLE temp.pull_verdicts")
@@ -282,16 +343,19 @@ def copy_stored(db: "Store", campaign: str, src, backend: str, verdicts: list[tu
 def gone_stored(db: "Store", campaign: str, src) -> list[str]:
     """Keys of ``campaign``'s annotations with no result in ``src`` (``unit:annotator``), in
     :func:`stored_versions`' order."""
+    key = _A_KEY
     return [r[0] for r in db.tuples(
-        "SELECT key FROM annotations a WHERE campaign=?1 AND NOT (instr(key, ':') > 0 AND EXISTS (SELECT 1 FROM "
-        "local_results r WHERE r.campaign = ?2 AND r.unit_id = substr(a.key, 1, instr(a.key, ':') - 1) "
-        "AND r.annotator_id = substr(a.key, instr(a.key, ':') + 1)))", campaign, src.campaign)]
+        f"SELECT {key} FROM annotations a INDEXED BY annotations_annotator WHERE a.campaign=?1 AND NOT CASE WHEN a.key = '' AND "
+        "instr(a.unit_id, ':') = 0 THEN EXISTS (SELECT 1 FROM local_results r WHERE r.campaign = ?2 AND "
+        f"r.unit_id = a.unit_id AND r.annotator_id = a.annotator_id) ELSE (instr({key}, ':') > 0 AND EXISTS "
+        f"(SELECT 1 FROM local_results r WHERE r.campaign = ?2 AND r.unit_id = substr({key}, 1, instr({key}, ':') - 1) "
+        f"AND r.annotator_id = substr({key}, instr({key}, ':') + 1))) END", campaign, src.campaign)]
 
 
-_SETTLING = ("SELECT a.key, a.unit_id, a.annotator_id, a.status, a.round, s.round FROM annotations a "
+_SETTLING = (f"SELECT {_A_KEY}, a.unit_id, a.annotator_id, a.status, a.round, s.round FROM annotations a "
              "LEFT JOIN assignments s ON s.campaign = a.campaign AND s.unit_id = a.unit_id "
              "AND s.annotator_id = a.annotator_id AND s.cancelled IS NULL WHERE a.campaign=? ")
-_SETTLING_ORDER = f"ORDER BY a.unit_id, {_CREATED.replace('created_at', 'a.created_at')}, a.key"
+_SETTLING_ORDER = f"ORDER BY a.unit_id, {_CREATED.replace('created_at', 'a.created_at')}, {_A_KEY}"
 
 
 def settling_after(db: "Store", campaign: str, after: str | None, limit: int, in_order: bool = True) -> list[tuple]:

@@ -361,6 +361,37 @@ ALTER TABLE unit_agreement_new RENAME TO unit_agreement
 """)
 
 
+@migration
+def m015_annotation_keys(db: sqlite3.Connection) -> None:
+    """Annotations without a second copy of their unit and annotator (issue 14: the annotations and
+    their three indexes were 41% of the store). A key that is ``unit:annotator`` (the local
+    backend's; an annotator id without ``:``, so the key tells them apart) is kept as ``''`` when it is
+    the only annotation of its unit and annotator; any other (Label Studio's ``ls:project:id``) as
+    written. (So ``ORDER BY unit_id, annotator_id, key`` is the order of the keys as written.) One unique index on ``(campaign, unit_id,
+    annotator_id, key)`` replaces the key's index and the index by unit; a partial unique index keeps
+    the written keys unique. The index by annotator stays (the order of the reads without ORDER BY).
+    Rows keep their rowids. What the store's functions return is the same as before."""
+    _run(db, """
+CREATE TABLE annotations_new (
+    campaign TEXT NOT NULL, key TEXT NOT NULL, unit_id TEXT NOT NULL, annotator_id TEXT NOT NULL,
+    label_json TEXT, lead_time, created_at, updated_at, backend TEXT NOT NULL,
+    backend_ids_json TEXT NOT NULL, status TEXT NOT NULL, reason TEXT, round INTEGER);
+INSERT INTO annotations_new (rowid, campaign, key, unit_id, annotator_id, label_json, lead_time, created_at,
+    updated_at, backend, backend_ids_json, status, reason, round)
+    SELECT rowid, campaign, CASE WHEN key = unit_id || ':' || annotator_id AND instr(annotator_id, ':') = 0
+    AND (SELECT COUNT(*) FROM annotations x INDEXED BY annotations_unit WHERE x.campaign = a.campaign
+         AND x.unit_id = a.unit_id
+         AND x.annotator_id = a.annotator_id) = 1
+    THEN '' ELSE key END, unit_id, annotator_id, label_json, lead_time, created_at, updated_at, backend,
+    backend_ids_json, status, reason, round FROM annotations a ORDER BY rowid;
+DROP TABLE annotations;
+ALTER TABLE annotations_new RENAME TO annotations;
+CREATE UNIQUE INDEX annotations_pair ON annotations (campaign, unit_id, annotator_id, key);
+CREATE UNIQUE INDEX annotations_key ON annotations (campaign, key) WHERE key != '';
+CREATE INDEX annotations_annotator ON annotations (campaign, annotator_id)
+""")
+
+
 def pending(db: sqlite3.Connection) -> list[Migration]:
     """The migrations this store has not had yet; raises when it has one this code does not know."""
     has_table = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='_migrations'").fetchone()
