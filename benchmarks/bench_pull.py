@@ -23,7 +23,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("work", help="a size's folder of a kept bench_scale run (holding scale.toml and home/)")
     ap.add_argument("--warm", action="store_true", help="load the units before timing (as a run has)")
-    ap.add_argument("--cache-mb", type=int, help="SQLite's page cache for the whole process (default: SQLite's 2 MB)")
+    ap.add_argument("--cache-mb", type=int, help="SQLite's page cache for the connection (default: SQLite's 2 MB); "
+                    "a pull since 349fbe5 sets 256 MB for its own transaction whatever this says, so 256 gives "
+                    "older code the same cache")
     ap.add_argument("--keep-copy", help="copy the home here and keep it (default: a temporary folder)")
     args = ap.parse_args()
     from workbench.campaign import Campaign
@@ -33,10 +35,12 @@ def main() -> None:
     work = Path(args.work)
     tmp = None if args.keep_copy else tempfile.mkdtemp(prefix="bench-pull-")
     home = Path(args.keep_copy or tmp) / "home"
+    store = None
     try:
         shutil.copytree(work / "home", home, dirs_exist_ok=True)
         spec = load_spec(str(work / "scale.toml"))
         store = Store(home)
+        # raw SQL here, not the store's functions: the same lines must drive an older tree on PYTHONPATH
         if args.cache_mb:
             store.conn.execute(f"PRAGMA cache_size={-args.cache_mb * 1024}")
         store.conn.execute("DELETE FROM annotations WHERE campaign=?", (spec.name,))
@@ -47,10 +51,11 @@ def main() -> None:
         summary = c.pull()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        store.close()
         print(json.dumps({"cpu": round(cpu, 2), "wall": round(wall, 2), "peak_rss_mb": round(peak / 1e6),
                           "received": summary["received"], "total_ok": summary["total_ok"]}))
     finally:
+        if store is not None:
+            store.close()
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
 

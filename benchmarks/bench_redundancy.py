@@ -323,7 +323,15 @@ def _disputed(text: str) -> tuple[float, str, str]:
     """``SHARE:WITH[:ORDER]`` (``0.2:majority``, ``0.2:one_coin:dawid_skene``; ``0``: none) of ``--disputed``."""
     share, _, rest = text.partition(":")
     with_, _, order = rest.partition(":")
-    return float(share), with_ or "majority", order or "score"
+    try:
+        value = float(share)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--disputed: expected SHARE:WITH[:ORDER] with a number for SHARE, got {text!r}")
+    if not 0 <= value <= 1 or (with_ or "majority") not in ("majority", "one_coin") \
+            or (order or "score") not in ("score", "dawid_skene"):
+        raise argparse.ArgumentTypeError(f"--disputed: expected SHARE in [0, 1], WITH majority or one_coin, "
+                                         f"ORDER score or dawid_skene, got {text!r}")
+    return value, with_ or "majority", order or "score"
 
 
 def main(argv=None) -> None:
@@ -379,12 +387,16 @@ def main(argv=None) -> None:
                "dawid_skene": [float(x) for x in args.ds_targets.split(",") if x],
                "one_coin": [float(x) for x in args.one_coin_targets.split(",") if x]}
     budgets = tuple(float(x) for x in args.budgets.split(",") if x)
+    try:
+        disputed = tuple(_disputed(x) for x in args.disputed.split(",") if x) or ((0.0, "majority", "score"),)
+    except argparse.ArgumentTypeError as exc:
+        ap.error(str(exc))
     rows = run(datasets, args.seeds, targets, args.initial, args.max, budgets, args.budget_target, args.per_round,
                tuple(x for x in args.budget_by.split(",") if x), args.tolerance,
                tuple(int(x) for x in args.budget_initial.split(",") if x),
                tuple(float(x) for x in args.calibration.split(",") if x) or (0.0,), args.calibration_labels,
                tuple(float(x) for x in args.one_coin_prior.split(",") if x) or (2.0,),
-               tuple(_disputed(x) for x in args.disputed.split(",") if x) or ((0.0, "majority"),))
+               disputed)
     if args.svg:
         plot(rows, Path(args.svg))
 

@@ -82,7 +82,7 @@ class PullBatch:
     cursor: str | None = None
     #: the same annotations as rows the workbench store already holds (a backend whose "server side"
     #: is a table of the store: the local one), a handle the store's own functions read
-    #: (:func:`workbench.store.labels.pull_stored`): the engine may then copy them in SQL, converting
+    #: (:func:`workbench.store.labels.copy_stored`): the engine may then copy them in SQL, converting
     #: each distinct result once, instead of one :class:`RawAnnotation` at a time. The store decides
     #: whether it can (else the engine reads ``annotations``); the results are the same either way.
     #: None (a backend over the network, Label Studio): ``annotations`` only.

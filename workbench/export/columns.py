@@ -4,7 +4,7 @@ The bytes are those of the record-by-record writers: a JSON line is ``json.dumps
 ensure_ascii=False)`` (or with ``sort_keys``), laid out field by field the way the C encoder lays out
 a dict (``{"key": value, ...}``: strings by ``json.encoder.encode_basestring``, integers by
 ``int.__repr__``, floats by ``float.__repr__`` or ``NaN``/``Infinity``, lists and dicts by the encoder
-itself, once per shared value); a CSV row holds the cells ``formats.csv_cell`` gives. A block of
+itself, once per shared value); a CSV row holds the cells :func:`csv_cell` gives. A block of
 records at a time: never every line at once.
 """
 
@@ -112,25 +112,25 @@ def csv_cell(value: Any) -> Any:
     return value
 
 
-_FORMULA_CHARS = frozenset(FORMULA_START)
-_PLAIN = frozenset((int, float, bool, type(None)))
+FORMULA_CHARS = frozenset(FORMULA_START)
+PLAIN_TYPES = frozenset((int, float, bool, type(None)))
 
 
 def csv_cells(values: list, memo: dict[int, Any]) -> list:
     """:func:`csv_cell` of each value (lists and dicts as JSON, kept by identity in ``memo``)."""
     kinds = set(map(type, values))
-    if kinds <= _PLAIN:  # numbers, flags, empty cells: as they are
+    if kinds <= PLAIN_TYPES:  # numbers, flags, empty cells: as they are
         return values
     if kinds == {str}:
-        formula = _FORMULA_CHARS
+        formula = FORMULA_CHARS
         return ["'" + v if v[:1] in formula else v for v in values]
     out = []
     add = out.append
     for v in values:
         t = type(v)
         if t is str:
-            add("'" + v if v and v[0] in _FORMULA_CHARS else v)
-        elif t in _PLAIN:
+            add("'" + v if v and v[0] in FORMULA_CHARS else v)
+        elif t in PLAIN_TYPES:
             add(v)
         elif t is list or t is dict:
             key = id(v)

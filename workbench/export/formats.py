@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..models import LabelKind
-from .columns import FORMULA_START, csv_cell, csv_rows, json_lines
+from .columns import FORMULA_CHARS, PLAIN_TYPES, csv_cell, csv_rows, json_lines
 from .context import ExportContext
 from .records import FIELDS, Records
 
@@ -34,10 +34,6 @@ def write_jsonl(records: Iterable[dict], path: Path, **_kw) -> None:
             fh.write(_dumps(r) + "\n")
 
 
-_FORMULA_CHARS = frozenset(FORMULA_START)
-_PLAIN = frozenset((int, float, bool, type(None)))
-
-
 def _cells(record: dict, fields: list[str]) -> list[Any]:
     """``csv_cell`` of each field, in ``fields`` order, as ``csv.DictWriter`` lays out a record (a
     missing field is empty; a field not in ``fields`` is an error); common types without a call each."""
@@ -50,8 +46,8 @@ def _cells(record: dict, fields: list[str]) -> list[Any]:
         v = record.get(k, "")
         t = type(v)
         if t is str:
-            out.append("'" + v if v and v[0] in _FORMULA_CHARS else v)
-        elif t in _PLAIN:
+            out.append("'" + v if v and v[0] in FORMULA_CHARS else v)
+        elif t in PLAIN_TYPES:
             out.append(v)
         else:
             out.append(csv_cell(v))

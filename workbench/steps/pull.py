@@ -121,7 +121,7 @@ def _store_raw(ctx: "StepContext", batch: PullBatch) -> tuple[dict[str, Any], in
     seen: set[str] = set()
     rows: list[tuple] = []
     written = 0  # rows stored so far: stored in blocks, not held all at once (a million pulled)
-    quarantined, first = 0, None  # the invalid rows with a reason, for the notes
+    quarantined, first = 0, None  # how many were quarantined, and the first (unit, annotator, reason), for the notes
     for raw in batch.annotations:
         unit = units.get(raw.unit_id)
         label_json, status, reason = None, AnnotationStatus.OK, None

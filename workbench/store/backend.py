@@ -53,7 +53,7 @@ class BackendState:
 @dataclass(frozen=True)
 class LocalResults:
     """The local backend's results of one campaign as a pull's source the store reads in SQL
-    (:attr:`workbench.backends.PullBatch.in_store`, :func:`.labels.pull_stored`)."""
+    (:attr:`workbench.backends.PullBatch.in_store`, :func:`.labels.copy_stored`)."""
 
     campaign: str
 

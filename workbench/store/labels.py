@@ -359,9 +359,10 @@ _SETTLING_ORDER = f"ORDER BY a.unit_id, {_CREATED.replace('created_at', 'a.creat
 
 
 def settling_after(db: "Store", campaign: str, after: str | None, limit: int, in_order: bool = True) -> list[tuple]:
-    """:func:`in_order_after` as tuples, each with its annotator's planned round in the unit (None:
-    not planned, or cancelled): ``(key, unit, annotator, status, round, planned round)``. ``in_order=False``:
-    a unit's rows in any order (no time stamp read and sorted)."""
+    """The annotations of the units after ``after``, at most ``limit`` rows, as tuples, each with its
+    annotator's planned round in the unit (None: not planned, or cancelled): ``(key, unit, annotator,
+    status, round, planned round)``, in :func:`in_order`'s order; ``in_order=False``: a unit's rows in
+    any order (no time stamp read and sorted)."""
     order = _SETTLING_ORDER if in_order else "ORDER BY a.unit_id"
     if after is None:
         return db.tuples(f"{_SETTLING}{order} LIMIT ?", campaign, limit)
