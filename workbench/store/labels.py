@@ -140,22 +140,6 @@ def in_order(db: "Store", campaign: str) -> list["sqlite3.Row"]:
                   f"ORDER BY unit_id, {_CREATED}, {_KEY}", campaign)
 
 
-def in_order_after(db: "Store", campaign: str, after: str | None, limit: int) -> list["sqlite3.Row"]:
-    """:func:`in_order`'s rows of the units after ``after`` (None: from the first), at most ``limit``
-    rows: the settling pass reads a page at a time instead of every annotation at once."""
-    if after is None:
-        return db.all(f"SELECT {_KEY} AS key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
-                      f"ORDER BY unit_id, {_CREATED}, {_KEY} LIMIT ?", campaign, limit)
-    return db.all(f"SELECT {_KEY} AS key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
-                  f"AND unit_id > ? ORDER BY unit_id, {_CREATED}, {_KEY} LIMIT ?", campaign, after, limit)
-
-
-def in_order_of(db: "Store", campaign: str, unit: str) -> list["sqlite3.Row"]:
-    """:func:`in_order`'s rows of one unit."""
-    return db.all(f"SELECT {_KEY} AS key, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
-                  f"AND unit_id=? ORDER BY unit_id, {_CREATED}, {_KEY}", campaign, unit)
-
-
 def settle(db: "Store", campaign: str, changes: Iterable[tuple[str, str, int | None]]) -> None:
     """``(key, status, round)``: the status (ok, extra or not_in_pool) and round an annotation settles to."""
     changes = list(changes)

@@ -32,14 +32,8 @@ def aggregates(db: "Store", campaign: str) -> list["sqlite3.Row"]:
     return db.all(f"SELECT {', '.join(AGGREGATE_COLUMNS)} FROM aggregates WHERE campaign=?", campaign)
 
 
-def consensus_rows(db: "Store", campaign: str) -> list["sqlite3.Row"]:
-    """:func:`aggregates` without the posteriors (their JSON is most of a row), in the same order."""
-    return db.all(f"SELECT {', '.join(c for c in AGGREGATE_COLUMNS if c != 'posteriors_json')} FROM aggregates "
-                  "WHERE campaign=?", campaign)
-
-
 def iter_consensus_rows(db: "Store", campaign: str) -> "sqlite3.Cursor":
-    """:func:`consensus_rows`, a row at a time (the same query: the same order)."""
+    """Every aggregate but its posteriors, a row at a time (the consensus rows of the read model)."""
     return db.execute(f"SELECT {', '.join(c for c in AGGREGATE_COLUMNS if c != 'posteriors_json')} FROM aggregates "
                       "WHERE campaign=?", (campaign,))
 
