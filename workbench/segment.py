@@ -204,15 +204,8 @@ class _CachedRe:
     def sub(self, pattern, repl, string, count=0, flags=0):
         found = self._entries.get(pattern if not flags else (type(pattern), pattern, flags))
         compiled, needs, gate = found if found is not None else self._entry(pattern, flags)
-        if isinstance(string, str):
-            for pieces in needs:
-                for piece in pieces:
-                    if piece in string:
-                        break
-                else:  # what ``re.sub`` returns when nothing matches
-                    return string if type(string) is str else str(string)
-            if gate is not None and not gate(string):
-                return string if type(string) is str else str(string)
+        if isinstance(string, str) and (_lacks(needs, string) or (gate is not None and not gate(string))):
+            return string if type(string) is str else str(string)  # what ``re.sub`` returns when nothing matches
         return compiled.sub(repl, string, count)
 
     def subn(self, pattern, repl, string, count=0, flags=0):
@@ -221,15 +214,8 @@ class _CachedRe:
     def findall(self, pattern, string, flags=0):
         found = self._entries.get(pattern if not flags else (type(pattern), pattern, flags))
         compiled, needs, gate = found if found is not None else self._entry(pattern, flags)
-        if isinstance(string, str):
-            for pieces in needs:
-                for piece in pieces:
-                    if piece in string:
-                        break
-                else:
-                    return []
-            if gate is not None and not gate(string):
-                return []
+        if isinstance(string, str) and (_lacks(needs, string) or (gate is not None and not gate(string))):
+            return []
         return compiled.findall(string)
 
     def finditer(self, pattern, string, flags=0):
