@@ -129,20 +129,16 @@ def parse_redundancy(raw: Any, overlap: int | None, fail: Callable[[str, str], A
         fail("redundancy.disputed_share", "is set but neither redundancy.per_round nor redundancy.budget is (it is a "
                                           "share of the places a round gives out when those are capped, e.g. "
                                           "per_round = 30)")
-    with_ = raw.get("disputed_with", "majority")
-    if with_ not in DISPUTED_WITH:
-        fail("redundancy.disputed_with", f"expected one of {', '.join(DISPUTED_WITH)} (compared with Dawid-Skene's "
-                                         f"labels), got {with_!r}")
-    if "disputed_with" in raw and share is None:
-        fail("redundancy.disputed_with", "is set but redundancy.disputed_share is not (expected the share of a round's "
-                                         "places for the disputed units, e.g. disputed_share = 0.2)")
-    order = raw.get("disputed_order", "score")
-    if order not in DISPUTED_ORDER:
-        fail("redundancy.disputed_order", f"expected one of {', '.join(DISPUTED_ORDER)} (how the disputed units are "
-                                          f"ranked), got {order!r}")
-    if "disputed_order" in raw and share is None:
-        fail("redundancy.disputed_order", "is set but redundancy.disputed_share is not (expected the share of a "
-                                          "round's places for the disputed units, e.g. disputed_share = 0.2)")
+    picked = {}
+    for field, choices, default, what in (("disputed_with", DISPUTED_WITH, "majority", "compared with Dawid-Skene's labels"),
+                                          ("disputed_order", DISPUTED_ORDER, "score", "how the disputed units are ranked")):
+        value = picked[field] = raw.get(field, default)
+        if value not in choices:
+            fail(f"redundancy.{field}", f"expected one of {', '.join(choices)} ({what}), got {value!r}")
+        if field in raw and share is None:
+            fail(f"redundancy.{field}", "is set but redundancy.disputed_share is not (expected the share of a round's "
+                                        "places for the disputed units, e.g. disputed_share = 0.2)")
+    with_, order = picked["disputed_with"], picked["disputed_order"]
     return RedundancySpec(initial=initial, max=most, target=float(target), target_by=by, budget=budget,
                           per_round=per_round, calibration=None if calibration is None else float(calibration),
                           calibration_labels=cal_labels, one_coin_prior=float(prior),
