@@ -43,7 +43,7 @@ from workbench.models import LabelKind, LabelSchema
 from workbench.redundancy import COLUMNS, decide, one_coin_scores
 from workbench.registry import get_registry
 from workbench.spec.redundancy import RedundancySpec
-from workbench.steps.redundancy import disputes
+from workbench.steps.redundancy import disputes, with_disputes
 
 from benchmarks.crowd import make_crowd
 
@@ -149,10 +149,7 @@ def adaptive(data: DataSet, seed: int, policy: RedundancySpec, method: str) -> t
         units = pd.DataFrame([(u, r.drawn[u], 0, score.get(u, math.nan), len(g) - r.drawn[u])
                               for u, g in r.rows.items()], columns=COLUMNS)
         if policy.disputed_share:  # as workbench.steps.redundancy.check
-            found = disputes(get_registry(), data.schema, t, policy)
-            units["disputed"] = [u in found for u in units["unit"]]
-            if policy.disputed_order == "dawid_skene":
-                units["dispute_rank"] = [found.get(u, math.nan) for u in units["unit"]]
+            units = with_disputes(units, disputes(get_registry(), data.schema, t, policy), policy.disputed_order)
         d = decide(units, policy)
         if not d.more:
             break

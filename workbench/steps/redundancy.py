@@ -100,11 +100,16 @@ def unit_table(plan: Plan, score: dict[str, float], fresh: set[tuple[str, str]] 
         free = sum(1 for a in active if a not in plan.ever.get(u, ()))
         rows.append((u, len(who), open_, score.get(u, np.nan), free, answered))
     out = pd.DataFrame(rows, columns=[*COLUMNS, "answered"])
-    if disputed is not None:
-        out["disputed"] = [u in disputed for u in out["unit"]]
-        if order == "dawid_skene":
-            out["dispute_rank"] = [disputed.get(u, np.nan) for u in out["unit"]]
-    return out
+    return out if disputed is None else with_disputes(out, disputed, order)
+
+
+def with_disputes(units: pd.DataFrame, disputed: dict[str, float], order: str = "score") -> pd.DataFrame:
+    """``units`` (the policy's table) with the column ``disputed`` (the units :func:`disputes` found) and,
+    with ``order = "dawid_skene"``, ``dispute_rank`` (their Dawid-Skene posterior), as :func:`decide` reads them."""
+    units["disputed"] = [u in disputed for u in units["unit"]]
+    if order == "dawid_skene":
+        units["dispute_rank"] = [disputed.get(u, np.nan) for u in units["unit"]]
+    return units
 
 
 def spent(plan: Plan) -> int:
