@@ -168,8 +168,8 @@ class Unit:
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
-#: how a unit's context joins its neighbouring sentences (``workbench/tasktype.py``; the store's
-#: ``packing.JOIN``, which this must equal)
+#: how a unit's context joins its neighbouring sentences (``workbench/tasktype.py`` joins them, the
+#: store's ``packing`` and :class:`StoredUnit` cut them back out of the document)
 CONTEXT_JOIN = " … "
 #: a unit's own slots for its text and context (:class:`StoredUnit` reads them through properties)
 _TEXT_SLOT, _CONTEXT_SLOT = Unit.__dict__["text"], Unit.__dict__["context"]

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Mapping
 from xml.sax.saxutils import quoteattr
 
 from .models import (
+    CONTEXT_JOIN,
     Document,
     Label,
     LabelError,
@@ -141,7 +142,7 @@ class TaskType:
                     start=s.start,
                     end=s.end,
                     text=s.text,
-                    context=" … ".join(neighbours) or None,
+                    context=CONTEXT_JOIN.join(neighbours) or None,
                 )
             )
         return out

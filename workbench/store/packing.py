@@ -20,6 +20,8 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any, Iterable
 
+from ..models import CONTEXT_JOIN as JOIN  # how a context's parts are joined (its neighbouring sentences)
+
 #: SQLite's spelling of :func:`workbench.store.now`'s format (UTC, whole seconds)
 _FORMAT = "%Y-%m-%dT%H:%M:%S+00:00"
 
@@ -79,8 +81,6 @@ INSERT_UNIT = ('INSERT INTO units (campaign, id, position, document_id, start, "
                "gold_json, prelabel_json, prelabel_score, c1, n1, c2, n2) "
                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
-#: how a context's parts are joined (a unit's neighbouring sentences, ``workbench/tasktype.py``)
-JOIN = " … "
 
 
 def _cut(doc: str, start: int, end: int, part: str) -> int:
