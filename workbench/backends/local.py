@@ -188,8 +188,9 @@ class LocalBackend(Backend):
         self.campaign = ctx.spec.name
 
     def push(self, units, prelabels, overlaps, record):
-        # the store is the queue: a unit's task id is its unit id, and its queue the assignments
-        return {u.id: u.id for u in units}
+        # the store is the queue: a unit's task id is its unit id, and its queue the assignments (given
+        # in id order, the order the store sorts them in: its sort then finds them sorted)
+        return {i: i for i in sorted([u.id for u in units])}
 
     def simulate(self, crowd, queues, references, seed, limits=None):
         store = self.ctx.store
