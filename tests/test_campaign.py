@@ -62,6 +62,26 @@ def test_gold_share_matches_the_rate(campaign):
         assert share == pytest.approx(0.2, abs=0.03)
 
 
+def test_the_first_rounds_summary_is_what_sql_counts(campaign):
+    """The first round's summary, counted from the rows it wrote, is what the store's SQL counts of the
+    same assignments give: the same annotators in the same order, the same numbers to the bit."""
+    from workbench.steps.assign import first_counts
+    from workbench.store import work as work_sql
+
+    summary = campaign.run(until="assign")["assign"]
+    store, name = campaign.store, campaign.name
+    loads, share = work_sql.planned_per_annotator(store, name), work_sql.gold_share(store, name)
+    assert summary["per_annotator"] == loads and list(summary["per_annotator"]) == list(loads)
+    assert summary["gold_share"] == {a: round(v, 3) for a, v in share.items()}
+    assert list(summary["gold_share"]) == list(share) and summary["assignments"] == sum(loads.values())
+    rows = [(a.unit, a.annotator, a.position) for a in campaign.state.assignments]
+    pots = {u.id for u in campaign.units() if u.is_gold}
+    assert 0 < len(pots) < len(campaign.units())
+    counted = first_counts(rows[::-1], pots)
+    assert counted == (loads, share) and list(counted[0]) == list(loads) and list(counted[1]) == list(share)
+    assert all(type(v) is float for v in counted[1].values())
+
+
 def test_honeypot_count_formula():
     # honeypots have the same overlap as other units: G / N == r
     assert honeypot_count(n_units=200, n_gold=200, rate=0.2) == 40

@@ -93,3 +93,40 @@ def test_the_read_model_reads_what_the_store_holds(campaign):
     with pytest.raises(KeyError):
         rows_now[0]["posteriors"]
     assert rows_now[0].get("posteriors") is None and "tie" in rows_now[0]
+
+
+def test_queues_read_unsorted_are_in_queue_order(tmp_path, home):
+    """The queues read from the assignments' rows as stored (no sort in SQL), put in order by position
+    per annotator, are those SQL's ``ORDER BY annotator_id, position`` gives, over several rounds and
+    cancelled assignments; where an annotator's positions repeat, SQL's order is used as it was."""
+    from workbench.store import work as work_sql
+
+    c = Campaign(load_spec(write_spec(tmp_path, task_type="claims", overlap=2)), Store(home))
+    c.run("pull")
+    ids = [u.id for u in c.state.units]
+    c.add_round(ids[::3], extra=1)
+    pairs = [(a.unit, a.annotator) for a in c.state.assignments if a.planned][::7]
+    with c.store.transaction():
+        work_sql.cancel_assignments(c.store, c.name, pairs, "test")
+
+    def fresh() -> CampaignState:
+        return CampaignState(c.store, c.name, c.state.schema, c.state.task_type)
+
+    def ids_of(queues) -> dict:
+        return {a: [u.id for u in q] for a, q in queues.items()}
+
+    state = fresh()
+    queues = state.queues
+    assert sum(map(len, queues.values())) == sum(1 for a in state.assignments if a.planned) > 20
+    in_sql = fresh()._queues_sorted_in_sql()
+    assert list(queues) == list(in_sql) == sorted(queues) and ids_of(queues) == ids_of(in_sql)
+    records = fresh()
+    assert records.assignments and ids_of(records.queues) == ids_of(queues)
+    assert all(u is state.units_by_id[u.id] for q in queues.values() for u in q)
+    # two planned places of one annotator at the same position: SQL's order, whatever it is
+    first = next(iter(queues))
+    with c.store.transaction():
+        c.store.execute("UPDATE assignments SET position=0 WHERE campaign=? AND annotator_id=? AND unit_id=?",
+                        (c.name, first, queues[first][1].id))
+    tied = fresh()
+    assert ids_of(tied.queues) == ids_of(fresh()._queues_sorted_in_sql())

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import sys
+from array import array
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from .models import Annotation, AnnotationStatus, Document, Label, LabelSchema, PreLabel, StoredUnit, Unit, long_table
@@ -328,7 +330,27 @@ class CampaignState:
                 if a.planned:
                     out.setdefault(a.annotator, []).append(by_id[a.unit])
             return out
-        # two columns of the planned rows, in the same order: no Assignment per row (a million) to make
+        # the planned rows as stored (no Assignment per row, a million, and no sort in SQL), each
+        # annotator's put in queue order here: by position, unique per annotator (else SQL's order)
+        per: dict[str, tuple[list[Unit], array]] = {}
+        for annotator, unit, position in work_sql.iter_planned_places(self.store, self.name):
+            got = per.get(annotator)
+            if got is None:
+                got = per[annotator] = ([], array("q"))
+            got[0].append(by_id[unit])
+            got[1].append(position)
+        for annotator in sorted(per):  # the annotators in SQL's order (BINARY: code points)
+            units, positions = per.pop(annotator)
+            at = np.frombuffer(positions, np.int64)
+            order = np.argsort(at, kind="stable")
+            if len(at) > 1 and not (np.diff(at[order]) > 0).all():
+                return self._queues_sorted_in_sql()
+            out[sys.intern(annotator)] = list(map(units.__getitem__, order.tolist()))
+        return out
+
+    def _queues_sorted_in_sql(self) -> dict[str, list[Unit]]:
+        by_id = self.units_by_id
+        out: dict[str, list[Unit]] = {}
         queue: list[Unit] = []
         last = None
         for annotator, unit in work_sql.iter_planned_queues(self.store, self.name):

@@ -135,7 +135,8 @@ class _Answers:
 
         if self._order is not None:
             return self._order
-        ranked = np.argsort(np.array(self.unit_ids, dtype=object)) if self.unit_ids else np.zeros(0, np.int64)
+        ids = self.unit_ids  # distinct: Python's sort of their indices by id ranks them as numpy's of the ids did, faster
+        ranked = np.array(sorted(range(len(ids)), key=ids.__getitem__), np.int64)
         place = np.empty(len(ranked), np.int64)
         place[ranked] = np.arange(len(ranked))
         keys = place[np.frombuffer(self.unit_of, np.int64)] * max(len(self.annotators), 1) \
@@ -187,8 +188,9 @@ class LocalBackend(Backend):
         self.campaign = ctx.spec.name
 
     def push(self, units, prelabels, overlaps, record):
-        # the store is the queue: a unit's task id is its unit id, and its queue the assignments
-        return {u.id: u.id for u in units}
+        # the store is the queue: a unit's task id is its unit id, and its queue the assignments (given
+        # in id order, the order the store sorts them in: its sort then finds them sorted)
+        return {i: i for i in sorted([u.id for u in units])}
 
     def simulate(self, crowd, queues, references, seed, limits=None):
         store = self.ctx.store

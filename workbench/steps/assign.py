@@ -330,7 +330,7 @@ def run(ctx: "StepContext") -> dict[str, Any]:
     ctx.require("assign", "plan")
     state, spec = ctx.state, ctx.spec
     active = [a.id for a in spec.active_annotators]
-    round_made, notes = None, []
+    round_made, notes, first = None, [], None
     with ctx.store.transaction():
         if not state.assignments:
             units = state.units
@@ -340,6 +340,8 @@ def run(ctx: "StepContext") -> dict[str, Any]:
             number = work_sql.add_round(ctx.store, ctx.name, "initial", "the first assignment", ctx.spec_version, now())
             work_sql.add_assignments(ctx.store, ctx.name, [(u, a, p, number) for u, a, p in rows])
             round_made = {"round": number, "kind": "initial", "assignments": len(rows)}
+            # the campaign had no assignment: these rows are all it has, counted here (not in SQL)
+            first = first_counts(rows, {u.id for u in units if u.is_gold})
         else:
             plan = Plan(ctx)
             per_unit = state.unit_agreement
@@ -349,16 +351,31 @@ def run(ctx: "StepContext") -> dict[str, Any]:
             if reasons:
                 round_made = {"round": number, "kind": "spec", "assignments": len(plan.added),
                               "cancelled": len(plan.cancelled), "reason": "; ".join(reasons)}
-        summary = summarize(ctx, round_made)
+        summary = summarize(ctx, round_made, first)
         if notes:
             summary["notes"] = notes
         ctx.record("assign", summary)
     return summary
 
 
-def summarize(ctx: "StepContext", round_made: dict | None) -> dict[str, Any]:
-    loads = work_sql.planned_per_annotator(ctx.store, ctx.name)
-    share = work_sql.gold_share(ctx.store, ctx.name)
+def first_counts(rows: list[tuple[str, str, int]], honeypots: set[str]) -> tuple[dict[str, int], dict[str, float]]:
+    """:func:`summarize`'s counts of a campaign whose only assignments are ``rows`` (its first round, every
+    unit one of its own): what ``planned_per_annotator`` and ``gold_share`` give in SQL, in their order
+    (by annotator id) and to the bit (an average of 0s and 1s is their exact sum over their count)."""
+    per = Counter(a for _, a, _ in rows)
+    gold = Counter(a for u, a, _ in rows if u in honeypots)
+    loads = {a: per[a] for a in sorted(per)}
+    return loads, {a: gold[a] / n for a, n in loads.items()}
+
+
+def summarize(ctx: "StepContext", round_made: dict | None,
+              counts: tuple[dict[str, int], dict[str, float]] | None = None) -> dict[str, Any]:
+    """``counts``: :func:`first_counts` of the round just written, when it is all the campaign has."""
+    if counts is not None:
+        loads, share = counts
+    else:
+        loads = work_sql.planned_per_annotator(ctx.store, ctx.name)
+        share = work_sql.gold_share(ctx.store, ctx.name)
     out = {"assignments": sum(loads.values()), "per_annotator": loads,
            "gold_share": {a: round(v, 3) for a, v in share.items()}}
     if round_made is not None:

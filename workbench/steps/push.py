@@ -20,18 +20,23 @@ def run(ctx: "StepContext") -> dict[str, Any]:
     backend = ctx.backend
     planned = work_sql.planned_per_unit(ctx.store, ctx.name)
     sent = work_sql.backend_tasks(ctx.store, ctx.name)
-    todo = [u for u in state.units if u.id not in sent]
+    units = state.units
+    todo = [u for u in units if u.id not in sent] if sent else units
     pre = state.prelabels
+    overlaps = {u.id: planned.get(u.id, 0) for u in todo}
 
     def record(tasks: dict[str, str]) -> None:
         """Called by the backend as soon as tasks are in (a push cut off half way loses nothing)."""
+        # the overlaps of the units pushed: read from those of every unit to push (a million entries
+        # made once), the store reads only the tasks' own
+        told = overlaps if tasks.keys() <= overlaps.keys() else {u: planned.get(u, 0) for u in tasks}
         with ctx.store.transaction():
-            work_sql.record_tasks(ctx.store, ctx.name, ctx.spec.backend, tasks,
-                                  {u: planned.get(u, 0) for u in tasks}, now())
+            work_sql.record_tasks(ctx.store, ctx.name, ctx.spec.backend, tasks, told, now())
 
     # called with no units too: a backend brings what it keeps of the spec (say, what people are shown) up to date
-    new = backend.push(todo, {u.id: pre[u.id] for u in todo if u.id in pre},
-                       {u.id: planned.get(u.id, 0) for u in todo}, record)
+    # (every unit to push: the pre-labels are all of them, each a unit's; passed as read, not copied)
+    new = backend.push(list(todo), pre if todo is units else {u.id: pre[u.id] for u in todo if u.id in pre},
+                       overlaps, record)
     if new:
         record(new)  # a backend that does not record as it goes (the local one)
     changed = {u: planned.get(u, 0) for u, (task, told) in sent.items() if told != planned.get(u, 0)}

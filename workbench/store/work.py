@@ -85,6 +85,16 @@ def iter_planned_queues(db: "Store", campaign: str) -> Iterator[tuple[str, str]]
                            "ORDER BY annotator_id, position", (campaign,)))
 
 
+def iter_planned_places(db: "Store", campaign: str) -> "sqlite3.Cursor":
+    """``(annotator, unit, position)`` of the planned assignments (not cancelled) in the table's own
+    order, unsorted (:func:`iter_planned_queues` sorts a million rows in SQL first: twice the time)."""
+    with db._failing():
+        cur = db.conn.cursor()
+        cur.row_factory = None  # plain tuples: a sqlite3.Row per row costs more on a million rows
+        return cur.execute("SELECT annotator_id, unit_id, position FROM assignments WHERE campaign=? "
+                           "AND cancelled IS NULL", (campaign,))
+
+
 def count_assignments(db: "Store", campaign: str) -> int:
     return int(db.scalar("SELECT COUNT(*) FROM assignments WHERE campaign=?", campaign) or 0)
 
