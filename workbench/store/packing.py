@@ -15,7 +15,10 @@ what was written.
 
 from __future__ import annotations
 
+import json
 import math
+import sqlite3
+import struct
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any, Iterable
@@ -158,3 +161,118 @@ def write_local_results(db: Any, campaign: str, repeated: Iterable[str], blocks:
              times[created] if created in times else times.setdefault(created, stamp(created)),
              None if updated == created else stamp(updated), cancelled)
             for u, a, j, lead, created, updated, cancelled in rows])
+
+
+# -- aggregates (migration ``m016_compact_aggregates``) ---------------------------------------------
+# A row's posteriors (``{"check-worthy": 0.208..., ...}``, about 110 bytes of JSON) are kept as their
+# doubles (8 bytes each) when the same classes come again: the classes once in ``aggregate_keys`` and
+# the row's ``pkeys`` naming them. Its label, when it is one of those classes, is kept as the class's
+# index (an integer), and its confidence as NULL when it is that class's posterior. Every row is
+# checked as it is packed: :meth:`Aggregates.unpacked` gives back exactly the text and numbers given;
+# any other row is kept as given.
+_DOUBLE = struct.Struct("<d")
+_AS_TEXT = sqlite3.connect(":memory:", check_same_thread=False)
+_MAX_SEEN = 100_000  # class sets seen once, remembered to be packed when they come again (span tasks:
+                     # a set per unit, never repeated)
+
+
+class _Form:
+    """One set of classes: the JSON text of posteriors over them (``%`` with the doubles), the doubles'
+    struct, and each class's label text."""
+
+    __slots__ = ("keys", "text", "struct", "labels", "index")
+
+    def __init__(self, keys: tuple[str, ...]):
+        self.keys = keys
+        self.text = "{" + ", ".join(json.dumps(k).replace("%", "%%") + ": %r" for k in keys) + "}"
+        self.struct = struct.Struct(f"<{len(keys)}d")
+        self.labels = [json.dumps(k, ensure_ascii=False) for k in keys]
+        self.index = {t: i for i, t in enumerate(self.labels)}
+
+
+class Aggregates:
+    """Packs and unpacks the aggregates' rows of one connection (``db``: a :class:`~workbench.store.Store`
+    or the migration's connection); the class sets are read from ``aggregate_keys`` when made."""
+
+    def __init__(self, db: Any):
+        self.db = db
+        self.forms: dict[int, _Form] = {}
+        self.ids: dict[tuple[str, ...], int] = {}
+        for i, keys_json in db.execute("SELECT id, keys_json FROM aggregate_keys").fetchall():
+            keys = tuple(json.loads(keys_json))
+            self.forms[i], self.ids[keys] = _Form(keys), i
+        self.seen: set[tuple[str, ...]] = set()
+        self.new: list[tuple[int, str]] = []
+
+    def _id(self, keys: tuple[str, ...]) -> int | None:
+        """The id of a class set, made the second time it is seen."""
+        i = self.ids.get(keys)
+        if i is None:
+            if keys not in self.seen:
+                if len(self.seen) < _MAX_SEEN:
+                    self.seen.add(keys)
+                return None
+            i = max(self.forms, default=0) + 1
+            self.forms[i], self.ids[keys] = _Form(keys), i
+            self.new.append((i, json.dumps(list(keys))))
+        return i
+
+    def packed(self, row: tuple) -> tuple:
+        """A row ``(unit, label_json, confidence, n_annotations, agreement, method, posteriors_json, tie)`` as
+        stored: ``(unit, label, confidence, n_annotations, agreement, method, pkeys, posteriors, tie)``."""
+        unit, label, confidence, n, agreement, method, posteriors, tie = row
+        if confidence is None or confidence != confidence:  # NaN: SQLite stores NULL (the column was NOT NULL)
+            raise sqlite3.IntegrityError("NOT NULL constraint failed: aggregates.confidence")
+        if label.__class__ is int or label.__class__ is float:  # the TEXT column kept a number as its text
+            label = _AS_TEXT.execute("SELECT CAST(? AS TEXT)", (label,)).fetchone()[0]
+        if posteriors.__class__ is str and label.__class__ is str:
+            try:
+                values = json.loads(posteriors)
+            except ValueError:
+                values = None
+            if values.__class__ is dict and values:
+                i = self._id(tuple(values))
+                if i is not None:
+                    form = self.forms[i]
+                    try:
+                        blob = form.struct.pack(*values.values())
+                    except (struct.error, OverflowError):  # not numbers
+                        blob = b""
+                    if blob and form.text % form.struct.unpack(blob) == posteriors:  # as :meth:`unpacked` reads it
+                        at = form.index.get(label)
+                        if at is not None:
+                            label = at
+                            # (not -0.0: a REAL column gives it back as 0.0)
+                            if (confidence.__class__ is float and blob[8 * at:8 * at + 8] == _DOUBLE.pack(confidence)
+                                    and (confidence or math.copysign(1.0, confidence) > 0)):
+                                confidence = None
+                        return unit, label, confidence, n, agreement, method, i, blob, tie
+        return unit, label, confidence, n, agreement, method, None, posteriors, tie
+
+    def flush(self) -> None:
+        """Store the class sets made since the last flush."""
+        self.db.executemany("INSERT INTO aggregate_keys (id, keys_json) VALUES (?, ?)", self.new)
+        self.new = []
+
+    def unpacked(self, row: tuple) -> tuple:
+        """A stored row (:meth:`packed`) as it was given."""
+        unit, label, confidence, n, agreement, method, i, posteriors, tie = row
+        if i is not None:
+            form = self.forms[i]
+            doubles = form.struct.unpack(posteriors)
+            posteriors = form.text % doubles
+            if label.__class__ is int:
+                if confidence is None:
+                    confidence = doubles[label]
+                label = form.labels[label]
+        return unit, label, confidence, n, agreement, method, posteriors, tie
+
+    def consensus(self, row: tuple) -> tuple:
+        """A stored row without ``pkeys`` and posteriors, as given without its posteriors."""
+        unit, label, confidence, n, agreement, method, i, posteriors, tie = row
+        if label.__class__ is int and i is not None:
+            form = self.forms[i]
+            if confidence is None:
+                confidence = _DOUBLE.unpack_from(posteriors, 8 * label)[0]
+            label = form.labels[label]
+        return unit, label, confidence, n, agreement, method, tie
