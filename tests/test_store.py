@@ -623,6 +623,8 @@ def test_the_compact_aggregates_migration_keeps_every_row(before_m016):
     assert packed == {"m015-claims": (49, 48, 48, 48, 1), "m015-sentiment": (49, 48, 48, 48, 1),
                       "m015-text": (49, 0, 0, 0, 0)}
     assert store.scalar("SELECT COUNT(*) FROM aggregate_keys") == 2
+    assert [tuple(r) for r in store.all("SELECT id, method FROM aggregate_methods ORDER BY id")] == [
+        (1, "dawid_skene"), (2, "majority")]
     assert store.scalar("SELECT COUNT(*) FROM sqlite_master WHERE tbl_name = 'aggregates' "
                         "AND name LIKE 'sqlite_autoindex_%'") == 0  # WITHOUT ROWID: one b-tree
     store.close()
@@ -688,6 +690,8 @@ def test_aggregates_read_back_as_written(tmp_path):
         ("u18", '"a"', 0.9, 2, 0.5, "m", post([0.9], ["a"]), 0),
         ("u19", 7, 0.9, 2, 0.5, "m", post([0.9], ["a"]), 0),  # a label that is a number: kept as text
         ("u20", 0.1, 0.9, 2, 0.5, "m", None, 0),
+        ("u21", '"a"', 0.9, 2, 0.5, "other", None, 0),
+        ("u22", '"a"', 0.9, 2, 0.5, 3, None, 0),  # a method that is a number: kept as text
     ]
     store = Store(tmp_path / "home")
     with store.transaction():
@@ -718,6 +722,9 @@ def test_aggregates_read_back_as_written(tmp_path):
     assert {kind[u] for u in ("u05", "u06", "u07", "u08", "u09", "u10", "u16")} == {"text/text/real"}
     assert kind["u13"] == "null/text/real"
     assert store.scalar("SELECT COUNT(*) FROM aggregate_keys") == 2  # not the one given once
+    assert [tuple(r) for r in store.all("SELECT id, method FROM aggregate_methods ORDER BY id")] == [
+        (1, "m"), (2, "other"), (3, "3")]
+    assert store.scalar("SELECT COUNT(*) FROM aggregates WHERE typeof(method) != 'integer'") == 0
     with pytest.raises(StoreError, match="UNIQUE constraint failed: aggregates.campaign, aggregates.unit_id"):
         with store.transaction():
             results.replace_aggregates(store, "c", [rows[0], rows[0]])

@@ -399,15 +399,17 @@ def m016_compact_aggregates(db: sqlite3.Connection) -> None:
     ``WITHOUT ROWID`` (its key's index, a second copy of every unit id, goes; the reads went through
     that index, so they keep their unit order). Posteriors over a set of classes that comes more than
     once are kept as doubles, the classes once in ``aggregate_keys``; a label that is one of them as
-    its index, and a confidence that is that class's posterior as NULL (:class:`.packing.Aggregates`,
+    its index, a confidence that is that class's posterior as NULL, the method as the id of its name
+    in ``aggregate_methods`` (:class:`.packing.Aggregates`,
     which checks that each row reads back as given). What the store's functions return is the same."""
     from .packing import Aggregates
 
     _run(db, """
 CREATE TABLE aggregate_keys (id INTEGER PRIMARY KEY, keys_json TEXT NOT NULL);
+CREATE TABLE aggregate_methods (id INTEGER PRIMARY KEY, method TEXT NOT NULL);
 CREATE TABLE aggregates_new (
     campaign TEXT NOT NULL, unit_id TEXT NOT NULL, label_json NOT NULL, confidence REAL,
-    n_annotations INTEGER NOT NULL, agreement REAL, method TEXT NOT NULL, pkeys INTEGER, posteriors,
+    n_annotations INTEGER NOT NULL, agreement REAL, method NOT NULL, pkeys INTEGER, posteriors,
     tie INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (campaign, unit_id)) WITHOUT ROWID
 """)
     packer = Aggregates(db)

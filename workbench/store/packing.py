@@ -167,11 +167,13 @@ def write_local_results(db: Any, campaign: str, repeated: Iterable[str], blocks:
 # A row's posteriors (``{"check-worthy": 0.208..., ...}``, about 110 bytes of JSON) are kept as their
 # doubles (8 bytes each) when the same classes come again: the classes once in ``aggregate_keys`` and
 # the row's ``pkeys`` naming them. Its label, when it is one of those classes, is kept as the class's
-# index (an integer), and its confidence as NULL when it is that class's posterior. Every row is
+# index (an integer), and its confidence as NULL when it is that class's posterior; its method as
+# the id of its name in ``aggregate_methods``. Every row is
 # checked as it is packed: :meth:`Aggregates.unpacked` gives back exactly the text and numbers given;
 # any other row is kept as given.
 _DOUBLE = struct.Struct("<d")
 _AS_TEXT = sqlite3.connect(":memory:", check_same_thread=False)
+_MAX_METHODS = 256  # methods kept by id (a campaign's aggregations use a handful)
 _MAX_SEEN = 100_000  # class sets seen once, remembered to be packed when they come again (span tasks:
                      # a set per unit, never repeated)
 
@@ -203,6 +205,9 @@ class Aggregates:
             self.forms[i], self.ids[keys] = _Form(keys), i
         self.seen: set[tuple[str, ...]] = set()
         self.new: list[tuple[int, str]] = []
+        self.names: dict[int, str] = dict(db.execute("SELECT id, method FROM aggregate_methods").fetchall())
+        self.methods = {m: i for i, m in self.names.items()}
+        self.new_methods: list[tuple[int, str]] = []
 
     def _id(self, keys: tuple[str, ...]) -> int | None:
         """The id of a class set, made the second time it is seen."""
@@ -225,6 +230,10 @@ class Aggregates:
             raise sqlite3.IntegrityError("NOT NULL constraint failed: aggregates.confidence")
         if label.__class__ is int or label.__class__ is float:  # the TEXT column kept a number as its text
             label = _AS_TEXT.execute("SELECT CAST(? AS TEXT)", (label,)).fetchone()[0]
+        if method.__class__ is int or method.__class__ is float:
+            method = _AS_TEXT.execute("SELECT CAST(? AS TEXT)", (method,)).fetchone()[0]
+        if method.__class__ is str:
+            method = self._method(method)
         if posteriors.__class__ is str and label.__class__ is str:
             try:
                 values = json.loads(posteriors)
@@ -249,14 +258,28 @@ class Aggregates:
                         return unit, label, confidence, n, agreement, method, i, blob, tie
         return unit, label, confidence, n, agreement, method, None, posteriors, tie
 
+    def _method(self, method: str) -> int | str:
+        """A method's id (its name kept once in ``aggregate_methods``; a few hundred at most)."""
+        i = self.methods.get(method)
+        if i is None:
+            if len(self.names) >= _MAX_METHODS:
+                return method
+            i = max(self.names, default=0) + 1
+            self.names[i], self.methods[method] = method, i
+            self.new_methods.append((i, method))
+        return i
+
     def flush(self) -> None:
-        """Store the class sets made since the last flush."""
+        """Store the class sets and methods made since the last flush."""
         self.db.executemany("INSERT INTO aggregate_keys (id, keys_json) VALUES (?, ?)", self.new)
-        self.new = []
+        self.db.executemany("INSERT INTO aggregate_methods (id, method) VALUES (?, ?)", self.new_methods)
+        self.new, self.new_methods = [], []
 
     def unpacked(self, row: tuple) -> tuple:
         """A stored row (:meth:`packed`) as it was given."""
         unit, label, confidence, n, agreement, method, i, posteriors, tie = row
+        if method.__class__ is int:
+            method = self.names[method]
         if i is not None:
             form = self.forms[i]
             doubles = form.struct.unpack(posteriors)
@@ -270,6 +293,8 @@ class Aggregates:
     def consensus(self, row: tuple) -> tuple:
         """A stored row without ``pkeys`` and posteriors, as given without its posteriors."""
         unit, label, confidence, n, agreement, method, i, posteriors, tie = row
+        if method.__class__ is int:
+            method = self.names[method]
         if label.__class__ is int and i is not None:
             form = self.forms[i]
             if confidence is None:
