@@ -174,6 +174,7 @@ def write_local_results(db: Any, campaign: str, repeated: Iterable[str], blocks:
 _DOUBLE = struct.Struct("<d")
 _AS_TEXT = sqlite3.connect(":memory:", check_same_thread=False)
 _MAX_METHODS = 256  # methods kept by id (a campaign's aggregations use a handful)
+_MAX_CACHED = 65_536  # distinct posteriors remembered packed (and read back)
 _MAX_SEEN = 100_000  # class sets seen once, remembered to be packed when they come again (span tasks:
                      # a set per unit, never repeated)
 
@@ -208,6 +209,8 @@ class Aggregates:
         self.names: dict[int, str] = dict(db.execute("SELECT id, method FROM aggregate_methods").fetchall())
         self.methods = {m: i for i, m in self.names.items()}
         self.new_methods: list[tuple[int, str]] = []
+        self.packs: dict[str, tuple[int, bytes]] = {}
+        self.texts: dict[tuple[int, bytes], str] = {}
 
     def _id(self, keys: tuple[str, ...]) -> int | None:
         """The id of a class set, made the second time it is seen."""
@@ -235,28 +238,43 @@ class Aggregates:
         if method.__class__ is str:
             method = self._method(method)
         if posteriors.__class__ is str and label.__class__ is str:
-            try:
-                values = json.loads(posteriors)
-            except ValueError:
-                values = None
-            if values.__class__ is dict and values:
-                i = self._id(tuple(values))
-                if i is not None:
-                    form = self.forms[i]
-                    try:
-                        blob = form.struct.pack(*values.values())
-                    except (struct.error, OverflowError):  # not numbers
-                        blob = b""
-                    if blob and form.text % form.struct.unpack(blob) == posteriors:  # as :meth:`unpacked` reads it
-                        at = form.index.get(label)
-                        if at is not None:
-                            label = at
-                            # (not -0.0: a REAL column gives it back as 0.0)
-                            if (confidence.__class__ is float and blob[8 * at:8 * at + 8] == _DOUBLE.pack(confidence)
-                                    and (confidence or math.copysign(1.0, confidence) > 0)):
-                                confidence = None
-                        return unit, label, confidence, n, agreement, method, i, blob, tie
+            hit = self.packs.get(posteriors)
+            if hit is None:
+                hit = self._pack(posteriors)
+            if hit is not None:
+                i, blob = hit
+                at = self.forms[i].index.get(label)
+                if at is not None:
+                    label = at
+                    # (not -0.0: a REAL column gives it back as 0.0)
+                    if (confidence.__class__ is float and blob[8 * at:8 * at + 8] == _DOUBLE.pack(confidence)
+                            and (confidence or math.copysign(1.0, confidence) > 0)):
+                        confidence = None
+                return unit, label, confidence, n, agreement, method, i, blob, tie
         return unit, label, confidence, n, agreement, method, None, posteriors, tie
+
+    def _pack(self, posteriors: str) -> tuple[int, bytes] | None:
+        """``(pkeys, doubles)`` of a posteriors' text, or None to keep the text; the packed ones are kept in
+        :attr:`packs` (a campaign's units share a few hundred distinct posteriors: each is parsed once)."""
+        try:
+            values = json.loads(posteriors)
+        except ValueError:
+            return None
+        if values.__class__ is not dict or not values:
+            return None
+        i = self._id(tuple(values))
+        if i is None:
+            return None
+        form = self.forms[i]
+        try:
+            blob = form.struct.pack(*values.values())
+        except (struct.error, OverflowError):  # not numbers
+            return None
+        if form.text % form.struct.unpack(blob) != posteriors:  # as :meth:`unpacked` reads it back
+            return None
+        if len(self.packs) < _MAX_CACHED:
+            self.packs[posteriors] = i, blob
+        return i, blob
 
     def _method(self, method: str) -> int | str:
         """A method's id (its name kept once in ``aggregate_methods``; a few hundred at most)."""
@@ -282,12 +300,16 @@ class Aggregates:
             method = self.names[method]
         if i is not None:
             form = self.forms[i]
-            doubles = form.struct.unpack(posteriors)
-            posteriors = form.text % doubles
             if label.__class__ is int:
                 if confidence is None:
-                    confidence = doubles[label]
+                    confidence = _DOUBLE.unpack_from(posteriors, 8 * label)[0]
                 label = form.labels[label]
+            text = self.texts.get((i, posteriors))
+            if text is None:
+                text = form.text % form.struct.unpack(posteriors)
+                if len(self.texts) < _MAX_CACHED:
+                    self.texts[i, posteriors] = text
+            posteriors = text
         return unit, label, confidence, n, agreement, method, posteriors, tie
 
     def consensus(self, row: tuple) -> tuple:
