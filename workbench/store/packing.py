@@ -1,7 +1,9 @@
-"""How the store keeps its big tables small (migration ``m014_compact_store``) and reads them back as written.
+"""How the store keeps its big tables small (migrations ``m014_compact_store``, ``m016_compact_aggregates``)
+and reads them back as written.
 
-The migration and the tables' modules (:mod:`.corpus`, :mod:`.backend`, :mod:`.labels`) pack rows
-with these functions; this module imports none of the store's others.
+The migrations and the tables' modules (:mod:`.corpus`, :mod:`.backend`, :mod:`.labels`, :mod:`.results`)
+pack rows with these functions; this module imports none of the store's others. The aggregates'
+columns hold packed values (:class:`Aggregates`): SQL that reads them goes through it.
 
 A lead time (seconds, a float: the simulated ones have two decimals) that is a whole number of
 hundredths is kept as that number, an integer (1 or 2 bytes instead of 8); :func:`seconds_sql`
