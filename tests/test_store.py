@@ -140,6 +140,9 @@ BEFORE_M014 = {
     # no ORDER BY: read through the index by annotator (then rowid), as the store reads them
     "versions": "SELECT key, updated_at FROM annotations INDEXED BY annotations_annotator WHERE campaign=?",
     "newest": "SELECT MAX(COALESCE(updated_at, created_at)) FROM annotations WHERE campaign=? AND status='ok'",
+    # no ORDER BY: read through the key's index (unit order)
+    "aggregates": "SELECT unit_id, label_json, confidence, n_annotations, agreement, method, posteriors_json, tie "
+                  "FROM aggregates WHERE campaign=?",
 }
 
 
@@ -154,7 +157,8 @@ def after_m014(store: Store, campaign: str) -> dict[str, list[tuple]]:
             "annotations": [tuple(r) for r in labels.annotations(store, campaign)],
             "in_order": [tuple(r) for r in labels.in_order(store, campaign)],
             "versions": list(labels.stored_versions(store, campaign).items()),
-            "newest": [(labels.newest_counted(store, campaign),)]}
+            "newest": [(labels.newest_counted(store, campaign),)],
+            "aggregates": [tuple(r) for r in results.aggregates(store, campaign)]}
 
 
 @pytest.fixture
@@ -169,7 +173,7 @@ def test_the_compact_store_migration_keeps_every_row(before_m014):
     campaigns = [r[0] for r in raw.execute("SELECT name FROM campaigns ORDER BY name")]
     before = {c: {t: raw.execute(q, (c,)).fetchall() for t, q in BEFORE_M014.items()} for c in campaigns}
     rebuilt = ("units", "local_results", "backend_tasks", "assignments", "unit_agreement", "annotations",
-               "_migrations", "meta")
+               "aggregates", "_migrations", "meta")
     untouched = [t for t in dict(dump_store(db.parent)) if t not in rebuilt]
     others = {t: rows for t, rows in dump_store(db.parent) if t in untouched}
     size = db.stat().st_size
@@ -178,7 +182,7 @@ def test_the_compact_store_migration_keeps_every_row(before_m014):
     assert all(before[c][t] for c in campaigns for t in BEFORE_M014)  # something to compare in each table
     store = Store(db.parent)
     store.conn
-    assert store.migrated == ["m014_compact_store", "m015_annotation_keys"]
+    assert store.migrated == ["m014_compact_store", "m015_annotation_keys", "m016_compact_aggregates"]
     for c in campaigns:
         assert after_m014(store, c) == before[c], c
     assert {t: rows for t, rows in dump_store(db.parent) if t in untouched} == others
@@ -479,7 +483,7 @@ def test_the_annotation_keys_migration_keeps_every_row(before_m015):
     plan = raw.execute("EXPLAIN QUERY PLAN " + _before_m015()["versions"], ("x",)).fetchall()
     assert "annotations_annotator" in str(plan)  # the order the old code read them in
     before = {c: {t: raw.execute(q, (c,)).fetchall() for t, q in _before_m015().items()} for c in campaigns}
-    untouched = [t for t in dict(dump_store(db.parent)) if t not in ("annotations", "_migrations", "meta")]
+    untouched = [t for t in dict(dump_store(db.parent)) if t not in ("annotations", "aggregates", "_migrations", "meta")]
     others = {t: rows for t, rows in dump_store(db.parent) if t in untouched}
     size = db.stat().st_size
     raw.close()
@@ -487,7 +491,7 @@ def test_the_annotation_keys_migration_keeps_every_row(before_m015):
     assert all(before[c][t] for c in campaigns for t in _before_m015())  # something to compare in each read
     store = Store(db.parent)
     store.conn
-    assert store.migrated == ["m015_annotation_keys"]
+    assert store.migrated == ["m015_annotation_keys", "m016_compact_aggregates"]
     for c in campaigns:
         assert after_m015(store, c) == before[c], c
     assert {t: rows for t, rows in dump_store(db.parent) if t in untouched} == others
@@ -561,3 +565,172 @@ def test_a_campaign_migrated_to_annotation_keys_works_on(before_m015):
     c = Campaign.open(name, Store(home))
     assert {r["unit_id"]: r["label"] for r in c.state.aggregates} == stored
     assert len(c.state.annotations) == 147 and {a.status.value for a in c.state.annotations} == {"ok"}
+
+
+M015 = ROOT / "tests" / "fixtures" / "store-m015"
+
+#: what the store's aggregate functions return, as the code before m016 read them (main at 31130f6); their
+#: plan went through the key's index (unit order), as the test checks
+_BEFORE_M016 = {
+    "aggregates": "SELECT unit_id, label_json, confidence, n_annotations, agreement, method, posteriors_json, tie "
+                  "FROM aggregates WHERE campaign=?",
+    "consensus": "SELECT unit_id, label_json, confidence, n_annotations, agreement, method, tie FROM aggregates "
+                 "WHERE campaign=?",
+}
+
+
+def after_m016(store: Store, campaign: str) -> dict[str, list[tuple]]:
+    from workbench.store import results
+
+    return {"aggregates": [tuple(r) for r in results.aggregates(store, campaign)],
+            "consensus": [tuple(r) for r in results.iter_consensus_rows(store, campaign)]}
+
+
+@pytest.fixture
+def before_m016(tmp_path) -> Path:
+    """A store made before m016 (three campaigns run to the end, one reviewed; Label Studio keys, an
+    annotator id with a colon and quarantined answers among the annotations), laid out as when it was made."""
+    return lay_out(M015, tmp_path / "m015")
+
+
+def test_the_compact_aggregates_migration_keeps_every_row(before_m016):
+    db = before_m016 / "home" / "workbench.db"
+    raw = sqlite3.connect(db)
+    campaigns = [r[0] for r in raw.execute("SELECT name FROM campaigns ORDER BY name")]
+    for q in _BEFORE_M016.values():
+        assert "sqlite_autoindex_aggregates_1" in str(raw.execute("EXPLAIN QUERY PLAN " + q, ("x",)).fetchall())
+    before = {c: {t: raw.execute(q, (c,)).fetchall() for t, q in _BEFORE_M016.items()} for c in campaigns}
+    untouched = [t for t in dict(dump_store(db.parent)) if t not in ("aggregates", "_migrations", "meta")]
+    others = {t: rows for t, rows in dump_store(db.parent) if t in untouched}
+    raw.close()
+    assert campaigns == ["m015-claims", "m015-sentiment", "m015-text"]
+    assert all(before[c][t] for c in campaigns for t in _BEFORE_M016)
+    store = Store(db.parent)
+    store.conn
+    assert store.migrated == ["m016_compact_aggregates"]
+    for c in campaigns:
+        assert after_m016(store, c) == before[c], c
+    assert {t: rows for t, rows in dump_store(db.parent) if t in untouched} == others
+    assert {"reviews", "annotations", "local_results", "backend_tasks"} <= set(untouched)
+    assert store.scalar("SELECT COUNT(*) FROM reviews") > 0 and store.scalar(
+        "SELECT COUNT(*) FROM annotations WHERE key LIKE 'ls:%' OR annotator_id LIKE '%:%'") == 5
+    # what was packed: the posteriors of the two classifications as doubles, their labels as indexes, their
+    # confidences (each the label's posterior) as NULL, but the first row of a class set (packed from the
+    # second on); the spans' (no posteriors) as they were
+    packed = {r[0]: tuple(r[1:]) for r in store.all(
+        "SELECT campaign, COUNT(*), SUM(typeof(posteriors) = 'blob'), SUM(typeof(label_json) = 'integer'), "
+        "SUM(confidence IS NULL), COUNT(DISTINCT pkeys) FROM aggregates GROUP BY campaign")}
+    assert packed == {"m015-claims": (49, 48, 48, 48, 1), "m015-sentiment": (49, 48, 48, 48, 1),
+                      "m015-text": (49, 0, 0, 0, 0)}
+    assert store.scalar("SELECT COUNT(*) FROM aggregate_keys") == 2
+    assert [tuple(r) for r in store.all("SELECT id, method FROM aggregate_methods ORDER BY id")] == [
+        (1, "dawid_skene"), (2, "majority")]
+    assert store.scalar("SELECT COUNT(*) FROM sqlite_master WHERE tbl_name = 'aggregates' "
+                        "AND name LIKE 'sqlite_autoindex_%'") == 0  # WITHOUT ROWID: one b-tree
+    store.close()
+
+
+def test_a_campaign_migrated_to_compact_aggregates_works_on(before_m016):
+    """Aggregated again: the same rows as before the migration (the aggregate step packs them as the
+    migration did); run and reviewed again: the same consensus."""
+    from workbench.store import results
+
+    home = before_m016 / "home"
+    raw = sqlite3.connect(home / "workbench.db")
+    names = [r[0] for r in raw.execute("SELECT name FROM campaigns ORDER BY name")]
+    before = {c: raw.execute(_BEFORE_M016["aggregates"], (c,)).fetchall() for c in names}
+    raw.close()
+    for name in names:
+        result = run(home, "aggregate", name)
+        assert result.exit_code == 0, result.output
+        store = Store(home)
+        assert [tuple(r) for r in results.aggregates(store, name)] == before[name], name
+        store.close()
+        stored = {r["unit_id"]: r["label"] for r in Campaign.open(name, Store(home)).state.aggregates}
+        result = run(home, "run", str(before_m016 / "specs" / f"{name}.toml"), "--json")
+        assert result.exit_code == 0, result.output
+        out = json.loads(result.output[result.output.index("{"):])
+        assert out["simulate"]["labels_made"] == 0 and out["pull"]["new"] == 0, out
+        c = Campaign.open(name, Store(home))
+        assert {r["unit_id"]: r["label"] for r in c.state.aggregates} == stored
+    result = run(home, "review", "m015-sentiment", "--json")
+    assert result.exit_code == 0, result.output
+
+
+def test_aggregates_read_back_as_written(tmp_path):
+    """Every kind of row the aggregate step (or a plugin) could give comes back exactly: posteriors packed
+    or kept as text, labels and confidences kept or implied, -0.0, NaN and infinities, text that is not
+    Python's own spelling of its numbers, classes with quotes, ``%`` and non-ASCII, a class set given once."""
+    from workbench.store import results
+
+    keys = ["a", 'q"%s', "é", "x y"]
+    dump = json.dumps
+
+    def post(values, ks=keys):
+        return dump(dict(zip(ks, values)))
+
+    rows = [
+        ("u01", '"a"', 0.5, 3, 0.25, "m", post([0.5, 0.25, 0.125, 0.125]), 0),
+        ("u02", dump('q"%s'), 0.25, 2, None, "m", post([0.5, 0.25, 0.125, 0.125]), 1),  # label's posterior
+        ("u03", dump("é", ensure_ascii=False), 0.3, 2, 1.0, "m", post([0.5, 0.0, 0.1, 0.4]), 0),  # another conf
+        ("u04", '"x y"', -0.0, 2, 0.0, "m", post([0.0, 1.0, -0.0, -0.0]), 0),
+        ("u05", '"a"', 0.5, 2, 0.5, "m", post([float("nan"), 1.0, 0.0, 0.0]), 0),  # NaN: text
+        ("u06", '"a"', 1.0, 2, 0.5, "m", post([float("inf"), 1.0, 0.0, 0.0]), 0),
+        ("u07", '"a"', 1.0, 2, 0.5, "m", '{"a": 1.00, "q\\"%s": 0.0, "\\u00e9": 0.0, "x y": 0.0}', 0),
+        ("u08", '"a"', 1.0, 2, 0.5, "m", '{"a":1.0,"q\\"%s":0.0,"\\u00e9":0.0,"x y":0.0}', 0),
+        ("u09", '"a"', 1.0, 2, 0.5, "m", '{"a": 1, "q\\"%s": 0.0, "\\u00e9": 0.0, "x y": 0.0}', 0),  # an int
+        ("u10", '"a"', 1.0, 2, 0.5, "m", '{"a": 1.0, "a": 0.0, "\\u00e9": 0.0, "x y": 0.0}', 0),  # a key twice
+        ("u11", '"b"', 5e-324, 2, 0.5, "m", post([5e-324, 1e308, 0.1, 0.2]), 0),  # a label not a class
+        ("u12", '{"spans": []}', 1, 2, 0.5, "m", post([1.0, 0.0, 0.0, 0.0]), 0),  # an int confidence
+        ("u13", '"a"', 0.9, 2, 0.5, "m", None, 0),
+        ("u14", '"a"', 0.9, 2, 0.5, "m", "not json", 0),
+        ("u15", '"a"', 0.9, 2, 0.5, "m", "[]", 0),
+        ("u16", '"a"', 0.9, 2, 0.5, "m", post([0.9, 0.1], ["0:4:ORG", "5:9:PER"]), 0),  # a class set given once
+        ("u17", '"a"', 0.9, 2, 0.5, "m", post([0.9], ["a"]), 0),
+        ("u18", '"a"', 0.9, 2, 0.5, "m", post([0.9], ["a"]), 0),
+        ("u19", 7, 0.9, 2, 0.5, "m", post([0.9], ["a"]), 0),  # a label that is a number: kept as text
+        ("u20", 0.1, 0.9, 2, 0.5, "m", None, 0),
+        ("u21", '"a"', 0.9, 2, 0.5, "other", None, 0),
+        ("u22", '"a"', 0.9, 2, 0.5, 3, None, 0),  # a method that is a number: kept as text
+    ]
+    store = Store(tmp_path / "home")
+    with store.transaction():
+        results.replace_aggregates(store, "c", iter(rows))
+        results.replace_aggregates(store, "d", iter(rows[::-1]))
+    old = sqlite3.connect(":memory:")  # the table before m016, as m001 made it
+    old.execute("CREATE TABLE aggregates (campaign TEXT NOT NULL, unit_id TEXT NOT NULL, label_json TEXT NOT NULL, "
+                "confidence REAL NOT NULL, n_annotations INTEGER NOT NULL, agreement REAL, method TEXT NOT NULL, "
+                "posteriors_json TEXT, tie INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (campaign, unit_id))")
+    old.executemany("INSERT INTO aggregates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [("c", *r) for r in rows])
+    written = old.execute(_BEFORE_M016["aggregates"], ("c",)).fetchall()
+    assert written[11][2] == 1.0 and [r[0] for r in written] == [r[0] for r in rows]  # a REAL column's float
+    for campaign in ("c", "d"):
+        back = [tuple(r) for r in results.aggregates(store, campaign)]
+        assert [repr(r) for r in back] == [repr(r) for r in written]  # repr: NaN and -0.0 compared too
+        assert [type(x) for r in back for x in r] == [type(x) for r in written for x in r]
+        consensus = [tuple(r) for r in results.iter_consensus_rows(store, campaign)]
+        assert [repr(r) for r in consensus] == [repr((*r[:6], r[7])) for r in written]
+    def kinds(campaign):
+        return dict(store.all("SELECT unit_id, typeof(posteriors) || '/' || typeof(label_json) || '/' || "
+                              "typeof(confidence) FROM aggregates WHERE campaign=?", campaign))
+
+    first, kind = kinds("c"), kinds("d")  # "c" saw each class set first, "d" knew them
+    assert first["u01"] == first["u17"] == "text/text/real" and first["u02"] == first["u18"] == "blob/integer/null"
+    assert kind["u01"] == kind["u02"] == kind["u17"] == "blob/integer/null"
+    assert kind["u03"] == "blob/integer/real" and kind["u11"] == "blob/text/real"
+    assert kind["u04"] == "blob/integer/real"  # -0.0 (a REAL column gives back 0.0) kept
+    assert {kind[u] for u in ("u05", "u06", "u07", "u08", "u09", "u10", "u16")} == {"text/text/real"}
+    assert kind["u13"] == "null/text/real"
+    assert store.scalar("SELECT COUNT(*) FROM aggregate_keys") == 2  # not the one given once
+    assert [tuple(r) for r in store.all("SELECT id, method FROM aggregate_methods ORDER BY id")] == [
+        (1, "m"), (2, "other"), (3, "3")]
+    assert store.scalar("SELECT COUNT(*) FROM aggregates WHERE typeof(method) != 'integer'") == 0
+    with pytest.raises(StoreError, match="UNIQUE constraint failed: aggregates.campaign, aggregates.unit_id"):
+        with store.transaction():
+            results.replace_aggregates(store, "c", [rows[0], rows[0]])
+    for confidence in (None, float("nan")):  # as the NOT NULL column refused them (NaN is NULL in SQLite)
+        with pytest.raises(StoreError, match="NOT NULL constraint failed: aggregates.confidence"):
+            with store.transaction():
+                results.replace_aggregates(store, "c", [(*rows[0][:2], confidence, *rows[0][3:])])
+    assert [tuple(r) for r in results.aggregates(store, "c")] == back
+    store.close()

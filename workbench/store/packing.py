@@ -1,7 +1,9 @@
-"""How the store keeps its big tables small (migration ``m014_compact_store``) and reads them back as written.
+"""How the store keeps its big tables small (migrations ``m014_compact_store``, ``m016_compact_aggregates``)
+and reads them back as written.
 
-The migration and the tables' modules (:mod:`.corpus`, :mod:`.backend`, :mod:`.labels`) pack rows
-with these functions; this module imports none of the store's others.
+The migrations and the tables' modules (:mod:`.corpus`, :mod:`.backend`, :mod:`.labels`, :mod:`.results`)
+pack rows with these functions; this module imports none of the store's others. The aggregates'
+columns hold packed values (:class:`Aggregates`): SQL that reads them goes through it.
 
 A lead time (seconds, a float: the simulated ones have two decimals) that is a whole number of
 hundredths is kept as that number, an integer (1 or 2 bytes instead of 8); :func:`seconds_sql`
@@ -15,7 +17,10 @@ what was written.
 
 from __future__ import annotations
 
+import json
 import math
+import sqlite3
+import struct
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any, Iterable
@@ -158,3 +163,165 @@ def write_local_results(db: Any, campaign: str, repeated: Iterable[str], blocks:
              times[created] if created in times else times.setdefault(created, stamp(created)),
              None if updated == created else stamp(updated), cancelled)
             for u, a, j, lead, created, updated, cancelled in rows])
+
+
+# -- aggregates (migration ``m016_compact_aggregates``) ---------------------------------------------
+# A row's posteriors (``{"check-worthy": 0.208..., ...}``, about 110 bytes of JSON) are kept as their
+# doubles (8 bytes each) when the same classes come again: the classes once in ``aggregate_keys`` and
+# the row's ``pkeys`` naming them. Its label, when it is one of those classes, is kept as the class's
+# index (an integer), and its confidence as NULL when it is that class's posterior; its method as
+# the id of its name in ``aggregate_methods``. Every row is
+# checked as it is packed: :meth:`Aggregates.unpacked` gives back exactly the text and numbers given;
+# any other row is kept as given.
+_DOUBLE = struct.Struct("<d")
+_AS_TEXT = sqlite3.connect(":memory:", check_same_thread=False)
+_MAX_METHODS = 256  # methods kept by id (a campaign's aggregations use a handful)
+_MAX_CACHED = 65_536  # distinct posteriors remembered packed (and read back)
+_MAX_SEEN = 100_000  # class sets seen once, remembered to be packed when they come again (span tasks:
+                     # a set per unit, never repeated)
+
+
+class _Form:
+    """One set of classes: the JSON text of posteriors over them (``%`` with the doubles), the doubles'
+    struct, and each class's label text."""
+
+    __slots__ = ("keys", "text", "struct", "labels", "index")
+
+    def __init__(self, keys: tuple[str, ...]):
+        self.keys = keys
+        self.text = "{" + ", ".join(json.dumps(k).replace("%", "%%") + ": %r" for k in keys) + "}"
+        self.struct = struct.Struct(f"<{len(keys)}d")
+        self.labels = [json.dumps(k, ensure_ascii=False) for k in keys]
+        self.index = {t: i for i, t in enumerate(self.labels)}
+
+
+class Aggregates:
+    """Packs and unpacks the aggregates' rows of one connection (``db``: a :class:`~workbench.store.Store`
+    or the migration's connection); the class sets are read from ``aggregate_keys`` when made."""
+
+    def __init__(self, db: Any):
+        self.db = db
+        self.forms: dict[int, _Form] = {}
+        self.ids: dict[tuple[str, ...], int] = {}
+        for i, keys_json in db.execute("SELECT id, keys_json FROM aggregate_keys").fetchall():
+            keys = tuple(json.loads(keys_json))
+            self.forms[i], self.ids[keys] = _Form(keys), i
+        self.seen: set[tuple[str, ...]] = set()
+        self.new: list[tuple[int, str]] = []
+        self.names: dict[int, str] = dict(db.execute("SELECT id, method FROM aggregate_methods").fetchall())
+        self.methods = {m: i for i, m in self.names.items()}
+        self.new_methods: list[tuple[int, str]] = []
+        self.packs: dict[str, tuple[int, bytes]] = {}
+        self.texts: dict[tuple[int, bytes], str] = {}
+
+    def _id(self, keys: tuple[str, ...]) -> int | None:
+        """The id of a class set, made the second time it is seen."""
+        i = self.ids.get(keys)
+        if i is None:
+            if keys not in self.seen:
+                if len(self.seen) < _MAX_SEEN:
+                    self.seen.add(keys)
+                return None
+            i = max(self.forms, default=0) + 1
+            self.forms[i], self.ids[keys] = _Form(keys), i
+            self.new.append((i, json.dumps(list(keys))))
+        return i
+
+    def packed(self, row: tuple) -> tuple:
+        """A row ``(unit, label_json, confidence, n_annotations, agreement, method, posteriors_json, tie)`` as
+        stored: ``(unit, label, confidence, n_annotations, agreement, method, pkeys, posteriors, tie)``."""
+        unit, label, confidence, n, agreement, method, posteriors, tie = row
+        if confidence is None or confidence != confidence:  # NaN: SQLite stores NULL (the column was NOT NULL)
+            raise sqlite3.IntegrityError("NOT NULL constraint failed: aggregates.confidence")
+        if label.__class__ is int or label.__class__ is float:  # the TEXT column kept a number as its text
+            label = _AS_TEXT.execute("SELECT CAST(? AS TEXT)", (label,)).fetchone()[0]
+        if method.__class__ is int or method.__class__ is float:
+            method = _AS_TEXT.execute("SELECT CAST(? AS TEXT)", (method,)).fetchone()[0]
+        if method.__class__ is str:
+            method = self._method(method)
+        if posteriors.__class__ is str and label.__class__ is str:
+            hit = self.packs.get(posteriors)
+            if hit is None:
+                hit = self._pack(posteriors)
+            if hit is not None:
+                i, blob = hit
+                at = self.forms[i].index.get(label)
+                if at is not None:
+                    label = at
+                    # (not -0.0: a REAL column gives it back as 0.0)
+                    if (confidence.__class__ is float and blob[8 * at:8 * at + 8] == _DOUBLE.pack(confidence)
+                            and (confidence or math.copysign(1.0, confidence) > 0)):
+                        confidence = None
+                return unit, label, confidence, n, agreement, method, i, blob, tie
+        return unit, label, confidence, n, agreement, method, None, posteriors, tie
+
+    def _pack(self, posteriors: str) -> tuple[int, bytes] | None:
+        """``(pkeys, doubles)`` of a posteriors' text, or None to keep the text; the packed ones are kept in
+        :attr:`packs` (a campaign's units share a few hundred distinct posteriors: each is parsed once)."""
+        try:
+            values = json.loads(posteriors)
+        except ValueError:
+            return None
+        if values.__class__ is not dict or not values:
+            return None
+        i = self._id(tuple(values))
+        if i is None:
+            return None
+        form = self.forms[i]
+        try:
+            blob = form.struct.pack(*values.values())
+        except (struct.error, OverflowError):  # not numbers
+            return None
+        if form.text % form.struct.unpack(blob) != posteriors:  # as :meth:`unpacked` reads it back
+            return None
+        if len(self.packs) < _MAX_CACHED:
+            self.packs[posteriors] = i, blob
+        return i, blob
+
+    def _method(self, method: str) -> int | str:
+        """A method's id (its name kept once in ``aggregate_methods``; a few hundred at most)."""
+        i = self.methods.get(method)
+        if i is None:
+            if len(self.names) >= _MAX_METHODS:
+                return method
+            i = max(self.names, default=0) + 1
+            self.names[i], self.methods[method] = method, i
+            self.new_methods.append((i, method))
+        return i
+
+    def flush(self) -> None:
+        """Store the class sets and methods made since the last flush."""
+        self.db.executemany("INSERT INTO aggregate_keys (id, keys_json) VALUES (?, ?)", self.new)
+        self.db.executemany("INSERT INTO aggregate_methods (id, method) VALUES (?, ?)", self.new_methods)
+        self.new, self.new_methods = [], []
+
+    def unpacked(self, row: tuple) -> tuple:
+        """A stored row (:meth:`packed`) as it was given."""
+        unit, label, confidence, n, agreement, method, i, posteriors, tie = row
+        if method.__class__ is int:
+            method = self.names[method]
+        if i is not None:
+            form = self.forms[i]
+            if label.__class__ is int:
+                if confidence is None:
+                    confidence = _DOUBLE.unpack_from(posteriors, 8 * label)[0]
+                label = form.labels[label]
+            text = self.texts.get((i, posteriors))
+            if text is None:
+                text = form.text % form.struct.unpack(posteriors)
+                if len(self.texts) < _MAX_CACHED:
+                    self.texts[i, posteriors] = text
+            posteriors = text
+        return unit, label, confidence, n, agreement, method, posteriors, tie
+
+    def consensus(self, row: tuple) -> tuple:
+        """A stored row without ``pkeys`` and posteriors, as given without its posteriors."""
+        unit, label, confidence, n, agreement, method, i, posteriors, tie = row
+        if method.__class__ is int:
+            method = self.names[method]
+        if label.__class__ is int and i is not None:
+            form = self.forms[i]
+            if confidence is None:
+                confidence = _DOUBLE.unpack_from(posteriors, 8 * label)[0]
+            label = form.labels[label]
+        return unit, label, confidence, n, agreement, method, tie

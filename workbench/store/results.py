@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Iterator
+
+from .packing import Aggregates
 
 if TYPE_CHECKING:  # pragma: no cover
     import sqlite3
@@ -22,20 +24,47 @@ def _insert(db: "Store", table: str, campaign: str, columns: tuple[str, ...], ro
                    ((campaign, *r) for r in rows))  # rows may be a generator: not all held at once
 
 
+#: the aggregates' columns as stored (migration ``m016_compact_aggregates``, :class:`.packing.Aggregates`)
+_STORED = ("unit_id", "label_json", "confidence", "n_annotations", "agreement", "method", "pkeys", "posteriors",
+           "tie")
+
+
 def replace_aggregates(db: "Store", campaign: str, rows: Iterable[tuple]) -> None:
     """One row per unit in :data:`AGGREGATE_COLUMNS` order."""
     db.execute("DELETE FROM aggregates WHERE campaign=?", (campaign,))
-    _insert(db, "aggregates", campaign, AGGREGATE_COLUMNS, rows)
+    packer = Aggregates(db)
+    _insert(db, "aggregates", campaign, _STORED, (packer.packed(r) for r in rows))
+    packer.flush()
 
 
-def aggregates(db: "Store", campaign: str) -> list["sqlite3.Row"]:
-    return db.all(f"SELECT {', '.join(AGGREGATE_COLUMNS)} FROM aggregates WHERE campaign=?", campaign)
+_AGGREGATE_INDEX = {name: i for i, name in enumerate(AGGREGATE_COLUMNS)}
 
 
-def iter_consensus_rows(db: "Store", campaign: str) -> "sqlite3.Cursor":
-    """Every aggregate but its posteriors, a row at a time (the consensus rows of the read model)."""
-    return db.execute(f"SELECT {', '.join(c for c in AGGREGATE_COLUMNS if c != 'posteriors_json')} FROM aggregates "
-                      "WHERE campaign=?", (campaign,))
+class AggregateRow(tuple):
+    """An aggregate's row in :data:`AGGREGATE_COLUMNS` order, by name (``row["label_json"]``) or position,
+    like ``sqlite3.Row``."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key, _get=tuple.__getitem__, _index=_AGGREGATE_INDEX):  # type: ignore[override]
+        return _get(self, _index[key] if key.__class__ is str else key)
+
+    def keys(self) -> list[str]:
+        return list(AGGREGATE_COLUMNS)
+
+
+def aggregates(db: "Store", campaign: str) -> list[AggregateRow]:
+    """Every aggregate, in unit order."""
+    unpacked = Aggregates(db).unpacked
+    return [AggregateRow(unpacked(r)) for r in
+            db.tuples(f"SELECT {', '.join(_STORED)} FROM aggregates WHERE campaign=? ORDER BY unit_id", campaign)]
+
+
+def iter_consensus_rows(db: "Store", campaign: str) -> Iterator[tuple]:
+    """Every aggregate but its posteriors, a row at a time, in unit order (the consensus rows of the read model)."""
+    consensus = Aggregates(db).consensus
+    return map(consensus, db.execute(f"SELECT {', '.join(_STORED)} FROM aggregates WHERE campaign=? ORDER BY unit_id",
+                                     (campaign,)))
 
 
 def replace_agreement(db: "Store", campaign: str, metrics: Iterable[tuple], quality: Iterable[tuple],
