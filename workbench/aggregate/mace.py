@@ -100,29 +100,18 @@ def _prepare(enc: Encoded, gold: tuple[np.ndarray, np.ndarray]) -> _Prepared:
     k, n_ann = enc.n_classes, enc.n_annotators
     given = np.bincount(enc.annotator * k + enc.label, minlength=n_ann * k).reshape(n_ann, k).astype(float)
     design = enc.design()
-    return _Prepared(enc, design, enc.per_annotator().astype(float), given, gold, _by_label(design, k, n_ann))
+    return _Prepared(enc, design, enc.per_annotator().astype(float), given, gold, _by_label(design, k))
 
 
-def _by_label(design, k: int, n_ann: int) -> list:
+def _by_label(design, k: int) -> list:
     """Per class ``y``: the annotators x units matrix (CSR) of the design's entries for label ``y``.
     The M step needs, per annotator and label ``y``, the posterior of class ``y`` summed over the
     units where the annotator gave ``y``: the diagonal of ``design.T @ post``, which is
-    ``by_label[y] @ post[:, y]``, a third of the multiply-adds; each annotator's entries are in unit
+    ``by_label[y] @ post[:, y]``, a third of the multiply-adds. Each annotator's entries are in unit
     order (scipy's CSC -> CSR keeps it), the order in which ``design.T @ post`` adds them, so the
     sums are the same bits."""
-    from scipy import sparse
-
-    codes = design.indices
-    n_units = design.shape[0]
-    row_of = np.repeat(np.arange(n_units), np.diff(design.indptr))
-    out = []
-    for y in range(k):
-        keep = codes % k == y
-        indptr = np.zeros(n_units + 1, dtype=np.int64)
-        np.cumsum(np.bincount(row_of[keep], minlength=n_units), out=indptr[1:])
-        units_by_ann = sparse.csr_matrix((design.data[keep], codes[keep] // k, indptr), shape=(n_units, n_ann))
-        out.append(units_by_ann.T.tocsr())
-    return out
+    by_code = design.T.tocsr()  # (annotator, label) x units; row a * k + y
+    return [by_code[y::k] for y in range(k)]
 
 
 def _draw_start(rng: np.random.Generator, n_ann: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
