@@ -114,6 +114,31 @@ def _by_label(design, k: int) -> list:
     return [by_code[y::k] for y in range(k)]
 
 
+def _e_product(design, k: int):
+    """``f(table) -> design @ table`` (units x classes) for the E step. scipy's product allocates and
+    zeroes a new units x classes result on every call; with scipy's own kernel at hand
+    (``csr_matvecs``, what ``design @ table`` runs for a CSR matrix and a float64 table) the result
+    is written into one buffer per fit, the same sums in the same order. Else the product itself."""
+    try:
+        from scipy.sparse import _sparsetools
+
+        kernel = _sparsetools.csr_matvecs
+    except (ImportError, AttributeError):  # pragma: no cover - another scipy
+        kernel = None
+    if kernel is None or design.format != "csr" or design.dtype != np.float64:
+        return lambda table: np.asarray(design @ table)
+    n_rows, n_cols = design.shape
+    out = np.empty((n_rows, k))
+
+    def product(table: np.ndarray) -> np.ndarray:
+        out.fill(0.0)
+        kernel(n_rows, n_cols, k, design.indptr, design.indices, design.data,
+               np.ascontiguousarray(table, dtype=np.float64).ravel(), out.ravel())
+        return out
+
+    return product
+
+
 def _draw_start(rng: np.random.Generator, n_ann: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A random start, as the reference implementation; ``know`` and ``spam`` weigh the two ways to answer."""
     know = rng.uniform(1, 1.5, n_ann)
@@ -142,12 +167,13 @@ def _fit_once(prep: _Prepared, start: tuple[np.ndarray, np.ndarray, np.ndarray],
     # broadcast a units-long column over rows of K, one short inner loop per unit (half of each
     # iteration's element-wise time). The values, and the order of every sum, are as before
     post_t = np.empty((k, enc.n_units))
+    e_product = _e_product(design, k)
     for iterations in range(1, opts["max_iter"] + 1):
         # E step: per (annotator, given label), log P(given | true) for every true class
         spam_part = spam[:, None] * strategy  # annotators x given
         table = np.repeat(np.log(spam_part)[:, :, None], k, axis=2)  # [annotator, given, true]
         table[:, idx, idx] = np.log(spam_part + know[:, None])
-        scores = np.asarray(design @ table.reshape(n_ann * k, k))  # units x classes
+        scores = e_product(table.reshape(n_ann * k, k))  # units x classes
         for j in range(k):
             np.add(scores[:, j], log_prior[j], out=post_t[j])
         on_gold = post_t[gl, gu] if len(gu) else None  # a copy (fancy indexing), before scores turn into post
