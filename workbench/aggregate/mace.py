@@ -17,8 +17,9 @@ on balanced crowds the two agree. See docs/aggregation.md for crowd-kit's figure
 Fitted by EM (``method = "em"``, with additive smoothing) or variational Bayes (``"vb"``, the
 default, with Beta(``alpha``, ``beta``) on competence and a symmetric Dirichlet(``strategy_prior``)
 on strategies, the paper's recommended setting), from ``restarts`` random starts; the run with the
-best log-likelihood is kept. Like Dawid-Skene, every iteration is two sparse products with the
-units x (annotator, label) design matrix; gold units are clamped.
+best log-likelihood is kept. Like Dawid-Skene, every iteration is sparse products with the
+units x (annotator, label) design matrix (the M step's only with each label's entries, see
+:func:`_by_label`); gold units are clamped.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class _Prepared:
     per_ann: np.ndarray  # labels per annotator
     given: np.ndarray  # [annotator, label]: how often each annotator gave each label
     gold: tuple[np.ndarray, np.ndarray]
-    by_label: list  # per class y: the design's entries with label y, as units x annotators
+    by_label: list  # per class y: the design's entries with label y, as annotators x units (_by_label)
 
 
 def _prepare(enc: Encoded, gold: tuple[np.ndarray, np.ndarray]) -> _Prepared:
