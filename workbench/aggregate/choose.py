@@ -83,7 +83,7 @@ def choose_method(registry, schema, table, requested: str, gold: Mapping | None 
     if schema.kind is LabelKind.SPANS:
         pick = next((m for m in ("span_dawid_skene", "spans") if m in names), "majority")
         return pick, f"auto: picked {pick} (span task)"
-    usable = _labeled_gold(table, gold)
+    usable = _labeled_gold(table, gold, schema)
     if len(usable) >= AUTO_MIN_GOLD:
         candidates = [m for m in AUTO_CANDIDATES if m in names and schema.kind in registry.get("aggregators", m).kinds]
         sample, sampled = sample_for_comparison(schema, table, usable)
@@ -106,12 +106,17 @@ def choose_method(registry, schema, table, requested: str, gold: Mapping | None 
     return pick, f"{note}; {why}"
 
 
-def _labeled_gold(table, gold: Mapping | None) -> dict:
-    """The gold units that have labels in ``table`` (no pass over the table without gold)."""
+def _labeled_gold(table, gold: Mapping | None, schema=None) -> dict:
+    """The gold units that have labels in ``table`` (no pass over the table without gold; the
+    table's units from its codes when :func:`~workbench.table.encode.shared_codes` has them)."""
     if not gold or not len(table):
         return {}
+    from ..table.encode import encoded_already
+
     keys = list(gold)
-    found = pd.Index(pd.unique(table["unit"])).get_indexer(keys) >= 0
+    enc = encoded_already(table, schema) if schema is not None else None
+    units = enc.unit_index() if enc is not None else pd.Index(pd.unique(table["unit"]))
+    found = units.get_indexer(keys) >= 0
     return {u: gold[u] for u, ok in zip(keys, found) if ok}
 
 
@@ -204,8 +209,11 @@ def compare_on_gold(registry, schema, table, gold: Mapping, methods: list[str], 
                     results = [agg.func(table, schema, gold=None, units=units)] * n_folds
                 else:
                     results = [agg.func(table, schema, gold=seen[f], units=units) for f in range(n_folds)]
+            # one fit for every fold: its labels looked up once for all the gold units (a lookup
+            # builds a hash table of the table's units), not once per fold
+            everyone = _labels_of(results[0], list(gold)) if once and n_folds else None
             for f in range(n_folds):
-                got = _labels_of(results[f], held[f])
+                got = everyone if everyone is not None else _labels_of(results[f], held[f])
                 sc.correct += sum(1 for u in held[f] if u in got and got[u] == gold[u])
                 sc.n += len(held[f])
         except WorkbenchError as e:

@@ -82,7 +82,7 @@ def _reference_codes(enc, ref: Mapping) -> np.ndarray:
     if not ref:
         return out
     keys = list(ref.keys())
-    pos = pd.Index(enc.unit_names).get_indexer(keys)
+    pos = enc.unit_index().get_indexer(keys)
     index = {c: i for i, c in enumerate(enc.classes)}
 
     def code(v) -> int:

@@ -41,6 +41,7 @@ class Encoded:
     _votes: Any = field(default=None, repr=False)  # classes x units int counts, when encode() made them
     _annotator_pairs: Any = field(default=None, repr=False)  # see workbench.agreement.annotator_pairs
     _references: Any = field(default=None, repr=False)  # see workbench.agreement.quality.reference_codes
+    _unit_index: Any = field(default=None, repr=False)  # see unit_index()
 
     @property
     def n_rows(self) -> int:
@@ -86,6 +87,13 @@ class Encoded:
         if self._per_unit is None:
             self._per_unit = np.bincount(self.unit, minlength=self.n_units)
         return self._per_unit
+
+    def unit_index(self) -> pd.Index:
+        """``unit_names`` as a pandas Index, made once: its hash table, built by the first
+        ``get_indexer``, then serves every look-up of unit ids in this table (gold, consensus)."""
+        if self._unit_index is None:
+            self._unit_index = pd.Index(self.unit_names)
+        return self._unit_index
 
     def per_annotator(self) -> np.ndarray:
         return np.bincount(self.annotator, minlength=self.n_annotators)
@@ -481,6 +489,22 @@ def encode(table: pd.DataFrame, schema: LabelSchema, what: str = "label table",
     enc = _encode(table, schema, what, annotators)
     _CACHE[(*key, annotators)] = (enc, [i[1] for i in ids])  # the arrays stay alive: their ids stay theirs
     return enc
+
+
+def encoded_already(table: pd.DataFrame, schema: LabelSchema) -> Encoded | None:
+    """The codes :func:`encode` made for ``table`` inside :func:`shared_codes`, if it has made them
+    (with annotators); None otherwise. Codes nothing and raises nothing."""
+    if _CACHE is None or schema.kind is LabelKind.SPANS:
+        return None
+    try:
+        table = with_long_columns(table)
+    except WorkbenchError:
+        return None
+    ids = [_column_id(table[c]) for c in ("unit", "annotator", "label")]
+    if any(i is None for i in ids):
+        return None
+    hit = _CACHE.get((len(table), schema, *(i[0] for i in ids), True))
+    return None if hit is None else hit[0]
 
 
 def _encode(table: pd.DataFrame, schema: LabelSchema, what: str, annotators: bool) -> Encoded:
