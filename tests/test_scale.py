@@ -130,6 +130,53 @@ def test_the_abbreviation_search_is_pysbds():
     assert 0 < shortcut < len(paragraphs)  # both ways were taken
 
 
+def test_a_replacement_needs_the_abbreviation_and_a_period_at_a_words_start():
+    """The abbreviation search skips a plain abbreviation (ASCII letters and digits) unless a word of the
+    text (split at whitespace) begins with it and "." (lowered): pysbd's replacements of it would
+    leave the text as it is. Tried against pysbd's own ``scan_for_replacements`` for every match of
+    every such abbreviation in random paragraphs."""
+    from pysbd.abbreviation_replacer import AbbreviationReplacer
+    from pysbd.languages import Language
+
+    segment._segmenter()
+    stock = segment._stock_scan
+    lang = Language.get_language_code("en")
+    simple = [a.strip() for a in lang.Abbreviation.ABBREVIATIONS if a.strip().isascii() and a.strip().isalnum()]
+    import random
+
+    r = random.Random(11)
+    glued = []  # abbreviations with and without periods, in any case, before what pysbd's patterns look at
+    for _ in range(600):
+        parts = []
+        for _ in range(r.randint(1, 12)):
+            a = r.choice(simple)
+            parts.append(r.choice(["", "", "x", "(", "{"]) + r.choice([a, a.title(), a.upper()]) + r.choice([".", ".", ""])
+                         + r.choice(["", ".", ":5", "-", ",", "?", ")", "}"]))
+            parts.append(r.choice([" ", " ", "\t", "  ", ""]) + r.choice(["a", "5", "I ", "I'm", "(x", "The", "x", ""]))
+            parts.append(r.choice([" ", "\t", "\r", ""]))
+        glued.append("".join(parts))
+    paragraphs = [p for t in (ODD, TRICKY, _varied(9, 300)) for p in t.split("\n") if p] + glued
+    changed = 0
+    for para in paragraphs:
+        if segment._lookalikes().search(para) is not None or len(para.lower()) != len(para):
+            continue
+        words = (" " + para.lower().translate(segment._SPACES)).split(" ")
+        replacer = AbbreviationReplacer(para, lang)
+        for abbr in simple:
+            matches = re.findall(r"(?:^|\s|\r|\n)" + abbr, para, flags=re.IGNORECASE)
+            chars = re.findall(r"(?<={" + re.escape(abbr) + "} ).{1}", para)
+            for ind, match in enumerate(matches):
+                if stock(replacer, para, match, ind, chars) != para:
+                    changed += 1
+                    assert any(w.startswith(abbr + ".") for w in words), (abbr, match, para)
+    assert changed > 300
+    search = getattr(AbbreviationReplacer, "_stock_search", None)
+    if search is not None:  # pysbd 0.3.4: the whole search (these texts are mostly plain) against pysbd's own
+        for para in glued:
+            mine, theirs = AbbreviationReplacer(para, lang), AbbreviationReplacer(para, lang)
+            assert segment._abbreviations_in_string(mine, para) == search(theirs, para), para
+
+
 def test_the_required_pieces_of_a_pattern():
     pieces = segment._required_pieces
     assert pieces(r"(?<=\sal)\.(?=(\s\d|\s+\())", 0)[0] == frozenset(["al."])

@@ -14,7 +14,7 @@ import sys
 from array import array
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 
 @dataclass(frozen=True)
@@ -289,18 +289,31 @@ def _lookalikes() -> re.Pattern:
 _SPACES = {c: " " for c in range(128) if chr(c).isspace()}
 
 
-#: per list of abbreviations (a language's): ``(the list, [(stripped, plain ASCII letters and
-#: digits, its first three characters)])``
-_prepared: dict[int, tuple[list, list[tuple[str, bool, str]]]] = {}
+class _Abbreviations:
+    """A language's list of abbreviations, prepared: each ``(stripped, plain ASCII letters and
+    digits)`` in the list's order; the positions of the plain ones by their text, and of the others."""
+
+    __slots__ = ("source", "entries", "plain", "others")
+
+    def __init__(self, abbreviations: list) -> None:
+        self.source = abbreviations
+        self.entries = [(a, a.isascii() and a.isalnum()) for a in (b.strip() for b in abbreviations)]
+        self.plain: dict[str, int] = {}
+        for i, (a, simple) in enumerate(self.entries):
+            if simple:
+                self.plain.setdefault(a, i)  # pysbd's list has no repeats; a repeat would be searched again (below)
+        self.others = [i for i, (a, simple) in enumerate(self.entries) if not simple or self.plain[a] != i]
 
 
-def _abbreviations(abbreviations: list) -> list[tuple[str, bool, str]]:
+#: per list of abbreviations (a language's), by its id
+_prepared: dict[int, _Abbreviations] = {}
+
+
+def _abbreviations(abbreviations: list) -> _Abbreviations:
     found = _prepared.get(id(abbreviations))
-    if found is None or found[0] is not abbreviations:
-        stripped = [a.strip() for a in abbreviations]
-        found = _prepared[id(abbreviations)] = (abbreviations,
-                                                [(a, a.isascii() and a.isalnum(), a[:3]) for a in stripped])
-    return found[1]
+    if found is None or found.source is not abbreviations:
+        found = _prepared[id(abbreviations)] = _Abbreviations(abbreviations)
+    return found
 
 
 def _abbreviations_in_string(self, text):
@@ -325,18 +338,27 @@ def _abbreviations_in_string(self, text):
     # text that such a call left as it was leaves it again, and is skipped
     memo = type(self).scan_for_replacements is _stock_scan
     unchanged: set[tuple[str, str]] = set()
-    words = " " + lowered.translate(_SPACES) if plain else ""
-    starts: set[str] = set()
-    if plain:  # the first one, two and three characters of each word: a word starts with an
-        # abbreviation of letters and digits only if its first three (or fewer) are among them
-        tokens = words.split(" ")
-        starts = {t[:3] for t in tokens}
-        starts.update([t[:2] for t in tokens])
-        starts.update([t[:1] for t in tokens])
-    for stripped, simple, head in _abbreviations(self.lang.Abbreviation.ABBREVIATIONS):
+    prepared = _abbreviations(self.lang.Abbreviation.ABBREVIATIONS)
+    entries = prepared.entries
+    words = ""
+    order: Iterable[int] = range(len(entries))
+    if plain:
+        words = " " + lowered.translate(_SPACES)
+        if memo:
+            # pysbd's replacements (scan_for_replacements, all three of its ways) change the text only
+            # where the abbreviation as matched, ABBR, is followed by "." right after whitespace or at
+            # the start: ``(?<=\sABBR)\.`` on " " + text. They turn periods into "∯" and nothing else,
+            # so such a place was in the text as given too: a word of ``words`` begins with the
+            # lowered abbreviation and ".". A plain abbreviation (letters and digits) that begins no
+            # word so is left as it is, whatever its matches: only the others are searched, in order.
+            dotted = prepared.plain.keys() & {w[:w.find(".")] for w in words.split(" ") if "." in w}
+            if dotted:
+                order = sorted([prepared.plain[a] for a in dotted] + prepared.others)
+            else:
+                order = prepared.others
+    for index in order:
+        stripped, simple = entries[index]
         if plain and simple:
-            if head not in starts:  # no match (pysbd: not in the text, or no findall match)
-                continue
             needle = " " + stripped
             abbrev_match = []
             j = words.find(needle)
