@@ -99,6 +99,14 @@ def _required_pieces(pattern: str | bytes, flags: int) -> tuple[frozenset[str], 
     return tuple(sorted(set(seq(parsed)), key=rank))[:3]
 
 
+#: pysbd 0.3.4's English sentence starters, and the pattern it makes of them (``AbbreviationReplacer.
+#: replace_abbreviation_as_sentence_boundary``)
+_STARTERS = ("A Being Did For He How However I In It Millions More She That The There They We What When Where Who "
+             "Why").split(" ")
+_BOUNDARY = r"(U∯S|U\.S|U∯K|E∯U|E\.U|U∯S∯A|U\.S\.A|I|i.v|I.V)∯({})".format(
+    "|".join(r"(?=\s{}\s)".format(word) for word in _STARTERS))
+
+
 def _gates() -> dict[object, Callable[[str], bool]]:
     """pysbd 0.3.4's slowest patterns, each with a quick test that is true of every text in which the
     pattern has a match (so a text it is false of has none, and ``re`` need not scan it): what every
@@ -108,19 +116,34 @@ def _gates() -> dict[object, Callable[[str], bool]]:
         search = re.compile(pattern, flags).search
         return lambda text: search(text) is not None
 
-    digit_period_space = finds(r"\.(?<=\d\.)[\s)]")
+    # one or two digits then "." and \s or ")", the digits at the start or after \s, "-" or "⁃"
+    numbered = finds(r"\.(?:(?<=[\s\-⁃]\d\.)|(?<=[\s\-⁃]\d\d\.)|(?<=^\d\.)|(?<=^\d\d\.))[\s)]")
     space_letter_period = re.compile(r"\.(?<=\s[a-z]\.)").search
     return {
-        # each of the twelve alternatives ends in \d{1,2} followed by "." and then \s or ")"
+        # each of the twelve alternatives ends in \d{1,2} followed by "." and then \s or ")"; before the
+        # digits (all of them: the lookahead comes right after) is \s, the start, or a lookbehind's "-"
+        # (after \s, the start or "s") or "⁃"
         r'\s\d{1,2}(?=\.\s)|^\d{1,2}(?=\.\s)|\s\d{1,2}(?=\.\))|^\d{1,2}(?=\.\))|(?<=\s\-)\d{1,2}(?=\.\s)|'
         r'(?<=^\-)\d{1,2}(?=\.\s)|(?<=\s\⁃)\d{1,2}(?=\.\s)|(?<=^\⁃)\d{1,2}(?=\.\s)|(?<=s\-)\d{1,2}(?=\.\))|'
-        r'(?<=^\-)\d{1,2}(?=\.\))|(?<=\s\⁃)\d{1,2}(?=\.\))|(?<=^\⁃)\d{1,2}(?=\.\))': digit_period_space,
+        r'(?<=^\-)\d{1,2}(?=\.\))|(?<=\s\⁃)\d{1,2}(?=\.\))|(?<=^\⁃)\d{1,2}(?=\.\))': numbered,
         # an ASCII lowercase letter then "." at the start (^ and \A: no MULTILINE) or after \s
         r'(?<=^)[a-z](?=\.)|(?<=\A)[a-z](?=\.)|(?<=\s)[a-z](?=\.)':
             lambda text: space_letter_period(text) is not None or ("a" <= text[:1] <= "z" and text[1:2] == "."),
-        # "." or "∯", then "[" (the first alternative) or a digit (the second)
+        # "." or "∯" after a character that is neither a digit nor \s, then "[" (the first alternative) or
+        # a digit (the second)
         r'(?<=[^\d\s])(\.|∯)((\[(\d{1,3},?\s?-?\s?)*\b\d{1,3}\])+|((\d{1,3}\s?)?\d{1,3}))(\s)(?=[A-Z])':
-            finds(r"[.∯][\[\d]"),
+            finds(r"[.∯](?<=[^\d\s][.∯])[\[\d]"),
+        # "." between two of [a-zA-Z0-9_] (the pattern itself, led by the literal "." for a fast scan)
+        r'([a-zA-Z0-9_])(\.)([a-zA-Z0-9_])': finds(r"\.(?<=[a-zA-Z0-9_]\.)[a-zA-Z0-9_]"),
+        # a digit, "." and a character that is not \s (the pattern itself, led by the ".")
+        r'(?<=\d)\.(?=\S)': finds(r"\.(?<=\d\.)\S"),
+        # \s then "."
+        r'(?<=\s)\.(?=(jpe?g|png|gif|tiff?|pdf|ps|docx?|xlsx?|svg|bmp|tga|exif|odt|html?|txt|rtf|bat|sxw|xml|zip|'
+        r'exe|msi|blend|wmv|mp[34]|pptx?|flac|rb|cpp|cs|js)\s)': finds(r"\.(?<=\s\.)"),
+        # pysbd's abbreviation as a sentence boundary (English: ``AbbreviationReplacer.
+        # replace_abbreviation_as_sentence_boundary``): each alternative ends in one of S K U A I v V,
+        # then "∯", \s and a sentence starter (each begins with a capital)
+        _BOUNDARY: finds(r"∯(?<=[SKUAIvV]∯)\s[A-Z]"),
         # ". . . ." with \s between
         r'(?<=[a-z])(\.\s){3}\.($|\\n)': finds(r"\.\s\.\s\.\s\."),
         r'(\s\.){3}\s': finds(r"\.\s\.\s\."),
