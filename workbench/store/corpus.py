@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable, Mapping
 
-from .packing import INSERT_UNIT, JOIN, packed
+from .packing import INSERT_UNIT, JOIN, packed_in
 
 if TYPE_CHECKING:  # pragma: no cover
     import sqlite3
@@ -26,7 +26,16 @@ def unit_rows(campaign: str, texts: Mapping[str, str], units: Iterable[tuple]) -
     """The rows :func:`replace` stores for units (in :data:`UNIT_COLUMNS` order) of the documents whose
     texts are ``texts`` (by id), made ahead: :func:`replace_rows` writes them (the plan makes each
     document's rows while its segmentation workers run)."""
-    return [packed(campaign, texts.get(u[2]), u) for u in units]
+    usable: dict[str, str | None] = {}  # each document's text, None where packed() would not use it
+    out = []
+    for u in units:
+        if u[2] in usable:
+            doc = usable[u[2]]
+        else:
+            text = texts.get(u[2])
+            doc = usable[u[2]] = None if text is None or "\0" in text else text
+        out.append(packed_in(campaign, doc, u))
+    return out
 
 
 def replace_rows(db: "Store", campaign: str, documents: Iterable[tuple], rows: Iterable[tuple]) -> None:
