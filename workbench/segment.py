@@ -142,15 +142,15 @@ def _gates() -> dict[object, Callable[[str], bool]]:
         r'exe|msi|blend|wmv|mp[34]|pptx?|flac|rb|cpp|cs|js)\s)': finds(r"\.(?<=\s\.)"),
         # pysbd's abbreviation as a sentence boundary (English: ``AbbreviationReplacer.
         # replace_abbreviation_as_sentence_boundary``): each alternative ends in one of S K U A I v V,
-        # then "∯", \s and a sentence starter (each begins with a capital)
-        _BOUNDARY: finds(r"∯(?<=[SKUAIvV]∯)\s[A-Z]"),
+        # then "∯", \s, a sentence starter and \s
+        _BOUNDARY: finds(r"∯(?<=[SKUAIvV]∯)\s(?:" + "|".join(_STARTERS) + r")\s"),
         # ". . . ." with \s between
         r'(?<=[a-z])(\.\s){3}\.($|\\n)': finds(r"\.\s\.\s\.\s\."),
         r'(\s\.){3}\s': finds(r"\.\s\.\s\."),
         # a letter (any case) between two "."
         (str, r"\b[a-z](?:\.[a-z])+[.]", re.IGNORECASE): finds(r"\..\.", re.DOTALL),
-        # \s, an uppercase ASCII letter, "."
-        r"(?<=\s[A-Z])\.(?=,?\s)": finds(r"\.(?<=\s[A-Z]\.)"),
+        # \s, an uppercase ASCII letter, "." and ",\s" or \s (the pattern itself, led by the ".")
+        r"(?<=\s[A-Z])\.(?=,?\s)": finds(r"\.(?<=\s[A-Z]\.),?\s"),
         # three of "!" and "?" in a row
         r'(?<=\S)(!|\?){3,}(?=(\s|\Z|$))': finds(r"[!?][!?][!?]"),
         r'(?<=\S)\.{3}(?=\.\s[A-Z])': lambda text: "...." in text,
