@@ -6,7 +6,7 @@ import pytest
 from label_studio_sdk.label_interface import LabelInterface
 
 from workbench.documents import load_documents
-from workbench.models import Document, LabelKind, LabelSchema, sha256_text
+from workbench.models import Document, LabelKind, LabelSchema, Unit, sha256_text
 from workbench.registry import get_registry
 from workbench.steps.plan import cut_units, load_gold
 from workbench.tasktype import TaskType
@@ -93,6 +93,57 @@ def test_claims_prelabels_from_cues():
     units = task.units(doc("Meta paid $14.3 billion for a 49% stake, according to Reuters.\n"
                            "Why Does It Matter?\nThis bold move could reshape the industry."))
     assert [task.prelabel(u).label for u in units] == ["check-worthy", "non-factual", "non-factual"]
+
+
+def _claims_as_first_written(text):
+    """The claims pre-labeler as it was first written: every case-insensitive cue on the text as is."""
+    import workbench_claims as c
+
+    words = text.split()
+    if text.rstrip().endswith("?"):
+        return ("non-factual", 0.9)
+    if len(words) <= 12 and not text.rstrip().endswith((".", "!")) and not c.FIGURE.search(text):
+        return ("non-factual", 0.8)
+    hard = bool(c.MONEY.search(text)) + bool(c.PERCENT.search(text)) + bool(c.FIGURE.search(text))
+    attributed = bool(c.ATTRIBUTION.search(text))
+    hedges = len(c.HEDGE.findall(text)) + len(c.OPINION.findall(text))
+    if hard and hedges <= 1:
+        return ("check-worthy", round(min(0.95, 0.6 + 0.1 * hard + 0.05 * attributed), 2))
+    if hedges >= 2 or (hedges and not hard and not attributed):
+        return ("non-factual", round(min(0.9, 0.5 + 0.1 * hedges), 2))
+    if attributed or hard:
+        return ("check-worthy" if hard else "unimportant", 0.55)
+    if c.VERBISH.search(text):
+        return ("unimportant", 0.5)
+    return ("non-factual", 0.5)
+
+
+def test_claims_prelabels_are_the_first_written_ones():
+    """The claims pre-labeler's shortcuts (lowered ASCII, scans skipped without "$", "illion", "bn", "%",
+    "cent" or an opinion word, the heading's words counted last) against the pre-labeler as first
+    written, on random sentences of its cues in any case, glued to letters, with and without figures,
+    currency signs and text beyond ASCII."""
+    import random
+
+    task = tt("claims")
+    r = random.Random(15)
+    pieces = ["said", "says", "according to", "reported", "told", "may", "could", "will", "likely", "rumoured",
+              "expected to", "aims to", "aim to", "believes", "suggest", "bold", "crucial", "game-changer",
+              "significant", "clearly", "billion", "million", "bn", "trillion", "per cent", "percent", "cent", "%",
+              "$", "€", "£", "¥", "3", "14.3", "1,200", "49", " ", " ", " ", "the", "officials", "was", "walked",
+              "prices", "x", "-", ".", "!", "?", "\u212a", "\u0130", "\u00e9", "\u00a0", "MAY", "Said", "Bold", "BN"]
+    texts = []
+    for _ in range(20_000):
+        words = [r.choice(pieces) for _ in range(r.randint(1, 25))]
+        texts.append("".join(w + r.choice([" ", " ", "", "\t"]) for w in words).strip() + r.choice(["", ".", "!", "?", " "]))
+    texts += ["Meta paid $14.3 billion for a 49% stake, according to Reuters.", "Why Does It Matter?",
+              "This bold move could reshape the industry.", "Prices rose 5 per cent.", "Sales: 3bn."]
+    seen = set()
+    for text in texts:
+        got = task.prelabel(Unit("u", "claims", "d1", 0, len(text), text))
+        assert (got.label, got.score) == _claims_as_first_written(text), text
+        seen.add(got.label)
+    assert seen == {"check-worthy", "unimportant", "non-factual"}
 
 
 def test_text_prelabels_pattern_entities():

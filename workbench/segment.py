@@ -14,7 +14,7 @@ import sys
 from array import array
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,14 @@ def _required_pieces(pattern: str | bytes, flags: int) -> tuple[frozenset[str], 
     return tuple(sorted(set(seq(parsed)), key=rank))[:3]
 
 
+#: pysbd 0.3.4's English sentence starters, and the pattern it makes of them (``AbbreviationReplacer.
+#: replace_abbreviation_as_sentence_boundary``)
+_STARTERS = ("A Being Did For He How However I In It Millions More She That The There They We What When Where Who "
+             "Why").split(" ")
+_BOUNDARY = r"(U∯S|U\.S|U∯K|E∯U|E\.U|U∯S∯A|U\.S\.A|I|i.v|I.V)∯({})".format(
+    "|".join(r"(?=\s{}\s)".format(word) for word in _STARTERS))
+
+
 def _gates() -> dict[object, Callable[[str], bool]]:
     """pysbd 0.3.4's slowest patterns, each with a quick test that is true of every text in which the
     pattern has a match (so a text it is false of has none, and ``re`` need not scan it): what every
@@ -108,26 +116,41 @@ def _gates() -> dict[object, Callable[[str], bool]]:
         search = re.compile(pattern, flags).search
         return lambda text: search(text) is not None
 
-    digit_period_space = finds(r"\.(?<=\d\.)[\s)]")
+    # one or two digits then "." and \s or ")", the digits at the start or after \s, "-" or "⁃"
+    numbered = finds(r"\.(?:(?<=[\s\-⁃]\d\.)|(?<=[\s\-⁃]\d\d\.)|(?<=^\d\.)|(?<=^\d\d\.))[\s)]")
     space_letter_period = re.compile(r"\.(?<=\s[a-z]\.)").search
     return {
-        # each of the twelve alternatives ends in \d{1,2} followed by "." and then \s or ")"
+        # each of the twelve alternatives ends in \d{1,2} followed by "." and then \s or ")"; before the
+        # digits (all of them: the lookahead comes right after) is \s, the start, or a lookbehind's "-"
+        # (after \s, the start or "s") or "⁃"
         r'\s\d{1,2}(?=\.\s)|^\d{1,2}(?=\.\s)|\s\d{1,2}(?=\.\))|^\d{1,2}(?=\.\))|(?<=\s\-)\d{1,2}(?=\.\s)|'
         r'(?<=^\-)\d{1,2}(?=\.\s)|(?<=\s\⁃)\d{1,2}(?=\.\s)|(?<=^\⁃)\d{1,2}(?=\.\s)|(?<=s\-)\d{1,2}(?=\.\))|'
-        r'(?<=^\-)\d{1,2}(?=\.\))|(?<=\s\⁃)\d{1,2}(?=\.\))|(?<=^\⁃)\d{1,2}(?=\.\))': digit_period_space,
+        r'(?<=^\-)\d{1,2}(?=\.\))|(?<=\s\⁃)\d{1,2}(?=\.\))|(?<=^\⁃)\d{1,2}(?=\.\))': numbered,
         # an ASCII lowercase letter then "." at the start (^ and \A: no MULTILINE) or after \s
         r'(?<=^)[a-z](?=\.)|(?<=\A)[a-z](?=\.)|(?<=\s)[a-z](?=\.)':
             lambda text: space_letter_period(text) is not None or ("a" <= text[:1] <= "z" and text[1:2] == "."),
-        # "." or "∯", then "[" (the first alternative) or a digit (the second)
+        # "." or "∯" after a character that is neither a digit nor \s, then "[" (the first alternative) or
+        # a digit (the second)
         r'(?<=[^\d\s])(\.|∯)((\[(\d{1,3},?\s?-?\s?)*\b\d{1,3}\])+|((\d{1,3}\s?)?\d{1,3}))(\s)(?=[A-Z])':
-            finds(r"[.∯][\[\d]"),
+            finds(r"[.∯](?<=[^\d\s][.∯])[\[\d]"),
+        # "." between two of [a-zA-Z0-9_] (the pattern itself, led by the literal "." for a fast scan)
+        r'([a-zA-Z0-9_])(\.)([a-zA-Z0-9_])': finds(r"\.(?<=[a-zA-Z0-9_]\.)[a-zA-Z0-9_]"),
+        # a digit, "." and a character that is not \s (the pattern itself, led by the ".")
+        r'(?<=\d)\.(?=\S)': finds(r"\.(?<=\d\.)\S"),
+        # \s then "."
+        r'(?<=\s)\.(?=(jpe?g|png|gif|tiff?|pdf|ps|docx?|xlsx?|svg|bmp|tga|exif|odt|html?|txt|rtf|bat|sxw|xml|zip|'
+        r'exe|msi|blend|wmv|mp[34]|pptx?|flac|rb|cpp|cs|js)\s)': finds(r"\.(?<=\s\.)"),
+        # pysbd's abbreviation as a sentence boundary (English: ``AbbreviationReplacer.
+        # replace_abbreviation_as_sentence_boundary``): each alternative ends in one of S K U A I v V,
+        # then "∯", \s, a sentence starter and \s
+        _BOUNDARY: finds(r"∯(?<=[SKUAIvV]∯)\s(?:" + "|".join(_STARTERS) + r")\s"),
         # ". . . ." with \s between
         r'(?<=[a-z])(\.\s){3}\.($|\\n)': finds(r"\.\s\.\s\.\s\."),
         r'(\s\.){3}\s': finds(r"\.\s\.\s\."),
         # a letter (any case) between two "."
         (str, r"\b[a-z](?:\.[a-z])+[.]", re.IGNORECASE): finds(r"\..\.", re.DOTALL),
-        # \s, an uppercase ASCII letter, "."
-        r"(?<=\s[A-Z])\.(?=,?\s)": finds(r"\.(?<=\s[A-Z]\.)"),
+        # \s, an uppercase ASCII letter, "." and ",\s" or \s (the pattern itself, led by the ".")
+        r"(?<=\s[A-Z])\.(?=,?\s)": finds(r"\.(?<=\s[A-Z]\.),?\s"),
         # three of "!" and "?" in a row
         r'(?<=\S)(!|\?){3,}(?=(\s|\Z|$))': finds(r"[!?][!?][!?]"),
         r'(?<=\S)\.{3}(?=\.\s[A-Z])': lambda text: "...." in text,
@@ -289,18 +312,31 @@ def _lookalikes() -> re.Pattern:
 _SPACES = {c: " " for c in range(128) if chr(c).isspace()}
 
 
-#: per list of abbreviations (a language's): ``(the list, [(stripped, plain ASCII letters and
-#: digits, its first three characters)])``
-_prepared: dict[int, tuple[list, list[tuple[str, bool, str]]]] = {}
+class _Abbreviations:
+    """A language's list of abbreviations, prepared: each ``(stripped, plain ASCII letters and
+    digits)`` in the list's order; the positions of the plain ones by their text, and of the others."""
+
+    __slots__ = ("source", "entries", "plain", "others")
+
+    def __init__(self, abbreviations: list) -> None:
+        self.source = abbreviations
+        self.entries = [(a, a.isascii() and a.isalnum()) for a in (b.strip() for b in abbreviations)]
+        self.plain: dict[str, int] = {}
+        for i, (a, simple) in enumerate(self.entries):
+            if simple:
+                self.plain.setdefault(a, i)  # pysbd's list has no repeats; a repeat would be searched again (below)
+        self.others = [i for i, (a, simple) in enumerate(self.entries) if not simple or self.plain[a] != i]
 
 
-def _abbreviations(abbreviations: list) -> list[tuple[str, bool, str]]:
+#: per list of abbreviations (a language's), by its id
+_prepared: dict[int, _Abbreviations] = {}
+
+
+def _abbreviations(abbreviations: list) -> _Abbreviations:
     found = _prepared.get(id(abbreviations))
-    if found is None or found[0] is not abbreviations:
-        stripped = [a.strip() for a in abbreviations]
-        found = _prepared[id(abbreviations)] = (abbreviations,
-                                                [(a, a.isascii() and a.isalnum(), a[:3]) for a in stripped])
-    return found[1]
+    if found is None or found.source is not abbreviations:
+        found = _prepared[id(abbreviations)] = _Abbreviations(abbreviations)
+    return found
 
 
 def _abbreviations_in_string(self, text):
@@ -325,18 +361,27 @@ def _abbreviations_in_string(self, text):
     # text that such a call left as it was leaves it again, and is skipped
     memo = type(self).scan_for_replacements is _stock_scan
     unchanged: set[tuple[str, str]] = set()
-    words = " " + lowered.translate(_SPACES) if plain else ""
-    starts: set[str] = set()
-    if plain:  # the first one, two and three characters of each word: a word starts with an
-        # abbreviation of letters and digits only if its first three (or fewer) are among them
-        tokens = words.split(" ")
-        starts = {t[:3] for t in tokens}
-        starts.update([t[:2] for t in tokens])
-        starts.update([t[:1] for t in tokens])
-    for stripped, simple, head in _abbreviations(self.lang.Abbreviation.ABBREVIATIONS):
+    prepared = _abbreviations(self.lang.Abbreviation.ABBREVIATIONS)
+    entries = prepared.entries
+    words = ""
+    order: Iterable[int] = range(len(entries))
+    if plain:
+        words = " " + lowered.translate(_SPACES)
+        if memo:
+            # pysbd's replacements (scan_for_replacements, all three of its ways) change the text only
+            # where the abbreviation as matched, ABBR, is followed by "." right after whitespace or at
+            # the start: ``(?<=\sABBR)\.`` on " " + text. They turn periods into "∯" and nothing else,
+            # so such a place was in the text as given too: a word of ``words`` begins with the
+            # lowered abbreviation and ".". A plain abbreviation (letters and digits) that begins no
+            # word so is left as it is, whatever its matches: only the others are searched, in order.
+            dotted = prepared.plain.keys() & {w[:w.find(".")] for w in words.split(" ") if "." in w}
+            if dotted:
+                order = sorted([prepared.plain[a] for a in dotted] + prepared.others)
+            else:
+                order = prepared.others
+    for index in order:
+        stripped, simple = entries[index]
         if plain and simple:
-            if head not in starts:  # no match (pysbd: not in the text, or no findall match)
-                continue
             needle = " " + stripped
             abbrev_match = []
             j = words.find(needle)

@@ -164,16 +164,22 @@ def prepare(ctx: "StepContext", documents: list[Document] | None = None) -> dict
     # segmentation workers go on with the next documents. The same calls on the same units in the
     # same order as the loop below; the first failure is raised where that loop would raise it.
     failed: list[BaseException] = []
+    # Their rows for the store are made then too (:func:`write` only writes them): the rows
+    # :func:`write` would make of these units (not gold, no gold label), in the same order.
+    rows: list[tuple] = []
+    texts = {d.id: d.text for d in docs}
 
     def prelabel_now(cut: list[Unit]) -> None:
         if failed:
             return
         prelabel = tt.prelabel
+        made = []
+        i = len(rows)
         for u in cut:
             if u.gold_label is not None or u.is_gold is not False:
                 u = replace(u, gold_label=None, is_gold=False)
             try:
-                pre[u.id] = checked_prelabel(tt, u, prelabel(u))
+                p = pre[u.id] = checked_prelabel(tt, u, prelabel(u))
             except Exception as exc:  # noqa: BLE001 - told as the guard tells it, after the cutting
                 try:
                     with guard(f"prelabel() on unit {u.id}"):
@@ -181,6 +187,10 @@ def prepare(ctx: "StepContext", documents: list[Document] | None = None) -> dict
                 except Exception as told:  # noqa: BLE001
                     failed.append(told)
                 return
+            made.append((u.id, i, u.document_id, u.start, u.end, u.text, u.context, 0, None,
+                         _dump(p.label) if p else None, p.score if p else None))
+            i += 1
+        rows.extend(corpus_sql.unit_rows(ctx.name, texts, made))
 
     eager = not spec.gold_file and not assigned
     ahead = contextlib.nullcontext()
@@ -212,7 +222,7 @@ def prepare(ctx: "StepContext", documents: list[Document] | None = None) -> dict
             with guard(f"prelabel() on unit {u.id}"):
                 pre[u.id] = checked_prelabel(tt, u, tt.prelabel(u))
             advance(1)
-    return {"documents": docs, "units": units, "gold": gold, "prelabels": pre}
+    return {"documents": docs, "units": units, "gold": gold, "prelabels": pre, "rows": rows if eager else None}
 
 
 def inputs_digest(ctx: "StepContext", identity: dict[str, Any], documents: list[Document]) -> str:
@@ -241,11 +251,14 @@ def unchanged(ctx: "StepContext", digest: str) -> dict[str, Any] | None:
 def write(ctx: "StepContext", planned: dict[str, Any]) -> dict[str, Any]:
     """Store the plan (inside the caller's transaction) and return the step summary."""
     docs, units, gold, pre = planned["documents"], planned["units"], planned["gold"], planned["prelabels"]
-    corpus_sql.replace(
-        ctx.store, ctx.name,
-        [(d.id, d.title, d.source, d.sha256, d.text, json.dumps(dict(d.metadata))) for d in docs],
-        [(u.id, i, u.document_id, u.start, u.end, u.text, u.context, int(u.is_gold), _dump(u.gold_label),
-          _dump(pre[u.id].label) if pre[u.id] else None, pre[u.id].score if pre[u.id] else None)
-         for i, u in enumerate(units)])
+    documents = [(d.id, d.title, d.source, d.sha256, d.text, json.dumps(dict(d.metadata))) for d in docs]
+    if planned.get("rows") is not None:  # made as the units were cut (:func:`prepare`)
+        corpus_sql.replace_rows(ctx.store, ctx.name, documents, planned["rows"])
+    else:
+        corpus_sql.replace(
+            ctx.store, ctx.name, documents,
+            [(u.id, i, u.document_id, u.start, u.end, u.text, u.context, int(u.is_gold), _dump(u.gold_label),
+              _dump(pre[u.id].label) if pre[u.id] else None, pre[u.id].score if pre[u.id] else None)
+             for i, u in enumerate(units)])
     return {"documents": len(docs), "units": len(units), "gold_units": len(gold),
             "honeypots": sum(u.is_gold for u in units), "prelabeled": sum(p is not None for p in pre.values())}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Mapping
 
-from .packing import INSERT_UNIT, JOIN, packed
+from .packing import INSERT_UNIT, JOIN, packed_in
 
 if TYPE_CHECKING:  # pragma: no cover
     import sqlite3
@@ -19,13 +19,33 @@ def replace(db: "Store", campaign: str, documents: Iterable[tuple], units: Itera
     """The campaign's documents ``(id, title, source, sha256, text, metadata_json)`` and units (rows in
     :data:`UNIT_COLUMNS` order) replace what was planned before."""
     documents = list(documents)
-    texts = {d[0]: d[4] for d in documents}
+    replace_rows(db, campaign, documents, unit_rows(campaign, {d[0]: d[4] for d in documents}, units))
+
+
+def unit_rows(campaign: str, texts: Mapping[str, str], units: Iterable[tuple]) -> list[tuple]:
+    """The rows :func:`replace` stores for units (in :data:`UNIT_COLUMNS` order) of the documents whose
+    texts are ``texts`` (by id), made ahead: :func:`replace_rows` writes them (the plan makes each
+    document's rows while its segmentation workers run)."""
+    usable: dict[str, str | None] = {}  # each document's text, None where packed() would not use it
+    out = []
+    for u in units:
+        if u[2] in usable:
+            doc = usable[u[2]]
+        else:
+            text = texts.get(u[2])
+            doc = usable[u[2]] = None if text is None or "\0" in text else text
+        out.append(packed_in(campaign, doc, u))
+    return out
+
+
+def replace_rows(db: "Store", campaign: str, documents: Iterable[tuple], rows: Iterable[tuple]) -> None:
+    """:func:`replace` with the units' rows made by :func:`unit_rows` (every unit's, of these documents)."""
     db.execute("DELETE FROM documents WHERE campaign=?", (campaign,))
     db.executemany("INSERT INTO documents (campaign, id, title, source, sha256, text, metadata_json) "
                    "VALUES (?, ?, ?, ?, ?, ?, ?)", [(campaign, *d) for d in documents])
     db.execute("DELETE FROM units WHERE campaign=?", (campaign,))
     # in key order: the table is its key's b-tree, and appending keeps its pages full
-    db.executemany(INSERT_UNIT, sorted((packed(campaign, texts.get(u[2]), u) for u in units), key=lambda r: r[1]))
+    db.executemany(INSERT_UNIT, sorted(rows, key=lambda r: r[1]))
 
 
 def documents(db: "Store", campaign: str) -> list["sqlite3.Row"]:

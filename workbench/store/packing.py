@@ -105,9 +105,16 @@ def packed(campaign: str, doc: str | None, row) -> tuple:
     """A unit's row (in :data:`.corpus.UNIT_COLUMNS` order) as :data:`INSERT_UNIT` stores it: its text NULL when
     it is ``doc[start:end]``, its context as offsets into ``doc`` when it is one or two pieces of it
     joined by :data:`JOIN` (checked here: :func:`.corpus.units` gives back exactly what was written)."""
+    return packed_in(campaign, None if doc is None or "\0" in doc else doc, row)
+
+
+def packed_in(campaign: str, doc: str | None, row) -> tuple:
+    """:func:`packed` with its check of the document made by the caller, once per document rather than
+    once per row (a document can be a file of 200 KB): ``doc`` holds no NUL character, or is None (the
+    row is kept as given)."""
     uid, position, document_id, start, end, text, context, *rest = row
     offsets: list[int | None] = [None, None, None, None]
-    if doc is not None and "\0" not in doc and isinstance(start, int) and isinstance(end, int):
+    if doc is not None and isinstance(start, int) and isinstance(end, int):
         if 0 <= start <= end and isinstance(text, str) and doc[start:end] == text:
             text = None
         if isinstance(context, str) and 0 <= start:

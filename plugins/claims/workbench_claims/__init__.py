@@ -32,6 +32,9 @@ _LOWER = {p: re.compile(p.pattern) if p.pattern == p.pattern.lower() else p
           for p in (MONEY, PERCENT, ATTRIBUTION, HEDGE, OPINION)}
 _CUES = (MONEY, PERCENT, ATTRIBUTION, HEDGE, OPINION)
 _CUES_LOWER = tuple(_LOWER[p] for p in _CUES)
+#: OPINION's words without its \b (a search led by a \b tries every position; this one skips to the
+#: words' first letters): a text without any has no OPINION match
+_OPINION_WORDS = re.compile(OPINION.pattern.replace(r"\b", ""))
 
 
 class Claims(TaskType):
@@ -43,21 +46,31 @@ class Claims(TaskType):
 
     def prelabel(self, unit: Unit) -> PreLabel:
         text = unit.text
-        words = text.split()
-        if text.rstrip().endswith("?"):
+        end = text.rstrip()
+        if end.endswith("?"):
             return PreLabel("non-factual", 0.9)
         figure = FIGURE.search(text) is not None
-        if len(words) <= 12 and not text.rstrip().endswith((".", "!")) and not figure:
+        if not figure and not end.endswith((".", "!")) and len(text.split()) <= 12:
             return PreLabel("non-factual", 0.8)  # a heading
-        ascii_ = text.isascii()
-        seen = text.lower() if ascii_ else text
-        money, percent, attribution, hedge, opinion = _CUES_LOWER if ascii_ else _CUES
-        # money and "\d\s?%" need a digit (\d, as FIGURE's; lowering ASCII keeps digits), and the
-        # other percent, "per cent", its "cent" (the ASCII text is lowered): no scan without them
-        hard = ((figure and money.search(seen) is not None)
-                + ((figure or not ascii_ or "cent" in seen) and percent.search(seen) is not None) + figure)
-        attributed = bool(attribution.search(seen))
-        hedges = len(hedge.findall(seen)) + len(opinion.findall(seen))
+        if text.isascii():
+            seen = text.lower()
+            money, percent, attribution, hedge, opinion = _CUES_LOWER
+            # in the lowered ASCII text, a MONEY match holds "$", or a digit (\d, as FIGURE's) and
+            # "illion" or "bn"; a PERCENT match "%" or "cent"; an OPINION match one of its words:
+            # no scan without them
+            hard = ((figure and ("$" in seen or "illion" in seen or "bn" in seen) and money.search(seen) is not None)
+                    + (("%" in seen or "cent" in seen) and percent.search(seen) is not None) + figure)
+            attributed = bool(attribution.search(seen))
+            hedges = len(hedge.findall(seen))
+            if _OPINION_WORDS.search(seen) is not None:
+                hedges += len(opinion.findall(seen))
+        else:
+            seen = text
+            money, percent, attribution, hedge, opinion = _CUES
+            # money needs a digit (\d, as FIGURE's)
+            hard = ((figure and money.search(seen) is not None) + (percent.search(seen) is not None) + figure)
+            attributed = bool(attribution.search(seen))
+            hedges = len(hedge.findall(seen)) + len(opinion.findall(seen))
         if hard and hedges <= 1:
             return PreLabel("check-worthy", round(min(0.95, 0.6 + 0.1 * hard + 0.05 * attributed), 2))
         if hedges >= 2 or (hedges and not hard and not attributed):
