@@ -11,7 +11,7 @@ records at a time: never every line at once.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
@@ -89,7 +89,7 @@ def json_values(values: list, sort_keys: bool = False, memo: dict[int, str] | No
     return out
 
 
-def json_lines(columns: dict[str, list], sort_keys: bool = False) -> Iterator[list[str]]:
+def json_lines(columns: Mapping[str, Sequence], sort_keys: bool = False) -> Iterator[list[str]]:
     """Blocks of records as JSON texts (no newline), in order."""
     names = sorted(FIELDS) if sort_keys else list(FIELDS)
     layout = "{" + ", ".join(f"{encode_basestring(n)}: %s" for n in names) + "}"
