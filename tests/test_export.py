@@ -575,3 +575,45 @@ def test_json_and_csv_laid_out_by_column_are_json_dumps_and_csv_cell():
         assert json_values(values, sort_keys, memo) == [
             json.dumps(v, ensure_ascii=False, sort_keys=sort_keys) for v in values]
     assert csv_cells(values, {}) == [csv_cell(v) for v in values]
+
+
+def test_csv_lines_laid_out_by_column_are_what_csv_writer_writes():
+    """The CSV export lays out its lines itself (twice as fast as ``csv.writer`` on a million rows):
+    every cell as the writer writes it in a row, whatever character a text holds, every type."""
+    import io
+
+    import numpy as np
+
+    from workbench.export.columns import CSV_QUOTED, csv_cell, csv_lines, csv_text, csv_texts
+
+    assert CSV_QUOTED is not None and set(CSV_QUOTED) == {",", '"', "\n"}
+
+    def written(rows: list[list]) -> str:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows(rows)
+        return buf.getvalue()
+
+    # each of the first 512 characters inside a text and alone; every other character of Unicode (but
+    # surrogates) in texts of 4096 characters each (one that made the writer quote would show)
+    texts = [f"a{chr(c)}b" for c in range(512)] + [chr(c) for c in range(512)]
+    texts += ["a" + "".join(chr(c) for c in range(start, min(start + 4096, 0x110000)) if not 0xD800 <= c < 0xE000) + "b"
+              for start in range(512, 0x110000, 4096)]
+    texts += ["", " ", '"', '""x"', "a,b", "x\r\ny", "=1", "-2", "@a", "\tt"]
+    cells = [csv_cell(t) for t in texts]
+    assert "".join(f"{text},\n" for text in csv_texts(texts, {})) == written([[c, ""] for c in cells])
+    shared = [{"annotator": "ann-1", "label": "pos"}, {"annotator": "ann-0", "label": ["a", "b, \"c\""]}]
+    values = ["plain", "quote \" and \\ back", "tab\tnew\nline", "ünïcödé ✓ \u2028 \x00", "=SUM(A1)", "-3", "", "@x",
+              0, -7, 2**70, True, False, None, 0.1, 1e-07, 1e20, -0.0, 0.897393, float("nan"), float("inf"),
+              float("-inf"), np.float64(0.25), np.int64(3), shared, shared, [], {"b": 1, "a": [None, 1.5]},
+              [{"start": 3, "end": 5, "label": "ORG"}], ("t", 1)]
+    assert [csv_text(csv_cell(v)) + "," for v in values] == [written([[csv_cell(v), ""]])[:-1] for v in values]
+    columns = {name: [] for name in FIELDS}
+    for k in range(2500):  # three blocks; columns of one type, of mixed types, of shared values
+        for j, name in enumerate(FIELDS):
+            columns[name].append(values[(k * 7 + j) % len(values)] if j % 3 else texts[(k * 131 + j) % len(texts)])
+    columns["split"] = [None] * 2500
+    columns["confidence"] = [k / 7 for k in range(2500)]
+    columns["agreement"] = [None if k % 5 else k / 3 for k in range(2500)]
+    columns["tie"] = [k % 2 == 0 for k in range(2500)]
+    rows = [[csv_cell(columns[name][k]) for name in FIELDS] for k in range(2500)]
+    assert "".join(csv_lines(columns)) == written(rows)
