@@ -178,8 +178,8 @@ def run(ctx: "StepContext", formats: Iterable[str] | None = None, out_dir: str |
     advance = ctx.progress(f"{ctx.name}: export", len(exporters) + 1)
     # The records' columns, made once, are what every built-in writer and the card read: from here on
     # the records are made from them, and the campaign's tables go as soon as nothing reads them (the
-    # units' votes and consensus rows after the columns, the vote table after the card's figures: at
-    # 50 MB about 0.4 and 0.2 GB) before the formats build their own.
+    # units' votes and consensus rows after the columns, the vote table after the card's figures:
+    # hundreds of MB at 50 MB) before the formats build their own.
     kept.columns()
     _ = state.consensus  # what the card's metrics read of the consensus rows
     kept.detach()
