@@ -395,6 +395,12 @@ class CampaignState:
         """When the counted state was made: its newest annotation (created or edited)."""
         return labels_sql.newest_counted(self.store, self.name)
 
+    def forget(self, *parts: str) -> None:
+        """Let go of parts read so far (``"table"``, ``"consensus_rows"``, ...; read again if asked for):
+        a step done with them frees their memory for what it does next."""
+        for part in parts:
+            self.__dict__.pop(part, None)
+
 
 def _label_reader(schema: LabelSchema):
     """``read(label_json)``: the normalized label a stored JSON text holds. Labels are immutable

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -93,14 +93,16 @@ def arrow_table(records: Sequence[dict], context: ExportContext, each: Callable[
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def columns_table(columns: dict[str, list], schema):
+def columns_table(columns: Mapping[str, Sequence], schema):
     """A table of every column in one chunk (as :func:`arrow_table` makes it), each column converted
     from its Python values at once: no record made as a dict."""
     import pyarrow as pa
 
     arrays = []
     for i, name in enumerate(schema.names):
-        array = pa.array(columns[name], type=schema.field(i).type)
+        values = columns[name]
+        array = pa.array(values if isinstance(values, list) else list(values), type=schema.field(i).type)
+        del values
         if isinstance(array, pa.ChunkedArray):  # more than one chunk can hold (over 2 GB of text)
             array = array.combine_chunks()
         arrays.append(pa.chunked_array([array], type=schema.field(i).type))
@@ -134,7 +136,7 @@ def _fingerprint(records: Iterable[dict]) -> str:
     return fp.digest()
 
 
-def _column_fingerprint(columns: dict[str, list]) -> str:
+def _column_fingerprint(columns: Mapping[str, Sequence]) -> str:
     """:func:`_fingerprint` of the records of ``columns`` (the same JSON texts, laid out from columns)."""
     h = hashlib.sha256(b"[")
     first = True
@@ -174,32 +176,94 @@ def write_hf(records: Sequence[dict], path: Path, *, context: ExportContext, **_
     table_schema = arrow_schema(context.schema.kind, _meta(context))
     features = datasets.Features.from_arrow_schema(table_schema)
 
-    def make(rows: Sequence[dict], split: str | None):
+    def dataset(table, digest: str, split: str | None):
         info = datasets.DatasetInfo(description=context.description or f"workbench campaign {context.campaign}",
                                     features=features)
-        if isinstance(rows, Records):  # from the selection's columns: the same table and fingerprint
-            columns = rows.columns()
-            table, digest = columns_table(columns, table_schema), _column_fingerprint(columns)
-        else:
-            fp = _Fingerprint()
-            table = arrow_table(rows, context, each=fp.add)  # one pass over the records for both
-            digest = fp.digest()
         return datasets.Dataset(table, info=info, split=datasets.NamedSplit(split) if split else None,
                                 fingerprint=digest)
 
-    splits = [s for (s,) in records.fields("split")] if isinstance(records, Records) else [r["split"] for r in records]
-    if all(s is None for s in splits):
+    if isinstance(records, Records):  # from the selection's columns, a split at a time
+        columns = records.columns()
+        splits = columns["split"]
+        present = set(splits)
+
+        def made(split: str | None):
+            part = columns if split is None else _Taken(columns, [k for k, s in enumerate(splits) if s == split])
+            return dataset(columns_table(part, table_schema), _column_fingerprint(part), split)
+
+        try:
+            if present <= {None}:  # no split (or no record)
+                made(None).save_to_disk(str(path))
+            else:
+                _save_splits(datasets, path, [s for s in SPLITS if s in present], made)
+        finally:
+            _release()
+        return
+
+    def make(rows: Sequence[dict], split: str | None):
+        fp = _Fingerprint()
+        table = arrow_table(rows, context, each=fp.add)  # one pass over the records for both
+        return dataset(table, fp.digest(), split)
+
+    split_of = [r["split"] for r in records]
+    if all(s is None for s in split_of):
         data = make(records, None)
     else:
         def part(name: str) -> Sequence[dict]:
-            at = [k for k, s in enumerate(splits) if s == name]
-            if isinstance(records, Records):
-                return records.select(at)
-            return [records[k] for k in at]
+            return [records[k] for k, s in enumerate(split_of) if s == name]
 
-        data = datasets.DatasetDict({s: make(part(s), s) for s in SPLITS if s in splits})
+        data = datasets.DatasetDict({s: make(part(s), s) for s in SPLITS if s in split_of})
     try:
         data.save_to_disk(str(path))
     finally:
         del data
         _release()
+
+
+def _save_splits(datasets, path: Path, names: list[str], made: Callable[[str], Any]) -> None:
+    """What ``DatasetDict.save_to_disk`` writes (``dataset_dict.json`` naming the splits, then each
+    split's dataset in its folder), each split's dataset made when it is saved and dropped after:
+    one split's table held at a time instead of every split's."""
+    path.mkdir(parents=True, exist_ok=True)
+    with open(path / datasets.config.DATASETDICT_JSON_FILENAME, "w", encoding="utf-8") as fh:
+        json.dump({"splits": names}, fh)
+    for name in names:
+        data = made(name)
+        data.save_to_disk(str(path / name))
+        del data
+        _release()
+
+
+class _Taken(Mapping[str, Sequence]):
+    """The columns of the records at ``at`` (positions in ``columns``), each column's values taken
+    when it is read, a column (or a block of it) at a time: no copy of every column of a split."""
+
+    def __init__(self, columns: dict[str, list], at: list[int]):
+        self._columns, self._at = columns, at
+
+    def __getitem__(self, name: str) -> "_TakenColumn":
+        return _TakenColumn(self._columns[name], self._at)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+
+class _TakenColumn(Sequence):
+    """``[column[k] for k in at]``, made when read (whole, or a slice of it)."""
+
+    def __init__(self, column: list, at: list[int]):
+        self._column, self._at = column, at
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return list(map(self._column.__getitem__, self._at[k]))
+        return self._column[self._at[k]]
+
+    def __iter__(self) -> Iterator:
+        return map(self._column.__getitem__, self._at)

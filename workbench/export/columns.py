@@ -10,8 +10,10 @@ records at a time: never every line at once.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
@@ -89,7 +91,7 @@ def json_values(values: list, sort_keys: bool = False, memo: dict[int, str] | No
     return out
 
 
-def json_lines(columns: dict[str, list], sort_keys: bool = False) -> Iterator[list[str]]:
+def json_lines(columns: Mapping[str, Sequence], sort_keys: bool = False) -> Iterator[list[str]]:
     """Blocks of records as JSON texts (no newline), in order."""
     names = sorted(FIELDS) if sort_keys else list(FIELDS)
     layout = "{" + ", ".join(f"{encode_basestring(n)}: %s" for n in names) + "}"
@@ -143,6 +145,94 @@ def csv_cells(values: list, memo: dict[int, Any]) -> list:
         else:
             add(csv_cell(v))
     return out
+
+
+def _csv_rendering() -> tuple[str, ...] | None:
+    """The characters that make ``csv.writer`` (``lineterminator="\\n"``, the rest as its defaults)
+    quote a field, probed in this Python (3.11: the comma, the quote and the newline; not ``\\r``);
+    None if a probed field is written in another way than quoted with its quotes doubled (then the
+    CSV is written by ``csv.writer`` itself). Only ASCII and Latin-1 are probed: the writer quotes
+    for its dialect's characters and line ends (a test holds the rest of Unicode to it)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    special = []
+    for c in map(chr, range(256)):
+        buf.seek(0)
+        buf.truncate()
+        writer.writerow(["a" + c + "b", ""])
+        text = buf.getvalue()
+        if text == "a" + c + "b,\n":
+            continue
+        if text != '"' + ("a" + c + "b").replace('"', '""') + '",\n':
+            return None
+        special.append(c)
+    return tuple(special)
+
+
+#: what makes a CSV cell quoted (None: the CSV is written by ``csv.writer``)
+CSV_QUOTED = _csv_rendering()
+
+
+def csv_text(cell: Any) -> str:
+    """A cell (:func:`csv_cell`'s value) as ``csv.writer`` writes it in a row of several fields."""
+    kind = type(cell)
+    if kind is str:
+        text = cell
+    elif cell is None:
+        return ""
+    elif kind is int or kind is bool:
+        return str(cell)
+    elif kind is float:
+        return float.__repr__(cell)
+    else:  # anything else exactly as the writer writes it
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow([cell, ""])
+        return buf.getvalue()[:-2]
+    for c in CSV_QUOTED or ():
+        if c in text:
+            return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def csv_texts(values: list, memo: dict[int, Any]) -> list[str]:
+    """:func:`csv_text` of :func:`csv_cell` of each value (shared lists and dicts once, by identity)."""
+    kinds = set(map(type, values))
+    special = CSV_QUOTED or ()
+    if kinds == {str}:
+        formula = FORMULA_CHARS
+        if len(special) == 3:
+            a, b, c = special
+            return ['"' + v.replace('"', '""') + '"' if a in v or b in v or c in v else v
+                    for v in ["'" + v if v[:1] in formula else v for v in values]]
+        return [csv_text("'" + v if v[:1] in formula else v) for v in values]
+    if kinds <= {float, type(None)}:
+        return ["" if v is None else float.__repr__(v) for v in values]
+    if kinds <= {int, bool, type(None)}:
+        return ["" if v is None else str(v) for v in values]
+    out = []
+    add = out.append
+    for v in values:
+        t = type(v)
+        if t is list or t is dict:
+            key = id(v)
+            text = memo.get(key)
+            if text is None:
+                if len(memo) >= MEMO:
+                    memo.clear()
+                text = memo[key] = csv_text(csv_cell(v))
+            add(text)
+        else:
+            add(csv_text(csv_cell(v)))
+    return out
+
+
+def csv_lines(columns: dict[str, list]) -> Iterator[str]:
+    """Blocks of CSV lines (each record's cells as ``csv.writer`` lays them out, ``\\n`` after each)."""
+    n = len(columns[FIELDS[0]])
+    memos: dict[str, dict[int, Any]] = {name: {} for name in FIELDS}
+    for start in range(0, n, BLOCK):
+        cells = [csv_texts(columns[name][start:start + BLOCK], memos[name]) for name in FIELDS]
+        yield "\n".join(map(",".join, zip(*cells))) + "\n"
 
 
 def csv_rows(columns: dict[str, list]) -> Iterator[list[tuple]]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..models import LabelKind
-from .columns import FORMULA_CHARS, PLAIN_TYPES, csv_cell, csv_rows, json_lines
+from .columns import CSV_QUOTED, FORMULA_CHARS, PLAIN_TYPES, csv_cell, csv_lines, csv_rows, csv_text, json_lines
 from .context import ExportContext
 from .records import FIELDS, Records
 
@@ -57,6 +57,11 @@ def _cells(record: dict, fields: list[str]) -> list[Any]:
 def write_csv(records: Iterable[dict], path: Path, **_kw) -> None:
     if isinstance(records, Records):  # the same cells, from the selection's columns
         with open(path, "w", encoding="utf-8", newline="") as fh:
+            if CSV_QUOTED is not None:  # laid out as csv.writer lays them out, a block of lines at a time
+                fh.write(",".join(map(csv_text, FIELDS)) + "\n")
+                for lines in csv_lines(records.columns()):
+                    fh.write(lines)
+                return
             writer = csv.writer(fh, lineterminator="\n")
             writer.writerow(FIELDS)
             for rows in csv_rows(records.columns()):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
@@ -136,21 +137,43 @@ class Records(Sequence[dict[str, Any]]):
                  as_of: str | None, model_votes: dict[str, list[dict[str, Any]]] | None = None,
                  verdicts: dict[str, tuple[Label, list[str]]] | None = None):
         agg = {r["unit_id"]: r for r in aggregates}
-        self._pairs = [(u, agg[u.id]) for u in units if u.id in agg]
-        self._votes = votes
-        self._common = _Common(documents, model_votes or {}, verdicts or {}, campaign, task_type, plugin,
-                               plugin_version, as_of)
+        pairs = [(u, agg[u.id]) for u in units if u.id in agg]
+        common = _Common(documents, model_votes or {}, verdicts or {}, campaign, task_type, plugin, plugin_version,
+                         as_of)
+        self._count = len(pairs)  # every record
         self._index: list[int] | None = None  # every record
         self._splits: list[str] | None = None
-        self._shared: dict[str, Any] = {}  # what every selection shares: the columns of every record
+        # what every selection shares: the tables the records are made from (until :meth:`detach`) and
+        # the columns of every record
+        self._shared: dict[str, Any] = {"sources": (pairs, votes, common)}
         self._columns: dict[str, list] | None = None
 
     def _view(self, index: list[int] | None, splits: list[str] | None) -> "Records":
         view = object.__new__(Records)
-        view._pairs, view._votes, view._common = self._pairs, self._votes, self._common
-        view._index, view._splits = index, splits
+        view._count, view._index, view._splits = self._count, index, splits
         view._shared, view._columns = self._shared, None
         return view
+
+    def _base(self) -> dict[str, list]:
+        """The columns of every record (split left out), made once for every selection."""
+        base = self._shared.get("columns")
+        if base is None:
+            base = self._shared["columns"] = _base_columns(*self._shared["sources"])
+        return base
+
+    def detach(self) -> None:
+        """Let go of the tables the records are made from (units, consensus rows, votes) for this
+        selection and every other of the same records: from now on a record is made from the columns
+        of every record (made now if they were not yet), with the same values, its lists and dicts
+        its own. The caller then frees the tables themselves (a million units' votes and consensus
+        rows are hundreds of MB that the writers do not read)."""
+        sources = self._shared.get("sources")
+        if sources is not None:
+            base = self._base()
+            # units with votes that no record has (not aggregated): what :meth:`voted_units` adds to
+            # the records' own voted units from now on
+            self._shared["unrecorded_votes"] = sources[1].units().difference(base["unit_id"])
+            del self._shared["sources"]
 
     def columns(self) -> dict[str, list]:
         """``{field: [value of each record]}`` (:data:`FIELDS`, in order): the records of this selection
@@ -159,9 +182,7 @@ class Records(Sequence[dict[str, Any]]):
         distinct set of votes, one per distinct set of review reasons, ...): read them, never change
         them."""
         if self._columns is None:
-            base = self._shared.get("columns")
-            if base is None:
-                base = self._shared["columns"] = _base_columns(self._pairs, self._votes, self._common)
+            base = self._base()
             if self._index is None:
                 columns = dict(base)
             else:
@@ -172,12 +193,18 @@ class Records(Sequence[dict[str, Any]]):
         return self._columns
 
     def __len__(self) -> int:
-        return len(self._pairs) if self._index is None else len(self._index)
+        return self._count if self._index is None else len(self._index)
 
     def _make(self, k: int) -> dict[str, Any]:
         i = k if self._index is None else self._index[k]
-        u, row = self._pairs[i]
-        return self._common.record(u, row, self._votes.of(u.id), None if self._splits is None else self._splits[k])
+        split = None if self._splits is None else self._splits[k]
+        sources = self._shared.get("sources")
+        if sources is None:  # detached: from the columns, each list and dict a copy (never a shared one)
+            base = self._shared["columns"]
+            return {name: split if name == "split" else _fresh(base[name][i]) for name in FIELDS}
+        pairs, votes, common = sources
+        u, row = pairs[i]
+        return common.record(u, row, votes.of(u.id), split)
 
     @overload
     def __getitem__(self, k: int) -> dict[str, Any]: ...
@@ -220,13 +247,27 @@ class Records(Sequence[dict[str, Any]]):
 
     def voted_units(self) -> set[str]:
         """Every unit of the vote table the records were made from (aggregated or not)."""
-        return self._votes.units()
+        sources = self._shared.get("sources")
+        if sources is not None:
+            return sources[1].units()
+        base = self._shared["columns"]
+        return {u for u, votes in zip(base["unit_id"], base["votes"]) if votes} | self._shared["unrecorded_votes"]
 
     def split_of(self, k: int) -> str | None:
         return None if self._splits is None else self._splits[k]
 
 
 _NO_LIST: list = []  # an empty list field, shared by the records of :func:`_base_columns` (read only)
+
+
+def _fresh(value: Any) -> Any:
+    """A JSON-like value with its lists and dicts copied (a record read from shared columns)."""
+    kind = type(value)
+    if kind is list:
+        return [_fresh(v) for v in value]
+    if kind is dict:
+        return {k: _fresh(v) for k, v in value.items()}
+    return value
 
 
 def _base_columns(pairs: list[tuple[Unit, dict[str, Any]]], votes: "CountedVotes", common: _Common) -> dict[str, list]:
@@ -281,8 +322,12 @@ def _base_columns(pairs: list[tuple[Unit, dict[str, Any]]], votes: "CountedVotes
 class CountedVotes:
     """Each unit's counted votes as record entries ``{annotator: pseudonym, label: JSON label}``, made
     when a unit's record is, from the long ``(unit, annotator, label)`` table of the counted
-    annotations (or :class:`~workbench.state.Vote` records of them): three integer codes per vote,
-    one sort by unit, instead of a dict per vote."""
+    annotations (or :class:`~workbench.state.Vote` records of them): two integer codes per vote,
+    sorted by unit, and where each unit's votes start; no object per unit or per vote (a million
+    units' spans as a dict of tuples were a quarter of a GB)."""
+
+    #: units whose votes :meth:`sorted_lists` lays out at a time
+    BLOCK = 65536
 
     def __init__(self, votes: "pd.DataFrame | Sequence", names: dict[str, str]):
         import numpy as np
@@ -300,12 +345,15 @@ class CountedVotes:
         self._label = label[order].astype(np.int32)
         self._names = [names[a] for a in annotators]
         self._labels = list(labels)
-        bounds = np.searchsorted(unit[order], np.arange(len(units) + 1)).tolist()
-        self._span = {u: (bounds[i], bounds[i + 1]) for i, u in enumerate(units)}
+        # each unit's id its interned string (the units' own), in order of first vote; its votes
+        # from bounds[i] to bounds[i + 1]
+        self._units = [sys.intern(u) if type(u) is str else u for u in units]
+        self._bounds = np.searchsorted(unit[order], np.arange(len(units) + 1))
+        self._at: dict[str, int] | None = None  # {unit: i}, made when one unit's votes are asked for
 
     def units(self) -> set[str]:
         """The units that have counted votes."""
-        return set(self._span)
+        return set(self._units)
 
     def sorted_lists(self, unit_ids: list[str]) -> list[list[dict[str, Any]]]:
         """Each unit's votes as :meth:`of` gives them, sorted by pseudonym as a record has them (a stable
@@ -316,37 +364,47 @@ class CountedVotes:
         names, labels = self._names, [label_to_json(b) for b in self._labels]
         rank = {name: i for i, name in enumerate(sorted(set(names)))}
         by_name = np.array([rank[x] for x in names], dtype=np.int64)
-        group = np.zeros(len(self._annotator), dtype=np.int64)
-        for i, (start, stop) in enumerate(self._span.values()):
-            group[start:stop] = i
+        bounds = self._bounds
+        group = np.repeat(np.arange(len(self._units), dtype=np.int64), np.diff(bounds))
         order = np.lexsort((by_name[self._annotator] if len(names) else self._annotator.astype(np.int64), group))
         width = max(len(labels), 1)
-        codes = (self._annotator[order].astype(np.int64) * width + self._label[order]).tolist()
+        codes = self._annotator[order].astype(np.int64) * width + self._label[order]
+        # a unit's sorted votes as the bytes of their codes: the key of its shared list
+        data, size = codes.tobytes(), codes.itemsize
+        del codes, order, group
+        at = {u: i for i, u in enumerate(self._units)}
         made: dict[int, dict[str, Any]] = {}
-        lists: dict[tuple, list[dict[str, Any]]] = {(): _NO_LIST}
+        lists: dict[bytes, list[dict[str, Any]]] = {b"": _NO_LIST}
         out = []
-        for unit_id in unit_ids:
-            span = self._span.get(unit_id)
-            key = () if span is None else tuple(codes[span[0]:span[1]])
-            found = lists.get(key)
-            if found is None:
-                found = []
-                for c in key:
-                    vote = made.get(c)
-                    if vote is None:
-                        vote = made[c] = {"annotator": names[c // width], "label": labels[c % width]}
-                    found.append(vote)
-                lists[key] = found
-            out.append(found)
+        for block in range(0, len(unit_ids), self.BLOCK):
+            where = np.array([at.get(u, -1) for u in unit_ids[block:block + self.BLOCK]], dtype=np.int64)
+            voted = where >= 0
+            starts = np.where(voted, bounds[where] * size, 0).tolist()
+            stops = np.where(voted, bounds[where + 1] * size, 0).tolist()
+            for start, stop in zip(starts, stops):
+                key = data[start:stop]
+                found = lists.get(key)
+                if found is None:
+                    found = []
+                    for c in np.frombuffer(key, dtype=np.int64).tolist():
+                        vote = made.get(c)
+                        if vote is None:
+                            vote = made[c] = {"annotator": names[c // width], "label": labels[c % width]}
+                        found.append(vote)
+                    lists[key] = found
+                out.append(found)
         return out
 
     def of(self, unit_id: str) -> list[dict[str, Any]]:
-        span = self._span.get(unit_id)
-        if span is None:
+        if self._at is None:
+            self._at = {u: i for i, u in enumerate(self._units)}
+        i = self._at.get(unit_id)
+        if i is None:
             return []
+        start, stop = int(self._bounds[i]), int(self._bounds[i + 1])
         names, labels = self._names, self._labels
         return [{"annotator": names[a], "label": label_to_json(labels[b])}
-                for a, b in zip(self._annotator[span[0]:span[1]].tolist(), self._label[span[0]:span[1]].tolist())]
+                for a, b in zip(self._annotator[start:stop].tolist(), self._label[start:stop].tolist())]
 
 
 def _counts(a) -> bool:

@@ -43,6 +43,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 CARD = "README.md"
 
+#: what the export reads of the campaign's read model and lets go of once the records' columns are
+#: made, and once the card's figures are
+CONSENSUS_ROWS = ("consensus_rows", "aggregates")
+CAMPAIGN_TABLES = ("table", "counted", "annotations", "consensus")
+
 
 def export_folder(ctx: "StepContext", out_dir: str | None) -> Path:
     spec = ctx.spec
@@ -171,7 +176,19 @@ def run(ctx: "StepContext", formats: Iterable[str] | None = None, out_dir: str |
     context = ExportContext(campaign=ctx.name, schema=schema, settings=settings, task_type=spec.task_type,
                             description=spec.description, task_options=dict(ctx.task_type.settings))
     advance = ctx.progress(f"{ctx.name}: export", len(exporters) + 1)
-    files = []
+    # The records' columns, made once, are what every built-in writer and the card read: from here on
+    # the records are made from them, and the campaign's tables go as soon as nothing reads them (the
+    # units' votes and consensus rows after the columns, the vote table after the card's figures:
+    # hundreds of MB at 50 MB) before the formats build their own.
+    kept.columns()
+    _ = state.consensus  # what the card's metrics read of the consensus rows
+    kept.detach()
+    state.forget(*CONSENSUS_ROWS)
+    return_memory()
+    files: list[dict] = []  # the card lists them: filled as they are written
+    facts = card_facts(ctx, settings, all_records, kept, log, notes, files, pseudonym_of)
+    state.forget(*CAMPAIGN_TABLES)
+    return_memory()
     try:
         with Staging(folder) as stage:
             for exporter in exporters:
@@ -186,7 +203,6 @@ def run(ctx: "StepContext", formats: Iterable[str] | None = None, out_dir: str |
                 files.append({"name": name, "format": exporter.name, "bytes": size, "sha256": sha})
                 return_memory()  # one format's table freed before the next builds its own
                 advance(1)
-            facts = card_facts(ctx, settings, all_records, kept, log, notes, files, pseudonym_of)
             stage.path(CARD).write_text(render_card(facts), "utf-8", newline="\n")
             written = stage.commit()
             advance(1)
@@ -254,9 +270,9 @@ def card_facts(ctx: "StepContext", settings, all_records: Sequence[dict], kept: 
                   "simulated": sum(1 for a in spec.active_annotators if a.simulated),
                   "people": sum(1 for a in spec.active_annotators if not a.simulated),
                   "show_prelabels": spec.show_prelabels,
-                  "redundancy": redundancy_progress(spec.redundancy, state.rounds,
-                                                    work_sql.planned_per_unit(ctx.store, ctx.name),
-                                                    state.step("redundancy"))},
+                  "redundancy": None if spec.redundancy is None else redundancy_progress(
+                      spec.redundancy, state.rounds, work_sql.planned_per_unit(ctx.store, ctx.name),
+                      state.step("redundancy"))},
         task={"task_type": spec.task_type, "description": tt.description, "instructions": tt.instructions,
               "schema": tt.schema, "plugin": plugin, "plugin_version": version, "options": dict(tt.settings)},
         documents=state.documents.values(), settings=settings, all_records=all_records, records=read,
