@@ -27,3 +27,15 @@ def test_headings_are_not_glued_to_the_next_sentence():
 def test_abbreviations_and_decimals_do_not_split():
     got = [s.text for s in sentences("Meta Platforms Inc. paid $2.5 billion. It rose 3.4% in the U.S. market.")]
     assert len(got) == 2, got
+
+
+def test_text_pysbd_mangles_gives_the_rest_of_its_paragraph_as_one_sentence():
+    # pysbd (clean=False) cuts "?. . .\t." into "?. " and ". . .\t": overlapping, the last dot dropped
+    text = "First line.\n?. . .\t.  \nDr. Smith agreed. It rose."
+    got = sentences(text)
+    for s in got:
+        assert text[s.start:s.end] == s.text
+    assert [(s.text, s.paragraph) for s in got] == [("First line.", 0), ("?.", 1), (". .\t.", 1),
+                                                   ("Dr. Smith agreed.", 2), ("It rose.", 2)]
+    ends = [(s.start, s.end) for s in got]
+    assert all(a[1] <= b[0] for a, b in zip(ends, ends[1:]))  # no text in two sentences

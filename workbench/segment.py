@@ -598,8 +598,16 @@ def _sentences(text: str) -> list[Sentence]:
                 continue
             # pysbd returns the pieces in order; find each from where the previous one ended
             local = ptext.find(stripped, cursor)
-            if local < 0:  # pragma: no cover - pysbd with clean=False keeps the text verbatim
-                raise RuntimeError(f"segmenter changed the text near {stripped[:40]!r}")
+            if local < 0:
+                # pysbd with clean=False keeps the text verbatim, except on runs of spaced dots and tabs
+                # (". . .\t." gives the pieces ". " and ". . .\t": they overlap and drop the last
+                # dot): the rest of the paragraph is then one sentence, so no text is lost or doubled
+                stripped = ptext[cursor:].strip()
+                if not stripped:
+                    break
+                local = ptext.find(stripped, cursor)
+                out.append(Sentence(para.start() + local, para.start() + local + len(stripped), stripped, p_index))
+                break
             cursor = local + len(stripped)
             start = para.start() + local
             out.append(Sentence(start, start + len(stripped), stripped, p_index))
