@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -267,7 +268,19 @@ class CampaignState:
         """The aggregated label of each unit (empty before ``aggregate``)."""
         if "aggregates" in self.__dict__:
             return {r["unit_id"]: r["label"] for r in self.aggregates}
-        return {r["unit_id"]: r["label"] for r in self.consensus_rows}
+        if "consensus_rows" in self.__dict__:
+            return {r["unit_id"]: r["label"] for r in self.consensus_rows}
+        # two columns a block at a time: no consensus row per unit made to be dropped
+        read, intern = self._read_label, sys.intern
+        out: dict[str, Label] = {}
+        decoded: dict[str, Label] = {}
+        first, second = itemgetter(0), itemgetter(1)
+        for block in results_sql.consensus_blocks(self.store, self.name):
+            texts = list(map(second, block))
+            for text in set(texts).difference(decoded):
+                decoded[text] = read(text)
+            out.update(zip(map(intern, map(first, block)), map(decoded.__getitem__, texts)))
+        return out
 
     @cached_property
     def metrics(self) -> dict[str, dict[str, Any]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 if TYPE_CHECKING:  # pragma: no cover
     import sqlite3
@@ -36,6 +36,22 @@ def iter_consensus_rows(db: "Store", campaign: str) -> "sqlite3.Cursor":
     """Every aggregate but its posteriors, a row at a time (the consensus rows of the read model)."""
     return db.execute(f"SELECT {', '.join(c for c in AGGREGATE_COLUMNS if c != 'posteriors_json')} FROM aggregates "
                       "WHERE campaign=?", (campaign,))
+
+
+#: rows per block of the readers by block (a few thousand: each block's strings still in the cache)
+BLOCK = 4096
+
+
+def consensus_blocks(db: "Store", campaign: str) -> Iterator[list[tuple[str, str]]]:
+    """Every aggregate's ``(unit_id, label_json)``, in blocks of plain tuples (the consensus labels)."""
+    return db.blocks("SELECT unit_id, label_json FROM aggregates WHERE campaign=?", campaign, size=BLOCK)
+
+
+def posterior_blocks(db: "Store", campaign: str) -> Iterator[list[tuple[str, int, str, str | None]]]:
+    """Every aggregate's ``(unit_id, n_annotations, method, posteriors_json)`` in the order stored (the
+    aggregator's, as :func:`aggregates`), in blocks of plain tuples."""
+    return db.blocks("SELECT unit_id, n_annotations, method, posteriors_json FROM aggregates WHERE campaign=?",
+                     campaign, size=BLOCK)
 
 
 def replace_agreement(db: "Store", campaign: str, metrics: Iterable[tuple], quality: Iterable[tuple],
