@@ -139,3 +139,30 @@ def test_label_keys_are_label_key():
     assert _label_keys(cat)(0, 4) == [label_key(x) for x in ["b", "a", float("nan"), "b"]]
     mixed = pd.Series([("x", "y"), "a", 1, 1.0, True, ("x", "y")], dtype=object)
     assert _label_keys(mixed)(1, 6) == [label_key(x) for x in mixed.iloc[1:6]]
+
+
+def test_the_steps_of_a_run_share_the_vote_table_of_one_revision(tmp_path, home, monkeypatch):
+    c = Campaign(load_spec(write_spec(tmp_path, task_type="claims", overlap=3, extra=DS)), Store(home))
+    reads = []
+    real = CampaignState._read_table
+
+    def counting(self):
+        table = real(self)
+        reads.append((self.annotations_rev, table))
+        return table
+
+    monkeypatch.setattr(CampaignState, "_read_table", counting)
+    c.run()
+    # read once for aggregate, agreement and export (the pull changed the revision before them)
+    assert len(reads) == 1 and reads[0][0] == c.state.annotations_rev
+    assert c._tables is None  # the run's table is not kept after it
+    alone = c.state.table  # outside a run: read from the rows, as before, the same table
+    assert len(reads) == 2 and alone is not reads[0][1] and alone.equals(reads[0][1])
+    # a new revision (the annotations changed) is read again inside a run
+    c._tables = {}
+    first = CampaignState(c.store, c.name, c.state.schema, c.state.task_type, table_cache=c._tables).table
+    again = CampaignState(c.store, c.name, c.state.schema, c.state.task_type, table_cache=c._tables).table
+    assert again is first and len(reads) == 3
+    c.store.execute("UPDATE campaigns SET annotations_rev = annotations_rev + 1 WHERE name=?", (c.name,))
+    newer = CampaignState(c.store, c.name, c.state.schema, c.state.task_type, table_cache=c._tables).table
+    assert newer is not first and newer.equals(first) and len(reads) == 4

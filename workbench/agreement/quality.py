@@ -92,7 +92,7 @@ def _reference_codes(enc, ref: Mapping) -> np.ndarray:
             return -1
 
     values = list(ref.values())
-    if all(isinstance(c, str) for c in enc.classes) and all(isinstance(v, str) for v in values):
+    if all(isinstance(c, str) for c in enc.classes) and all(map(str.__instancecheck__, values)):
         codes = pd.Index(enc.classes).get_indexer(values).astype(np.int64)  # -1: not a class
     else:
         codes = np.fromiter((code(v) for v in values), dtype=np.int64, count=len(keys))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -92,17 +93,19 @@ def _stored_fit(ctx: "StepContext") -> "StoredFit | None":
     units: list[str] = []
     counts, posteriors = [np.zeros(0, dtype=np.int64)], []
     classes = None
+    unit_of, count_of, method_of, text_of = (itemgetter(i) for i in range(4))
     for block in results_sql.posterior_blocks(ctx.store, ctx.name):
-        if any(method != "dawid_skene" or text is None for _, _, method, text in block):
+        texts = list(map(text_of, block))
+        if set(map(method_of, block)) != {"dawid_skene"} or None in texts:
             return None
-        decoded = json.loads("[" + ",".join(text for _, _, _, text in block) + "]")
+        decoded = json.loads("[" + ",".join(texts) + "]")
         if classes is None:
             classes = list(decoded[0])
-        if not classes or any(list(d) != classes for d in decoded):
+        if not classes or set(map(tuple, decoded)) != {tuple(classes)}:  # every row the same classes, in order
             return None
-        units += map(sys.intern, (u for u, _, _, _ in block))  # the table's own strings: no copy per unit
-        counts.append(np.array([n for _, n, _, _ in block], dtype=np.int64))
-        posteriors.append(np.array([list(d.values()) for d in decoded], dtype=float))
+        units += map(sys.intern, map(unit_of, block))  # the table's own strings: no copy per unit
+        counts.append(np.fromiter(map(count_of, block), dtype=np.int64, count=len(block)))
+        posteriors.append(np.array(list(map(list, map(dict.values, decoded))), dtype=float))
     if classes is None:
         return None
     return StoredFit(units, np.concatenate(counts), np.concatenate(posteriors), classes)
