@@ -14,6 +14,7 @@ from array import array
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -104,7 +105,7 @@ class CampaignState:
     """One campaign's stored state, read lazily (each part at most once)."""
 
     def __init__(self, store: Store, name: str, schema: LabelSchema, task_type: str,
-                 corpus_cache: dict[str, Any] | None = None):
+                 corpus_cache: dict[str, Any] | None = None, table_cache: dict[str, Any] | None = None):
         """``corpus_cache``: a dict the caller keeps across states (the engine makes a new state for
         each step): the documents, units and pre-labels, read once per plan instead of once per step
         (seconds each on a million units). It is keyed on the last plan's run, the only writer of the
@@ -114,6 +115,10 @@ class CampaignState:
         self.schema = schema
         self.task_type = task_type
         self._corpus_cache = corpus_cache
+        # ``table_cache``: a dict the engine keeps during a run: the vote table read from the rows,
+        # kept with the annotations' revision it was read at (every change of what counts bumps it)
+        # and given to the next state while that revision is the store's (the steps do not change it)
+        self._table_cache = table_cache
 
     def _corpus(self, part: str, load):
         cache = self._corpus_cache
@@ -216,6 +221,16 @@ class CampaignState:
         if "counted" in self.__dict__:
             return pd.DataFrame([(v.unit_id, v.annotator_id, v.label) for v in self.counted],
                                 columns=["unit", "annotator", "label"])
+        cache = self._table_cache
+        if cache is None:
+            return self._read_table()
+        rev = self.annotations_rev
+        if cache.get("rev") != rev:
+            cache.clear()  # the old table goes before the new one is read
+            cache["table"], cache["rev"] = self._read_table(), rev
+        return cache["table"]
+
+    def _read_table(self) -> pd.DataFrame:
         # straight from the rows, three columns: no Vote per row kept beside the table (a million)
         read, intern = self._read_label, sys.intern
         units, annotators, labels = [], [], []
@@ -269,7 +284,19 @@ class CampaignState:
         """The aggregated label of each unit (empty before ``aggregate``)."""
         if "aggregates" in self.__dict__:
             return {r["unit_id"]: r["label"] for r in self.aggregates}
-        return {r["unit_id"]: r["label"] for r in self.consensus_rows}
+        if "consensus_rows" in self.__dict__:
+            return {r["unit_id"]: r["label"] for r in self.consensus_rows}
+        # two columns a block at a time: no consensus row per unit made to be dropped
+        read, intern = self._read_label, sys.intern
+        out: dict[str, Label] = {}
+        decoded: dict[str, Label] = {}
+        first, second = itemgetter(0), itemgetter(1)
+        for block in results_sql.consensus_blocks(self.store, self.name):
+            texts = list(map(second, block))
+            for text in set(texts).difference(decoded):
+                decoded[text] = read(text)
+            out.update(zip(map(intern, map(first, block)), map(decoded.__getitem__, texts)))
+        return out
 
     @cached_property
     def metrics(self) -> dict[str, dict[str, Any]]:

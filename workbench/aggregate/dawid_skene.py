@@ -35,7 +35,7 @@ from ..errors import WorkbenchError
 from ..models import LabelSchema
 from ..table.encode import Encoded, encode
 from ..table.rows import row_max, row_sum
-from . import AggregateResult, check_options, empty_result, posterior_result
+from . import AggregateResult, check_options, column_names, empty_result, posterior_result
 
 EPS = 1e-10  # floor of every probability, as crowd-kit, so one unseen (annotator, label) is not log(0)
 OPTIONS = ("max_iter", "tol")
@@ -251,6 +251,34 @@ def annotator_frame(enc: Encoded, fit: Fit) -> pd.DataFrame:
         "accuracy": accuracy,  # expected share right under the fitted model and class priors
         "confusion": list(fit.confusion),  # K x K: rows true class, columns given label
     })
+
+
+@dataclass
+class StoredFit:
+    """A consensus of the built-in Dawid-Skene as the aggregate step stored it: per unit, in the
+    order the fit coded them, its id, annotations and posteriors (columns ``classes``)."""
+
+    units: list
+    n_annotations: np.ndarray
+    posteriors: np.ndarray  # units x classes, C order
+    classes: list
+
+
+def stored_annotators(enc: Encoded, stored: StoredFit) -> pd.DataFrame | None:
+    """:func:`annotator_frame` of the full-model fit without gold whose posteriors ``stored`` holds, on
+    the table coded as ``enc``: its last E step gave those posteriors, and the confusion matrices
+    and class priors are the M step that followed (:func:`fit_em`), the same arithmetic on the same
+    numbers, so the same bits as fitting again. None when ``stored`` is not of this table (other
+    classes, other units or another order, other counts per unit)."""
+    post = stored.posteriors
+    if (stored.classes != column_names(enc.classes) or post.shape != (enc.n_units, enc.n_classes)
+            or not np.array_equal(stored.n_annotations, enc.per_unit())
+            or not pd.Index(enc.unit_names.to_numpy(dtype=object)).equals(pd.Index(stored.units, dtype=object))):
+        return None
+    post = np.ascontiguousarray(post, dtype=float)
+    priors = post.mean(axis=0)
+    confusion = full_confusion(np.asarray(enc.design().T @ post), enc.n_annotators, enc.n_classes)
+    return annotator_frame(enc, Fit(post, priors, confusion, 0, True, float("nan"), []))
 
 
 def _run(method: str, table: pd.DataFrame, schema: LabelSchema, gold, options: dict, one_coin: bool):

@@ -92,7 +92,7 @@ def _reference_codes(enc, ref: Mapping) -> np.ndarray:
             return -1
 
     values = list(ref.values())
-    if all(isinstance(c, str) for c in enc.classes) and all(isinstance(v, str) for v in values):
+    if all(isinstance(c, str) for c in enc.classes) and all(map(str.__instancecheck__, values)):
         codes = pd.Index(enc.classes).get_indexer(values).astype(np.int64)  # -1: not a class
     else:
         codes = np.fromiter((code(v) for v in values), dtype=np.int64, count=len(keys))
@@ -143,9 +143,16 @@ def _span_scores(table: pd.DataFrame, ref: Mapping, annotators: pd.Index) -> tup
     return n, np.where(n > 0, f1, np.nan)
 
 
-def _ds_quality(table: pd.DataFrame, schema: LabelSchema, gold: Mapping, annotators: pd.Index):
+def _ds_quality(table: pd.DataFrame, schema: LabelSchema, gold: Mapping, annotators: pd.Index, stored=None):
     from ..aggregate.choose import dawid_skene_fit
 
+    if stored is not None and not gold:  # the consensus's stored fit of this table: its M step, not EM again
+        from ..aggregate.dawid_skene import stored_annotators
+        from ..table.encode import encode
+
+        frame = stored_annotators(encode(table, schema), stored)
+        if frame is not None:
+            return _confusion_columns(frame, stored.classes, annotators)
     res = dawid_skene_fit(table, schema, gold)  # the consensus's own fit when that was Dawid-Skene on this table
     return _confusion_columns(res.annotators, list(res.posteriors.columns), annotators)
 
@@ -194,18 +201,24 @@ def flags_for(gold_n, gold_accuracy, consensus_agreement, spammer, thresholds: T
 
 def annotator_quality(table: pd.DataFrame, schema: LabelSchema, gold: Mapping[str, object] | None = None,
                       consensus: Mapping[str, object] | None = None,
-                      thresholds: Thresholds = Thresholds(), units: Mapping | None = None) -> pd.DataFrame:
-    """One row per annotator (sorted by id) with the measures above and the flags they raise."""
+                      thresholds: Thresholds = Thresholds(), units: Mapping | None = None,
+                      stored_fit=None) -> pd.DataFrame:
+    """One row per annotator (sorted by id) with the measures above and the flags they raise.
+
+    ``stored_fit``: the built-in Dawid-Skene's consensus of this table without gold, as stored
+    (:class:`~workbench.aggregate.dawid_skene.StoredFit`): the confusion matrices are taken from its
+    posteriors instead of fitting again (the same numbers); ignored with gold, or when it is not of
+    this table."""
     if table.empty:
         return pd.DataFrame(columns=QUALITY_COLUMNS)
     from ..table.encode import shared_codes
 
     with shared_codes():  # the scores and the Dawid-Skene fit code the table once
-        return _annotator_quality(with_long_columns(table), schema, gold, consensus, thresholds, units)
+        return _annotator_quality(with_long_columns(table), schema, gold, consensus, thresholds, units, stored_fit)
 
 
 def _annotator_quality(table: pd.DataFrame, schema: LabelSchema, gold, consensus, thresholds: Thresholds,
-                       units) -> pd.DataFrame:
+                       units, stored_fit=None) -> pd.DataFrame:
     spans = schema.kind is LabelKind.SPANS
     # dicts are kept as they are: codes made from them are shared by identity (reference_codes)
     gold = gold if isinstance(gold, dict) else dict(gold or {})
@@ -229,7 +242,7 @@ def _annotator_quality(table: pd.DataFrame, schema: LabelSchema, gold, consensus
     if spans and len(annotators) >= 2:  # span tasks: the same measures over token tags
         ds_acc, spam, confusion = _span_ds_quality(table, schema, units, annotators)
     elif len(annotators) >= 2:
-        ds_acc, spam, confusion = _ds_quality(table, schema, gold, annotators)
+        ds_acc, spam, confusion = _ds_quality(table, schema, gold, annotators, stored_fit)
     else:
         ds_acc = spam = np.full(len(annotators), np.nan)
         confusion = [None] * len(annotators)

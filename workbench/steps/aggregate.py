@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from ..aggregate.choose import aggregate_table, gold_accuracy
@@ -34,7 +35,7 @@ from ..predictions import (
 from ..store import results as results_sql
 
 if TYPE_CHECKING:  # pragma: no cover
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
     from ..aggregate import AggregateResult
     from ..models import PreLabel, Unit
@@ -119,26 +120,23 @@ def run(ctx: "StepContext", method: str | None = None, **options) -> dict[str, A
     model_table = models.long_table(units=pd.unique(table["unit"])) if models.sources else None
     full = table if model_table is None or model_table.empty else pd.concat([table, model_table],
                                                                             ignore_index=True)
-    result = aggregate_table(ctx.registry, schema, full, method, gold=state.honeypot_gold, units=units, **options)
-    # per-unit agreement (pairwise share; span tasks: pooled pairwise span F1), among people, for export filters
-    per_unit = dict(unit_agreement(table, schema)[["unit", "agreement"]].itertuples(index=False))
-    labels = dict(zip(result.labels["unit"], result.labels["label"]))
+    from ..table.encode import shared_codes
+
+    with shared_codes():  # the fit and the per-unit agreement code the people's table once
+        result = aggregate_table(ctx.registry, schema, full, method, gold=state.honeypot_gold, units=units,
+                                 **options)
+        # per-unit agreement (pairwise share; span tasks: pooled pairwise span F1), among people, for export filters
+        per_unit = unit_agreement(table, schema)[["unit", "agreement"]]
+    labels, n_units = _gold_labels(result.labels, state.gold)
     # n_annotations counts people (and personas): a model's vote is not an annotation
     people = table.groupby("unit", sort=False).size()
     spans = schema.kind is LabelKind.SPANS
-    # one dict per unit, built once: a .loc lookup per unit is the slow part on big campaigns
-    posteriors: Mapping[str, dict] = _Posteriors(result.posteriors)
-    if "span_scores" in result.labels:  # span methods that score each span: {"start:end:label": score}
-        posteriors = {u: {f"{s.start}:{s.end}:{s.label}": x for s, x in zip(lab, sc)}
-                      for u, lab, sc in result.labels[["unit", "label", "span_scores"]].itertuples(index=False)}
     ties = set(result.ties)
-    # made as they are stored (a generator), not a list of every unit's row and posteriors first
-    rows = ((u, label_key(lab), float(conf), int(people.get(u, 0)), per_unit.get(u), result.method,
-             json.dumps({str(k): float(v) for k, v in posteriors[u].items()}) if u in posteriors else None,
-             int(u in ties))
-            for u, lab, conf in result.labels[["unit", "label", "confidence"]].itertuples(index=False))
+    # made as they are stored (a generator, a block of units at a time), not a list of every unit's
+    # row and posteriors first
+    rows = _aggregate_rows(result, people, per_unit, ties)
     summary = {
-        "method": result.method, "units": len(labels), "annotations": int(len(table)),
+        "method": result.method, "units": n_units, "annotations": int(len(table)),
         "ties": len(ties), "notes": result.notes,
         "accuracy_held_out_gold": gold_accuracy(labels, state.held_out_gold, spans),
         "accuracy_all_gold": gold_accuracy(labels, state.gold, spans),
@@ -155,6 +153,110 @@ def run(ctx: "StepContext", method: str | None = None, **options) -> dict[str, A
                                                 "options": options,
                                                 "models": models.digest() if spec.models else None})
     return summary
+
+
+def _gold_labels(frame: pd.DataFrame, gold: Mapping) -> tuple[dict, int]:
+    """The consensus labels of the ``gold`` units (``{unit: label}``: all that the gold accuracies
+    read) and the number of units: no dict of every unit's label."""
+    units = pd.Index(frame["unit"])
+    if not units.is_unique:  # a unit twice: its last label, as a dict of them all
+        every = dict(zip(frame["unit"], frame["label"]))
+        return {u: every[u] for u in gold if u in every}, len(every)
+    keys = list(gold)
+    pos = units.get_indexer(keys) if keys else np.zeros(0, dtype=np.int64)
+    found = pos >= 0
+    picked = frame["label"].take(pos[found]).to_numpy(dtype=object)
+    return dict(zip([u for u, ok in zip(keys, found) if ok], picked)), len(units)
+
+
+#: the aggregates' rows are made this many units at a time (a list of values per column per block)
+ROW_BLOCK = 8192
+
+
+def _aggregate_rows(result: "AggregateResult", people: pd.Series, per_unit: pd.DataFrame,
+                    ties: set) -> "Iterator[tuple]":
+    """The ``aggregates`` rows of ``result``, in its order: unit, label key, confidence, the people's
+    annotations (``people``: per unit), the per-unit agreement (``per_unit``: unit, agreement; None
+    for a unit not in it), method, the posteriors' JSON (None for a unit without), tie. Made from the
+    columns a block of units at a time: the label keys once per label, the counts and agreements
+    looked up for all units at once, the posteriors' JSON laid out from a template per row (the same
+    text as ``json.dumps`` of ``{column: float}``)."""
+    frame = result.labels
+    n = len(frame)
+    units = frame["unit"]
+    index = pd.Index(units)
+    counts = people.reindex(index, fill_value=0).to_numpy() if len(people) else np.zeros(n, dtype=np.int64)
+    at = pd.Index(per_unit["unit"]).get_indexer(index) if len(per_unit) else np.full(n, -1)
+    agreement = per_unit["agreement"].to_numpy()
+    keys = _label_keys(frame["label"])
+    confidence = frame["confidence"]
+    if "span_scores" in frame:  # span methods that score each span: {"start:end:label": score}
+        spans: Mapping[str, dict] = {u: {f"{s.start}:{s.end}:{s.label}": x for s, x in zip(lab, sc)}
+                                     for u, lab, sc in frame[["unit", "label", "span_scores"]].itertuples(index=False)}
+        posteriors = _json_of(spans)
+    else:
+        posteriors = _posterior_json(result.posteriors, index)
+    method = result.method
+    for lo in range(0, n, ROW_BLOCK):
+        hi = min(lo + ROW_BLOCK, n)
+        block_units = units.iloc[lo:hi].tolist()
+        where = at[lo:hi]
+        agree = agreement.take(np.maximum(where, 0)).tolist() if len(agreement) else [None] * (hi - lo)
+        yield from ((u, k, float(c), int(m), a if w >= 0 else None, method, p, int(u in ties))
+                    for u, k, c, m, a, w, p in zip(block_units, keys(lo, hi), confidence.iloc[lo:hi].tolist(),
+                                                   counts[lo:hi].tolist(), agree, where.tolist(),
+                                                   posteriors(block_units, lo, hi)))
+
+
+def _label_keys(labels: pd.Series):
+    """``keys(lo, hi)``: ``label_key`` of the labels of rows lo..hi, each distinct label keyed once."""
+    if isinstance(labels.dtype, pd.CategoricalDtype):
+        cats = np.empty(len(labels.cat.categories) + 1, dtype=object)
+        cats[:-1] = [label_key(c) for c in labels.cat.categories]
+        cats[-1] = label_key(float("nan"))  # code -1: a missing label, as label_key(nan)
+        codes = labels.cat.codes.to_numpy()
+        return lambda lo, hi: cats.take(codes[lo:hi]).tolist()
+    seen: dict = {}
+
+    def key(label) -> str:
+        kind = type(label)
+        # a text or a set of texts: keyed once (1, 1.0 and True are equal keys of a dict, not of label_key)
+        if kind is str or (kind is tuple and all(type(x) is str for x in label)):
+            found = seen.get(label)
+            if found is None:
+                found = seen[label] = label_key(label)
+            return found
+        return label_key(label)
+
+    return lambda lo, hi: [key(x) for x in labels.iloc[lo:hi].tolist()]
+
+
+def _json_of(posteriors: Mapping[str, dict]):
+    """``json_of(units, lo, hi)``: each unit's posteriors as ``json.dumps({str(k): float(v)})``, None
+    for a unit without."""
+    def json_of(units: list, lo: int, hi: int) -> list:
+        return [json.dumps({str(k): float(v) for k, v in posteriors[u].items()}) if u in posteriors else None
+                for u in units]
+
+    return json_of
+
+
+def _posterior_json(frame: "pd.DataFrame | None", units: pd.Index):
+    """:func:`_json_of` for a posteriors frame (one row per unit, one column per class; a unit's
+    last row if it has several). Float columns, each name a different string, every value finite,
+    rows in the units' order (the built-in methods'): each row's JSON from one template, ``%r``
+    being ``json.dumps``'s float text; else a dict per unit, as before."""
+    if frame is None:
+        return lambda u, lo, hi: [None] * (hi - lo)
+    names = [str(c) for c in frame.columns]
+    values = frame.to_numpy()
+    if (values.dtype.kind == "f" and len(set(names)) == len(names) and frame.index.equals(units)
+            and units.is_unique and bool(np.isfinite(values).all())):
+        # keys as json.dumps writes them; % doubled so that only the values are formatted
+        template = "{" + ", ".join(json.dumps(c).replace("%", "%%") + ": %r" for c in names) + "}"
+        fmt = template.__mod__
+        return lambda u, lo, hi: list(map(fmt, map(tuple, values[lo:hi].astype(float, copy=False).tolist())))
+    return _json_of(_Posteriors(frame))
 
 
 class _Posteriors(Mapping[str, dict]):

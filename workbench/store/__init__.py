@@ -174,6 +174,16 @@ class Store:
             cur.row_factory = None
             return cur.execute(sql, args).fetchall()
 
+    def blocks(self, sql: str, *args, size: int = 50_000) -> Iterator[list[tuple]]:
+        """The rows of ``sql`` as plain tuples, in lists of at most ``size`` (a million rows read a
+        block at a time, each block unpacked by column)."""
+        with self._failing():
+            cur = self.conn.cursor()
+            cur.row_factory = None
+            cur.execute(sql, args)
+            while block := cur.fetchmany(size):
+                yield block
+
     def scalar(self, sql: str, *args) -> Any:
         row = self.one(sql, *args)
         return None if row is None else row[0]

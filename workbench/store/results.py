@@ -67,6 +67,28 @@ def iter_consensus_rows(db: "Store", campaign: str) -> Iterator[tuple]:
                                      (campaign,)))
 
 
+#: rows per block of the readers by block (a few thousand: each block's strings still in the cache)
+BLOCK = 4096
+
+
+def consensus_blocks(db: "Store", campaign: str) -> Iterator[list[tuple[str, str]]]:
+    """Every aggregate's ``(unit_id, label_json)``, in unit order, in blocks of plain tuples (the consensus
+    labels)."""
+    consensus = Aggregates(db).consensus
+    for block in db.blocks(f"SELECT {', '.join(_STORED)} FROM aggregates WHERE campaign=? ORDER BY unit_id",
+                           campaign, size=BLOCK):
+        yield [(r[0], r[1]) for r in map(consensus, block)]
+
+
+def posterior_blocks(db: "Store", campaign: str) -> Iterator[list[tuple[str, int, str, str | None]]]:
+    """Every aggregate's ``(unit_id, n_annotations, method, posteriors_json)`` in unit order (as
+    :func:`aggregates`), in blocks of plain tuples."""
+    unpacked = Aggregates(db).unpacked
+    for block in db.blocks(f"SELECT {', '.join(_STORED)} FROM aggregates WHERE campaign=? ORDER BY unit_id",
+                           campaign, size=BLOCK):
+        yield [(r[0], r[3], r[5], r[6]) for r in map(unpacked, block)]
+
+
 def replace_agreement(db: "Store", campaign: str, metrics: Iterable[tuple], quality: Iterable[tuple],
                       units: Iterable[tuple]) -> None:
     """Metrics ``(metric, position, value, note, detail_json, ci_low, ci_high)``, quality rows and per-unit rows."""
