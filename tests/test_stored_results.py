@@ -166,3 +166,8 @@ def test_the_steps_of_a_run_share_the_vote_table_of_one_revision(tmp_path, home,
     c.store.execute("UPDATE campaigns SET annotations_rev = annotations_rev + 1 WHERE name=?", (c.name,))
     newer = CampaignState(c.store, c.name, c.state.schema, c.state.task_type, table_cache=c._tables).table
     assert newer is not first and newer.equals(first) and len(reads) == 4
+    # a step that lets go of the table (the export, before its formats) lets go of the run's copy too
+    state = CampaignState(c.store, c.name, c.state.schema, c.state.task_type, table_cache=c._tables)
+    assert state.table is newer and c._tables
+    state.forget("table")
+    assert "table" not in state.__dict__ and not c._tables

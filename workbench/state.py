@@ -424,9 +424,12 @@ class CampaignState:
 
     def forget(self, *parts: str) -> None:
         """Let go of parts read so far (``"table"``, ``"consensus_rows"``, ...; read again if asked for):
-        a step done with them frees their memory for what it does next."""
+        a step done with them frees their memory for what it does next. The vote table goes from the
+        run's shared cache too (else the run would keep it)."""
         for part in parts:
             self.__dict__.pop(part, None)
+        if "table" in parts and self._table_cache is not None:
+            self._table_cache.clear()
 
 
 def _label_reader(schema: LabelSchema):
