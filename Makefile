@@ -29,8 +29,8 @@ test: install
 # crowd-kit in its own venv (it would pull transformers and pin scikit-learn into .venv); the
 # benchmark runs it as a subprocess on the same data. BENCH_ARGS passes options, e.g. --repeats 5;
 # BENCH_REAL_ARGS to the real-crowd benchmark (it skips in one line without /work/shared/crowd-data).
-# The whole pipeline at scale runs on a 5 MB corpus by default (about 2 minutes);
-# BENCH_SCALE_ARGS="--sizes 5,20,50" for the 20 and 50 MB figures (half an hour and ~6 GB of memory).
+# The whole pipeline at scale runs on a 5 MB corpus by default (about half a minute);
+# BENCH_SCALE_ARGS="--sizes 5,20,50" for the 20 and 50 MB figures (about 5 minutes and 1.7 GB of memory).
 CROWDKIT := .venv-crowdkit
 $(CROWDKIT)/.installed:
 	$(PYTHON) -m venv $(CROWDKIT)
