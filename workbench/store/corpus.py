@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable, Mapping
 
-from .packing import INSERT_UNIT, JOIN, packed_in
+from .packing import INSERT_UNIT, JOIN, NamedRow, packed_in
 
 if TYPE_CHECKING:  # pragma: no cover
     import sqlite3
@@ -53,20 +53,11 @@ def documents(db: "Store", campaign: str) -> list["sqlite3.Row"]:
                   "ORDER BY id", campaign)
 
 
-_INDEX = {name: i for i, name in enumerate(UNIT_COLUMNS)}
-
-
-class UnitRow(tuple):
-    """A unit's row, by name (``row["text"]``) or position, like ``sqlite3.Row`` (as small as a tuple:
-    the read model keeps every unit's row)."""
+class UnitRow(NamedRow):
+    """A unit's row in :data:`UNIT_COLUMNS` order, by name (``row["text"]``) or position."""
 
     __slots__ = ()
-
-    def __getitem__(self, key, _get=tuple.__getitem__, _index=_INDEX):  # type: ignore[override]
-        return _get(self, _index[key] if key.__class__ is str else key)
-
-    def keys(self) -> list[str]:
-        return list(UNIT_COLUMNS)
+    columns = UNIT_COLUMNS
 
 
 def units(db: "Store", campaign: str) -> list[UnitRow]:

@@ -23,9 +23,29 @@ import sqlite3
 import struct
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any, ClassVar, Iterable
 
 from ..models import CONTEXT_JOIN as JOIN  # how a context's parts are joined (its neighbouring sentences)
+
+
+class NamedRow(tuple):
+    """A row read by column name (``row["text"]``) or position, like ``sqlite3.Row``, as small as a tuple
+    (the read model keeps a row per unit). A subclass names its ``columns`` and sets ``__slots__ = ()``."""
+
+    __slots__ = ()
+    columns: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        index = {name: i for i, name in enumerate(cls.columns)}
+
+        def __getitem__(self, key, _get=tuple.__getitem__, _index=index):  # the names bound once: a hot path
+            return _get(self, _index[key] if key.__class__ is str else key)
+
+        cls.__getitem__ = __getitem__  # type: ignore[method-assign,assignment]
+
+    def keys(self) -> list[str]:
+        return list(self.columns)
 
 #: SQLite's spelling of :func:`workbench.store.now`'s format (UTC, whole seconds)
 _FORMAT = "%Y-%m-%dT%H:%M:%S+00:00"

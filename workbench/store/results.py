@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable, Iterator
 
-from .packing import Aggregates
+from .packing import Aggregates, NamedRow
 
 if TYPE_CHECKING:  # pragma: no cover
     import sqlite3
@@ -37,20 +37,11 @@ def replace_aggregates(db: "Store", campaign: str, rows: Iterable[tuple]) -> Non
     packer.flush()
 
 
-_AGGREGATE_INDEX = {name: i for i, name in enumerate(AGGREGATE_COLUMNS)}
-
-
-class AggregateRow(tuple):
-    """An aggregate's row in :data:`AGGREGATE_COLUMNS` order, by name (``row["label_json"]``) or position,
-    like ``sqlite3.Row``."""
+class AggregateRow(NamedRow):
+    """An aggregate's row in :data:`AGGREGATE_COLUMNS` order, by name (``row["label_json"]``) or position."""
 
     __slots__ = ()
-
-    def __getitem__(self, key, _get=tuple.__getitem__, _index=_AGGREGATE_INDEX):  # type: ignore[override]
-        return _get(self, _index[key] if key.__class__ is str else key)
-
-    def keys(self) -> list[str]:
-        return list(AGGREGATE_COLUMNS)
+    columns = AGGREGATE_COLUMNS
 
 
 def aggregates(db: "Store", campaign: str) -> list[AggregateRow]:
