@@ -201,16 +201,23 @@ def test_the_compact_store_migration_keeps_every_row(before_m014):
     assert db.stat().st_size < size * 0.8
 
 
+def _run_again_changes_nothing(home, spec, name: str):
+    """``workbench run`` again on a migrated campaign: nothing simulated or pulled, the same consensus.
+    Gives the campaign and its consensus ``{unit: label}``."""
+    stored = {r["unit_id"]: r["label"] for r in Campaign.open(name, Store(home)).state.aggregates}
+    result = run(home, "run", str(spec), "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output[result.output.index("{"):])
+    assert out["simulate"]["labels_made"] == 0 and out["pull"]["new"] == 0, out
+    c = Campaign.open(name, Store(home))
+    assert {r["unit_id"]: r["label"] for r in c.state.aggregates} == stored
+    return c, stored
+
+
 def test_a_campaign_migrated_to_the_compact_store_works_on(before_m014):
     home = before_m014 / "home"
     for name in ("m013-claims", "m013-text"):
-        stored = {r["unit_id"]: r["label"] for r in Campaign.open(name, Store(home)).state.aggregates}
-        result = run(home, "run", str(before_m014 / "specs" / f"{name}.toml"), "--json")
-        assert result.exit_code == 0, result.output
-        out = json.loads(result.output[result.output.index("{"):])
-        assert out["simulate"]["labels_made"] == 0 and out["pull"]["new"] == 0, out
-        c = Campaign.open(name, Store(home))
-        assert {r["unit_id"]: r["label"] for r in c.state.aggregates} == stored
+        c, stored = _run_again_changes_nothing(home, before_m014 / "specs" / f"{name}.toml", name)
         if name == "m013-claims":
             assert {r["unit_id"]: r["label"] for r in c.records()} == stored  # the same consensus, exported
 
@@ -646,13 +653,7 @@ def test_a_campaign_migrated_to_compact_aggregates_works_on(before_m016):
         store = Store(home)
         assert [tuple(r) for r in results.aggregates(store, name)] == before[name], name
         store.close()
-        stored = {r["unit_id"]: r["label"] for r in Campaign.open(name, Store(home)).state.aggregates}
-        result = run(home, "run", str(before_m016 / "specs" / f"{name}.toml"), "--json")
-        assert result.exit_code == 0, result.output
-        out = json.loads(result.output[result.output.index("{"):])
-        assert out["simulate"]["labels_made"] == 0 and out["pull"]["new"] == 0, out
-        c = Campaign.open(name, Store(home))
-        assert {r["unit_id"]: r["label"] for r in c.state.aggregates} == stored
+        _run_again_changes_nothing(home, before_m016 / "specs" / f"{name}.toml", name)
     result = run(home, "review", "m015-sentiment", "--json")
     assert result.exit_code == 0, result.output
 
