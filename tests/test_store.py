@@ -800,7 +800,7 @@ def after_m017(store: Store, campaign: str) -> dict[str, list]:
     from workbench.store import backend, labels, work
 
     firsts = store.all(f"SELECT annotator_id, status, COUNT(*), MIN({labels._UNIT} || char(0) || {labels._KEY}) "
-                       "FROM annotations WHERE campaign=? GROUP BY annotator_id, status", campaign)
+                       f"FROM {labels._ANN} WHERE campaign=? GROUP BY annotator_id, status", campaign)
     return {"annotations": [tuple(r) for r in labels.annotations(store, campaign)],
             "counted": labels.counted(store, campaign),
             "in_order": [tuple(r) for r in labels.in_order(store, campaign)],
@@ -910,7 +910,7 @@ def test_a_campaign_migrated_to_unit_numbers_works_on(before_m017):
 def test_units_between_known_ones_renumber_the_store(tmp_path):
     """A unit id that falls between two numbered ones (a later plan) renumbers every id and every table
     that holds numbers; the reads in unit order keep the ids' text order."""
-    from workbench.store import backend, labels, work
+    from workbench.store import backend, corpus, labels, work
 
     store = Store(tmp_path / "home")
     first = [f"u{i:03d}" for i in range(0, 40, 4)]
@@ -949,4 +949,17 @@ def test_units_between_known_ones_renumber_the_store(tmp_path):
         assert [p[0] for p in pairs] == sorted(p[0] for p in pairs)
     assert sorted(store.tuples("SELECT k.id, t.annotator_id FROM assignments t JOIN unit_keys k ON k.n = t.unit")) == \
         sorted([(u, a) for u in first for a in ("a", "b")] + [(u, "a") for u in later])
+    # a plan that brings units between known ones numbers them then (the store renumbered in its transaction)
+    planned = [*first, "u0005", "s", "v"]
+    with store.transaction():
+        corpus.replace(store, "c", [("d", "t", "src", "sha", "x" * 10, "{}")],
+                       [(u, i, "d", 0, 1, "x", None, 0, None, None, None) for i, u in enumerate(planned)])
+    every = sorted({*every, *planned})
+    assert store.tuples("SELECT id FROM unit_keys ORDER BY n") == [(u,) for u in every]
+    assert [r[0] for r in store.tuples("SELECT n FROM unit_keys ORDER BY n")] == list(range(1, len(every) + 1))
+    assert [(r["unit_id"], r["annotator_id"]) for r in labels.annotations(store, "c")] == sorted(
+        [(u, "a") for u in first] + [(u, "b") for u in later])
+    assert [r[1] for r in labels.settling_after(store, "c", "u0", 100)] == [u for u in every if u > "u0"
+                                                                           and u not in ("u0005", "v")]
+    assert list(work.planned_per_unit(store, "c")) == [u for u in every if u not in ("u0005", "s", "v")]
     store.close()

@@ -37,7 +37,10 @@ def after(param: str = "?") -> str:
 
 def known(db: Any) -> dict[str, int]:
     """``{id: number}`` of every unit id of the store."""
-    return dict(db.execute("SELECT id, n FROM unit_keys").fetchall())
+    conn = getattr(db, "conn", db)  # a Store's connection makes sqlite3.Rows: plain tuples cost half
+    cur = conn.cursor()
+    cur.row_factory = None
+    return dict(cur.execute("SELECT id, n FROM unit_keys").fetchall())
 
 
 def numbers(db: Any, ids: Iterable[str], have: dict[str, int] | None = None) -> dict[str, int]:
@@ -79,3 +82,17 @@ def _renumber(db: Any, have: dict[str, int], new: list[str]) -> None:
     db.executemany("INSERT INTO unit_keys (n, id) VALUES (?, ?)", list(enumerate(every, 1)))
     have.clear()
     have.update((u, n) for n, u in enumerate(every, 1))
+
+
+def number_units(db: Any, campaign: str) -> None:
+    """Every unit of ``campaign``'s plan (the ``units`` table) numbered: in SQL when the new ids all sort
+    after the known ones (a first plan), else by :func:`numbers` (which renumbers)."""
+    new = "FROM units u WHERE u.campaign=? AND NOT EXISTS (SELECT 1 FROM unit_keys k WHERE k.id = u.id)"
+    first = db.execute(f"SELECT MIN(u.id) {new}", (campaign,)).fetchone()[0]
+    if first is None:
+        return
+    last = db.execute("SELECT MAX(id) FROM unit_keys").fetchone()[0]
+    if last is None or first > last:  # rowids go on from the last: 1..N stays dense
+        db.execute(f"INSERT INTO unit_keys (id) SELECT u.id {new} ORDER BY u.id", (campaign,))
+    else:
+        numbers(db, [r[0] for r in db.execute("SELECT id FROM units WHERE campaign=?", (campaign,)).fetchall()])

@@ -27,7 +27,10 @@ _UPDATED = f"CASE WHEN typeof(updated_at) = 'blob' THEN {_CREATED} ELSE {stamp_s
 # ``unit_id, annotator_id, key`` as stored is ordering by the keys as written
 # a unit is kept as its number (migration ``m017_unit_numbers``, :mod:`.ids`), numbered in the ids' order:
 # ``ORDER BY unit`` is ``ORDER BY unit_id``
-_UNIT = uid("unit")
+# (joined: ``CROSS JOIN unit_keys k ON k.n = <table>.unit``; a rowid per row, a third of a scalar subquery's cost)
+_UNIT = "k.id"
+_UNIT_SUB = uid("unit")  # the same in a statement without the join (UPDATE, one row)
+_ANN = "annotations CROSS JOIN unit_keys k ON k.n = annotations.unit"
 _KEY = f"CASE WHEN key = '' THEN {_UNIT} || ':' || annotator_id ELSE key END"
 #: the columns as stored: the unit's number in place of its id
 _STORED = tuple("unit" if c == "unit_id" else c for c in COLUMNS)
@@ -37,7 +40,7 @@ _SELECT = ", ".join({"created_at": f"{_CREATED} AS created_at", "updated_at": f"
                     for c in COLUMNS)
 # the reads below without an ORDER BY went through this index before m015 (campaign, then annotator and
 # rowid): INDEXED BY keeps their order
-_BY_ANNOTATOR = "annotations INDEXED BY annotations_annotator"
+_BY_ANNOTATOR = "annotations INDEXED BY annotations_annotator CROSS JOIN unit_keys k ON k.n = annotations.unit"
 # one annotation by its key: a written key (its partial index), or a kept-as-'' one by its unit and annotator
 # (two statements: SQLite would scan the campaign's rows for the two joined by OR)
 _BY_KEY = "campaign=? AND key=? AND key != ''"
@@ -58,20 +61,20 @@ def _pair(key: str) -> tuple[str | None, str | None]:
 
 
 def annotations(db: "Store", campaign: str) -> list["sqlite3.Row"]:
-    return db.all(f"SELECT {_SELECT} FROM annotations WHERE campaign=? ORDER BY unit, annotator_id, key", campaign)
+    return db.all(f"SELECT {_SELECT} FROM {_ANN} WHERE campaign=? ORDER BY unit, annotator_id, key", campaign)
 
 
 def counted(db: "Store", campaign: str) -> list[tuple[str, str, str]]:
     """``(unit, annotator, label_json)`` of the annotations that count (status ok, with a label), in
     the order of :func:`annotations`."""
     return [tuple(r) for r in db.all(
-        f"SELECT {_UNIT}, annotator_id, label_json FROM annotations WHERE campaign=? AND status='ok' "
+        f"SELECT {_UNIT}, annotator_id, label_json FROM {_ANN} WHERE campaign=? AND status='ok' "
         "AND label_json IS NOT NULL ORDER BY unit, annotator_id, key", campaign)]
 
 
 def iter_counted(db: "Store", campaign: str) -> Iterator[tuple[str, str, str]]:
     """:func:`counted`, a row at a time (the read model keeps its own records of them)."""
-    return iter(db.execute(f"SELECT {_UNIT}, annotator_id, label_json FROM annotations WHERE campaign=? "
+    return iter(db.execute(f"SELECT {_UNIT}, annotator_id, label_json FROM {_ANN} WHERE campaign=? "
                            "AND status='ok' AND label_json IS NOT NULL ORDER BY unit, annotator_id, key",
                            (campaign,)))
 
@@ -127,7 +130,7 @@ def upsert(db: "Store", campaign: str, rows: Iterable[tuple]) -> None:
             if db.one(_WRITTEN_ON_PAIR, campaign, p[2], p[3]) is not None:
                 p = (campaign, f"{r[1]}:{p[3]}", *p[2:])
         else:
-            db.execute(f"UPDATE annotations SET key = {_UNIT} || ':' || annotator_id WHERE {_BY_PAIR_N}",
+            db.execute(f"UPDATE annotations SET key = {_UNIT_SUB} || ':' || annotator_id WHERE {_BY_PAIR_N}",
                        (campaign, p[2], p[3]))
         db.execute(by_pair if p[1] == "" else by_key, p)
 
@@ -136,8 +139,8 @@ def delete(db: "Store", campaign: str, keys: Iterable[str]) -> list[tuple[str, s
     """Delete the annotations of ``keys``; ``(unit, annotator, status)`` of each one deleted."""
     gone = []
     for key in keys:
-        row = (db.one(f"SELECT {_UNIT}, annotator_id, status, rowid FROM annotations WHERE {_BY_KEY}", campaign, key)
-               or db.one(f"SELECT {_UNIT}, annotator_id, status, rowid FROM annotations WHERE {_BY_PAIR}", campaign,
+        row = (db.one(f"SELECT {_UNIT_SUB}, annotator_id, status, rowid FROM annotations WHERE {_BY_KEY}", campaign, key)
+               or db.one(f"SELECT {_UNIT_SUB}, annotator_id, status, rowid FROM annotations WHERE {_BY_PAIR}", campaign,
                          *_pair(key)))
         if row is not None:
             db.execute("DELETE FROM annotations WHERE rowid=?", (row[3],))
@@ -148,7 +151,7 @@ def delete(db: "Store", campaign: str, keys: Iterable[str]) -> list[tuple[str, s
 def in_order(db: "Store", campaign: str) -> list["sqlite3.Row"]:
     """Every annotation's key, unit, annotator, status and round, per unit earliest first (who keeps a
     place in the unit's planned overlap, and which round's place it is)."""
-    return db.all(f"SELECT {_KEY} AS key, {_UNIT} AS unit_id, annotator_id, status, round FROM annotations "
+    return db.all(f"SELECT {_KEY} AS key, {_UNIT} AS unit_id, annotator_id, status, round FROM {_ANN} "
                   f"WHERE campaign=? ORDER BY unit, {_CREATED}, {_KEY}", campaign)
 
 
@@ -204,8 +207,8 @@ def per_annotator(db: "Store", campaign: str) -> list["sqlite3.Row"]:
 
 def quarantined(db: "Store", campaign: str) -> list["sqlite3.Row"]:
     # ties in rowid order, as the index by unit gave them before m015
-    return db.all(f"SELECT {_UNIT} AS unit_id, annotator_id, reason FROM annotations WHERE campaign=? "
-                  "AND status='invalid' ORDER BY unit, rowid", campaign)
+    return db.all(f"SELECT {_UNIT} AS unit_id, annotator_id, reason FROM {_ANN} WHERE campaign=? "
+                  "AND status='invalid' ORDER BY unit, annotations.rowid", campaign)
 
 
 def annotator_ids(db: "Store", campaign: str) -> set[str]:
@@ -214,7 +217,7 @@ def annotator_ids(db: "Store", campaign: str) -> set[str]:
 
 def answered_pairs(db: "Store", campaign: str) -> set[tuple[str, str]]:
     """(unit, annotator) pairs with any annotation (an answer, a skip or an invalid one)."""
-    return {(r[0], r[1]) for r in db.all(f"SELECT {_UNIT}, annotator_id FROM annotations WHERE campaign=?",
+    return {(r[0], r[1]) for r in db.all(f"SELECT {_UNIT}, annotator_id FROM {_ANN} WHERE campaign=?",
                                          campaign)}
 
 
@@ -230,11 +233,12 @@ _LAST_STAMP = 253402300799  # packing's last packed second
 _L_CREATED = stamp_sql("r.created_at")
 _L_UPDATED = f"CASE WHEN r.updated_at IS NULL THEN {_L_CREATED} ELSE {stamp_sql('r.updated_at')} END"
 _A_UPDATED = _UPDATED.replace("updated_at", "a.updated_at").replace("created_at", "a.created_at")
-_A_UNIT = uid("a.unit")
+_A_UNIT = "k.id"  # joined (``{_A_JOIN}``)
+_A_JOIN = "CROSS JOIN unit_keys k ON k.n = a.unit"
 _A_KEY = f"CASE WHEN a.key = '' THEN {_A_UNIT} || ':' || a.annotator_id ELSE a.key END"  # :data:`_KEY`
 _L_KEY = f"{uid('r.unit')} || ':' || r.annotator_id"
 # a result's stored annotation (m015): by its unit and annotator, its key kept as '' or written out
-_L_PAIR = f"a.unit = r.unit AND a.annotator_id = r.annotator_id AND a.key IN ('', {_L_KEY})"
+_L_PAIR = f"a.unit = r.unit AND a.annotator_id = r.annotator_id AND (a.key = '' OR a.key = {_L_KEY})"
 _L_SAME = (f"EXISTS (SELECT 1 FROM annotations a WHERE a.campaign = ?1 AND {_L_PAIR} "
            f"AND {_A_UPDATED} = {_L_UPDATED})")  # stored and unchanged: not written again
 # the key a result's annotation is stored with (:func:`kept_key`): '' unless its annotator id has a ``:``
@@ -345,14 +349,14 @@ def gone_stored(db: "Store", campaign: str, src) -> list[str]:
     :func:`stored_versions`' order."""
     key = _A_KEY
     return [r[0] for r in db.tuples(
-        f"SELECT {key} FROM annotations a INDEXED BY annotations_annotator WHERE a.campaign=?1 AND NOT CASE WHEN a.key = '' AND "
+        f"SELECT {key} FROM annotations a INDEXED BY annotations_annotator {_A_JOIN} WHERE a.campaign=?1 AND NOT CASE WHEN a.key = '' AND "
         f"a.unit NOT IN {_COLON} THEN EXISTS (SELECT 1 FROM local_results r WHERE r.campaign = ?2 AND "
         f"r.unit = a.unit AND r.annotator_id = a.annotator_id) ELSE (instr({key}, ':') > 0 AND EXISTS "
         f"(SELECT 1 FROM local_results r WHERE r.campaign = ?2 AND r.unit = {_num(f'substr({key}, 1, instr({key}, ?3) - 1)')} "
         f"AND r.annotator_id = substr({key}, instr({key}, ':') + 1))) END", campaign, src.campaign, ":")]
 
 
-_SETTLING = (f"SELECT {_A_KEY}, {_A_UNIT}, a.annotator_id, a.status, a.round, s.round FROM annotations a "
+_SETTLING = (f"SELECT {_A_KEY}, {_A_UNIT}, a.annotator_id, a.status, a.round, s.round FROM annotations a {_A_JOIN} "
              "LEFT JOIN assignments s ON s.campaign = a.campaign AND s.unit = a.unit "
              "AND s.annotator_id = a.annotator_id AND s.cancelled IS NULL WHERE a.campaign=? ")
 _SETTLING_ORDER = f"ORDER BY a.unit, {_CREATED.replace('created_at', 'a.created_at')}, {_A_KEY}"

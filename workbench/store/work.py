@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 from . import packing
 from .ids import after as _after
 from .ids import num as _num
-from .ids import numbers, uid
+from .ids import numbers
 
 if TYPE_CHECKING:  # pragma: no cover
     import sqlite3
@@ -39,7 +39,8 @@ def delete_annotators(db: "Store", campaign: str, ids: Iterable[str]) -> None:
 
 # assignments keep a unit as its number (migration ``m017_unit_numbers``, :mod:`.ids`), numbered in the
 # ids' order: ``ORDER BY unit`` is ``ORDER BY unit_id``
-_UNIT = uid("unit")
+_UNIT = "k.id"  # joined: a rowid per row, a third of a scalar subquery's cost
+_ASG = "assignments CROSS JOIN unit_keys k ON k.n = assignments.unit"
 
 
 # -- rounds ----------------------------------------------------------------------------------------
@@ -77,19 +78,19 @@ def count_rounds(db: "Store", campaign: str) -> int:
 # -- assignments -----------------------------------------------------------------------------------
 def assignments(db: "Store", campaign: str) -> list["sqlite3.Row"]:
     """Every assignment, planned or cancelled, in queue order per annotator."""
-    return db.all(f"SELECT {_UNIT} AS unit_id, annotator_id, position, round, cancelled FROM assignments "
+    return db.all(f"SELECT {_UNIT} AS unit_id, annotator_id, position, round, cancelled FROM {_ASG} "
                   "WHERE campaign=? ORDER BY annotator_id, position", campaign)
 
 
 def iter_assignments(db: "Store", campaign: str) -> "sqlite3.Cursor":
     """:func:`assignments`, a row at a time (tuples)."""
-    return db.execute(f"SELECT {_UNIT} AS unit_id, annotator_id, position, round, cancelled FROM assignments "
+    return db.execute(f"SELECT {_UNIT} AS unit_id, annotator_id, position, round, cancelled FROM {_ASG} "
                       "WHERE campaign=? ORDER BY annotator_id, position", (campaign,))
 
 
 def iter_planned_queues(db: "Store", campaign: str) -> Iterator[tuple[str, str]]:
     """``(annotator, unit)`` of the planned assignments (not cancelled), in :func:`assignments`' order."""
-    return iter(db.execute(f"SELECT annotator_id, {_UNIT} FROM assignments WHERE campaign=? AND cancelled IS NULL "
+    return iter(db.execute(f"SELECT annotator_id, {_UNIT} FROM {_ASG} WHERE campaign=? AND cancelled IS NULL "
                            "ORDER BY annotator_id, position", (campaign,)))
 
 
@@ -99,7 +100,7 @@ def iter_planned_places(db: "Store", campaign: str) -> "sqlite3.Cursor":
     with db._failing():
         cur = db.conn.cursor()
         cur.row_factory = None  # plain tuples: a sqlite3.Row per row costs more on a million rows
-        return cur.execute(f"SELECT annotator_id, {_UNIT}, position FROM assignments WHERE campaign=? "
+        return cur.execute(f"SELECT annotator_id, {_UNIT}, position FROM {_ASG} WHERE campaign=? "
                            "AND cancelled IS NULL", (campaign,))
 
 
@@ -127,8 +128,9 @@ def cancel_assignments(db: "Store", campaign: str, pairs: Iterable[tuple[str, st
 
 
 def planned_per_unit(db: "Store", campaign: str) -> dict[str, int]:
-    return {r[0]: r[1] for r in db.all(f"SELECT {_UNIT}, n FROM (SELECT unit, COUNT(*) AS n FROM assignments "
-                                       "WHERE campaign=? AND cancelled IS NULL GROUP BY unit ORDER BY unit)", campaign)}
+    return {r[0]: r[1] for r in db.all("SELECT k.id, p.cnt FROM (SELECT unit, COUNT(*) AS cnt FROM assignments "
+                                       "WHERE campaign=? AND cancelled IS NULL GROUP BY unit ORDER BY unit) p "
+                                       "CROSS JOIN unit_keys k ON k.n = p.unit", campaign)}
 
 
 def planned_per_annotator(db: "Store", campaign: str) -> dict[str, int]:
@@ -167,7 +169,7 @@ def gold_share(db: "Store", campaign: str) -> dict[str, float]:
 
 def planned_rounds(db: "Store", campaign: str) -> list["sqlite3.Row"]:
     """``(unit, annotator, round)`` of every planned assignment, per unit by round."""
-    return db.all(f"SELECT {_UNIT} AS unit_id, annotator_id, round FROM assignments WHERE campaign=? "
+    return db.all(f"SELECT {_UNIT} AS unit_id, annotator_id, round FROM {_ASG} WHERE campaign=? "
                   "AND cancelled IS NULL ORDER BY unit, round, annotator_id", campaign)
 
 
@@ -215,8 +217,8 @@ def forget_tasks(db: "Store", campaign: str) -> None:
 def planned_rounds_between(db: "Store", campaign: str, after: str | None, upto: str) -> list["sqlite3.Row"]:
     """:func:`planned_rounds` of the units after ``after`` (None: from the first) up to ``upto``."""
     if after is None:
-        return db.all(f"SELECT {_UNIT} AS unit_id, annotator_id, round FROM assignments WHERE campaign=? "
+        return db.all(f"SELECT {_UNIT} AS unit_id, annotator_id, round FROM {_ASG} WHERE campaign=? "
                       f"AND cancelled IS NULL AND unit <= {_after()} ORDER BY unit, round, annotator_id", campaign, upto)
-    return db.all(f"SELECT {_UNIT} AS unit_id, annotator_id, round FROM assignments WHERE campaign=? "
+    return db.all(f"SELECT {_UNIT} AS unit_id, annotator_id, round FROM {_ASG} WHERE campaign=? "
                   f"AND cancelled IS NULL AND unit > {_after()} AND unit <= {_after()} ORDER BY unit, round, annotator_id",
                   campaign, after, upto)
