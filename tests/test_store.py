@@ -790,6 +790,8 @@ def _before_m017() -> dict[str, str]:
         "planned_rounds": "SELECT unit_id, annotator_id, round FROM assignments WHERE campaign=? AND cancelled IS NULL "
                           "ORDER BY unit_id, round, annotator_id",
         "per_unit": "SELECT unit_id, COUNT(*) FROM assignments WHERE campaign=? AND cancelled IS NULL GROUP BY unit_id",
+        "planned_for": "SELECT DISTINCT unit_id FROM assignments WHERE campaign=? AND cancelled IS NULL "
+                       "AND annotator_id IN ('ana', 'ben') ORDER BY 1",
         "gold_share": "SELECT annotator_id, AVG(unit_id IN (SELECT id FROM units WHERE campaign=?1 AND is_gold)) "
                       "FROM assignments WHERE campaign=?1 AND cancelled IS NULL "
                       "AND unit_id IN (SELECT id FROM units WHERE campaign=?1) GROUP BY annotator_id ORDER BY 1",
@@ -816,6 +818,7 @@ def after_m017(store: Store, campaign: str) -> dict[str, list]:
             "assignments": [tuple(r) for r in work.assignments(store, campaign)],
             "planned_rounds": [tuple(r) for r in work.planned_rounds(store, campaign)],
             "per_unit": list(work.planned_per_unit(store, campaign).items()),
+            "planned_for": sorted((u,) for u in work.units_planned_for(store, campaign, {"ana", "ben"})),
             "gold_share": sorted(work.gold_share(store, campaign).items())}
 
 

@@ -178,8 +178,9 @@ def units_planned_for(db: "Store", campaign: str, annotators: set[str]) -> set[s
     if not annotators:
         return set()
     marks = ",".join("?" * len(annotators))
-    return {r[0] for r in db.all(f"SELECT {_UNIT} FROM (SELECT DISTINCT unit FROM assignments WHERE campaign=? "
-                                 f"AND cancelled IS NULL AND annotator_id IN ({marks}))", campaign, *sorted(annotators))}
+    return {r[0] for r in db.all(f"SELECT k.id FROM (SELECT DISTINCT unit FROM assignments WHERE campaign=? "
+                                 f"AND cancelled IS NULL AND annotator_id IN ({marks})) p CROSS JOIN unit_keys k "
+                                 "ON k.n = p.unit", campaign, *sorted(annotators))}
 
 
 # -- backend tasks ---------------------------------------------------------------------------------
