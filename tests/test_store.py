@@ -491,7 +491,8 @@ def test_the_annotation_keys_migration_keeps_every_row(before_m015):
     assert "annotations_annotator" in str(plan)  # the order the old code read them in
     before = {c: {t: raw.execute(q, (c,)).fetchall() for t, q in _before_m015().items()} for c in campaigns}
     untouched = [t for t in dict(dump_store(db.parent)) if t not in (
-        "annotations", "aggregates", "_migrations", "meta", "local_results", "assignments")]  # m017: numbers
+        "annotations", "aggregates", "_migrations", "meta", "local_results", "assignments",
+        "unit_agreement")]  # m017: numbers
     others = {t: rows for t, rows in dump_store(db.parent) if t in untouched}
     size = db.stat().st_size
     raw.close()
@@ -612,7 +613,8 @@ def test_the_compact_aggregates_migration_keeps_every_row(before_m016):
         assert "sqlite_autoindex_aggregates_1" in str(raw.execute("EXPLAIN QUERY PLAN " + q, ("x",)).fetchall())
     before = {c: {t: raw.execute(q, (c,)).fetchall() for t, q in _BEFORE_M016.items()} for c in campaigns}
     untouched = [t for t in dict(dump_store(db.parent)) if t not in (
-        "aggregates", "_migrations", "meta", "annotations", "local_results", "assignments")]  # m017: numbers
+        "aggregates", "_migrations", "meta", "annotations", "local_results", "assignments",
+        "unit_agreement")]  # m017: numbers
     others = {t: rows for t, rows in dump_store(db.parent) if t in untouched}
     raw.close()
     assert campaigns == ["m015-claims", "m015-sentiment", "m015-text"]
@@ -717,8 +719,9 @@ def test_aggregates_read_back_as_written(tmp_path):
         consensus = [tuple(r) for r in results.iter_consensus_rows(store, campaign)]
         assert [repr(r) for r in consensus] == [repr((*r[:6], r[7])) for r in written]
     def kinds(campaign):
-        return dict(store.all("SELECT unit_id, typeof(posteriors) || '/' || typeof(label_json) || '/' || "
-                              "typeof(confidence) FROM aggregates WHERE campaign=?", campaign))
+        return dict(store.all("SELECT (SELECT id FROM unit_keys WHERE n = unit), typeof(posteriors) || '/' || "
+                              "typeof(label_json) || '/' || typeof(confidence) FROM aggregates WHERE campaign=?",
+                              campaign))
 
     first, kind = kinds("c"), kinds("d")  # "c" saw each class set first, "d" knew them
     assert first["u01"] == first["u17"] == "text/text/real" and first["u02"] == first["u18"] == "blob/integer/null"
@@ -731,7 +734,7 @@ def test_aggregates_read_back_as_written(tmp_path):
     assert [tuple(r) for r in store.all("SELECT id, method FROM aggregate_methods ORDER BY id")] == [
         (1, "m"), (2, "other"), (3, "3")]
     assert store.scalar("SELECT COUNT(*) FROM aggregates WHERE typeof(method) != 'integer'") == 0
-    with pytest.raises(StoreError, match="UNIQUE constraint failed: aggregates.campaign, aggregates.unit_id"):
+    with pytest.raises(StoreError, match="UNIQUE constraint failed: aggregates.campaign, aggregates.unit"):
         with store.transaction():
             results.replace_aggregates(store, "c", [rows[0], rows[0]])
     for confidence in (None, float("nan")):  # as the NOT NULL column refused them (NaN is NULL in SQLite)
@@ -792,6 +795,8 @@ def _before_m017() -> dict[str, str]:
         "per_unit": "SELECT unit_id, COUNT(*) FROM assignments WHERE campaign=? AND cancelled IS NULL GROUP BY unit_id",
         "planned_for": "SELECT DISTINCT unit_id FROM assignments WHERE campaign=? AND cancelled IS NULL "
                        "AND annotator_id IN ('ana', 'ben') ORDER BY 1",
+        "unit_agreement": "SELECT unit_id, n_annotations, agreement, consensus_share, disputed FROM unit_agreement "
+                          "WHERE campaign=? ORDER BY agreement, unit_id",
         "gold_share": "SELECT annotator_id, AVG(unit_id IN (SELECT id FROM units WHERE campaign=?1 AND is_gold)) "
                       "FROM assignments WHERE campaign=?1 AND cancelled IS NULL "
                       "AND unit_id IN (SELECT id FROM units WHERE campaign=?1) GROUP BY annotator_id ORDER BY 1",
@@ -799,7 +804,7 @@ def _before_m017() -> dict[str, str]:
 
 
 def after_m017(store: Store, campaign: str) -> dict[str, list]:
-    from workbench.store import backend, labels, work
+    from workbench.store import backend, labels, results, work
 
     firsts = store.all(f"SELECT annotator_id, status, COUNT(*), MIN({labels._UNIT} || char(0) || {labels._KEY}) "
                        f"FROM {labels._ANN} WHERE campaign=? GROUP BY annotator_id, status", campaign)
@@ -819,6 +824,9 @@ def after_m017(store: Store, campaign: str) -> dict[str, list]:
             "planned_rounds": [tuple(r) for r in work.planned_rounds(store, campaign)],
             "per_unit": list(work.planned_per_unit(store, campaign).items()),
             "planned_for": sorted((u,) for u in work.units_planned_for(store, campaign, {"ana", "ben"})),
+            "unit_agreement": [tuple(r) for r in results.unit_agreement(store, campaign)],
+            "aggregates": [tuple(r) for r in results.aggregates(store, campaign)],
+            "consensus": [tuple(r) for r in results.iter_consensus_rows(store, campaign)],
             "gold_share": sorted(work.gold_share(store, campaign).items())}
 
 
@@ -831,11 +839,18 @@ def before_m017(tmp_path) -> Path:
 
 def test_the_unit_numbers_migration_keeps_every_row(before_m017):
     from workbench.store import labels
+    from workbench.store.packing import Aggregates
 
     db = before_m017 / "home" / "workbench.db"
     raw = sqlite3.connect(db)
     campaigns = [r[0] for r in raw.execute("SELECT name FROM campaigns ORDER BY name")]
     before = {c: {t: [tuple(r) for r in raw.execute(q, (c,))] for t, q in _before_m017().items()} for c in campaigns}
+    packer = Aggregates(raw)  # main's aggregates reads: its stored rows (m016) in unit order, unpacked
+    stored = "SELECT unit_id, label_json, confidence, n_annotations, agreement, method, pkeys, posteriors, tie " \
+             "FROM aggregates WHERE campaign=? ORDER BY unit_id"
+    for c in campaigns:
+        before[c]["aggregates"] = [packer.unpacked(r) for r in raw.execute(stored, (c,))]
+        before[c]["consensus"] = [packer.consensus(r) for r in raw.execute(stored, (c,))]
     status_counts = {}
     for c in campaigns:  # main's status_counts, from its rows
         rows = before[c]["status_firsts"]
@@ -847,14 +862,15 @@ def test_the_unit_numbers_migration_keeps_every_row(before_m017):
             out[aid][status] = int(n)
         status_counts[c] = out
         before[c]["status_firsts"] = sorted(rows)
-    rebuilt = ("annotations", "local_results", "assignments", "_migrations", "meta")
+    rebuilt = ("annotations", "local_results", "assignments", "aggregates", "unit_agreement", "_migrations", "meta")
     untouched = [t for t in dict(dump_store(db.parent)) if t not in rebuilt]
     others = {t: rows for t, rows in dump_store(db.parent) if t in untouched}
     ids = {r[0] for r in raw.execute("SELECT id FROM units UNION SELECT unit_id FROM annotations UNION "
-                                     "SELECT unit_id FROM local_results UNION SELECT unit_id FROM assignments")}
+                                     "SELECT unit_id FROM local_results UNION SELECT unit_id FROM assignments UNION "
+                                     "SELECT unit_id FROM aggregates UNION SELECT unit_id FROM unit_agreement")}
     raw.close()
     assert campaigns == ["m015-claims", "m015-sentiment", "m015-text"]
-    assert all(any(before[c][t] for c in campaigns) for t in _before_m017())  # something to compare in each read
+    assert all(any(before[c][t] for c in campaigns) for t in before["m015-claims"])  # something in each read
     assert before["m015-claims"]["extra"][0][1] > 0 and all(before[c]["quarantined"] for c in ("m015-claims", "m015-text"))
     store = Store(db.parent)
     store.conn
@@ -875,7 +891,7 @@ def test_the_unit_numbers_migration_keeps_every_row(before_m017):
     # the numbers: one per unit id, in the ids' text order; the three tables keep no text id
     keys = store.tuples("SELECT n, id FROM unit_keys ORDER BY n")
     assert [k[1] for k in keys] == sorted(ids) and [k[0] for k in keys] == list(range(1, len(ids) + 1))
-    for table in ("annotations", "local_results", "assignments"):
+    for table in ("annotations", "local_results", "assignments", "aggregates", "unit_agreement"):
         columns = [r[1] for r in store.all(f"PRAGMA table_info({table})")]
         assert "unit" in columns and "unit_id" not in columns
         assert store.scalar(f"SELECT COUNT(*) FROM {table} WHERE typeof(unit) != 'integer'") == 0
@@ -913,11 +929,13 @@ def test_a_campaign_migrated_to_unit_numbers_works_on(before_m017):
 def test_units_between_known_ones_renumber_the_store(tmp_path):
     """A unit id that falls between two numbered ones (a later plan) renumbers every id and every table
     that holds numbers; the reads in unit order keep the ids' text order."""
-    from workbench.store import backend, corpus, labels, work
+    from workbench.store import backend, corpus, labels, results, work
 
     store = Store(tmp_path / "home")
     first = [f"u{i:03d}" for i in range(0, 40, 4)]
     with store.transaction():
+        results.replace_aggregates(store, "c", [(u, '"x"', 0.5, 1, None, "m", None, 0) for u in reversed(first)])
+        results.replace_agreement(store, "c", [], [], [(u, 1, 1.0, 1.0, 0) for u in first])
         work.add_assignments(store, "c", [(u, a, i, 1) for i, u in enumerate(first) for a in ("b", "a")])
         backend.add_local_results(store, "c", [(u, "a", '"x"', 1.0, "2026-12-03T00:00:00+00:00",
                                                 "2026-12-03T00:00:00+00:00") for u in first])
@@ -933,6 +951,11 @@ def test_units_between_known_ones_renumber_the_store(tmp_path):
                                     "2026-12-03T00:00:01+00:00", "local", "{}", "ok", None, 2) for u in later])
     every = sorted(first + later)
     assert store.tuples("SELECT id FROM unit_keys ORDER BY n") == [(u,) for u in every]
+    assert [r[0] for r in results.aggregates(store, "c")] == first  # renumbered with the rest
+    assert [r[0] for r in results.unit_agreement(store, "c")] == first
+    with store.transaction():
+        results.replace_aggregates(store, "d", [(u, '"x"', 0.5, 1, None, "m", None, 0) for u in [*later, *first]])
+    assert [r[0] for r in results.iter_consensus_rows(store, "d")] == every
     assert [r[0] for r in store.tuples("SELECT n FROM unit_keys ORDER BY n")] == list(range(1, len(every) + 1))
     assert [r[0] for r in labels.counted(store, "c")] == sorted(
         [*first, *later])  # by unit (one answer each), text order

@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 #: (table, column) of every column holding unit numbers
-NUMBERED = (("annotations", "unit"), ("local_results", "unit"), ("assignments", "unit"))
+NUMBERED = (("annotations", "unit"), ("local_results", "unit"), ("assignments", "unit"), ("aggregates", "unit"),
+            ("unit_agreement", "unit"))
 
 
 def uid(column: str) -> str:

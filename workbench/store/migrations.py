@@ -431,12 +431,13 @@ def m017_unit_numbers(db: sqlite3.Connection) -> None:
     """Unit ids as numbers in the tables that repeat them (issue 14: a unit id, 23 bytes, was written
     about 926 000 times in a 5 MB run's store of 71 MB). ``unit_keys`` keeps each unit id once, its
     rowid ``n`` the number, numbered in the ids' text order (:mod:`.ids`); the annotations (with
-    their rowids and indexes), the local backend's results and the assignments keep ``unit``, the
-    number, in place of ``unit_id``. What the store's functions return is the same."""
+    their rowids and indexes), the local backend's results, the assignments, the aggregates and the
+    per-unit agreement keep ``unit``, the number, in place of ``unit_id``. What the store's functions return is the same."""
     _run(db, """
 CREATE TABLE unit_keys (n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
 INSERT INTO unit_keys (id) SELECT id FROM (SELECT id FROM units UNION SELECT unit_id FROM annotations
-    UNION SELECT unit_id FROM local_results UNION SELECT unit_id FROM assignments) ORDER BY id;
+    UNION SELECT unit_id FROM local_results UNION SELECT unit_id FROM assignments UNION SELECT unit_id FROM aggregates
+    UNION SELECT unit_id FROM unit_agreement) ORDER BY id;
 
 CREATE TABLE annotations_new (
     campaign TEXT NOT NULL, key TEXT NOT NULL, unit INTEGER NOT NULL, annotator_id TEXT NOT NULL,
@@ -472,7 +473,27 @@ INSERT INTO assignments_new (campaign, unit, annotator_id, position, round, canc
     SELECT s.campaign, k.n, s.annotator_id, s.position, s.round, s.cancelled
     FROM assignments s CROSS JOIN unit_keys k ON k.id = s.unit_id ORDER BY s.campaign, k.n, s.annotator_id;
 DROP TABLE assignments;
-ALTER TABLE assignments_new RENAME TO assignments
+ALTER TABLE assignments_new RENAME TO assignments;
+
+CREATE TABLE aggregates_new (
+    campaign TEXT NOT NULL, unit INTEGER NOT NULL, label_json NOT NULL, confidence REAL,
+    n_annotations INTEGER NOT NULL, agreement REAL, method NOT NULL, pkeys INTEGER, posteriors,
+    tie INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (campaign, unit)) WITHOUT ROWID;
+INSERT INTO aggregates_new (campaign, unit, label_json, confidence, n_annotations, agreement, method, pkeys,
+    posteriors, tie)
+    SELECT g.campaign, k.n, g.label_json, g.confidence, g.n_annotations, g.agreement, g.method, g.pkeys,
+    g.posteriors, g.tie FROM aggregates g CROSS JOIN unit_keys k ON k.id = g.unit_id ORDER BY g.campaign, k.n;
+DROP TABLE aggregates;
+ALTER TABLE aggregates_new RENAME TO aggregates;
+
+CREATE TABLE unit_agreement_new (
+    campaign TEXT NOT NULL, unit INTEGER NOT NULL, n_annotations INTEGER NOT NULL, agreement REAL,
+    consensus_share REAL, disputed INTEGER NOT NULL, PRIMARY KEY (campaign, unit)) WITHOUT ROWID;
+INSERT INTO unit_agreement_new (campaign, unit, n_annotations, agreement, consensus_share, disputed)
+    SELECT u.campaign, k.n, u.n_annotations, u.agreement, u.consensus_share, u.disputed
+    FROM unit_agreement u CROSS JOIN unit_keys k ON k.id = u.unit_id ORDER BY u.campaign, k.n;
+DROP TABLE unit_agreement;
+ALTER TABLE unit_agreement_new RENAME TO unit_agreement
 """)
 
 
