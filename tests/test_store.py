@@ -492,7 +492,7 @@ def test_the_annotation_keys_migration_keeps_every_row(before_m015):
     before = {c: {t: raw.execute(q, (c,)).fetchall() for t, q in _before_m015().items()} for c in campaigns}
     untouched = [t for t in dict(dump_store(db.parent)) if t not in (
         "annotations", "aggregates", "_migrations", "meta", "local_results", "assignments",
-        "unit_agreement")]  # m017: numbers
+        "unit_agreement", "backend_tasks")]  # m017: numbers
     others = {t: rows for t, rows in dump_store(db.parent) if t in untouched}
     size = db.stat().st_size
     raw.close()
@@ -614,7 +614,7 @@ def test_the_compact_aggregates_migration_keeps_every_row(before_m016):
     before = {c: {t: raw.execute(q, (c,)).fetchall() for t, q in _BEFORE_M016.items()} for c in campaigns}
     untouched = [t for t in dict(dump_store(db.parent)) if t not in (
         "aggregates", "_migrations", "meta", "annotations", "local_results", "assignments",
-        "unit_agreement")]  # m017: numbers
+        "unit_agreement", "backend_tasks")]  # m017: numbers
     others = {t: rows for t, rows in dump_store(db.parent) if t in untouched}
     raw.close()
     assert campaigns == ["m015-claims", "m015-sentiment", "m015-text"]
@@ -625,7 +625,7 @@ def test_the_compact_aggregates_migration_keeps_every_row(before_m016):
     for c in campaigns:
         assert after_m016(store, c) == before[c], c
     assert {t: rows for t, rows in dump_store(db.parent) if t in untouched} == others
-    assert {"reviews", "backend_tasks"} <= set(untouched)
+    assert {"reviews", "units"} <= set(untouched)
     assert store.scalar("SELECT COUNT(*) FROM reviews") > 0 and store.scalar(
         "SELECT COUNT(*) FROM annotations WHERE key LIKE 'ls:%' OR annotator_id LIKE '%:%'") == 5
     # what was packed: the posteriors of the two classifications as doubles, their labels as indexes, their
@@ -797,6 +797,7 @@ def _before_m017() -> dict[str, str]:
                        "AND annotator_id IN ('ana', 'ben') ORDER BY 1",
         "unit_agreement": "SELECT unit_id, n_annotations, agreement, consensus_share, disputed FROM unit_agreement "
                           "WHERE campaign=? ORDER BY agreement, unit_id",
+        "tasks": "SELECT unit_id, COALESCE(task_id, unit_id), overlap FROM backend_tasks WHERE campaign=?",
         "gold_share": "SELECT annotator_id, AVG(unit_id IN (SELECT id FROM units WHERE campaign=?1 AND is_gold)) "
                       "FROM assignments WHERE campaign=?1 AND cancelled IS NULL "
                       "AND unit_id IN (SELECT id FROM units WHERE campaign=?1) GROUP BY annotator_id ORDER BY 1",
@@ -825,6 +826,7 @@ def after_m017(store: Store, campaign: str) -> dict[str, list]:
             "per_unit": list(work.planned_per_unit(store, campaign).items()),
             "planned_for": sorted((u,) for u in work.units_planned_for(store, campaign, {"ana", "ben"})),
             "unit_agreement": [tuple(r) for r in results.unit_agreement(store, campaign)],
+            "tasks": [(u, *t) for u, t in work.backend_tasks(store, campaign).items()],
             "aggregates": [tuple(r) for r in results.aggregates(store, campaign)],
             "consensus": [tuple(r) for r in results.iter_consensus_rows(store, campaign)],
             "gold_share": sorted(work.gold_share(store, campaign).items())}
@@ -862,12 +864,14 @@ def test_the_unit_numbers_migration_keeps_every_row(before_m017):
             out[aid][status] = int(n)
         status_counts[c] = out
         before[c]["status_firsts"] = sorted(rows)
-    rebuilt = ("annotations", "local_results", "assignments", "aggregates", "unit_agreement", "_migrations", "meta")
+    rebuilt = ("annotations", "local_results", "assignments", "aggregates", "unit_agreement", "backend_tasks",
+               "_migrations", "meta")
     untouched = [t for t in dict(dump_store(db.parent)) if t not in rebuilt]
     others = {t: rows for t, rows in dump_store(db.parent) if t in untouched}
     ids = {r[0] for r in raw.execute("SELECT id FROM units UNION SELECT unit_id FROM annotations UNION "
                                      "SELECT unit_id FROM local_results UNION SELECT unit_id FROM assignments UNION "
-                                     "SELECT unit_id FROM aggregates UNION SELECT unit_id FROM unit_agreement")}
+                                     "SELECT unit_id FROM aggregates UNION SELECT unit_id FROM unit_agreement UNION "
+                                     "SELECT unit_id FROM backend_tasks")}
     raw.close()
     assert campaigns == ["m015-claims", "m015-sentiment", "m015-text"]
     assert all(any(before[c][t] for c in campaigns) for t in before["m015-claims"])  # something in each read
@@ -891,7 +895,7 @@ def test_the_unit_numbers_migration_keeps_every_row(before_m017):
     # the numbers: one per unit id, in the ids' text order; the three tables keep no text id
     keys = store.tuples("SELECT n, id FROM unit_keys ORDER BY n")
     assert [k[1] for k in keys] == sorted(ids) and [k[0] for k in keys] == list(range(1, len(ids) + 1))
-    for table in ("annotations", "local_results", "assignments", "aggregates", "unit_agreement"):
+    for table in ("annotations", "local_results", "assignments", "aggregates", "unit_agreement", "backend_tasks"):
         columns = [r[1] for r in store.all(f"PRAGMA table_info({table})")]
         assert "unit" in columns and "unit_id" not in columns
         assert store.scalar(f"SELECT COUNT(*) FROM {table} WHERE typeof(unit) != 'integer'") == 0
@@ -936,6 +940,8 @@ def test_units_between_known_ones_renumber_the_store(tmp_path):
     with store.transaction():
         results.replace_aggregates(store, "c", [(u, '"x"', 0.5, 1, None, "m", None, 0) for u in reversed(first)])
         results.replace_agreement(store, "c", [], [], [(u, 1, 1.0, 1.0, 0) for u in first])
+        work.record_tasks(store, "c", "local", {u: u if u < "u02" else f"t{u}" for u in first}, {first[1]: 3},
+                          "2026-12-03T00:00:00+00:00")
         work.add_assignments(store, "c", [(u, a, i, 1) for i, u in enumerate(first) for a in ("b", "a")])
         backend.add_local_results(store, "c", [(u, "a", '"x"', 1.0, "2026-12-03T00:00:00+00:00",
                                                 "2026-12-03T00:00:00+00:00") for u in first])
@@ -953,6 +959,8 @@ def test_units_between_known_ones_renumber_the_store(tmp_path):
     assert store.tuples("SELECT id FROM unit_keys ORDER BY n") == [(u,) for u in every]
     assert [r[0] for r in results.aggregates(store, "c")] == first  # renumbered with the rest
     assert [r[0] for r in results.unit_agreement(store, "c")] == first
+    assert work.backend_tasks(store, "c") == {u: (u if u < "u02" else f"t{u}", 3 if u == first[1] else None)
+                                              for u in first} and list(work.backend_tasks(store, "c")) == first
     with store.transaction():
         results.replace_aggregates(store, "d", [(u, '"x"', 0.5, 1, None, "m", None, 0) for u in [*later, *first]])
     assert [r[0] for r in results.iter_consensus_rows(store, "d")] == every

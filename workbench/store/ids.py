@@ -17,7 +17,7 @@ from typing import Any, Iterable
 
 #: (table, column) of every column holding unit numbers
 NUMBERED = (("annotations", "unit"), ("local_results", "unit"), ("assignments", "unit"), ("aggregates", "unit"),
-            ("unit_agreement", "unit"))
+            ("unit_agreement", "unit"), ("backend_tasks", "unit"))
 
 
 def uid(column: str) -> str:

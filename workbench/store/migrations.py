@@ -431,13 +431,13 @@ def m017_unit_numbers(db: sqlite3.Connection) -> None:
     """Unit ids as numbers in the tables that repeat them (issue 14: a unit id, 23 bytes, was written
     about 926 000 times in a 5 MB run's store of 71 MB). ``unit_keys`` keeps each unit id once, its
     rowid ``n`` the number, numbered in the ids' text order (:mod:`.ids`); the annotations (with
-    their rowids and indexes), the local backend's results, the assignments, the aggregates and the
-    per-unit agreement keep ``unit``, the number, in place of ``unit_id``. What the store's functions return is the same."""
+    their rowids and indexes), the local backend's results, the assignments, the aggregates, the
+    per-unit agreement and the backend tasks keep ``unit``, the number, in place of ``unit_id``. What the store's functions return is the same."""
     _run(db, """
 CREATE TABLE unit_keys (n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
 INSERT INTO unit_keys (id) SELECT id FROM (SELECT id FROM units UNION SELECT unit_id FROM annotations
     UNION SELECT unit_id FROM local_results UNION SELECT unit_id FROM assignments UNION SELECT unit_id FROM aggregates
-    UNION SELECT unit_id FROM unit_agreement) ORDER BY id;
+    UNION SELECT unit_id FROM unit_agreement UNION SELECT unit_id FROM backend_tasks) ORDER BY id;
 
 CREATE TABLE annotations_new (
     campaign TEXT NOT NULL, key TEXT NOT NULL, unit INTEGER NOT NULL, annotator_id TEXT NOT NULL,
@@ -493,7 +493,16 @@ INSERT INTO unit_agreement_new (campaign, unit, n_annotations, agreement, consen
     SELECT u.campaign, k.n, u.n_annotations, u.agreement, u.consensus_share, u.disputed
     FROM unit_agreement u CROSS JOIN unit_keys k ON k.id = u.unit_id ORDER BY u.campaign, k.n;
 DROP TABLE unit_agreement;
-ALTER TABLE unit_agreement_new RENAME TO unit_agreement
+ALTER TABLE unit_agreement_new RENAME TO unit_agreement;
+
+CREATE TABLE backend_tasks_new (
+    campaign TEXT NOT NULL, unit INTEGER NOT NULL, backend TEXT NOT NULL, task_id TEXT,
+    pushed_at NOT NULL, overlap INTEGER, PRIMARY KEY (campaign, unit)) WITHOUT ROWID;
+INSERT INTO backend_tasks_new (campaign, unit, backend, task_id, pushed_at, overlap)
+    SELECT t.campaign, k.n, t.backend, t.task_id, t.pushed_at, t.overlap
+    FROM backend_tasks t CROSS JOIN unit_keys k ON k.id = t.unit_id ORDER BY t.campaign, k.n;
+DROP TABLE backend_tasks;
+ALTER TABLE backend_tasks_new RENAME TO backend_tasks
 """)
 
 

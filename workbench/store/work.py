@@ -187,7 +187,8 @@ def units_planned_for(db: "Store", campaign: str, annotators: set[str]) -> set[s
 def backend_tasks(db: "Store", campaign: str) -> dict[str, tuple[str, int | None]]:
     """``{unit: (backend task id, overlap the backend was told)}`` of the units pushed."""
     return {r[0]: (r[1], r[2]) for r in db.all(
-        "SELECT unit_id, COALESCE(task_id, unit_id), overlap FROM backend_tasks WHERE campaign=?", campaign)}
+        "SELECT k.id, COALESCE(task_id, k.id), overlap FROM backend_tasks CROSS JOIN unit_keys k "
+        "ON k.n = backend_tasks.unit WHERE campaign=?", campaign)}
 
 
 def any_pushed(db: "Store", campaign: str) -> bool:
@@ -200,14 +201,15 @@ def record_tasks(db: "Store", campaign: str, backend: str, tasks: dict[str, str]
     """A task whose id is its unit's id (the local backend's) is stored with a NULL id; the time packed
     (:mod:`.packing`: nothing reads it back)."""
     pushed = packing.stamp(stamp)
-    db.executemany("INSERT OR IGNORE INTO backend_tasks (campaign, unit_id, backend, task_id, pushed_at, overlap) "
+    have = numbers(db, tasks)
+    db.executemany("INSERT OR IGNORE INTO backend_tasks (campaign, unit, backend, task_id, pushed_at, overlap) "
                    "VALUES (?, ?, ?, ?, ?, ?)",
-                   [(campaign, u, backend, None if (s := str(t)) == u else s, pushed, overlaps.get(u))
+                   [(campaign, have[u], backend, None if (s := str(t)) == u else s, pushed, overlaps.get(u))
                     for u, t in sorted(tasks.items())])
 
 
 def set_task_overlaps(db: "Store", campaign: str, overlaps: dict[str, int]) -> None:
-    db.executemany("UPDATE backend_tasks SET overlap=? WHERE campaign=? AND unit_id=?",
+    db.executemany(f"UPDATE backend_tasks SET overlap=? WHERE campaign=? AND unit={_num()}",
                    [(n, campaign, u) for u, n in overlaps.items()])
 
 
