@@ -1,9 +1,10 @@
 """Unit ids as small integers inside the store (migration ``m017_unit_numbers``).
 
 A unit id (``claims-0002500c55418719``, 23 bytes) was written about 926 000 times in a 5 MB run's
-store: in the annotations and their pair index, the local backend's results and the assignments.
-Those tables now keep a number (``unit``, 1-3 bytes) and ``unit_keys`` keeps each id once with its
-number (its rowid ``n``; one dictionary for the whole store, ids are text). The numbers follow the
+store: in the annotations and their pair index, the local backend's results, the assignments, the
+aggregates, the per-unit agreement and the backend tasks (:data:`NUMBERED`). Those tables now keep a
+number (``unit``, 1-3 bytes) and ``unit_keys`` keeps each id once with its number (its rowid ``n``;
+one dictionary for the whole store, ids are text). Reads give the id back by joining ``unit_keys``. The numbers follow the
 ids' text order (SQLite's ``BINARY``, which for UTF-8 is Python's ``str`` order), so ``ORDER BY unit``
 is ``ORDER BY unit_id`` and ``unit > n`` is ``unit_id > id``. An id that sorts after every id known is
 given the next number; one that falls between two known ids makes :func:`numbers` renumber every id
