@@ -70,8 +70,8 @@ def person_labels(c: Campaign) -> int:
     with c.store.transaction() as db:
         for unit in c.queues().get(PERSON, []):
             result = c.task_type.to_ls_result(schema.normalize(first), unit)
-            db.execute("INSERT OR REPLACE INTO local_results (campaign, unit_id, annotator_id, result_json, "
-                       "lead_time, created_at, updated_at, was_cancelled) VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+            db.execute("INSERT OR REPLACE INTO local_results (campaign, unit, annotator_id, result_json, "
+                       "lead_time, created_at, updated_at, was_cancelled) VALUES (?, (SELECT n FROM unit_keys WHERE id=?), ?, ?, ?, ?, ?, 0)",
                        (c.name, unit.id, PERSON, json.dumps(result), 3.0, "2026-01-02T03:04:05+00:00",
                         "2026-01-02T03:04:05+00:00"))
             n += 1

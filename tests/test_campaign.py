@@ -118,21 +118,21 @@ def test_pull_quarantines_invalid_flags_extra_records_skips_and_deletes(campaign
     db = campaign.store.conn
     units = [u for u in campaign.units() if not u.is_gold]
     bad, extra, skip = units[0].id, units[1].id, units[2].id
-    db.execute("UPDATE local_results SET result_json=?, updated_at='9999' WHERE campaign=? AND unit_id=? AND annotator_id="
-               "(SELECT MIN(annotator_id) FROM local_results WHERE unit_id=?)",
+    db.execute("UPDATE local_results SET result_json=?, updated_at='9999' WHERE campaign=? AND unit=(SELECT n FROM unit_keys WHERE id=?) AND annotator_id="
+               "(SELECT MIN(annotator_id) FROM local_results WHERE unit=(SELECT n FROM unit_keys WHERE id=?))",
                (json.dumps([{"from_name": "sentiment", "to_name": "text", "type": "choices",
                              "value": {"choices": ["ecstatic"]}}]), campaign.name, bad, bad))
-    done = {r[0] for r in db.execute("SELECT annotator_id FROM local_results WHERE unit_id=?", (extra,))}
+    done = {r[0] for r in db.execute("SELECT annotator_id FROM local_results WHERE unit=(SELECT n FROM unit_keys WHERE id=?)", (extra,))}
     outsider = next(a.id for a in campaign.spec.annotators if a.id not in done)
-    db.execute("INSERT INTO local_results VALUES (?, ?, ?, ?, 1.0, '9999', '9999', 0)",
+    db.execute("INSERT INTO local_results VALUES (?, (SELECT n FROM unit_keys WHERE id=?), ?, ?, 1.0, '9999', '9999', 0)",
                (campaign.name, extra, outsider, json.dumps(
                    [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["neutral"]}}])))
-    db.execute("UPDATE local_results SET was_cancelled=1, updated_at='9999' WHERE campaign=? AND unit_id=? "
-               "AND annotator_id=(SELECT MIN(annotator_id) FROM local_results WHERE unit_id=?)",
+    db.execute("UPDATE local_results SET was_cancelled=1, updated_at='9999' WHERE campaign=? AND unit=(SELECT n FROM unit_keys WHERE id=?) "
+               "AND annotator_id=(SELECT MIN(annotator_id) FROM local_results WHERE unit=(SELECT n FROM unit_keys WHERE id=?))",
                (campaign.name, skip, skip))
-    gone = db.execute("SELECT unit_id, annotator_id FROM local_results WHERE campaign=? AND unit_id=?",
+    gone = db.execute("SELECT (SELECT id FROM unit_keys WHERE n=unit), annotator_id FROM local_results WHERE campaign=? AND unit=(SELECT n FROM unit_keys WHERE id=?)",
                       (campaign.name, units[3].id)).fetchone()
-    db.execute("DELETE FROM local_results WHERE campaign=? AND unit_id=? AND annotator_id=?",
+    db.execute("DELETE FROM local_results WHERE campaign=? AND unit=(SELECT n FROM unit_keys WHERE id=?) AND annotator_id=?",
                (campaign.name, gone[0], gone[1]))
     summary = campaign.pull()
     assert summary["invalid"] == 1 and summary["skipped"] == 1 and summary["deleted"] == 1 and summary["extra"] == 1
@@ -195,14 +195,14 @@ def test_settling_by_pages_gives_every_answer_the_same_place(campaign, monkeypat
     db = campaign.store.conn
     units = [u for u in campaign.units() if not u.is_gold]
     for unit in units[:3]:  # answers beyond the plan (extra) and by someone outside the pool
-        done = {r[0] for r in db.execute("SELECT annotator_id FROM local_results WHERE unit_id=?", (unit.id,))}
+        done = {r[0] for r in db.execute("SELECT annotator_id FROM local_results WHERE unit=(SELECT n FROM unit_keys WHERE id=?)", (unit.id,))}
         other = next(a.id for a in campaign.spec.annotators if a.id not in done)
         for who in (other, "outsider"):
-            db.execute("INSERT INTO local_results VALUES (?, ?, ?, ?, 1.0, '9999', '9999', 0)",
+            db.execute("INSERT INTO local_results VALUES (?, (SELECT n FROM unit_keys WHERE id=?), ?, ?, 1.0, '9999', '9999', 0)",
                        (campaign.name, unit.id, who, json.dumps([{"from_name": "sentiment", "to_name": "text",
                                                                   "type": "choices", "value": {"choices": ["neutral"]}}])))
     campaign.pull()
-    rows = lambda: sorted(map(tuple, db.execute("SELECT unit_id, annotator_id, key, status, round FROM annotations WHERE campaign=?",
+    rows = lambda: sorted(map(tuple, db.execute("SELECT (SELECT id FROM unit_keys WHERE n=unit), annotator_id, key, status, round FROM annotations WHERE campaign=?",
                                                 (campaign.name,))))
     settled = rows()
     assert {r[3] for r in settled} >= {"ok", "extra", "not_in_pool"} and len(settled) > 3 * page

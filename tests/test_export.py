@@ -253,8 +253,8 @@ def test_a_new_annotation_moves_the_state_time(tmp_path):
     c = run_campaign(spec, tmp_path / "h")
     before = c.records()[0]["exported_at"]
     with c.store.transaction() as db:
-        db.execute("UPDATE local_results SET updated_at='2999-01-01T00:00:00+00:00' WHERE (unit_id, annotator_id)="
-                   "(SELECT unit_id, annotator_id FROM local_results ORDER BY unit_id, annotator_id LIMIT 1)")
+        db.execute("UPDATE local_results SET updated_at='2999-01-01T00:00:00+00:00' WHERE (unit, annotator_id)="
+                   "(SELECT unit, annotator_id FROM local_results ORDER BY unit, annotator_id LIMIT 1)")
     c.pull()
     c.aggregate()
     assert c.records()[0]["exported_at"] == "2999-01-01T00:00:00+00:00" != before

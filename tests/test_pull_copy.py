@@ -13,6 +13,7 @@ from workbench.campaign import Campaign
 from workbench.spec import load_spec
 from workbench.store import Store
 from workbench.store import labels as labels_sql
+from workbench.store.ids import numbers
 from workbench.tasktype import TaskType
 
 from helpers import write_spec
@@ -25,24 +26,25 @@ def _result(*choices: str) -> str:
 
 def _mutate(db, name: str, units: list[str], pool: list[str]) -> None:
     """Changes a backend could show, each row kept in the packed form the local backend writes."""
-    row = "SELECT annotator_id FROM local_results WHERE campaign=? AND unit_id=? ORDER BY annotator_id LIMIT 1"
+    row = "SELECT annotator_id FROM local_results WHERE campaign=? AND unit=(SELECT n FROM unit_keys WHERE id=?) ORDER BY annotator_id LIMIT 1"
     first = [db.execute(row, (name, u)).fetchone()[0] for u in units[:8]]
-    db.execute("UPDATE local_results SET result_json=?, created_at = created_at + 60 WHERE campaign=? AND unit_id=? AND annotator_id=?",
+    db.execute("UPDATE local_results SET result_json=?, created_at = created_at + 60 WHERE campaign=? AND unit=(SELECT n FROM unit_keys WHERE id=?) AND annotator_id=?",
                (_result("ecstatic"), name, units[0], first[0]))  # invalid: not a label
-    db.execute("UPDATE local_results SET result_json=?, created_at = created_at + 60 WHERE campaign=? AND unit_id=? AND annotator_id=?",
+    db.execute("UPDATE local_results SET result_json=?, created_at = created_at + 60 WHERE campaign=? AND unit=(SELECT n FROM unit_keys WHERE id=?) AND annotator_id=?",
                (_result("positive", "negative"), name, units[1], first[1]))  # invalid: two choices
-    db.execute("UPDATE local_results SET was_cancelled=1, created_at = created_at + 60 WHERE campaign=? AND unit_id=? AND annotator_id=?",
+    db.execute("UPDATE local_results SET was_cancelled=1, created_at = created_at + 60 WHERE campaign=? AND unit=(SELECT n FROM unit_keys WHERE id=?) AND annotator_id=?",
                (name, units[2], first[2]))  # skipped
-    db.execute("DELETE FROM local_results WHERE campaign=? AND unit_id=? AND annotator_id=?",
+    db.execute("DELETE FROM local_results WHERE campaign=? AND unit=(SELECT n FROM unit_keys WHERE id=?) AND annotator_id=?",
                (name, units[3], first[3]))  # deleted
     db.execute("UPDATE local_results SET created_at = created_at + 60, result_json=? WHERE campaign=? "
-               "AND unit_id=? AND annotator_id=?", (_result("negative"), name, units[4], first[4]))  # edited
+               "AND unit=(SELECT n FROM unit_keys WHERE id=?) AND annotator_id=?", (_result("negative"), name, units[4], first[4]))  # edited
     stamp = db.execute("SELECT MAX(created_at) FROM local_results WHERE campaign=?", (name,)).fetchone()[0]
-    done = {r[0] for r in db.execute("SELECT annotator_id FROM local_results WHERE unit_id=?", (units[5],))}
+    done = {r[0] for r in db.execute("SELECT annotator_id FROM local_results WHERE unit=(SELECT n FROM unit_keys WHERE id=?)", (units[5],))}
     other = next(a for a in pool if a not in done)
-    add = "INSERT INTO local_results VALUES (?, ?, ?, ?, ?, ?, NULL, 0)"
+    add = "INSERT INTO local_results VALUES (?, (SELECT n FROM unit_keys WHERE id=?), ?, ?, ?, ?, NULL, 0)"
     db.execute(add, (name, units[5], other, _result("neutral"), 123, stamp + 5))  # extra: beyond the plan
     db.execute(add, (name, units[6], "stranger", _result("neutral"), None, stamp + 6))  # not in the pool
+    numbers(db, ["sentiment-nowhere"])  # a unit the store has not seen: numbered first (m017)
     db.execute(add, (name, "sentiment-nowhere", pool[0], _result("neutral"), 77, stamp + 7))  # unknown unit
     db.execute(add, (name, units[7], "stranger", _result("ecstatic"), 5, stamp + 8))  # invalid outsider
 
@@ -63,7 +65,10 @@ def _pull_both(tmp_path, spec, snapshot, monkeypatch) -> list:
         c = Campaign(load_spec(spec), Store(home))
         summary = c.pull()
         db = c.store.conn
-        rows = db.execute("SELECT rowid, * FROM annotations ORDER BY rowid").fetchall()
+        rows = db.execute(  # the unit's id for its number (m017)
+            "SELECT a.rowid, a.campaign, a.key, k.id, a.annotator_id, a.label_json, a.lead_time, a.created_at, "
+            "a.updated_at, a.backend, a.backend_ids_json, a.status, a.reason, a.round FROM annotations a "
+            "JOIN unit_keys k ON k.n = a.unit ORDER BY a.rowid").fetchall()
         rev = db.execute("SELECT annotations_rev FROM campaigns").fetchall()
         out.append((summary, [tuple(r) for r in rows], [tuple(r) for r in rev]))
         assert calls == ([1] if way == "copied" else [])
@@ -78,18 +83,18 @@ def _written_keys(c: Campaign, units: list[str], ls: bool) -> None:
     answer, edited since (the pair's local key is written out), one on a pair of its own."""
     db = c.store.conn
     stamp = db.execute("SELECT MAX(created_at) FROM local_results").fetchone()[0]
-    db.execute("INSERT INTO local_results VALUES (?, ?, ?, ?, ?, ?, NULL, 0)",
+    db.execute("INSERT INTO local_results VALUES (?, (SELECT n FROM unit_keys WHERE id=?), ?, ?, ?, ?, NULL, 0)",
                (c.name, units[11], "team:b", _result("neutral"), 9, stamp + 9))
     if not ls:
         return
-    pair = db.execute("SELECT unit_id, annotator_id FROM annotations WHERE unit_id=? LIMIT 1", (units[9],)).fetchone()
+    pair = db.execute("SELECT (SELECT id FROM unit_keys WHERE n=unit), annotator_id FROM annotations WHERE unit=(SELECT n FROM unit_keys WHERE id=?) LIMIT 1", (units[9],)).fetchone()
     with c.store.transaction():
         labels_sql.upsert(c.store, c.name, [
             ("ls:1:7", pair[0], pair[1], '"positive"', 1.5, "2026-01-01T00:00:00+00:00", None, "label_studio",
              "{}", "ok", None, 1),
             ("ls:1:8", units[10], "someone", '"negative"', None, "2026-01-01T00:00:01+00:00", None, "label_studio",
              "{}", "ok", None, None)])
-    db.execute("UPDATE local_results SET created_at = created_at + 30 WHERE campaign=? AND unit_id=? AND annotator_id=?",
+    db.execute("UPDATE local_results SET created_at = created_at + 30 WHERE campaign=? AND unit=(SELECT n FROM unit_keys WHERE id=?) AND annotator_id=?",
                (c.name, pair[0], pair[1]))
     assert db.execute("SELECT COUNT(*) FROM annotations WHERE key != ''").fetchone()[0] == 3
 
@@ -140,8 +145,8 @@ def test_rows_written_by_hand_go_the_raw_way(tmp_path, monkeypatch):
     """A local result not in the packed form (a text time stamp) is read as a raw annotation."""
     c = Campaign(load_spec(write_spec(tmp_path / "spec")), Store(tmp_path / "home"))
     c.run(until="simulate")
-    c.store.conn.execute("UPDATE local_results SET created_at='2020' WHERE unit_id = "
-                         "(SELECT MIN(unit_id) FROM local_results)")
+    c.store.conn.execute("UPDATE local_results SET created_at='2020' WHERE unit = "
+                         "(SELECT MIN(unit) FROM local_results)")
     calls = []
     monkeypatch.setattr(labels_sql, "copy_stored", lambda *a, **k: calls.append(1))
     summary = c.pull()

@@ -126,7 +126,7 @@ def test_queues_read_unsorted_are_in_queue_order(tmp_path, home):
     # two planned places of one annotator at the same position: SQL's order, whatever it is
     first = next(iter(queues))
     with c.store.transaction():
-        c.store.execute("UPDATE assignments SET position=0 WHERE campaign=? AND annotator_id=? AND unit_id=?",
+        c.store.execute("UPDATE assignments SET position=0 WHERE campaign=? AND annotator_id=? AND unit=(SELECT n FROM unit_keys WHERE id=?)",
                         (c.name, first, queues[first][1].id))
     tied = fresh()
     assert ids_of(tied.queues) == ids_of(fresh()._queues_sorted_in_sql())

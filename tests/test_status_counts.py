@@ -76,8 +76,8 @@ def test_coverage_counts_gaps_extras_and_people(tmp_path, home):
     # and an extra answer beyond a unit's plan
     db = sqlite3.connect(home / "workbench.db")
     with db:
-        rows = db.execute("SELECT rowid, unit_id, annotator_id FROM annotations WHERE campaign='c1' AND status='ok' "
-                          "AND annotator_id != 'pat' ORDER BY unit_id, annotator_id").fetchall()
+        rows = db.execute("SELECT rowid, (SELECT id FROM unit_keys WHERE n=unit), annotator_id FROM annotations WHERE campaign='c1' AND status='ok' "
+                          "AND annotator_id != 'pat' ORDER BY unit, annotator_id").fetchall()
         assert len(rows) > 10
         db.execute("DELETE FROM annotations WHERE rowid IN (?, ?)", (rows[0][0], rows[5][0]))
         db.execute("UPDATE annotations SET status='skipped' WHERE rowid=?", (rows[9][0],))

@@ -182,7 +182,7 @@ def test_the_compact_store_migration_keeps_every_row(before_m014):
     assert all(before[c][t] for c in campaigns for t in BEFORE_M014)  # something to compare in each table
     store = Store(db.parent)
     store.conn
-    assert store.migrated == ["m014_compact_store", "m015_annotation_keys", "m016_compact_aggregates"]
+    assert store.migrated == ["m014_compact_store", "m015_annotation_keys", "m016_compact_aggregates", "m017_unit_numbers"]
     for c in campaigns:
         assert after_m014(store, c) == before[c], c
     assert {t: rows for t, rows in dump_store(db.parent) if t in untouched} == others
@@ -402,7 +402,7 @@ def test_local_results_stored_in_blocks_are_the_rows_of_one_batch(tmp_path, bloc
             write(store)
         db = sqlite3.connect(store.path)
         return (db.execute("SELECT * FROM local_result_values ORDER BY id").fetchall(),
-                db.execute("SELECT * FROM local_results ORDER BY campaign, unit_id, annotator_id").fetchall())
+                db.execute("SELECT * FROM local_results ORDER BY campaign, unit, annotator_id").fetchall())
 
     at_once = stored(lambda s: backend_sql.add_local_results(s, "c", list(reversed(rows))))
     ordered = sorted(rows, key=lambda x: (x[0], x[1]))
@@ -490,7 +490,9 @@ def test_the_annotation_keys_migration_keeps_every_row(before_m015):
     plan = raw.execute("EXPLAIN QUERY PLAN " + _before_m015()["versions"], ("x",)).fetchall()
     assert "annotations_annotator" in str(plan)  # the order the old code read them in
     before = {c: {t: raw.execute(q, (c,)).fetchall() for t, q in _before_m015().items()} for c in campaigns}
-    untouched = [t for t in dict(dump_store(db.parent)) if t not in ("annotations", "aggregates", "_migrations", "meta")]
+    untouched = [t for t in dict(dump_store(db.parent)) if t not in (
+        "annotations", "aggregates", "_migrations", "meta", "local_results", "assignments",
+        "unit_agreement", "backend_tasks")]  # m017: numbers
     others = {t: rows for t, rows in dump_store(db.parent) if t in untouched}
     size = db.stat().st_size
     raw.close()
@@ -498,20 +500,22 @@ def test_the_annotation_keys_migration_keeps_every_row(before_m015):
     assert all(before[c][t] for c in campaigns for t in _before_m015())  # something to compare in each read
     store = Store(db.parent)
     store.conn
-    assert store.migrated == ["m015_annotation_keys", "m016_compact_aggregates"]
+    assert store.migrated == ["m015_annotation_keys", "m016_compact_aggregates", "m017_unit_numbers"]
     for c in campaigns:
         assert after_m015(store, c) == before[c], c
     assert {t: rows for t, rows in dump_store(db.parent) if t in untouched} == others
     # the local backend's keys kept as '', the others as written
-    written = [tuple(r) for r in store.all("SELECT key, unit_id, annotator_id FROM annotations WHERE key != '' "
+    written = [tuple(r) for r in store.all("SELECT key, (SELECT id FROM unit_keys WHERE n = unit), annotator_id "
+                                           "FROM annotations WHERE key != '' "
                                            "ORDER BY rowid")]
     added = [k for k, _, _ in written if k.startswith("ls:") or k.endswith((":x:y", ":ana:"))]
     assert len(added) == 5 and added[:2] == ["ls:7:101", "ls:7:102"] and added[4] == "ls:7:103"
     shared = [(u, a) for k, u, a in written if k == f"{u}:{a}" and ":" not in a]  # beside a written key: written
-    assert shared and all(store.scalar("SELECT COUNT(*) FROM annotations WHERE unit_id=? AND annotator_id=?", u, a) > 1
+    assert shared and all(store.scalar("SELECT COUNT(*) FROM annotations WHERE unit=(SELECT n FROM unit_keys WHERE id=?) "
+                                       "AND annotator_id=?", u, a) > 1
                           for u, a in shared)
     assert store.scalar("SELECT COUNT(*) FROM annotations a WHERE key = '' AND (SELECT COUNT(*) FROM annotations x "
-                        "WHERE x.campaign = a.campaign AND x.unit_id = a.unit_id AND x.annotator_id = a.annotator_id) "
+                        "WHERE x.campaign = a.campaign AND x.unit = a.unit AND x.annotator_id = a.annotator_id) "
                         "> 1") == 0  # a key kept as '' is alone on its unit and annotator
     names = {r[0] for r in store.all("SELECT name FROM sqlite_master WHERE tbl_name='annotations'")}
     assert names == {"annotations", "annotations_pair", "annotations_key", "annotations_annotator"}
@@ -539,7 +543,8 @@ def test_annotations_by_key_after_the_annotation_keys_migration(before_m015):
             (colon, rows[colon]["unit_id"], "x:y", '"z"', 3.0, "c", "d", "local", "{}", "ok", None, 1),
             ("ls:7:999", unit, annotator, '"w"', None, None, None, "labelstudio", "{}", "ok", None, None)])
         assert labels.count(store, c) == n + 1  # three replaced, one new (a second key on the same pair)
-        assert store.scalar("SELECT key FROM annotations WHERE campaign=? AND unit_id=? AND annotator_id=? "
+        assert store.scalar("SELECT key FROM annotations WHERE campaign=? AND unit=(SELECT n FROM unit_keys WHERE id=?) "
+                            "AND annotator_id=? "
                             "AND key NOT LIKE 'ls:%'", c, unit, annotator) == local  # written now: not alone
         after = {r["key"]: r for r in labels.annotations(store, c)}
         assert (after[local]["label_json"], after[local]["updated_at"]) == ('"x"', "2026-12-03T00:00:01+00:00")
@@ -607,18 +612,20 @@ def test_the_compact_aggregates_migration_keeps_every_row(before_m016):
     for q in _BEFORE_M016.values():
         assert "sqlite_autoindex_aggregates_1" in str(raw.execute("EXPLAIN QUERY PLAN " + q, ("x",)).fetchall())
     before = {c: {t: raw.execute(q, (c,)).fetchall() for t, q in _BEFORE_M016.items()} for c in campaigns}
-    untouched = [t for t in dict(dump_store(db.parent)) if t not in ("aggregates", "_migrations", "meta")]
+    untouched = [t for t in dict(dump_store(db.parent)) if t not in (
+        "aggregates", "_migrations", "meta", "annotations", "local_results", "assignments",
+        "unit_agreement", "backend_tasks")]  # m017: numbers
     others = {t: rows for t, rows in dump_store(db.parent) if t in untouched}
     raw.close()
     assert campaigns == ["m015-claims", "m015-sentiment", "m015-text"]
     assert all(before[c][t] for c in campaigns for t in _BEFORE_M016)
     store = Store(db.parent)
     store.conn
-    assert store.migrated == ["m016_compact_aggregates"]
+    assert store.migrated == ["m016_compact_aggregates", "m017_unit_numbers"]
     for c in campaigns:
         assert after_m016(store, c) == before[c], c
     assert {t: rows for t, rows in dump_store(db.parent) if t in untouched} == others
-    assert {"reviews", "annotations", "local_results", "backend_tasks"} <= set(untouched)
+    assert {"reviews", "units"} <= set(untouched)
     assert store.scalar("SELECT COUNT(*) FROM reviews") > 0 and store.scalar(
         "SELECT COUNT(*) FROM annotations WHERE key LIKE 'ls:%' OR annotator_id LIKE '%:%'") == 5
     # what was packed: the posteriors of the two classifications as doubles, their labels as indexes, their
@@ -712,8 +719,9 @@ def test_aggregates_read_back_as_written(tmp_path):
         consensus = [tuple(r) for r in results.iter_consensus_rows(store, campaign)]
         assert [repr(r) for r in consensus] == [repr((*r[:6], r[7])) for r in written]
     def kinds(campaign):
-        return dict(store.all("SELECT unit_id, typeof(posteriors) || '/' || typeof(label_json) || '/' || "
-                              "typeof(confidence) FROM aggregates WHERE campaign=?", campaign))
+        return dict(store.all("SELECT (SELECT id FROM unit_keys WHERE n = unit), typeof(posteriors) || '/' || "
+                              "typeof(label_json) || '/' || typeof(confidence) FROM aggregates WHERE campaign=?",
+                              campaign))
 
     first, kind = kinds("c"), kinds("d")  # "c" saw each class set first, "d" knew them
     assert first["u01"] == first["u17"] == "text/text/real" and first["u02"] == first["u18"] == "blob/integer/null"
@@ -726,7 +734,7 @@ def test_aggregates_read_back_as_written(tmp_path):
     assert [tuple(r) for r in store.all("SELECT id, method FROM aggregate_methods ORDER BY id")] == [
         (1, "m"), (2, "other"), (3, "3")]
     assert store.scalar("SELECT COUNT(*) FROM aggregates WHERE typeof(method) != 'integer'") == 0
-    with pytest.raises(StoreError, match="UNIQUE constraint failed: aggregates.campaign, aggregates.unit_id"):
+    with pytest.raises(StoreError, match="UNIQUE constraint failed: aggregates.campaign, aggregates.unit"):
         with store.transaction():
             results.replace_aggregates(store, "c", [rows[0], rows[0]])
     for confidence in (None, float("nan")):  # as the NOT NULL column refused them (NaN is NULL in SQLite)
@@ -734,4 +742,258 @@ def test_aggregates_read_back_as_written(tmp_path):
             with store.transaction():
                 results.replace_aggregates(store, "c", [(*rows[0][:2], confidence, *rows[0][3:])])
     assert [tuple(r) for r in results.aggregates(store, "c")] == back
+    store.close()
+
+
+M016 = ROOT / "tests" / "fixtures" / "store-m016"
+
+
+def _before_m017() -> dict[str, str]:
+    """What the store's functions over the annotations, local results and assignments return, as the
+    code before m017 read them (main at acc130f: unit ids as text)."""
+    from workbench.store.packing import seconds_sql, stamp_sql
+
+    created = stamp_sql("created_at")
+    updated = f"CASE WHEN typeof(updated_at) = 'blob' THEN {created} ELSE {stamp_sql('updated_at')} END"
+    key = "CASE WHEN key = '' THEN unit_id || ':' || annotator_id ELSE key END"
+    a_key = "CASE WHEN a.key = '' THEN a.unit_id || ':' || a.annotator_id ELSE a.key END"
+    r_created = stamp_sql("r.created_at")
+    settling = (f"SELECT {a_key}, a.unit_id, a.annotator_id, a.status, a.round, s.round FROM annotations a "
+                "LEFT JOIN assignments s ON s.campaign = a.campaign AND s.unit_id = a.unit_id "
+                "AND s.annotator_id = a.annotator_id AND s.cancelled IS NULL WHERE a.campaign=? "
+                f"ORDER BY a.unit_id, {stamp_sql('a.created_at')}, {a_key}")
+    return {
+        "annotations": f"SELECT {key}, unit_id, annotator_id, label_json, {seconds_sql('lead_time')}, {created}, "
+                       f"{updated}, backend, backend_ids_json, status, reason, round FROM annotations WHERE campaign=? "
+                       "ORDER BY unit_id, annotator_id, key",
+        "counted": "SELECT unit_id, annotator_id, label_json FROM annotations WHERE campaign=? AND status='ok' "
+                   "AND label_json IS NOT NULL ORDER BY unit_id, annotator_id, key",
+        "in_order": f"SELECT {key}, unit_id, annotator_id, status, round FROM annotations WHERE campaign=? "
+                    f"ORDER BY unit_id, {created}, {key}",
+        "versions": f"SELECT {key}, {updated} FROM annotations INDEXED BY annotations_annotator WHERE campaign=?",
+        "backend_ids": f"SELECT {key}, backend_ids_json FROM annotations INDEXED BY annotations_annotator "
+                       "WHERE campaign=?",
+        "quarantined": "SELECT unit_id, annotator_id, reason FROM annotations WHERE campaign=? AND status='invalid' "
+                       "ORDER BY unit_id, rowid",
+        "pairs": "SELECT DISTINCT unit_id, annotator_id FROM annotations WHERE campaign=? ORDER BY 1, 2",
+        "status_firsts": f"SELECT annotator_id, status, COUNT(*), MIN(unit_id || char(0) || {key}) FROM annotations "
+                         "INDEXED BY annotations_annotator WHERE campaign=? GROUP BY annotator_id, status",
+        "extra": "SELECT COUNT(DISTINCT unit_id), COUNT(*) FROM annotations WHERE campaign=? AND status='extra'",
+        "honeypots": "SELECT a.annotator_id, COUNT(DISTINCT a.unit_id) FROM units u CROSS JOIN annotations a "
+                     "ON a.campaign = u.campaign AND a.unit_id = u.id WHERE u.campaign=? AND u.is_gold=1 "
+                     "GROUP BY a.annotator_id ORDER BY 1",
+        "settling": settling,
+        "local_results": f"SELECT r.unit_id, r.annotator_id, CASE WHEN typeof(r.result_json) = 'integer' THEN "
+                         f"v.result_json ELSE r.result_json END, {seconds_sql('r.lead_time')}, {r_created}, "
+                         f"CASE WHEN r.updated_at IS NULL THEN {r_created} ELSE {stamp_sql('r.updated_at')} END, "
+                         "r.was_cancelled FROM local_results r LEFT JOIN local_result_values v ON v.id = r.result_json "
+                         f"WHERE r.campaign=? ORDER BY {r_created}, r.unit_id, r.annotator_id",
+        "assignments": "SELECT unit_id, annotator_id, position, round, cancelled FROM assignments WHERE campaign=? "
+                       "ORDER BY annotator_id, position",
+        "planned_rounds": "SELECT unit_id, annotator_id, round FROM assignments WHERE campaign=? AND cancelled IS NULL "
+                          "ORDER BY unit_id, round, annotator_id",
+        "per_unit": "SELECT unit_id, COUNT(*) FROM assignments WHERE campaign=? AND cancelled IS NULL GROUP BY unit_id",
+        "planned_for": "SELECT DISTINCT unit_id FROM assignments WHERE campaign=? AND cancelled IS NULL "
+                       "AND annotator_id IN ('ana', 'ben') ORDER BY 1",
+        "unit_agreement": "SELECT unit_id, n_annotations, agreement, consensus_share, disputed FROM unit_agreement "
+                          "WHERE campaign=? ORDER BY agreement, unit_id",
+        "tasks": "SELECT unit_id, COALESCE(task_id, unit_id), overlap FROM backend_tasks WHERE campaign=?",
+        "gold_share": "SELECT annotator_id, AVG(unit_id IN (SELECT id FROM units WHERE campaign=?1 AND is_gold)) "
+                      "FROM assignments WHERE campaign=?1 AND cancelled IS NULL "
+                      "AND unit_id IN (SELECT id FROM units WHERE campaign=?1) GROUP BY annotator_id ORDER BY 1",
+    }
+
+
+def after_m017(store: Store, campaign: str) -> dict[str, list]:
+    from workbench.store import backend, labels, results, work
+
+    firsts = store.all(f"SELECT annotator_id, status, COUNT(*), MIN({labels._UNIT} || char(0) || {labels._KEY}) "
+                       f"FROM {labels._ANN} WHERE campaign=? GROUP BY annotator_id, status", campaign)
+    return {"annotations": [tuple(r) for r in labels.annotations(store, campaign)],
+            "counted": labels.counted(store, campaign),
+            "in_order": [tuple(r) for r in labels.in_order(store, campaign)],
+            "versions": list(labels.stored_versions(store, campaign).items()),
+            "backend_ids": list(labels.backend_ids(store, campaign, "").items()),
+            "quarantined": [tuple(r) for r in labels.quarantined(store, campaign)],
+            "pairs": sorted(labels.answered_pairs(store, campaign)),
+            "status_firsts": [tuple(r) for r in firsts],
+            "extra": [labels.extra_counts(store, campaign)],
+            "honeypots": sorted(labels.honeypots_answered(store, campaign)[1].items()),
+            "settling": labels.settling_after(store, campaign, None, 10 ** 9),
+            "local_results": [tuple(r) for r in backend.local_results(store, campaign)],
+            "assignments": [tuple(r) for r in work.assignments(store, campaign)],
+            "planned_rounds": [tuple(r) for r in work.planned_rounds(store, campaign)],
+            "per_unit": list(work.planned_per_unit(store, campaign).items()),
+            "planned_for": sorted((u,) for u in work.units_planned_for(store, campaign, {"ana", "ben"})),
+            "unit_agreement": [tuple(r) for r in results.unit_agreement(store, campaign)],
+            "tasks": [(u, *t) for u, t in work.backend_tasks(store, campaign).items()],
+            "aggregates": [tuple(r) for r in results.aggregates(store, campaign)],
+            "consensus": [tuple(r) for r in results.iter_consensus_rows(store, campaign)],
+            "gold_share": sorted(work.gold_share(store, campaign).items())}
+
+
+@pytest.fixture
+def before_m017(tmp_path) -> Path:
+    """A store made before m017 (three campaigns run to the end, one reviewed; Label Studio keys, annotator
+    ids with a colon and quarantined answers among the annotations), laid out as when it was made."""
+    return lay_out(M016, tmp_path / "m016")
+
+
+def test_the_unit_numbers_migration_keeps_every_row(before_m017):
+    from workbench.store import labels
+    from workbench.store.packing import Aggregates
+
+    db = before_m017 / "home" / "workbench.db"
+    raw = sqlite3.connect(db)
+    campaigns = [r[0] for r in raw.execute("SELECT name FROM campaigns ORDER BY name")]
+    before = {c: {t: [tuple(r) for r in raw.execute(q, (c,))] for t, q in _before_m017().items()} for c in campaigns}
+    packer = Aggregates(raw)  # main's aggregates reads: its stored rows (m016) in unit order, unpacked
+    stored = "SELECT unit_id, label_json, confidence, n_annotations, agreement, method, pkeys, posteriors, tie " \
+             "FROM aggregates WHERE campaign=? ORDER BY unit_id"
+    for c in campaigns:
+        before[c]["aggregates"] = [packer.unpacked(r) for r in raw.execute(stored, (c,))]
+        before[c]["consensus"] = [packer.consensus(r) for r in raw.execute(stored, (c,))]
+    status_counts = {}
+    for c in campaigns:  # main's status_counts, from its rows
+        rows = before[c]["status_firsts"]
+        first: dict[str, str] = {}
+        for aid, _, _, at in rows:
+            first[aid] = min(first.get(aid, at), at)
+        out: dict[str, dict[str, int]] = {aid: {} for aid in sorted(first, key=lambda a: (first[a], a))}
+        for aid, status, n, _ in sorted(rows, key=lambda r: r[3]):
+            out[aid][status] = int(n)
+        status_counts[c] = out
+        before[c]["status_firsts"] = sorted(rows)
+    rebuilt = ("annotations", "local_results", "assignments", "aggregates", "unit_agreement", "backend_tasks",
+               "_migrations", "meta")
+    untouched = [t for t in dict(dump_store(db.parent)) if t not in rebuilt]
+    others = {t: rows for t, rows in dump_store(db.parent) if t in untouched}
+    ids = {r[0] for r in raw.execute("SELECT id FROM units UNION SELECT unit_id FROM annotations UNION "
+                                     "SELECT unit_id FROM local_results UNION SELECT unit_id FROM assignments UNION "
+                                     "SELECT unit_id FROM aggregates UNION SELECT unit_id FROM unit_agreement UNION "
+                                     "SELECT unit_id FROM backend_tasks")}
+    raw.close()
+    assert campaigns == ["m015-claims", "m015-sentiment", "m015-text"]
+    assert all(any(before[c][t] for c in campaigns) for t in before["m015-claims"])  # something in each read
+    assert before["m015-claims"]["extra"][0][1] > 0 and all(before[c]["quarantined"] for c in ("m015-claims", "m015-text"))
+    store = Store(db.parent)
+    store.conn
+    assert store.migrated == ["m017_unit_numbers"]
+    for c in campaigns:
+        after = after_m017(store, c)
+        after["status_firsts"] = sorted(after["status_firsts"])
+        assert after == before[c], c
+        assert labels.status_counts(store, c) == status_counts[c]
+        # settling in pages and between two units: the same rows
+        units = sorted({r[1] for r in before[c]["settling"]})
+        mid = units[len(units) // 2]
+        assert labels.settling_after(store, c, mid, 10 ** 9) == [r for r in before[c]["settling"] if r[1] > mid]
+        assert labels.settling_between(store, c, units[3], mid) == [
+            r for r in before[c]["settling"] if units[3] < r[1] <= mid]
+        assert labels.settling_of(store, c, mid) == [r for r in before[c]["settling"] if r[1] == mid]
+    assert {t: rows for t, rows in dump_store(db.parent) if t in untouched} == others
+    # the numbers: one per unit id, in the ids' text order; the three tables keep no text id
+    keys = store.tuples("SELECT n, id FROM unit_keys ORDER BY n")
+    assert [k[1] for k in keys] == sorted(ids) and [k[0] for k in keys] == list(range(1, len(ids) + 1))
+    for table in ("annotations", "local_results", "assignments", "aggregates", "unit_agreement", "backend_tasks"):
+        columns = [r[1] for r in store.all(f"PRAGMA table_info({table})")]
+        assert "unit" in columns and "unit_id" not in columns
+        assert store.scalar(f"SELECT COUNT(*) FROM {table} WHERE typeof(unit) != 'integer'") == 0
+    assert store.scalar("SELECT COUNT(*) FROM annotations WHERE key LIKE 'ls:%' OR annotator_id LIKE '%:%'") == 5
+    store.close()
+
+
+def test_a_campaign_migrated_to_unit_numbers_works_on(before_m017):
+    """Run again: nothing new, the same consensus; its annotations pulled again from the local results
+    (the pull's SQL copy over numbers) are the rows they were."""
+    from workbench.store import labels
+
+    home = before_m017 / "home"
+    for name in ("m015-claims", "m015-sentiment", "m015-text"):
+        _run_again_changes_nothing(home, before_m017 / "specs" / f"{name}.toml", name)
+    name = "m015-text"
+    store = Store(home)
+    kept = [tuple(r) for r in labels.annotations(store, name)]
+    with store.transaction():  # the quarantined answers of the fixture are answers again: pull must see them
+        store.execute("DELETE FROM annotations WHERE campaign=? AND status='invalid'", (name,))
+    store.close()
+    result = run(home, "run", str(before_m017 / "specs" / f"{name}.toml"), "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output[result.output.index("{"):])
+    assert out["simulate"]["labels_made"] == 0 and 0 < out["pull"]["new"] < len(kept), out
+    store = Store(home)
+    again = [tuple(r) for r in labels.annotations(store, name)]
+    assert len(again) == len(kept) and {r[9] for r in again} == {"ok"}
+    assert [r[:3] for r in again] == [r[:3] for r in kept]
+    store.close()
+    result = run(home, "review", "m015-sentiment", "--json")
+    assert result.exit_code == 0, result.output
+
+
+def test_units_between_known_ones_renumber_the_store(tmp_path):
+    """A unit id that falls between two numbered ones (a later plan) renumbers every id and every table
+    that holds numbers; the reads in unit order keep the ids' text order."""
+    from workbench.store import backend, corpus, labels, results, work
+
+    store = Store(tmp_path / "home")
+    first = [f"u{i:03d}" for i in range(0, 40, 4)]
+    with store.transaction():
+        results.replace_aggregates(store, "c", [(u, '"x"', 0.5, 1, None, "m", None, 0) for u in reversed(first)])
+        results.replace_agreement(store, "c", [], [], [(u, 1, 1.0, 1.0, 0) for u in first])
+        work.record_tasks(store, "c", "local", {u: u if u < "u02" else f"t{u}" for u in first}, {first[1]: 3},
+                          "2026-12-03T00:00:00+00:00")
+        work.add_assignments(store, "c", [(u, a, i, 1) for i, u in enumerate(first) for a in ("b", "a")])
+        backend.add_local_results(store, "c", [(u, "a", '"x"', 1.0, "2026-12-03T00:00:00+00:00",
+                                                "2026-12-03T00:00:00+00:00") for u in first])
+        labels.upsert(store, "c", [(f"{u}:a", u, "a", '"x"', 1.0, "2026-12-03T00:00:00+00:00",
+                                    "2026-12-03T00:00:00+00:00", "local", "{}", "ok", None, 1) for u in first])
+    assert store.tuples("SELECT id FROM unit_keys ORDER BY n") == [(u,) for u in first]
+    later = ["u002", "u041", "t", "u0035", "u021"]  # between, after, before every one
+    with store.transaction():
+        work.add_assignments(store, "c", [(u, "a", 100 + i, 2) for i, u in enumerate(later)])
+        backend.add_local_results(store, "c", [(u, "b", '"y"', 2.0, "2026-12-03T00:00:01+00:00",
+                                                "2026-12-03T00:00:01+00:00") for u in later])
+        labels.upsert(store, "c", [(f"{u}:b", u, "b", '"y"', 1.0, "2026-12-03T00:00:01+00:00",
+                                    "2026-12-03T00:00:01+00:00", "local", "{}", "ok", None, 2) for u in later])
+    every = sorted(first + later)
+    assert store.tuples("SELECT id FROM unit_keys ORDER BY n") == [(u,) for u in every]
+    assert [r[0] for r in results.aggregates(store, "c")] == first  # renumbered with the rest
+    assert [r[0] for r in results.unit_agreement(store, "c")] == first
+    assert work.backend_tasks(store, "c") == {u: (u if u < "u02" else f"t{u}", 3 if u == first[1] else None)
+                                              for u in first} and list(work.backend_tasks(store, "c")) == first
+    with store.transaction():
+        results.replace_aggregates(store, "d", [(u, '"x"', 0.5, 1, None, "m", None, 0) for u in [*later, *first]])
+    assert [r[0] for r in results.iter_consensus_rows(store, "d")] == every
+    assert [r[0] for r in store.tuples("SELECT n FROM unit_keys ORDER BY n")] == list(range(1, len(every) + 1))
+    assert [r[0] for r in labels.counted(store, "c")] == sorted(
+        [*first, *later])  # by unit (one answer each), text order
+    assert [(r["unit_id"], r["annotator_id"]) for r in labels.annotations(store, "c")] == sorted(
+        [(u, "a") for u in first] + [(u, "b") for u in later])
+    assert [(r[0], r[1]) for r in work.planned_rounds(store, "c")] == sorted(
+        [(u, a) for u in first for a in ("a", "b")] + [(u, "a") for u in later])
+    assert list(work.planned_per_unit(store, "c")) == every
+    assert [r[1] for r in labels.settling_after(store, "c", "u01", 100)] == [u for u in every if u > "u01"]
+    assert [r[1] for r in labels.settling_between(store, "c", "t", "u02")] == [u for u in every if "t" < u <= "u02"]
+    assert sorted(backend.local_done(store, "c")) == sorted([(u, "a") for u in first] + [(u, "b") for u in later])
+    assert labels.stored_unit_ids(store, backend.LocalResults("c")) == every
+    # the store's own numbers agree with the text: every table's numbers name the right ids
+    for table in ("annotations", "local_results", "assignments"):
+        pairs = store.tuples(f"SELECT k.id, t.annotator_id FROM {table} t JOIN unit_keys k ON k.n = t.unit "
+                             "ORDER BY t.unit, t.annotator_id")
+        assert [p[0] for p in pairs] == sorted(p[0] for p in pairs)
+    assert sorted(store.tuples("SELECT k.id, t.annotator_id FROM assignments t JOIN unit_keys k ON k.n = t.unit")) == \
+        sorted([(u, a) for u in first for a in ("a", "b")] + [(u, "a") for u in later])
+    # a plan that brings units between known ones numbers them then (the store renumbered in its transaction)
+    planned = [*first, "u0005", "s", "v"]
+    with store.transaction():
+        corpus.replace(store, "c", [("d", "t", "src", "sha", "x" * 10, "{}")],
+                       [(u, i, "d", 0, 1, "x", None, 0, None, None, None) for i, u in enumerate(planned)])
+    every = sorted({*every, *planned})
+    assert store.tuples("SELECT id FROM unit_keys ORDER BY n") == [(u,) for u in every]
+    assert [r[0] for r in store.tuples("SELECT n FROM unit_keys ORDER BY n")] == list(range(1, len(every) + 1))
+    assert [(r["unit_id"], r["annotator_id"]) for r in labels.annotations(store, "c")] == sorted(
+        [(u, "a") for u in first] + [(u, "b") for u in later])
+    assert [r[1] for r in labels.settling_after(store, "c", "u0", 100)] == [u for u in every if u > "u0"
+                                                                           and u not in ("u0005", "v")]
+    assert list(work.planned_per_unit(store, "c")) == [u for u in every if u not in ("u0005", "s", "v")]
     store.close()

@@ -59,7 +59,9 @@ class LocalResults:
 
 
 def local_done(db: "Store", campaign: str) -> set[tuple[str, str]]:
-    return {(r[0], r[1]) for r in db.all("SELECT unit_id, annotator_id FROM local_results WHERE campaign=?", campaign)}
+    return {(r[0], r[1]) for r in db.all("SELECT k.id, r.annotator_id FROM local_results r CROSS JOIN unit_keys k "
+                                         "ON k.n = r.unit WHERE r.campaign=?",
+                                         campaign)}
 
 
 def add_local_results(db: "Store", campaign: str, rows: Iterable[tuple]) -> None:
@@ -86,11 +88,12 @@ def iter_local_results(db: "Store", campaign: str) -> Iterator["sqlite3.Row"]:
     """The local results one row at a time (a million rows held at once took gigabytes); a write to
     another table of the same connection may run while they are read."""
     return iter(db.execute(
-        f"SELECT r.unit_id, r.annotator_id, CASE WHEN typeof(r.result_json) = 'integer' THEN v.result_json "
+        "SELECT k.id AS unit_id, r.annotator_id, CASE WHEN typeof(r.result_json) = 'integer' THEN v.result_json "
         f"ELSE r.result_json END AS result_json, {seconds_sql('r.lead_time')} AS lead_time, {_CREATED} AS created_at, "
         f"CASE WHEN r.updated_at IS NULL THEN {_CREATED} ELSE {stamp_sql('r.updated_at')} END AS updated_at, "
-        "r.was_cancelled FROM local_results r LEFT JOIN local_result_values v ON v.id = r.result_json "
-        f"WHERE r.campaign=? ORDER BY {_CREATED}, r.unit_id, r.annotator_id", (campaign,)))
+        "r.was_cancelled FROM local_results r CROSS JOIN unit_keys k ON k.n = r.unit "
+        "LEFT JOIN local_result_values v ON v.id = r.result_json "
+        f"WHERE r.campaign=? ORDER BY {_CREATED}, r.unit, r.annotator_id", (campaign,)))
 
 
 def count_local_results(db: "Store", campaign: str) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable, Mapping
 
+from .ids import number_units
 from .packing import INSERT_UNIT, JOIN, NamedRow, packed_in
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -46,6 +47,8 @@ def replace_rows(db: "Store", campaign: str, documents: Iterable[tuple], rows: I
     db.execute("DELETE FROM units WHERE campaign=?", (campaign,))
     # in key order: the table is its key's b-tree, and appending keeps its pages full
     db.executemany(INSERT_UNIT, sorted(rows, key=lambda r: r[1]))
+    # every unit numbered now (:mod:`.ids`): a unit between two known ones renumbers the store here
+    number_units(db, campaign)
 
 
 def documents(db: "Store", campaign: str) -> list["sqlite3.Row"]:

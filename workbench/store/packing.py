@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any, ClassVar, Iterable
 
 from ..models import CONTEXT_JOIN as JOIN  # how a context's parts are joined (its neighbouring sentences)
+from .ids import numbers
 
 
 class NamedRow(tuple):
@@ -176,15 +177,21 @@ def write_local_results(db: Any, campaign: str, repeated: Iterable[str], blocks:
     for j in repeated:
         if j not in known:
             known[j] = db.execute("INSERT INTO local_result_values (result_json) VALUES (?)", (j,)).lastrowid
-    sql = (f"INSERT INTO {table} (campaign, unit_id, annotator_id, result_json, lead_time, created_at, "
+    # the units as numbers (m017, :mod:`.ids`); m014 wrote its own table of text ids (``local_results_new``)
+    numbered = table == "local_results"
+    sql = (f"INSERT INTO {table} (campaign, {'unit' if numbered else 'unit_id'}, annotator_id, result_json, lead_time, created_at, "
            "updated_at, was_cancelled) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
     # each distinct time stamp, and each distinct positive lead time, packed once (a million rows
     # have a few hundred of each; 0.0 and -0.0, equal as keys, are packed differently: not kept)
     times: dict[Any, Any] = {}
     leads: dict[float, Any] = {}
+    have: dict[str, int] | None = None
     for rows in blocks:
+        rows = list(rows)
+        if numbered:
+            have = numbers(db, [r[0] for r in rows], have)
         db.executemany(sql, [
-            (campaign, u, a, known.get(j, j),
+            (campaign, have[u] if have is not None else u, a, known.get(j, j),
              (leads[lead] if lead in leads else leads.setdefault(lead, seconds(lead)))
              if lead.__class__ is float and lead > 0 else seconds(lead),
              times[created] if created in times else times.setdefault(created, stamp(created)),

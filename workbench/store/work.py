@@ -6,6 +6,9 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Iterable, Iterator
 
 from . import packing
+from .ids import after as _after
+from .ids import num as _num
+from .ids import numbers
 
 if TYPE_CHECKING:  # pragma: no cover
     import sqlite3
@@ -34,6 +37,12 @@ def delete_annotators(db: "Store", campaign: str, ids: Iterable[str]) -> None:
     db.executemany("DELETE FROM annotators WHERE campaign=? AND id=?", [(campaign, i) for i in ids])
 
 
+# assignments keep a unit as its number (migration ``m017_unit_numbers``, :mod:`.ids`), numbered in the
+# ids' order: ``ORDER BY unit`` is ``ORDER BY unit_id``
+_UNIT = "k.id"  # joined: a rowid per row, a third of a scalar subquery's cost
+_ASG = "assignments CROSS JOIN unit_keys k ON k.n = assignments.unit"
+
+
 # -- rounds ----------------------------------------------------------------------------------------
 def add_round(db: "Store", campaign: str, kind: str, reason: str, spec_version: int, stamp: str) -> int:
     n = int(db.scalar("SELECT COALESCE(MAX(round), 0) FROM rounds WHERE campaign=?", campaign)) + 1
@@ -48,7 +57,7 @@ def rounds(db: "Store", campaign: str) -> list[dict]:
     and one over the annotations, grouped by round: a subquery per round and count took seconds on a
     million rows.)"""
     per = {r[0]: (r[1], r[2], r[3]) for r in db.all(
-        "SELECT round, SUM(cancelled IS NULL), COUNT(DISTINCT CASE WHEN cancelled IS NULL THEN unit_id END), "
+        "SELECT round, SUM(cancelled IS NULL), COUNT(DISTINCT CASE WHEN cancelled IS NULL THEN unit END), "
         "SUM(cancelled IS NOT NULL) FROM assignments WHERE campaign=? GROUP BY round", campaign)}
     answered = {r[0]: r[1] for r in db.all(
         "SELECT round, COUNT(*) FROM annotations WHERE campaign=? AND round IS NOT NULL GROUP BY round", campaign)}
@@ -69,19 +78,19 @@ def count_rounds(db: "Store", campaign: str) -> int:
 # -- assignments -----------------------------------------------------------------------------------
 def assignments(db: "Store", campaign: str) -> list["sqlite3.Row"]:
     """Every assignment, planned or cancelled, in queue order per annotator."""
-    return db.all("SELECT unit_id, annotator_id, position, round, cancelled FROM assignments WHERE campaign=? "
-                  "ORDER BY annotator_id, position", campaign)
+    return db.all(f"SELECT {_UNIT} AS unit_id, annotator_id, position, round, cancelled FROM {_ASG} "
+                  "WHERE campaign=? ORDER BY annotator_id, position", campaign)
 
 
 def iter_assignments(db: "Store", campaign: str) -> "sqlite3.Cursor":
     """:func:`assignments`, a row at a time (tuples)."""
-    return db.execute("SELECT unit_id, annotator_id, position, round, cancelled FROM assignments WHERE campaign=? "
-                      "ORDER BY annotator_id, position", (campaign,))
+    return db.execute(f"SELECT {_UNIT} AS unit_id, annotator_id, position, round, cancelled FROM {_ASG} "
+                      "WHERE campaign=? ORDER BY annotator_id, position", (campaign,))
 
 
 def iter_planned_queues(db: "Store", campaign: str) -> Iterator[tuple[str, str]]:
     """``(annotator, unit)`` of the planned assignments (not cancelled), in :func:`assignments`' order."""
-    return iter(db.execute("SELECT annotator_id, unit_id FROM assignments WHERE campaign=? AND cancelled IS NULL "
+    return iter(db.execute(f"SELECT annotator_id, {_UNIT} FROM {_ASG} WHERE campaign=? AND cancelled IS NULL "
                            "ORDER BY annotator_id, position", (campaign,)))
 
 
@@ -91,7 +100,7 @@ def iter_planned_places(db: "Store", campaign: str) -> "sqlite3.Cursor":
     with db._failing():
         cur = db.conn.cursor()
         cur.row_factory = None  # plain tuples: a sqlite3.Row per row costs more on a million rows
-        return cur.execute("SELECT annotator_id, unit_id, position FROM assignments WHERE campaign=? "
+        return cur.execute(f"SELECT annotator_id, {_UNIT}, position FROM {_ASG} WHERE campaign=? "
                            "AND cancelled IS NULL", (campaign,))
 
 
@@ -103,22 +112,25 @@ def add_assignments(db: "Store", campaign: str, rows: Iterable[tuple[str, str, i
     """``(unit, annotator, position, round)`` rows; a cancelled assignment of the same pair is planned again."""
     # in key order (full pages): sorted by annotator, then (stable) by unit, the order of a sort by
     # (unit, annotator) at a third of its cost (one string per comparison, no key tuples)
-    ordered = sorted([(campaign, u, a, p, r) for u, a, p, r in rows], key=itemgetter(2))
+    rows = list(rows)
+    have = numbers(db, [r[0] for r in rows])
+    ordered = sorted([(campaign, have[u], a, p, r) for u, a, p, r in rows], key=itemgetter(2))
     ordered.sort(key=itemgetter(1))
     db.executemany(
-        "INSERT INTO assignments (campaign, unit_id, annotator_id, position, round, cancelled) "
-        "VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT (campaign, unit_id, annotator_id) DO UPDATE SET "
+        "INSERT INTO assignments (campaign, unit, annotator_id, position, round, cancelled) "
+        "VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT (campaign, unit, annotator_id) DO UPDATE SET "
         "position=excluded.position, round=excluded.round, cancelled=NULL", ordered)
 
 
 def cancel_assignments(db: "Store", campaign: str, pairs: Iterable[tuple[str, str]], reason: str) -> None:
-    db.executemany("UPDATE assignments SET cancelled=? WHERE campaign=? AND unit_id=? AND annotator_id=?",
+    db.executemany(f"UPDATE assignments SET cancelled=? WHERE campaign=? AND unit={_num()} AND annotator_id=?",
                    [(reason, campaign, u, a) for u, a in pairs])
 
 
 def planned_per_unit(db: "Store", campaign: str) -> dict[str, int]:
-    return {r[0]: r[1] for r in db.all("SELECT unit_id, COUNT(*) FROM assignments WHERE campaign=? "
-                                       "AND cancelled IS NULL GROUP BY unit_id", campaign)}
+    return {r[0]: r[1] for r in db.all("SELECT k.id, p.cnt FROM (SELECT unit, COUNT(*) AS cnt FROM assignments "
+                                       "WHERE campaign=? AND cancelled IS NULL GROUP BY unit ORDER BY unit) p "
+                                       "CROSS JOIN unit_keys k ON k.n = p.unit", campaign)}
 
 
 def planned_per_annotator(db: "Store", campaign: str) -> dict[str, int]:
@@ -134,13 +146,13 @@ def short_units(db: "Store", campaign: str, crowd: Iterable[str]) -> list[tuple[
     crowd = sorted(set(crowd))
     marks = ", ".join("?" for _ in crowd)
     return [(int(r[0]), int(r[1] or 0)) for r in db.all(
-        "WITH p AS (SELECT unit_id, COUNT(*) AS n FROM assignments WHERE campaign=? AND cancelled IS NULL "
-        "GROUP BY unit_id), k AS (SELECT unit_id, COUNT(*) AS ok FROM annotations WHERE campaign=? AND status='ok' "
-        "GROUP BY unit_id), s AS (SELECT p.unit_id, p.n - COALESCE(k.ok, 0) AS short FROM p LEFT JOIN k "
-        "ON k.unit_id = p.unit_id WHERE p.n > COALESCE(k.ok, 0)) "
-        "SELECT s.short, (SELECT COUNT(*) FROM assignments a WHERE a.campaign=? AND a.unit_id = s.unit_id "
+        "WITH p AS (SELECT unit, COUNT(*) AS n FROM assignments WHERE campaign=? AND cancelled IS NULL "
+        "GROUP BY unit), k AS (SELECT unit, COUNT(*) AS ok FROM annotations WHERE campaign=? AND status='ok' "
+        "GROUP BY unit), s AS (SELECT p.unit, p.n - COALESCE(k.ok, 0) AS short FROM p LEFT JOIN k "
+        "ON k.unit = p.unit WHERE p.n > COALESCE(k.ok, 0)) "
+        "SELECT s.short, (SELECT COUNT(*) FROM assignments a WHERE a.campaign=? AND a.unit = s.unit "
         f"AND a.cancelled IS NULL AND a.annotator_id IN ({marks}) AND NOT EXISTS (SELECT 1 FROM annotations x "
-        "WHERE x.campaign=? AND x.unit_id = s.unit_id AND x.annotator_id = a.annotator_id)) FROM s",
+        "WHERE x.campaign=? AND x.unit = s.unit AND x.annotator_id = a.annotator_id)) FROM s",
         campaign, campaign, campaign, *crowd, campaign)]
 
 
@@ -149,15 +161,16 @@ def gold_share(db: "Store", campaign: str) -> dict[str, float]:
     The unit ids are looked up in two lists SQLite builds once, not by a join per assignment (5 MB:
     0.52 -> 0.24 s)."""
     return {r[0]: r[1] for r in db.all(
-        "SELECT annotator_id, AVG(unit_id IN (SELECT id FROM units WHERE campaign=? AND is_gold)) "
-        "FROM assignments WHERE campaign=? AND cancelled IS NULL "
-        "AND unit_id IN (SELECT id FROM units WHERE campaign=?) GROUP BY annotator_id", campaign, campaign, campaign)}
+        "SELECT annotator_id, AVG(unit IN (SELECT k.n FROM units u CROSS JOIN unit_keys k ON k.id = u.id "
+        "WHERE u.campaign=? AND u.is_gold)) FROM assignments WHERE campaign=? AND cancelled IS NULL "
+        "AND unit IN (SELECT k.n FROM units u CROSS JOIN unit_keys k ON k.id = u.id WHERE u.campaign=?) "
+        "GROUP BY annotator_id", campaign, campaign, campaign)}
 
 
 def planned_rounds(db: "Store", campaign: str) -> list["sqlite3.Row"]:
     """``(unit, annotator, round)`` of every planned assignment, per unit by round."""
-    return db.all("SELECT unit_id, annotator_id, round FROM assignments WHERE campaign=? AND cancelled IS NULL "
-                  "ORDER BY unit_id, round, annotator_id", campaign)
+    return db.all(f"SELECT {_UNIT} AS unit_id, annotator_id, round FROM {_ASG} WHERE campaign=? "
+                  "AND cancelled IS NULL ORDER BY unit, round, annotator_id", campaign)
 
 
 def units_planned_for(db: "Store", campaign: str, annotators: set[str]) -> set[str]:
@@ -165,15 +178,17 @@ def units_planned_for(db: "Store", campaign: str, annotators: set[str]) -> set[s
     if not annotators:
         return set()
     marks = ",".join("?" * len(annotators))
-    return {r[0] for r in db.all(f"SELECT DISTINCT unit_id FROM assignments WHERE campaign=? AND cancelled IS NULL "
-                                 f"AND annotator_id IN ({marks})", campaign, *sorted(annotators))}
+    return {r[0] for r in db.all(f"SELECT k.id FROM (SELECT DISTINCT unit FROM assignments WHERE campaign=? "
+                                 f"AND cancelled IS NULL AND annotator_id IN ({marks})) p CROSS JOIN unit_keys k "
+                                 "ON k.n = p.unit", campaign, *sorted(annotators))}
 
 
 # -- backend tasks ---------------------------------------------------------------------------------
 def backend_tasks(db: "Store", campaign: str) -> dict[str, tuple[str, int | None]]:
     """``{unit: (backend task id, overlap the backend was told)}`` of the units pushed."""
     return {r[0]: (r[1], r[2]) for r in db.all(
-        "SELECT unit_id, COALESCE(task_id, unit_id), overlap FROM backend_tasks WHERE campaign=?", campaign)}
+        "SELECT k.id, COALESCE(task_id, k.id), overlap FROM backend_tasks CROSS JOIN unit_keys k "
+        "ON k.n = backend_tasks.unit WHERE campaign=?", campaign)}
 
 
 def any_pushed(db: "Store", campaign: str) -> bool:
@@ -186,14 +201,15 @@ def record_tasks(db: "Store", campaign: str, backend: str, tasks: dict[str, str]
     """A task whose id is its unit's id (the local backend's) is stored with a NULL id; the time packed
     (:mod:`.packing`: nothing reads it back)."""
     pushed = packing.stamp(stamp)
-    db.executemany("INSERT OR IGNORE INTO backend_tasks (campaign, unit_id, backend, task_id, pushed_at, overlap) "
+    have = numbers(db, tasks)
+    db.executemany("INSERT OR IGNORE INTO backend_tasks (campaign, unit, backend, task_id, pushed_at, overlap) "
                    "VALUES (?, ?, ?, ?, ?, ?)",
-                   [(campaign, u, backend, None if (s := str(t)) == u else s, pushed, overlaps.get(u))
+                   [(campaign, have[u], backend, None if (s := str(t)) == u else s, pushed, overlaps.get(u))
                     for u, t in sorted(tasks.items())])
 
 
 def set_task_overlaps(db: "Store", campaign: str, overlaps: dict[str, int]) -> None:
-    db.executemany("UPDATE backend_tasks SET overlap=? WHERE campaign=? AND unit_id=?",
+    db.executemany(f"UPDATE backend_tasks SET overlap=? WHERE campaign=? AND unit={_num()}",
                    [(n, campaign, u) for u, n in overlaps.items()])
 
 
@@ -204,7 +220,8 @@ def forget_tasks(db: "Store", campaign: str) -> None:
 def planned_rounds_between(db: "Store", campaign: str, after: str | None, upto: str) -> list["sqlite3.Row"]:
     """:func:`planned_rounds` of the units after ``after`` (None: from the first) up to ``upto``."""
     if after is None:
-        return db.all("SELECT unit_id, annotator_id, round FROM assignments WHERE campaign=? AND cancelled IS NULL "
-                      "AND unit_id <= ? ORDER BY unit_id, round, annotator_id", campaign, upto)
-    return db.all("SELECT unit_id, annotator_id, round FROM assignments WHERE campaign=? AND cancelled IS NULL "
-                  "AND unit_id > ? AND unit_id <= ? ORDER BY unit_id, round, annotator_id", campaign, after, upto)
+        return db.all(f"SELECT {_UNIT} AS unit_id, annotator_id, round FROM {_ASG} WHERE campaign=? "
+                      f"AND cancelled IS NULL AND unit <= {_after()} ORDER BY unit, round, annotator_id", campaign, upto)
+    return db.all(f"SELECT {_UNIT} AS unit_id, annotator_id, round FROM {_ASG} WHERE campaign=? "
+                  f"AND cancelled IS NULL AND unit > {_after()} AND unit <= {_after()} ORDER BY unit, round, annotator_id",
+                  campaign, after, upto)
