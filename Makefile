@@ -43,10 +43,12 @@ bench: install $(CROWDKIT)/.installed
 	$(BIN)/python -m benchmarks.bench_realcrowd --crowdkit $(CROWDKIT)/bin/python $(BENCH_REAL_ARGS)
 	$(BIN)/python -m benchmarks.bench_labelstudio $(BENCH_LS_ARGS)
 	$(BIN)/python -m benchmarks.bench_scale $(BENCH_SCALE_ARGS)
+	$(BIN)/python -m benchmarks.bench_team $(BENCH_TEAM_ARGS)
 
-# A team on one Label Studio (dev server vs gunicorn workers on PostgreSQL): needs a PostgreSQL server,
-# BENCH_TEAM_ARGS="--postgres postgresql://USER:PASS@127.0.0.1:PORT/postgres" or $WORKBENCH_TEST_POSTGRES_DSN;
-# skips in one line without one. About 15-20 minutes on 2 cores.
+# A team on one Label Studio (dev server vs gunicorn workers on PostgreSQL), also the last step of
+# `make bench`: on BENCH_TEAM_ARGS="--postgres postgresql://USER:PASS@127.0.0.1:PORT/postgres", else
+# $WORKBENCH_TEST_POSTGRES_DSN, else a throwaway cluster of its own (Debian's postgresql package);
+# skips in one line without any. About 15-20 minutes on 2 cores.
 bench-team: install
 	$(BIN)/python -m benchmarks.bench_team $(BENCH_TEAM_ARGS)
 

@@ -22,8 +22,10 @@ the project holds afterwards: lost (tasks below the planned overlap), extra (abo
 PostgreSQL and of this load generator (where the limit is on a small machine).
 
 PostgreSQL: ``--postgres DSN`` (a role that may create databases), else
-``$WORKBENCH_TEST_POSTGRES_DSN``; without one the benchmark skips in one line (unless ``--shapes``
-leaves the PostgreSQL shape out). ``make bench-team`` runs it (BENCH_TEAM_ARGS passes options).
+``$WORKBENCH_TEST_POSTGRES_DSN``, else a throwaway cluster of its own on a free loopback port, started
+from the machine's server binaries (:mod:`benchmarks.postgres`, as the tests do); with none of these
+the benchmark skips in one line (unless ``--shapes`` leaves the PostgreSQL shape out). ``make bench``
+runs it (BENCH_TEAM_ARGS passes options), and ``make bench-team`` alone.
 Usage: ``python -m benchmarks.bench_team [--postgres DSN] [--annotators 20,50] [--tasks 200]
 [--overlap 3] [--workers 5] [--shapes dev-sqlite,app-postgresql,app-sqlite]``.
 """
@@ -31,6 +33,7 @@ Usage: ``python -m benchmarks.bench_team [--postgres DSN] [--annotators 20,50] [
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -48,6 +51,8 @@ from workbench.backends.labelstudio.accounts import browser, session_token, sign
 from workbench.backends.labelstudio.accounts import invite_token as org_invite_token
 from workbench.backends.labelstudio.client import LabelStudioAPI
 from workbench.backends.labelstudio.server import ManagedServer
+
+from . import postgres
 
 CONFIG = ('<View><Text name="text" value="$text"/><Choices name="label" toName="text" choice="single">'
           '<Choice value="check-worthy"/><Choice value="unimportant"/><Choice value="non-factual"/></Choices></View>')
@@ -286,10 +291,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench_team: --shapes expects some of {', '.join(SHAPES)}, --annotators/--tasks/--overlap/--workers "
               f"positive numbers; got shapes {unknown or shapes}", file=sys.stderr)
         return 2
-    if "app-postgresql" in shapes and not args.postgres:
-        print("bench_team: skipped: no PostgreSQL DSN (--postgres DSN or $WORKBENCH_TEST_POSTGRES_DSN; "
-              "--shapes dev-sqlite,app-sqlite runs without one)")
-        return 0
+    with contextlib.ExitStack() as stack:
+        if "app-postgresql" in shapes and not args.postgres:
+            try:  # a cluster of our own, on loopback, removed afterwards
+                args.postgres = stack.enter_context(postgres.throwaway_cluster())
+            except FileNotFoundError as exc:
+                print(f"bench_team: skipped: no --postgres DSN or $WORKBENCH_TEST_POSTGRES_DSN, and {exc} "
+                      "(--shapes dev-sqlite,app-sqlite runs without one)")
+                return 0
+            print(f"bench_team: a throwaway PostgreSQL cluster at {args.postgres}", flush=True)
+        return _run(args, sizes, shapes)
+
+
+def _run(args: argparse.Namespace, sizes: list[int], shapes: list[str]) -> int:
     print(f"team benchmark: {args.tasks} tasks x overlap {args.overlap} = {args.tasks * args.overlap} answers per "
           f"crowd; crowds of {', '.join(map(str, sizes))}; app server workers {args.workers}; {os.cpu_count()} cores")
     rows: list[dict] = []

@@ -4,9 +4,6 @@ in a temp data dir, through the workbench's own managed-server code, and stopped
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import tempfile
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -14,7 +11,9 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
-from workbench.backends.labelstudio.server import ManagedServer, free_port
+from workbench.backends.labelstudio.server import ManagedServer
+
+from benchmarks import postgres
 
 KEY_ENV = "WORKBENCH_TEST_LS_KEY"
 
@@ -53,15 +52,6 @@ def name() -> str:
     return f"t-{uuid.uuid4().hex[:10]}"
 
 
-def _initdb() -> Path | None:
-    found = shutil.which("initdb")
-    if found:
-        return Path(found).parent
-    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), reverse=True):
-        return candidate.parent
-    return None
-
-
 @pytest.fixture
 def postgres_dsn(postgres_server):
     """A fresh, empty database on the PostgreSQL server for each test (Label Studio sets its admin up
@@ -85,27 +75,9 @@ def postgres_server():
     if dsn:
         yield dsn
         return
-    bindir = _initdb()
-    if bindir is None:
-        why = "no PostgreSQL server binary (initdb) on this machine: apt-get install postgresql"
+    if postgres.server_bindir() is None:
         if os.environ.get("CI"):  # .ci/run starts one; as the browser test, CI must not skip it
-            pytest.fail(f"CI must run the PostgreSQL test: {why}")
-        pytest.skip(why)
-    # not under pytest's tmp dirs: they are 0700 root, and the server runs as the postgres user
-    root = Path(tempfile.mkdtemp(prefix="workbench-pg-"))
-    data, sock = root / "data", root / "sock"
-    sock.mkdir()
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        as_user = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(root, "postgres")
-        shutil.chown(sock, "postgres")
-    port = free_port()
-    run = lambda *args: subprocess.run([*as_user, *map(str, args)], check=True, capture_output=True)  # noqa: E731
-    run(bindir / "initdb", "-D", data, "-U", "postgres", "--auth=trust")
-    run(bindir / "pg_ctl", "-D", data, "-w", "-l", root / "log", "-o", f"-h 127.0.0.1 -p {port} -k {sock}", "start")
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        run(bindir / "pg_ctl", "-D", data, "-m", "fast", "stop")
-        shutil.rmtree(root, ignore_errors=True)
+            pytest.fail(f"CI must run the PostgreSQL test: {postgres.MISSING}")
+        pytest.skip(postgres.MISSING)
+    with postgres.throwaway_cluster() as dsn:
+        yield dsn
