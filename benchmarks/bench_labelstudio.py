@@ -45,12 +45,18 @@ def units(n: int, tag: str) -> list[Unit]:
             for i in range(n)]
 
 
-def backend_for(home: Path, name: str, url: str, key_env: str | None, overlap: int = 3) -> LabelStudioBackend:
+def backend_for(home: Path, name: str, url: str, key_env: str | None, overlap: int = 3,
+                person: str | None = None) -> LabelStudioBackend:
+    """A claims campaign on the server; ``person``: the email of a person in its pool (the account the
+    pull benchmark's answers are seeded as: answers by someone outside the pool are kept, not counted)."""
     backend = {"name": "labelstudio", "batch_size": 1000}
     if key_env:
         backend.update(url=url, api_key_env=key_env)
+    annotators: list[dict] = [{"id": f"a{i}", "persona": "careful"} for i in range(max(3, overlap))]
+    if person:
+        annotators.append({"id": "seeder", "email": person})
     raw = {"name": name, "task_type": "claims", "documents": "none", "overlap": overlap, "backend": backend,
-           "annotators": [{"id": f"a{i}", "persona": "careful"} for i in range(max(3, overlap))]}
+           "annotators": annotators}
     spec = parse_spec(raw, home / f"{name}.toml")
     registry = get_registry()
     return LabelStudioBackend(BackendContext(spec, Store(home), registry.get("task_types", "claims"), registry))
@@ -172,8 +178,8 @@ def main(argv: list[str] | None = None) -> int:
             api = LabelStudioAPI(url, key, timeout=600)
             n = args.units
             push = bench_push(backend_for(home, "bench-push", url, key_env), sdk, n, args.naive_sample)
-            pull = bench_pull(backend_for(home, "bench-pull", url, key_env, args.per_task), sdk, api, n, args.per_task,
-                              args.naive_sample)
+            pull = bench_pull(backend_for(home, "bench-pull", url, key_env, args.per_task, api.whoami()["email"]), sdk,
+                              api, n, args.per_task, args.naive_sample)
         finally:
             if server is not None:
                 server.stop()
