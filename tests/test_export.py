@@ -461,20 +461,27 @@ def test_records_as_a_sequence_are_the_records_as_a_list(home):
     assert list(kept_seq) == kept_list and log_seq == log_list and any(x["removed"] for x in log_list)
 
 
-@pytest.mark.parametrize("name", ["senti", "claims", "spans"])
-def test_detached_records_are_the_same_records_made_from_their_columns(home, name):
-    """After :meth:`Records.detach` (the export lets go of the units' votes and consensus rows) every
-    selection gives the same records, fields and voted units, each record's lists and dicts its own."""
+def _selections(home, name: str):
+    """The campaign's context, the export settings (``min_confidence`` 0.6) and four selections of its
+    records: all, kept by the filters, those split train/dev/test in turn, and records 3, 1 and 0."""
     from workbench.steps import export as export_step
 
-    c = open_c(home, name)
-    ctx = c.context()
+    ctx = open_c(home, name).context()
     seq = export_step.record_set(ctx)
     settings = resolve_settings(ctx.spec, {"min_confidence": 0.6})
     kept, _ = apply_filters(seq, settings)
     n = len(kept)
-    split = kept.with_splits((["train", "dev", "test"] * n)[:n])
-    picked = seq.select([3, 1, 0])
+    return ctx, settings, {"all": seq, "kept": kept, "split": kept.with_splits((["train", "dev", "test"] * n)[:n]),
+                           "picked": seq.select([3, 1, 0])}
+
+
+@pytest.mark.parametrize("name", ["senti", "claims", "spans"])
+def test_detached_records_are_the_same_records_made_from_their_columns(home, name):
+    """After :meth:`Records.detach` (the export lets go of the units' votes and consensus rows) every
+    selection gives the same records, fields and voted units, each record's lists and dicts its own."""
+    _, settings, selections = _selections(home, name)
+    seq, kept, split, picked = (selections[k] for k in ("all", "kept", "split", "picked"))
+    n = len(kept)
     before = {"all": list(seq), "kept": list(kept), "split": list(split), "picked": list(picked)}
     fields = list(split.fields("unit_id", "split", "votes"))
     voted = seq.voted_units()
@@ -534,17 +541,9 @@ def test_columns_are_the_records_and_the_formats_write_the_same_bytes_from_them(
     from workbench.export.arrow import write_hf, write_parquet
     from workbench.export.context import ExportContext
     from workbench.export.formats import write_csv, write_jsonl, write_spacy
-    from workbench.steps import export as export_step
 
-    c = open_c(home, name)
-    ctx = c.context()
-    seq = export_step.record_set(ctx)
-    settings = resolve_settings(ctx.spec, {"min_confidence": 0.6})
-    kept, _ = apply_filters(seq, settings)
-    n = len(kept)
-    splits = (["train", "dev", "test"] * n)[:n]
-    selections = {"all": seq, "split": kept.with_splits(splits), "picked": seq.select([3, 1, 0])}
-    for label, sel in selections.items():
+    ctx, settings, selections = _selections(home, name)
+    for label, sel in ((k, selections[k]) for k in ("all", "split", "picked")):
         columns = sel.columns()
         assert list(columns) == list(FIELDS)
         assert [dict(zip(FIELDS, row)) for row in zip(*columns.values())] == list(sel), label

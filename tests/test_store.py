@@ -201,6 +201,18 @@ def test_the_compact_store_migration_keeps_every_row(before_m014):
     assert db.stat().st_size < size * 0.8
 
 
+def _pull_quarantined_again(home, spec, name: str) -> dict:
+    """Delete the campaign's quarantined answers (the fixtures' invalid ones, answers again then) and run
+    it: the pull must bring them back. The run's ``--json`` output."""
+    store = Store(home)
+    with store.transaction():
+        store.execute("DELETE FROM annotations WHERE campaign=? AND status='invalid'", (name,))
+    store.close()
+    result = run(home, "run", str(spec), "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output[result.output.index("{"):])
+
+
 def _run_again_changes_nothing(home, spec, name: str):
     """``workbench run`` again on a migrated campaign: nothing simulated or pulled, the same consensus.
     Gives the campaign and its consensus ``{unit: label}``."""
@@ -566,13 +578,7 @@ def test_a_campaign_migrated_to_annotation_keys_works_on(before_m015):
     home = before_m015 / "home"
     name = "m014-text"
     stored = {r["unit_id"]: r["label"] for r in Campaign.open(name, Store(home)).state.aggregates}
-    store = Store(home)
-    with store.transaction():  # the quarantined answers of the fixture are answers again: pull must see them
-        store.execute("DELETE FROM annotations WHERE campaign=? AND status='invalid'", (name,))
-    store.close()
-    result = run(home, "run", str(before_m015 / "specs" / f"{name}.toml"), "--json")
-    assert result.exit_code == 0, result.output
-    out = json.loads(result.output[result.output.index("{"):])
+    out = _pull_quarantined_again(home, before_m015 / "specs" / f"{name}.toml", name)
     assert out["simulate"]["labels_made"] == 0 and 0 < out["pull"]["new"] < 147, out  # only the deleted ones again
     c = Campaign.open(name, Store(home))
     assert {r["unit_id"]: r["label"] for r in c.state.aggregates} == stored
@@ -854,15 +860,9 @@ def test_the_unit_numbers_migration_keeps_every_row(before_m017):
         before[c]["aggregates"] = [packer.unpacked(r) for r in raw.execute(stored, (c,))]
         before[c]["consensus"] = [packer.consensus(r) for r in raw.execute(stored, (c,))]
     status_counts = {}
-    for c in campaigns:  # main's status_counts, from its rows
+    for c in campaigns:  # main's status_counts, from the rows of main's SQL
         rows = before[c]["status_firsts"]
-        first: dict[str, str] = {}
-        for aid, _, _, at in rows:
-            first[aid] = min(first.get(aid, at), at)
-        out: dict[str, dict[str, int]] = {aid: {} for aid in sorted(first, key=lambda a: (first[a], a))}
-        for aid, status, n, _ in sorted(rows, key=lambda r: r[3]):
-            out[aid][status] = int(n)
-        status_counts[c] = out
+        status_counts[c] = labels.status_counts_of(rows)
         before[c]["status_firsts"] = sorted(rows)
     rebuilt = ("annotations", "local_results", "assignments", "aggregates", "unit_agreement", "backend_tasks",
                "_migrations", "meta")
@@ -914,12 +914,8 @@ def test_a_campaign_migrated_to_unit_numbers_works_on(before_m017):
     name = "m015-text"
     store = Store(home)
     kept = [tuple(r) for r in labels.annotations(store, name)]
-    with store.transaction():  # the quarantined answers of the fixture are answers again: pull must see them
-        store.execute("DELETE FROM annotations WHERE campaign=? AND status='invalid'", (name,))
     store.close()
-    result = run(home, "run", str(before_m017 / "specs" / f"{name}.toml"), "--json")
-    assert result.exit_code == 0, result.output
-    out = json.loads(result.output[result.output.index("{"):])
+    out = _pull_quarantined_again(home, before_m017 / "specs" / f"{name}.toml", name)
     assert out["simulate"]["labels_made"] == 0 and 0 < out["pull"]["new"] < len(kept), out
     store = Store(home)
     again = [tuple(r) for r in labels.annotations(store, name)]

@@ -82,8 +82,13 @@ def iter_counted(db: "Store", campaign: str) -> Iterator[tuple[str, str, str]]:
 def status_counts(db: "Store", campaign: str) -> dict[str, dict[str, int]]:
     """``{annotator: {status: n}}``, annotators and, per annotator, statuses in the order they first
     appear in :func:`annotations` (by unit, annotator, key)."""
-    rows = db.all(f"SELECT annotator_id, status, COUNT(*), MIN({_UNIT} || char(0) || {_KEY}) FROM {_BY_ANNOTATOR} "
-                  "WHERE campaign=? GROUP BY annotator_id, status", campaign)
+    return status_counts_of(db.all(f"SELECT annotator_id, status, COUNT(*), MIN({_UNIT} || char(0) || {_KEY}) "
+                                   f"FROM {_BY_ANNOTATOR} WHERE campaign=? GROUP BY annotator_id, status", campaign))
+
+
+def status_counts_of(rows: Iterable[tuple]) -> dict[str, dict[str, int]]:
+    """:func:`status_counts` from its rows ``(annotator, status, n, first unit and key)``."""
+    rows = list(rows)
     first: dict[str, str] = {}
     for aid, _, _, at in rows:
         first[aid] = min(first.get(aid, at), at)
