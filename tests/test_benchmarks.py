@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 
 from benchmarks import bench_aggregate
@@ -117,3 +118,30 @@ def test_cli_benchmark_times_whole_processes_on_a_tiny_crowd(capsys):
         line = next(x for x in out.splitlines() if x.startswith(row + " "))
         assert float(line[len(row):].split()[0]) > 0, line
     assert "Cohen's kappa bootstrap interval" in out and "interval [" in out
+
+
+def test_redundancy_bound_labels_with_the_known_crowd_and_spends_the_budget():
+    """benchmarks/bench_redundancy_bound.py on a tiny simulated crowd: the known crowd (Dawid-Skene on every
+    answer) labels the full table as the fit itself does, and both steerings spend exactly the budget."""
+    from workbench.spec.redundancy import RedundancySpec
+
+    from benchmarks import bench_redundancy as bench
+    from benchmarks import bench_redundancy_bound as bound
+
+    data = bench.simulated("tiny", 4, n_tasks=60, accuracy=(0.5, 0.9))
+    crowd = bound.known_crowd(data)
+    assert set(crowd.log_confusion) == set(data.labels["annotator"])
+    units, post = crowd.posteriors(data.labels)
+    fit = bench.aggregate_table(bench.get_registry(), data.schema, data.labels, "dawid_skene").labels
+    mine = dict(zip(units, [crowd.classes[i] for i in post.argmax(axis=1)]))
+    same = np.mean([mine[str(u)] == lab for u, lab in zip(fit["unit"], fit["label"])])
+    assert same >= 0.95 and np.allclose(post.sum(axis=1), 1.0)
+    assert crowd.accuracy(data, data.labels) == pytest.approx(bench.accuracy(data, data.labels, "dawid_skene"), abs=0.05)
+    policy = RedundancySpec(initial=1, max=5, target=0.99, target_by="one_coin", budget=150, per_round=6)
+    for steer in bound.STEERS:
+        t = bound.replay(data, 0, policy, steer, crowd)
+        assert len(t) == 150 and t.groupby("unit").size().max() <= 5
+    rows = bound.run([data], 2, budget=2.5, per_round=0.1, most=5)
+    k5 = next(r for r in rows if r["run"] == "fixed k=5")
+    assert k5["fitted_vs_k5"] == 0.0 and k5["per_unit"] == 5.0
+    assert [r["per_unit"] for r in rows[1:]] == [2.5, 2.5]
