@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,18 +114,33 @@ class Replay:
     def table(self) -> pd.DataFrame:
         return pd.concat([g.iloc[:self.drawn[u]] for u, g in self.rows.items() if self.drawn[u]], ignore_index=True)
 
+    def units(self, score: dict[str, float]) -> pd.DataFrame:
+        """The table :func:`decide` reads (:data:`COLUMNS`): each unit's answers drawn, none open, its
+        ``score`` (NaN when missing) and the answers it has left."""
+        return pd.DataFrame([(u, self.drawn[u], 0, score.get(u, math.nan), len(g) - self.drawn[u])
+                             for u, g in self.rows.items()], columns=COLUMNS)
+
+
+def share_right(data: DataSet, got: dict[str, str]) -> float:
+    """The share of ``data``'s units whose label in ``got`` is the truth (a unit missing from it is wrong)."""
+    return float(np.mean([got.get(u) == t for u, t in data.truth.items()]))
+
 
 def accuracy(data: DataSet, table: pd.DataFrame, method: str) -> float:
     base, options = method_options(method)
     res = aggregate_table(get_registry(), data.schema, table, base, **options)
-    got = dict(zip(res.labels["unit"].astype(str), res.labels["label"]))
-    return float(np.mean([got.get(u) == t for u, t in data.truth.items()]))
+    return share_right(data, dict(zip(res.labels["unit"].astype(str), res.labels["label"])))
+
+
+def fixed_table(data: DataSet, seed: int, k: int) -> pd.DataFrame:
+    """Each unit's first ``k`` answers in replay order ``seed``."""
+    r = Replay(data, seed)
+    r.take(list(r.rows), k)
+    return r.table()
 
 
 def fixed(data: DataSet, seed: int, k: int, method: str) -> tuple[float, int]:
-    r = Replay(data, seed)
-    r.take(list(r.rows), k)
-    t = r.table()
+    t = fixed_table(data, seed, k)
     return accuracy(data, t, method), len(t)
 
 
@@ -133,44 +149,71 @@ def fixed(data: DataSet, seed: int, k: int, method: str) -> tuple[float, int]:
 _REPLAYS: dict[tuple[int, int, RedundancySpec], tuple[pd.DataFrame, int]] = {}
 
 
+def campaign_scores(data: DataSet, policy: RedundancySpec, method: str, table: pd.DataFrame) -> dict[str, float]:
+    """Each unit's score as the campaign step computes it: one-coin (``target_by = "one_coin"``), else the
+    confidence of ``method`` fitted with no gold, as the engine judges units."""
+    if policy.target_by == "one_coin":  # as workbench.steps.redundancy.scores
+        return one_coin_scores(table, len(data.schema.labels), prior_answers=policy.one_coin_prior)
+    base, options = method_options(method)
+    res = aggregate_table(get_registry(), data.schema, table, base, **options)
+    return dict(zip(res.labels["unit"].astype(str), res.labels["confidence"].astype(float)))
+
+
+def drive(data: DataSet, seed: int, policy: RedundancySpec,
+          scores: Callable[[pd.DataFrame], dict[str, float]]) -> tuple[pd.DataFrame, int]:
+    """The answers ``policy`` draws on replay order ``seed``, and its rounds: from ``policy.initial`` answers
+    per unit, each round :func:`decide` on the units' ``scores`` (of the answers so far) picks who gets one more."""
+    r = Replay(data, seed)
+    r.take(list(r.rows), policy.initial)
+    rounds = 0
+    while True:
+        t = r.table()
+        units = r.units(scores(t))
+        if policy.disputed_share:  # as workbench.steps.redundancy.check
+            units = with_disputes(units, disputes(get_registry(), data.schema, t, policy), policy.disputed_order)
+        d = decide(units, policy)
+        if not d.more:
+            return t, rounds
+        r.take(d.more)
+        rounds += 1
+
+
 def adaptive(data: DataSet, seed: int, policy: RedundancySpec, method: str) -> tuple[float, int, int]:
     """Accuracy, annotations and rounds of the campaign policy replayed on ``data``."""
     key = (id(data), seed, policy)
     if policy.target_by == "one_coin" and key in _REPLAYS:
         t, rounds = _REPLAYS[key]
         return accuracy(data, t, method), len(t), rounds
-    r = Replay(data, seed)
-    r.take(list(r.rows), policy.initial)
-    rounds = 0
-    while True:
-        t = r.table()
-        if policy.target_by == "one_coin":  # as workbench.steps.redundancy.scores
-            score = one_coin_scores(t, len(data.schema.labels), prior_answers=policy.one_coin_prior)
-        else:
-            base, options = method_options(method)
-            res = aggregate_table(get_registry(), data.schema, t, base, **options)  # no gold: as the engine judges units
-            score = dict(zip(res.labels["unit"].astype(str), res.labels["confidence"].astype(float)))
-        units = pd.DataFrame([(u, r.drawn[u], 0, score.get(u, math.nan), len(g) - r.drawn[u])
-                              for u, g in r.rows.items()], columns=COLUMNS)
-        if policy.disputed_share:  # as workbench.steps.redundancy.check
-            units = with_disputes(units, disputes(get_registry(), data.schema, t, policy), policy.disputed_order)
-        d = decide(units, policy)
-        if not d.more:
-            break
-        r.take(d.more)
-        rounds += 1
-    t = r.table()
+    t, rounds = drive(data, seed, policy, lambda t: campaign_scores(data, policy, method, t))
     if policy.target_by == "one_coin":
         _REPLAYS[key] = (t, rounds)
     return accuracy(data, t, method), len(t), rounds
 
 
-def _paired_se(run: list[float], k5: list[float]) -> float:
+def paired_se(run: list[float], k5: list[float]) -> float:
     """The standard error of the mean of ``run - k5`` over the replay orders (each order is one pair: the
     same unit orders feed both), NaN with fewer than two orders: how far a mean difference can be moved
     by the draw of orders alone, against which the 0.005 tolerance is read."""
     d = np.asarray(run, dtype=float) - np.asarray(k5, dtype=float)
     return float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
+
+
+def load_datasets(root: Path, only: str | None = None) -> list[DataSet]:
+    """The real crowds found in ``root`` (each missing one said in a line) and the two simulated ones;
+    ``only``: comma-separated names to keep."""
+    datasets: list[DataSet] = []
+    for name in REAL:
+        d = real(name, root)
+        if d is None:
+            print(f"{name}: {root}/{name}.labels.csv is missing: real replay of {name} skipped")
+        else:
+            datasets.append(d)
+    datasets.append(simulated("sim-honest", 1, accuracy=(0.55, 0.9)))
+    datasets.append(simulated("sim-spammers", 2, accuracy=(0.6, 0.95), spammers=0.2, biased=0.1))
+    if only:
+        keep = set(only.split(","))
+        datasets = [d for d in datasets if d.name in keep]
+    return datasets
 
 
 def run(datasets: list[DataSet], seeds: int, targets: dict[str, list[float]], initial: int, most: int,
@@ -237,7 +280,7 @@ each of ``disputed`` (``disputed_share``, ``disputed_with``; share 0: none). An 
             for x in rows:
                 x["cost_vs_k5"] = x["annotations"] / k5["annotations"]
                 x["acc_vs_k5"] = x["accuracy"] - k5["accuracy"]
-                x["acc_vs_k5_se"] = _paired_se(x["per_seed"], k5["per_seed"])
+                x["acc_vs_k5_se"] = paired_se(x["per_seed"], k5["per_seed"])
                 se = "" if np.isnan(x["acc_vs_k5_se"]) else f"{x['acc_vs_k5_se']:.4f}"
                 print(f"{method:<12} {x['policy']:<50} {x['annotations']:>11.0f} {x['annotations'] / n_units:>8.2f} "
                       f"{x['accuracy']:>8.4f} {x['cost_vs_k5']:>10.0%} {x['acc_vs_k5']:>+10.4f} {se:>7}")
@@ -382,18 +425,7 @@ def main(argv=None) -> None:
     ap.add_argument("--only", help="comma-separated data set names")
     ap.add_argument("--svg", help="draw the curves to this file (.svg or .png)")
     args = ap.parse_args(argv)
-    datasets: list[DataSet] = []
-    for name in REAL:
-        d = real(name, args.data)
-        if d is None:
-            print(f"{name}: {args.data}/{name}.labels.csv is missing: real replay of {name} skipped")
-        else:
-            datasets.append(d)
-    datasets.append(simulated("sim-honest", 1, accuracy=(0.55, 0.9)))
-    datasets.append(simulated("sim-spammers", 2, accuracy=(0.6, 0.95), spammers=0.2, biased=0.1))
-    if args.only:
-        keep = set(args.only.split(","))
-        datasets = [d for d in datasets if d.name in keep]
+    datasets = load_datasets(args.data, args.only)
     METHODS[:] = ["majority", "dawid_skene"] + [f"dawid_skene+prior{float(x):g}" for x in args.ds_prior.split(",") if x]
     targets = {"majority": [float(x) for x in args.majority_targets.split(",") if x],
                "dawid_skene": [float(x) for x in args.ds_targets.split(",") if x],

@@ -24,7 +24,6 @@ every answer, including those the replay withholds: it is a bound, not a method.
 from __future__ import annotations
 
 import argparse
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,11 +31,20 @@ import numpy as np
 import pandas as pd
 
 from workbench.aggregate.choose import aggregate_table
-from workbench.redundancy import COLUMNS, decide, one_coin_scores
 from workbench.registry import get_registry
 from workbench.spec.redundancy import RedundancySpec
 
-from benchmarks.bench_redundancy import CROWD_DATA, REAL, DataSet, Replay, _paired_se, accuracy, real, simulated
+from benchmarks.bench_redundancy import (
+    CROWD_DATA,
+    DataSet,
+    accuracy,
+    campaign_scores,
+    drive,
+    fixed_table,
+    load_datasets,
+    paired_se,
+    share_right,
+)
 
 STEERS = ("one_coin", "known")
 
@@ -63,8 +71,7 @@ class KnownCrowd:
 
     def accuracy(self, data: DataSet, table: pd.DataFrame) -> float:
         units, post = self.posteriors(table)
-        got = dict(zip(units, np.asarray(self.classes)[post.argmax(axis=1)]))
-        return float(np.mean([got.get(u) == t for u, t in data.truth.items()]))
+        return share_right(data, dict(zip(units, np.asarray(self.classes)[post.argmax(axis=1)])))
 
 
 def known_crowd(data: DataSet) -> KnownCrowd:
@@ -82,22 +89,14 @@ def known_crowd(data: DataSet) -> KnownCrowd:
 
 
 def replay(data: DataSet, seed: int, policy: RedundancySpec, steer: str, crowd: KnownCrowd) -> pd.DataFrame:
-    """The answers a budgeted adaptive run draws, steered by the one-coin score or the known crowd."""
-    r = Replay(data, seed)
-    r.take(list(r.rows), policy.initial)
-    while True:
-        t = r.table()
-        if steer == "one_coin":  # as workbench.steps.redundancy.scores
-            score = one_coin_scores(t, len(data.schema.labels), prior_answers=policy.one_coin_prior)
-        else:
-            units, post = crowd.posteriors(t)
-            score = dict(zip(units, post.max(axis=1)))
-        units = pd.DataFrame([(u, r.drawn[u], 0, score.get(u, math.nan), len(g) - r.drawn[u])
-                              for u, g in r.rows.items()], columns=COLUMNS)
-        d = decide(units, policy)
-        if not d.more:
-            return t
-        r.take(d.more)
+    """The answers a budgeted adaptive run draws, steered by the one-coin score (as a campaign) or by the
+    known crowd's posterior."""
+    def known(t: pd.DataFrame) -> dict[str, float]:
+        units, post = crowd.posteriors(t)
+        return dict(zip(units, post.max(axis=1)))
+
+    scores = known if steer == "known" else (lambda t: campaign_scores(data, policy, "dawid_skene", t))
+    return drive(data, seed, policy, scores)[0]
 
 
 def run(datasets: list[DataSet], seeds: int, budget: float = 3.0, per_round: float = 0.05,
@@ -113,9 +112,7 @@ def run(datasets: list[DataSet], seeds: int, budget: float = 3.0, per_round: flo
         runs: dict[str, dict[str, list[float]]] = {"fixed k=5": {"fitted": [], "known": [], "annotations": []}}
         runs |= {f"adaptive, steered by {s}": {"fitted": [], "known": [], "annotations": []} for s in STEERS}
         for seed in range(seeds):
-            r = Replay(data, seed)
-            r.take(list(r.rows), 5)
-            tables = {"fixed k=5": r.table()}
+            tables = {"fixed k=5": fixed_table(data, seed, 5)}
             tables |= {f"adaptive, steered by {s}": replay(data, seed, policy, s, crowd) for s in STEERS}
             for name, t in tables.items():
                 runs[name]["fitted"].append(accuracy(data, t, "dawid_skene"))
@@ -131,7 +128,7 @@ def run(datasets: list[DataSet], seeds: int, budget: float = 3.0, per_round: flo
             for how in ("fitted", "known"):
                 row[how] = float(np.mean(v[how]))
                 row[f"{how}_vs_k5"] = row[how] - float(np.mean(base))
-                row[f"{how}_se"] = _paired_se(v[how], base)
+                row[f"{how}_se"] = paired_se(v[how], base)
             se = {h: "" if np.isnan(row[f"{h}_se"]) else f"{row[f'{h}_se']:.4f}" for h in ("fitted", "known")}
             print(f"{name:<30} {row['per_unit']:>8.2f} {row['fitted']:>9.4f} {row['fitted_vs_k5']:>+8.4f} "
                   f"{se['fitted']:>7} {row['known']:>11.4f} {row['known_vs_k5']:>+8.4f} {se['known']:>7}")
@@ -148,19 +145,7 @@ def main(argv=None) -> None:
     ap.add_argument("--data", type=Path, default=CROWD_DATA, help="folder of the real crowd data (NAME.labels.csv)")
     ap.add_argument("--only", help="comma-separated data set names")
     args = ap.parse_args(argv)
-    datasets: list[DataSet] = []
-    for name in REAL:
-        d = real(name, args.data)
-        if d is None:
-            print(f"{name}: {args.data}/{name}.labels.csv is missing: real replay of {name} skipped")
-        else:
-            datasets.append(d)
-    datasets.append(simulated("sim-honest", 1, accuracy=(0.55, 0.9)))
-    datasets.append(simulated("sim-spammers", 2, accuracy=(0.6, 0.95), spammers=0.2, biased=0.1))
-    if args.only:
-        keep = set(args.only.split(","))
-        datasets = [d for d in datasets if d.name in keep]
-    run(datasets, args.seeds, args.budget, args.per_round, args.max)
+    run(load_datasets(args.data, args.only), args.seeds, args.budget, args.per_round, args.max)
 
 
 if __name__ == "__main__":

@@ -57,14 +57,14 @@ def test_redundancy_replay_runs_the_campaign_policy(monkeypatch):
     acc3, n3, rounds3 = bench.adaptive(data, 0, pol, "majority")
     assert n3 == 150 and len(found) == rounds3 + 1 and 0.3 < acc3 <= 1.0
     # the printed standard error is that of the paired differences over the replay orders
-    assert bench._paired_se([0.70, 0.74, 0.72], [0.71, 0.71, 0.71]) == pytest.approx(0.02 / 3 ** 0.5)
-    assert math.isnan(bench._paired_se([0.7], [0.71]))
+    assert bench.paired_se([0.70, 0.74, 0.72], [0.71, 0.71, 0.71]) == pytest.approx(0.02 / 3 ** 0.5)
+    assert math.isnan(bench.paired_se([0.7], [0.71]))
     rows = bench.run([data], 2, {"majority": [], "dawid_skene": [], "one_coin": []}, 2, 4, budgets=(2.5,),
                      per_round=0.1)
     for x in rows:
         k5 = next(y for y in rows if y["method"] == x["method"] and y.get("k") == 5)
         assert len(x["per_seed"]) == 2 and x["acc_vs_k5"] == pytest.approx(x["accuracy"] - k5["accuracy"])
-        assert x["acc_vs_k5_se"] == pytest.approx(bench._paired_se(x["per_seed"], k5["per_seed"]))
+        assert x["acc_vs_k5_se"] == pytest.approx(bench.paired_se(x["per_seed"], k5["per_seed"]))
     r = bench.Replay(data, 0)
     unit = sorted(r.rows)[0]
     first = r.rows[unit].iloc[:2]
